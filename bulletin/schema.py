@@ -1,0 +1,52 @@
+"""The internal forecast schema every reader normalises to.
+
+``open_forecast`` returns an :class:`xarray.Dataset` with
+
+* dimensions ``time`` (valid time, ``datetime64[ns]``, UTC, ascending), ``latitude``
+  (degrees north, ascending), ``longitude`` (degrees east in -180..180, ascending) and,
+  for ensembles, ``member`` (int);
+* the scalar coordinate ``forecast_reference_time`` (UTC) when the input carries one;
+* the data variables below, float32, each with the CF ``standard_name`` and ``units``
+  attributes given here (the units are the ones the index layer expects; readers convert
+  with pint through cf_xarray's registry, never with hand-written factors).
+
+Required variables make ``open_forecast`` fail with a clear error when missing; optional ones
+are simply absent and the index layer uses its documented fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    standard_name: str
+    units: str
+    long_name: str
+    required: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("t2m", "air_temperature", "degC", "2 m air temperature", required=True),
+    Field("rh2m", "relative_humidity", "%", "2 m relative humidity", required=True),
+    Field("wind10", "wind_speed", "m s-1", "10 m wind speed", required=True),
+    Field("tcc", "cloud_area_fraction", "1", "total cloud cover (0-1)"),
+    Field("rsds", "surface_downwelling_shortwave_flux_in_air", "W m-2",
+          "surface solar radiation downwards (mean over the preceding interval)"),
+    Field("snow_depth", "surface_snow_thickness", "m", "physical snow depth"),
+    Field("snowfall", "lwe_snowfall_rate", "mm h-1",
+          "snowfall rate, liquid water equivalent (mean over the preceding interval)"),
+    Field("precip", "lwe_precipitation_rate", "mm h-1",
+          "precipitation rate, liquid water equivalent (mean over the preceding interval)"),
+    Field("visibility", "visibility_in_air", "m", "horizontal visibility"),
+    Field("ozone", "equivalent_thickness_at_stp_of_atmosphere_ozone_content", "DU",
+          "total column ozone"),
+    Field("uv_index", "ultraviolet_index", "1", "all-sky UV index from the model"),
+    Field("msl", "air_pressure_at_mean_sea_level", "Pa", "mean sea-level pressure"),
+    Field("orography", "surface_altitude", "m", "model surface height (2-D)"),
+)
+
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+REQUIRED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
