@@ -1,0 +1,40 @@
+"""spectator-bulletin: forecast grids to spoken, presented spectator weather bulletins.
+
+The Python API (the ``bulletin`` command line is a thin layer over it)::
+
+    ds = bulletin.open_forecast(["forecast.grib2"])       # -> xarray.Dataset, internal schema
+    idx = bulletin.compute_indices(ds)                     # six indices + levels, lazy under dask
+    table = bulletin.venue_table(idx, bulletin.load_catalogue())   # -> pandas.DataFrame
+    daily = bulletin.summarize(table)                      # daily worst levels, local time
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# Heavy modules (xarray, dask, eccodes) load on first use, so `bulletin venues` stays quick.
+_EXPORTS = {
+    "open_forecast": "bulletin.forecast",
+    "compute_indices": "bulletin.compute",
+    "venue_table": "bulletin.extract",
+    "extract_venues": "bulletin.extract",
+    "summarize": "bulletin.summary",
+    "Venue": "bulletin.venues",
+    "load_catalogue": "bulletin.venues",
+    "load_venues_file": "bulletin.venues",
+    "select_venues": "bulletin.venues",
+    "BulletinError": "bulletin.errors",
+    "ForecastError": "bulletin.errors",
+    "VenueError": "bulletin.errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'bulletin' has no attribute {name!r}")

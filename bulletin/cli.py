@@ -1,0 +1,234 @@
+"""The ``bulletin`` command line: a thin layer over the Python API.
+
+Data goes to a file or, with ``-o -``, to stdout; logs and summaries go to stderr. Every error
+the user can cause ends in one line on stderr and a non-zero exit code, never a traceback
+(``-v`` shows the traceback of an unexpected internal error).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from .errors import BulletinError
+from .venues import load_catalogue, load_venues_file, select_venues, venues_to_csv, venues_to_json
+
+log = logging.getLogger("bulletin")
+_state = {"verbose": 0}
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("bulletin: %(message)s"))
+    root = logging.getLogger("bulletin")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spectator-bulletin", prog_name="bulletin")
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Spectator weather bulletins for outdoor winter-sport venues."""
+    _state["verbose"] = verbose
+    _configure_logging(verbose, quiet)
+
+
+def _load_venues(venues_file: Path | None, ids: tuple[str, ...]):
+    catalogue = load_venues_file(venues_file) if venues_file else load_catalogue()
+    return select_venues(catalogue, list(ids))
+
+
+@cli.command("venues")
+@click.option(
+    "--venues-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def venues_command(venues_file: Path | None, fmt: str) -> None:
+    """List the venue catalogue."""
+    venues = _load_venues(venues_file, ())
+    if fmt == "csv":
+        click.echo(venues_to_csv(venues), nl=False)
+    elif fmt == "json":
+        click.echo(venues_to_json(venues), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("id", "name", "名称", "lat", "lon", "elev m", "timezone")
+        for v in venues:
+            table.add_row(
+                v.id,
+                v.name,
+                v.name_zh,
+                f"{v.lat:.4f}",
+                f"{v.lon:.4f}",
+                f"{v.elevation_m:.0f}",
+                v.timezone,
+            )
+        # Off a terminal rich would wrap to 80 columns; keep one venue per line for pipes.
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _print_summary(table) -> None:
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from .summary import summarize
+
+    daily = summarize(table)
+    out = Table(title="Daily worst levels per venue (local days)", title_justify="left")
+    for header in (
+        "venue",
+        "date",
+        "T min..max °C",
+        "wind chill",
+        "chill",
+        "frost",
+        "cloth",
+        "cold",
+        "sun",
+        "goggle",
+        "spectator",
+    ):
+        out.add_column(header)
+    roman = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+    def lv(value) -> str:
+        return "-" if value is None or value is pd.NA else str(int(value))
+
+    for row in daily.itertuples(index=False):
+        spectator = row.spectator_level_max
+        out.add_row(
+            row.venue_id,
+            row.local_date,
+            f"{row.temperature_min:.0f}..{row.temperature_max:.0f}",
+            f"{row.wind_chill_min:.0f}",
+            lv(row.wind_chill_level_max),
+            lv(row.frostbite_level_max),
+            lv(row.clothing_level_max),
+            lv(row.cold_level_max),
+            lv(row.sunscreen_level_max),
+            lv(row.goggles_level_max),
+            "-" if spectator is pd.NA else roman.get(int(spectator), "-"),
+        )
+    Console(stderr=True).print(out)
+
+
+@cli.command("indices")
+@click.argument("forecast", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True))
+@click.option(
+    "--venue",
+    "venue_ids",
+    multiple=True,
+    metavar="ID",
+    help="Venue id (repeatable); all venues when omitted.",
+)
+@click.option(
+    "--venues-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE|-",
+    help="Where to write the table; '-' for stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "parquet"]),
+    default=None,
+    help="Output format (default: from the file suffix, else csv).",
+)
+@click.option(
+    "--elevation-correction/--no-elevation-correction",
+    default=True,
+    show_default=True,
+    help="Move temperature from model height to venue elevation at 6.5 K/km.",
+)
+@click.option(
+    "--summary/--no-summary",
+    default=True,
+    show_default=True,
+    help="Print a daily worst-level table to stderr (not with -o -).",
+)
+def indices_command(
+    forecast: tuple[Path, ...],
+    venue_ids: tuple[str, ...],
+    venues_file: Path | None,
+    output: str,
+    fmt: str | None,
+    elevation_correction: bool,
+    summary: bool,
+) -> None:
+    """Compute the six spectator indices at venues and export the table.
+
+    FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged).
+    """
+    from . import compute_indices, open_forecast, venue_table
+    from .output import write_table
+
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        fmt = suffix if suffix in ("csv", "json", "parquet") else "csv"
+    venues = _load_venues(venues_file, venue_ids)
+    log.info("reading %s", ", ".join(str(p) for p in forecast))
+    ds = open_forecast(list(forecast))
+    log.info("computing indices for %d venue(s)", len(venues))
+    table = venue_table(compute_indices(ds), venues, lapse_rate_correction=elevation_correction)
+    write_table(table, output, fmt)
+    if output != "-":
+        log.info("wrote %d rows to %s", len(table), output)
+        if summary:
+            _print_summary(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point with one-line errors and meaningful exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name="bulletin", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("bulletin: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BulletinError as exc:
+        click.echo(f"bulletin: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("bulletin: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # an internal error: still one line unless -v
+        if _state["verbose"]:
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(
+            f"bulletin: internal error: {type(exc).__name__}: {first} (run with -v for details)",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

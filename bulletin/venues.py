@@ -1,0 +1,170 @@
+"""The venue catalogue: where spectators stand, and how to load a user's own list.
+
+The shipped catalogue holds the eight outdoor venues of the Beijing 2022 Winter Olympics. Sources
+of the coordinates and elevations (spectator areas: finish or stadium level where known):
+en/it/zh Wikipedia venue infoboxes, OpenStreetMap, olympedia.org and venue press releases, as
+collected in the project's data-ecosystem notes (§3.1). The National Biathlon Centre position is
+an estimate (±1-2 km) next to the cross-country centre, and the Alpine centre uses the base
+elevation because the finish-area height is unpublished.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import VenueError
+
+#: Venue ids become folder names in later stages, so they are restricted to a safe alphabet.
+VENUE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+REQUIRED_COLUMNS = ("id", "name", "lat", "lon", "elevation_m")
+OPTIONAL_COLUMNS = ("name_zh", "timezone", "zone", "zone_zh")
+
+
+@dataclass(frozen=True)
+class Venue:
+    """A spectator location: a point with an elevation and a local timezone."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    elevation_m: float
+    name_zh: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    zone: str = ""
+    zone_zh: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def check_venue_id(venue_id: str, *, where: str = "") -> str:
+    """Return ``venue_id`` if it is a safe id (``a-z0-9-_``, starting alphanumeric), else raise."""
+    if not isinstance(venue_id, str) or not VENUE_ID_PATTERN.match(venue_id):
+        suffix = f" in {where}" if where else ""
+        raise VenueError(
+            f"invalid venue id {venue_id!r}{suffix}: use 1-64 characters of a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return venue_id
+
+
+def _parse_rows(rows: list[dict[str, str]], source: str) -> list[Venue]:
+    venues: list[Venue] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        where = f"{source} line {line}"
+        vid = check_venue_id((row.get("id") or "").strip(), where=where)
+        if vid in seen:
+            raise VenueError(f"duplicate venue id {vid!r} in {where}")
+        seen.add(vid)
+        numbers = {}
+        for key in ("lat", "lon", "elevation_m"):
+            text = (row.get(key) or "").strip()
+            try:
+                value = float(text)
+            except ValueError:
+                raise VenueError(f"{where}: {key} {text!r} is not a number") from None
+            if not math.isfinite(value):
+                raise VenueError(f"{where}: {key} {text!r} is not a finite number")
+            numbers[key] = value
+        if not -90 <= numbers["lat"] <= 90:
+            raise VenueError(f"{where}: lat {numbers['lat']} is outside -90..90")
+        if not -180 <= numbers["lon"] <= 360:
+            raise VenueError(f"{where}: lon {numbers['lon']} is outside -180..360")
+        if not -500 <= numbers["elevation_m"] <= 9000:
+            raise VenueError(f"{where}: elevation_m {numbers['elevation_m']} is not plausible")
+        lon = numbers["lon"] - 360.0 if numbers["lon"] > 180 else numbers["lon"]
+        tz = (row.get("timezone") or "").strip() or DEFAULT_TIMEZONE
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise VenueError(f"{where}: unknown timezone {tz!r}") from None
+        name = (row.get("name") or "").strip() or vid
+        venues.append(
+            Venue(
+                id=vid,
+                name=name,
+                lat=numbers["lat"],
+                lon=lon,
+                elevation_m=numbers["elevation_m"],
+                name_zh=(row.get("name_zh") or "").strip() or name,
+                timezone=tz,
+                zone=(row.get("zone") or "").strip(),
+                zone_zh=(row.get("zone_zh") or "").strip(),
+            )
+        )
+    if not venues:
+        raise VenueError(f"{source} lists no venues")
+    return venues
+
+
+def _read_csv_text(text: str, source: str) -> list[Venue]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise VenueError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected a CSV header "
+            f"{','.join(REQUIRED_COLUMNS)} (optional: {','.join(OPTIONAL_COLUMNS)})"
+        )
+    reader.fieldnames = header
+    return _parse_rows(list(reader), source)
+
+
+def load_catalogue() -> list[Venue]:
+    """The shipped Beijing 2022 outdoor venues."""
+    text = resources.files("bulletin").joinpath("data/venues.csv").read_text(encoding="utf-8")
+    return _read_csv_text(text, "the shipped venue catalogue")
+
+
+def load_venues_file(path: str | Path) -> list[Venue]:
+    """Read a user's venue CSV (``id,name,lat,lon,elevation_m`` + optional columns)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise VenueError(f"venues file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VenueError(f"cannot read venues file {path}: {exc}") from None
+    return _read_csv_text(text, f"venues file {path}")
+
+
+def select_venues(venues: list[Venue], ids: list[str] | tuple[str, ...] | None) -> list[Venue]:
+    """Pick venues by id (all when ``ids`` is empty), keeping the order the user asked for."""
+    if not ids:
+        return list(venues)
+    by_id = {v.id: v for v in venues}
+    chosen = []
+    for vid in ids:
+        if vid not in by_id:
+            check_venue_id(vid)
+            known = ", ".join(sorted(by_id))
+            raise VenueError(f"unknown venue id {vid!r}; known ids: {known}")
+        if by_id[vid] not in chosen:
+            chosen.append(by_id[vid])
+    return chosen
+
+
+def venues_to_csv(venues: list[Venue]) -> str:
+    buf = io.StringIO()
+    fields = list(Venue.__dataclass_fields__)
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for venue in venues:
+        writer.writerow(asdict(venue))
+    return buf.getvalue()
+
+
+def venues_to_json(venues: list[Venue]) -> str:
+    return json.dumps([asdict(v) for v in venues], ensure_ascii=False, indent=2) + "\n"
