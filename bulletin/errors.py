@@ -13,3 +13,7 @@ class ForecastError(BulletinError):
 
 class VenueError(BulletinError):
     """An unknown venue, a bad venue file, or a venue outside the forecast grid."""
+
+
+class SpeechError(BulletinError):
+    """Speech synthesis cannot run: missing TTS engine, unknown voice, empty text, bad output."""
