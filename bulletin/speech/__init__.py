@@ -1,0 +1,36 @@
+"""Speech stage: bulletin script text -> WAV, phoneme/word/sentence timings and subtitles.
+
+``synthesize(text, lang, out_dir)`` writes ``speech.wav`` and ``timings.json`` (format in
+:mod:`bulletin.speech.timings`); ``write_subtitles`` turns the word timings into SRT and WebVTT.
+"""
+
+from bulletin.speech.normalize import normalize, normalize_for_speech
+from bulletin.speech.synthesis import (
+    SpeechRequest,
+    SpeechResult,
+    synthesize,
+    synthesize_many,
+)
+from bulletin.speech.timings import (
+    Phoneme,
+    Sentence,
+    Timing,
+    Timings,
+    Word,
+    read_timings,
+)
+
+__all__ = [
+    "Phoneme",
+    "Sentence",
+    "SpeechRequest",
+    "SpeechResult",
+    "Timing",
+    "Timings",
+    "Word",
+    "normalize",
+    "normalize_for_speech",
+    "read_timings",
+    "synthesize",
+    "synthesize_many",
+]

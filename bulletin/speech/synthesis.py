@@ -1,0 +1,255 @@
+"""Bulletin text -> ``speech.wav`` + ``timings.json``, with pyttsx3/espeak-ng or piper."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import wave
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from bulletin.errors import SpeechError
+from bulletin.speech import espeak
+from bulletin.speech._io import commit, discard, prepare_output_dir, temporary_path
+from bulletin.speech.normalize import SpokenText, check_language, normalize
+from bulletin.speech.pinyin import to_pinyin
+from bulletin.speech.timings import (
+    Phoneme,
+    Sentence,
+    Timings,
+    Word,
+    assemble,
+    check_timings,
+    phonemes_from_events,
+    write_timings,
+)
+
+ENGINES = ("pyttsx3", "piper")
+WAV_NAME = "speech.wav"
+TIMINGS_NAME = "timings.json"
+ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"
+
+# espeak-ng voices per language. cmn-latn-pinyin, not cmn: Debian's 1.51 cmn voice reads
+# pinyin as English letters (espeak-ng issue #1236), and this stage gives the voice pinyin.
+DEFAULT_ESPEAK_VOICE = {"en": "en-us", "zh": "cmn-latn-pinyin"}
+# Words per minute (our choice). en 165: a little under espeak's 175 default, within the
+# 150-180 wpm of broadcast English, for listeners outdoors. zh 220: measured in the research
+# notes as news pace for this voice (282 characters in 58.8 s, 4.8 characters per second).
+DEFAULT_RATE = {"en": 165, "zh": 220}
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    """What :func:`synthesize` wrote and the timings inside ``timings.json``."""
+
+    wav_path: Path
+    timings_path: Path
+    duration_s: float
+    sample_rate: int
+    phonemes: tuple[Phoneme, ...]
+    words: tuple[Word, ...]
+    sentences: tuple[Sentence, ...]
+    engine: str
+    voice: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """One item for :func:`synthesize_many`."""
+
+    text: str
+    lang: str
+    out_dir: Path
+    engine: str = "pyttsx3"
+    voice: str | None = None
+    rate: int | None = None
+
+
+def synthesize(
+    text: str,
+    lang: str,
+    out_dir: Path,
+    *,
+    engine: str = "pyttsx3",
+    voice: str | None = None,
+    rate: int | None = None,
+) -> SpeechResult:
+    """Speak ``text`` (display text of language ``lang``) into ``out_dir``.
+
+    Writes ``speech.wav`` and ``timings.json`` atomically. ``engine`` is ``"pyttsx3"``
+    (espeak-ng voices; ``rate`` in words per minute, 80-450) or ``"piper"`` (English only, the
+    bundled ``en_US-joe-medium`` voice; ``rate`` in words per minute relative to the voice's
+    natural pace). Raises :class:`SpeechError` for empty text, an unknown engine, language or
+    voice, a missing espeak-ng, or an unwritable output folder.
+    """
+    check_language(lang)
+    if engine not in ENGINES:
+        raise SpeechError(f"unknown speech engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "piper":
+        from bulletin.speech import piper_engine  # onnxruntime is slow to import: only on use
+
+        return piper_engine.synthesize_piper(text, lang, Path(out_dir), voice=voice, rate=rate)
+    voice = resolve_espeak_voice(lang, voice)
+    rate = espeak.check_rate(DEFAULT_RATE[lang] if rate is None else rate)
+    espeak.check_espeak_library()
+    spoken = normalize(text, lang)
+    out_dir = prepare_output_dir(Path(out_dir))
+    engine_text, origin = espeak_input(spoken)
+    timing = espeak.timing_pass(engine_text, voice, rate)
+    wav_path = out_dir / WAV_NAME
+    temporary_wav = _pyttsx3_wav_matching(engine_text, voice, rate, wav_path, timing)
+    try:
+        raw_phonemes, raw_words = phonemes_from_events(timing.events, timing.n_samples)
+        phonemes, words, sentences = assemble(
+            raw_phonemes, raw_words, timing.n_samples, timing.sample_rate, origin, spoken
+        )
+        timings = Timings(
+            engine=ESPEAK_ENGINE_LABEL,
+            voice=voice,
+            lang=lang,
+            sample_rate=timing.sample_rate,
+            duration=round(timing.n_samples / timing.sample_rate, 4),
+            phonemes=phonemes,
+            words=words,
+            sentences=sentences,
+        )
+        check_timings(timings)
+        timings_path = out_dir / TIMINGS_NAME
+        write_timings(timings_path, timings)
+        commit(temporary_wav, wav_path)
+    finally:
+        discard(temporary_wav)
+    return result_from(timings, wav_path, timings_path)
+
+
+def synthesize_many(
+    requests: Iterable[SpeechRequest], *, jobs: int | None = None
+) -> list[SpeechResult]:
+    """Synthesise many requests in one run; results come back in request order.
+
+    Every espeak-ng item runs its own child processes (one pyttsx3 engine per process, see
+    ``_pyttsx3_worker.py``), ``jobs`` at a time (default: the number of CPU cores, at most 4);
+    piper items run one after another in this process with the voice loaded once.
+    """
+    items = list(requests)
+    folders = [Path(item.out_dir).resolve() for item in items]
+    if len(set(folders)) != len(folders):
+        duplicate = next(folder for folder in folders if folders.count(folder) > 1)
+        raise SpeechError(f"two speech requests write to the same folder {duplicate}")
+    workers = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    if workers < 1:
+        raise SpeechError(f"jobs must be at least 1, got {jobs}")
+    results: list[SpeechResult | None] = [None] * len(items)
+
+    def run(index: int) -> None:
+        item = items[index]
+        try:
+            results[index] = synthesize(
+                item.text,
+                item.lang,
+                item.out_dir,
+                engine=item.engine,
+                voice=item.voice,
+                rate=item.rate,
+            )
+        except SpeechError as error:
+            raise SpeechError(f"speech item {index + 1} ({item.out_dir}): {error}") from None
+
+    espeak_items = [i for i, item in enumerate(items) if item.engine != "piper"]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run, index) for index in espeak_items]
+        for index, item in enumerate(items):
+            if item.engine == "piper":
+                run(index)
+        for future in futures:
+            future.result()
+    return [result for result in results if result is not None]
+
+
+def resolve_espeak_voice(lang: str, voice: str | None) -> str:
+    """The espeak-ng voice for ``lang``; raise :class:`SpeechError` for one that cannot work."""
+    if voice is None:
+        return DEFAULT_ESPEAK_VOICE[lang]
+    name = voice.strip()
+    short = name.rsplit("/", 1)[-1].lower()  # "gmw/en-us" -> "en-us"
+    if not short:
+        raise SpeechError("empty espeak-ng voice name")
+    if short.startswith("mb-"):
+        raise SpeechError(
+            f"MBROLA voice {voice!r} is not supported: pyttsx3 writes every WAV as 22,050 Hz, "
+            "and MBROLA renders 16,000 Hz"
+        )
+    if lang == "zh" and short != "cmn-latn-pinyin":
+        raise SpeechError(
+            f"voice {voice!r} cannot speak the Chinese bulletin: this stage gives espeak-ng "
+            "pinyin, which only cmn-latn-pinyin reads (espeak-ng 1.51's cmn reads it as English)"
+        )
+    if lang == "en" and not short.startswith("en"):
+        raise SpeechError(f"voice {voice!r} is not an English espeak-ng voice (try en-us)")
+    return name
+
+
+def espeak_input(spoken: SpokenText) -> tuple[str, tuple[int, ...]]:
+    """The text espeak-ng reads and the display offset of each of its characters."""
+    if spoken.lang == "zh":
+        pinyin = to_pinyin(spoken)
+        return pinyin.text, pinyin.origin
+    return spoken.spoken, spoken.origin
+
+
+def result_from(timings: Timings, wav_path: Path, timings_path: Path) -> SpeechResult:
+    return SpeechResult(
+        wav_path=wav_path,
+        timings_path=timings_path,
+        duration_s=timings.duration,
+        sample_rate=timings.sample_rate,
+        phonemes=timings.phonemes,
+        words=timings.words,
+        sentences=timings.sentences,
+        engine=timings.engine,
+        voice=timings.voice,
+        lang=timings.lang,
+    )
+
+
+def wav_pcm(path: Path) -> tuple[int, bytes]:
+    """(sample rate, PCM bytes) of a mono 16-bit WAV; :class:`SpeechError` for anything else."""
+    try:
+        with wave.open(str(path), "rb") as reader:
+            if reader.getnchannels() != 1 or reader.getsampwidth() != 2:
+                raise SpeechError(f"{path} is not a mono 16-bit WAV")
+            return reader.getframerate(), reader.readframes(reader.getnframes())
+    except (OSError, EOFError, wave.Error) as error:
+        raise SpeechError(f"cannot read WAV {path}: {error}") from None
+
+
+def _pyttsx3_wav_matching(
+    text: str, voice: str, rate: int, wav_path: Path, timing: espeak.EspeakPass
+) -> Path:
+    """Write the WAV with pyttsx3 into a temporary file whose PCM equals the timing pass's.
+
+    A mismatch (which would make the timings wrong) is retried once in a fresh process, then
+    reported.
+    """
+    problem = ""
+    for _attempt in range(2):
+        temporary = temporary_path(wav_path, ".wav")
+        try:
+            espeak.pyttsx3_save(text, voice, rate, temporary)
+            sample_rate, pcm = wav_pcm(temporary)
+        except SpeechError as error:
+            discard(temporary)
+            problem = str(error)
+            continue
+        digest = hashlib.sha256(pcm).hexdigest()
+        if sample_rate == timing.sample_rate and digest == timing.pcm_sha256:
+            return temporary
+        discard(temporary)
+        problem = (
+            f"pyttsx3 wrote {len(pcm) // 2} samples at {sample_rate} Hz, the timing pass "
+            f"{timing.n_samples} at {timing.sample_rate} Hz, and the audio differs"
+        )
+    raise SpeechError(f"cannot write {wav_path.name} with exact timings: {problem}")
