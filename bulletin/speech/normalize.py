@@ -32,8 +32,9 @@ marked where it is our choice:
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -93,6 +94,7 @@ _RANGE_TAIL_RE = re.compile(r"(?:\s*[~～–]\s*|[-−])[-−+]?\d[\d,.]*")
 _MINUS_SIGNS = "-−"
 _RANGE_MARKS = "~～–"
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_RE = re.compile(r"[A-Za-z]+")
 
 _EN_MONTHS = (
@@ -527,10 +529,13 @@ def _check_speakable(spoken_text: SpokenText) -> None:
 def display_tokens(text: str, lang: str) -> list[Token]:
     """Split display text into words that subtitles and word timings never split.
 
-    English: runs of non-space characters. Chinese: every Chinese character is a word, and
-    each run of other characters (numbers with units, "SPF30+") is one word. Punctuation
-    sticks to the word before it (opening brackets and quotes to the word after it).
+    English: runs of non-space characters. Chinese: runs of Chinese characters are split into
+    words with jieba's dictionary (precise mode, no HMM guessing, so the split is stable), and
+    each run of other characters ("-12~-5°C", "SPF30+") is one word. Punctuation sticks to the
+    word before it (opening brackets and quotes to the word after it). A number and its unit
+    ("5 m/s") and an acronym and its number ("SPF 30") stay one word.
     """
+    han_word_end = _han_word_ends(text) if lang == "zh" else {}
     pieces: list[list[int]] = []  # [start, end] of each word
     pending_open: int | None = None
     position = 0
@@ -556,7 +561,7 @@ def display_tokens(text: str, lang: str) -> list[Token]:
         start = pending_open if pending_open is not None else position
         pending_open = None
         if lang == "zh" and is_han(char):
-            end = position + 1
+            end = han_word_end.get(position, position + 1)
         else:
             end = position + 1
             while end < length:
@@ -570,7 +575,38 @@ def display_tokens(text: str, lang: str) -> list[Token]:
         position = end
     if pending_open is not None:
         pieces.append([pending_open, length])
-    return [Token(text[start:end], start, end) for start, end in pieces]
+    merged: list[list[int]] = []
+    for piece in pieces:
+        if merged and _belong_together(text, merged[-1], piece):
+            merged[-1][1] = piece[1]
+        else:
+            merged.append(piece)
+    return [Token(text[start:end], start, end) for start, end in merged]
+
+
+def _belong_together(text: str, first: list[int], second: list[int]) -> bool:
+    """ "5" + "m/s", "SPF" + "30": one space apart, and never to be split."""
+    if text[first[1] : second[0]] != " ":
+        return False
+    left = text[first[0] : first[1]]
+    right = text[second[0] : second[1]]
+    if left[-1:].isdigit() and _UNIT_RE.match(right):
+        return True
+    return left in ACRONYMS and right[:1].isdigit()
+
+
+def _han_word_ends(text: str) -> dict[int, int]:
+    """Start offset -> end offset of each dictionary word in the Chinese-character runs."""
+    import jieba  # loads its dictionary (~0.6 s) on first use: only for Chinese text
+
+    jieba.setLogLevel(logging.WARNING)
+    ends: dict[int, int] = {}
+    for run in _HAN_RUN_RE.finditer(text):
+        position = run.start()
+        for word in jieba.lcut(run.group(0), HMM=False):
+            ends[position] = position + len(word)
+            position += len(word)
+    return ends
 
 
 def _is_attached_punct(text: str, position: int) -> bool:
@@ -588,13 +624,13 @@ def _is_attached_punct(text: str, position: int) -> bool:
     return True
 
 
-def ends_sentence(tokens: list[Token] | tuple[Token, ...], index: int, lang: str) -> bool:
-    """True if display word ``index`` closes a sentence."""
-    word = tokens[index].text.rstrip("\"'”’)）」』")
+def ends_sentence(words: Sequence[str], index: int, lang: str) -> bool:
+    """True if display word ``words[index]`` closes a sentence (not "a.m." mid-sentence)."""
+    word = words[index].rstrip("\"'”’)）」』")
     if not word or word[-1] not in SENTENCE_END:
         return False
     if lang == "en":
-        if word.lower() in _EN_ABBREVIATIONS and index + 1 < len(tokens):
-            following = tokens[index + 1].text.lstrip("\"'“‘(")
+        if word.lower() in _EN_ABBREVIATIONS and index + 1 < len(words):
+            following = words[index + 1].lstrip("\"'“‘(")
             return bool(following) and following[0].isupper()
     return True

@@ -245,10 +245,11 @@ def _token_of(raw_word: RawWord, origin: Sequence[int], token_at: Sequence[int])
 
 def _sentences(words: Sequence[Word], spoken_text: SpokenText) -> tuple[Sentence, ...]:
     tokens = spoken_text.tokens
+    texts = [token.text for token in tokens]
     sentences: list[Sentence] = []
     first = 0
     for index in range(len(tokens)):
-        if ends_sentence(tokens, index, spoken_text.lang) or index == len(tokens) - 1:
+        if ends_sentence(texts, index, spoken_text.lang) or index == len(tokens) - 1:
             text = spoken_text.display[tokens[first].start : tokens[index].end]
             sentences.append(Sentence(start=words[first].start, end=words[index].end, text=text))
             first = index + 1
