@@ -82,7 +82,8 @@ _UNIT_RE = re.compile(
 # A Chinese temperature may also be written with the Han unit 度 right after the number.
 _ZH_TEMPERATURE_WORDS = ("度", "摄氏度")
 
-_DIGITS = "0123456789"
+# Sets, not strings: "" in "0123456789" is True, and the text edges give "".
+_DIGITS = frozenset("0123456789")
 _NUMBER_RE = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])")
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?![0-9:])")
@@ -91,8 +92,8 @@ _ACRONYM_RE = re.compile(r"(" + "|".join(ACRONYMS) + r")(?![A-Za-z])")
 # What may follow a number up to its unit: a range continuation ("~-5", "-5", "–21") and space.
 _RANGE_TAIL_RE = re.compile(r"(?:\s*[~～–]\s*|[-−])[-−+]?\d[\d,.]*")
 
-_MINUS_SIGNS = "-−"
-_RANGE_MARKS = "~～–"
+_MINUS_SIGNS = frozenset("-−")
+_RANGE_MARKS = frozenset("~～–")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_RE = re.compile(r"[A-Za-z]+")
@@ -319,17 +320,17 @@ class _Normaliser:
         text = self.text
         sign = ""
         start = position
-        if text[position] in _MINUS_SIGNS + "+":
+        if text[position] in _MINUS_SIGNS | {"+"}:
             # A sign only where no number or word precedes it ("3-5" is a range, not 3 and -5).
             previous = self._prev_char(position)
-            if previous.isascii() and (previous.isalnum() or previous in "."):
+            if previous.isascii() and (previous.isalnum() or previous == "."):
                 return None
             sign = "-" if text[position] in _MINUS_SIGNS else "+"
             position += 1
         elif self._prev_char(position).isascii() and self._prev_char(position).isalnum():
             # Digits glued to Latin letters ("PM2.5", "A1") are read as digits one by one,
             # except after an acronym that takes a number ("SPF30").
-            if text[position] not in _DIGITS or self._prev_char(position) in _DIGITS:
+            if text[position] not in _DIGITS or self._prev_is_digit(position):
                 return None
             if not text[:position].endswith(ACRONYMS):
                 return self._digits_after_letters(position)
@@ -420,7 +421,7 @@ class _Normaliser:
             # "3-5", "-12--5": a hyphen right after a number and before a (signed) number.
             previous = self._prev_char(position)
             following = self.text[position + 1 : position + 3]
-            if not (previous in _DIGITS and following[:1] in _DIGITS + _MINUS_SIGNS):
+            if not (previous in _DIGITS and following[:1] in _DIGITS | _MINUS_SIGNS):
                 return None
             if following[:1] in _MINUS_SIGNS and following[1:2] not in _DIGITS:
                 return None

