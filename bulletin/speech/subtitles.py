@@ -8,6 +8,7 @@ single word longer than a line gets a line of its own. A cue always ends with it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,17 +85,17 @@ def build_cues(words: Sequence[Word], lang: str) -> list[Cue]:
             close()
     close()
 
+    # Times in whole milliseconds (what SRT and WebVTT can hold).
     cues: list[Cue] = []
+    min_ms = math.ceil(MIN_CUE_S * 1000)
     for number, group in enumerate(groups):
-        start = words[group[0][0]].start
-        end = words[group[-1][-1]].end
-        following = words[groups[number + 1][0][0]].start if number + 1 < len(groups) else None
-        end = max(end, start + MIN_CUE_S)
-        if following is not None:
+        start = round(words[group[0][0]].start * 1000)
+        end = max(round(words[group[-1][-1]].end * 1000), start + min_ms)
+        if number + 1 < len(groups):
+            following = round(words[groups[number + 1][0][0]].start * 1000)
             end = max(min(end, following), start)
-        end = round(end, 3)
         line_texts = tuple(join_words([texts[i] for i in line], lang) for line in group)
-        cues.append(Cue(start=round(start, 3), end=end, lines=line_texts))
+        cues.append(Cue(start=start / 1000, end=end / 1000, lines=line_texts))
     return cues
 
 
