@@ -77,6 +77,12 @@ def _shade(colour: RGB, factor: float) -> RGB:
     return _mix(colour, (255, 255, 255), min(factor - 1.0, 1.0))
 
 
+_COLOUR_FIELDS = (
+    "skin", "lips", "hair", "iris", "jacket", "shirt", "accent",
+    "background_top", "background_bottom", "background_glow",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class PresenterStyle:
     """Everything that makes one presenter look different from another.
@@ -106,12 +112,13 @@ class PresenterStyle:
     center_x: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in (
-            "skin", "lips", "hair", "iris", "jacket", "shirt", "accent",
-            "background_top", "background_bottom", "background_glow",
-        ):  # fmt: skip
+        for name in _COLOUR_FIELDS:
             colour = getattr(self, name)
-            if len(colour) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in colour):
+            if not (
+                isinstance(colour, tuple)
+                and len(colour) == 3
+                and all(isinstance(c, int) and 0 <= c <= 255 for c in colour)
+            ):
                 raise AvatarError(f"PresenterStyle.{name} must be three ints 0-255, got {colour!r}")
         if self.hair_style not in ("bob", "short", "long"):
             raise AvatarError(f"unknown hair_style {self.hair_style!r}; use bob, short or long")
@@ -307,7 +314,8 @@ class _Gaze:
     """Small seeded saccades: the eyes hold on the camera and sometimes glance a little away.
 
     Fixations last 0.8-3 s (our choice within the usual 0.2-3 s range of conversational
-    fixations); 70 % of them are on the lens, the rest within about a fifth of the iris radius.
+    fixations); 70 % of them are on the lens, the others move the iris by up to two thirds of
+    its radius sideways and less vertically.
     """
 
     def __init__(self, seed: int) -> None:
@@ -486,13 +494,18 @@ class ProceduralPresenter:
         open_collar = st.neckwear != "tie"
 
         # Collar band behind the neck: jacket, with the shirt collar just above it.
-        pen.polygon(np.array([[-0.085, 0.25], [-0.06, 0.2], [0.06, 0.2], [0.085, 0.25]]) * [fw, 1],
-                    (*_shade(st.jacket, 0.75), 255))  # fmt: skip
-        pen.polygon(np.array([[-0.066, 0.23], [-0.055, 0.19], [0.055, 0.19], [0.066, 0.23]]) * [fw, 1],
-                    (*_shade(st.shirt, 0.78), 255))  # fmt: skip
+        pen.polygon(
+            np.array([[-0.085, 0.25], [-0.06, 0.2], [0.06, 0.2], [0.085, 0.25]]) * [fw, 1],
+            (*_shade(st.jacket, 0.75), 255),
+        )
+        pen.polygon(
+            np.array([[-0.066, 0.23], [-0.055, 0.19], [0.055, 0.19], [0.066, 0.23]]) * [fw, 1],
+            (*_shade(st.shirt, 0.78), 255),
+        )
         # Neck, with the shadow the jaw casts on it.
-        neck = np.array([[-0.046, 0.04], [0.046, 0.04], [0.05, 0.2], [0.06, 0.3], [-0.06, 0.3],
-                         [-0.05, 0.2]]) * [fw, 1]  # fmt: skip
+        neck = np.array(
+            [[-0.046, 0.04], [0.046, 0.04], [0.05, 0.2], [0.06, 0.3], [-0.06, 0.3], [-0.05, 0.2]]
+        ) * [fw, 1]
         pen.polygon(neck, skin)
         shade = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
         shade_pen = _Pen(shade, origin, scale)
@@ -506,8 +519,7 @@ class ProceduralPresenter:
             t = np.linspace(0, 1, 40)[:, None]
             # Shoulder line: a cubic Bezier from the neck base to the upper arm.
             p0, p1, p2, p3 = ([0.07, 0.225], [0.16, 0.24], [0.3, 0.265], [0.38, 0.37])
-            b = ((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2
-                 + t**3 * p3)  # fmt: skip
+            b = (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
             arm = np.array([[0.42, 0.52], [0.45, bottom]])
             return np.concatenate([b, arm]) * [sign * fw, 1]
 
@@ -521,8 +533,9 @@ class ProceduralPresenter:
         collar_edge = (*_shade(st.shirt, 0.8), 255)
         for sign in (-1.0, 1.0):
             if open_collar:
-                flap = np.array([[0.046, 0.195], [0.078, 0.222], [0.082, 0.3], [0.006, 0.345],
-                                 [0.042, 0.255]])  # fmt: skip
+                flap = np.array(
+                    [[0.046, 0.195], [0.078, 0.222], [0.082, 0.3], [0.006, 0.345], [0.042, 0.255]]
+                )
             else:
                 flap = np.array([[0.05, 0.19], [0.072, 0.222], [0.062, 0.3], [0.0, 0.262]])
             flap = flap * [sign * fw, 1]
@@ -532,22 +545,34 @@ class ProceduralPresenter:
         lapel_colour = (*_shade(st.jacket, 1.12), 255)
         lapel_edge = (*_shade(st.jacket, 0.7), 255)
         for sign in (-1.0, 1.0):
-            lapel = np.array([[0.075, 0.23], [0.105, 0.245], [0.13, 0.325], [0.108, 0.34],
-                              [0.13, 0.355], [0.025, 0.57], [0.0, 0.57], [0.082, 0.3]])  # fmt: skip
+            lapel = np.array(
+                [
+                    [0.075, 0.23],
+                    [0.105, 0.245],
+                    [0.13, 0.325],
+                    [0.108, 0.34],
+                    [0.13, 0.355],
+                    [0.025, 0.57],
+                    [0.0, 0.57],
+                    [0.082, 0.3],
+                ]
+            )
             lapel = lapel * [sign * fw, 1]
             pen.polygon(lapel, lapel_colour)
             pen.line(lapel[2:6], lapel_edge, 0.003)
         if st.neckwear == "tie":
             knot = np.array([[-0.017, 0.245], [0.017, 0.245], [0.012, 0.285], [-0.012, 0.285]])
-            blade = np.array([[-0.012, 0.285], [0.012, 0.285], [0.027, 0.52], [0.0, 0.55],
-                              [-0.027, 0.52]])  # fmt: skip
+            blade = np.array(
+                [[-0.012, 0.285], [0.012, 0.285], [0.027, 0.52], [0.0, 0.55], [-0.027, 0.52]]
+            )
             # Diagonal stripes are drawn on their own layer and limited to the blade.
             tie = Image.new("RGBA", canvas.size, (*st.accent, 255))
             tie_pen = _Pen(tie, origin, scale)
             for k in range(6):
                 y0 = 0.32 + 0.045 * k
-                stripe = np.array([[-0.03, y0], [0.03, y0 - 0.02], [0.03, y0 - 0.011],
-                                   [-0.03, y0 + 0.009]])  # fmt: skip
+                stripe = np.array(
+                    [[-0.03, y0], [0.03, y0 - 0.02], [0.03, y0 - 0.011], [-0.03, y0 + 0.009]]
+                )
                 tie_pen.polygon(stripe, (*_shade(st.accent, 1.3), 255))
             blade_mask = Image.new("L", canvas.size, 0)
             ImageDraw.Draw(blade_mask).polygon(pen.xy(blade), fill=255)
@@ -568,6 +593,15 @@ class ProceduralPresenter:
         light_pen.line(right[4:36], (255, 255, 255, 55), 0.006)
         light = light.filter(ImageFilter.GaussianBlur(0.01 * scale))
         canvas.alpha_composite(self._clip(light, canvas))
+        # Sleeve seams: where the set-in sleeves meet the jacket front, curving from the
+        # shoulder point down towards the armpit.
+        seam_colour = (*_shade(st.jacket, 0.62), 255)
+        for sign in (-1.0, 1.0):
+            seam = _arc(0.0, 1.0, 24, lambda u: u)
+            u = seam[:, 0]
+            xs = (0.325 - 0.035 * np.sin(np.pi * u) + 0.01 * u) * sign * fw
+            ys = 0.265 + 0.3 * u
+            pen.stroke(np.stack([xs, ys], 1), seam_colour, 0.004 * np.sin(np.pi * (0.1 + 0.8 * u)))
         return canvas.reduce(ss), top
 
     @staticmethod
@@ -702,24 +736,36 @@ class ProceduralPresenter:
             for k in range(5):
                 x0 = -0.04 + 0.005 * k
                 pen.stroke(
-                    _arc(x0, x0 + 0.09 - 0.008 * k, 16,
-                         lambda x, x0=x0, k=k: -0.115 - 0.012 * k + 1.6 * (x - x0 - 0.035) ** 2),
+                    _arc(
+                        x0,
+                        x0 + 0.09 - 0.008 * k,
+                        16,
+                        lambda x, x0=x0, k=k: -0.115 - 0.012 * k + 1.6 * (x - x0 - 0.035) ** 2,
+                    ),
                     strand,
                     0.0022 * np.sin(np.linspace(0.2, np.pi - 0.2, 16)),
-                )  # fmt: skip
+                )
             return
         # Bob / long: a cap with a side-swept fringe and locks framing the face over the ears.
         top = self._hair_outline()[:60]
         fringe = np.concatenate(
             [
                 [[a + 0.03, 0.13], [a + 0.004, 0.12], [a - 0.006, 0.04], [a - 0.02, -0.045]],
-                _arc(a - 0.03, -0.02, 30,
-                     lambda x: -0.06 - 0.05 * ((a - 0.03 - x) / (a + 0.01)) ** 0.7),
-                _arc(-0.03, -a + 0.012, 20,
-                     lambda x: -0.108 + 0.07 * ((-0.03 - x) / (a - 0.042)) ** 1.6),
+                _arc(
+                    a - 0.03,
+                    -0.02,
+                    30,
+                    lambda x: -0.06 - 0.05 * ((a - 0.03 - x) / (a + 0.01)) ** 0.7,
+                ),
+                _arc(
+                    -0.03,
+                    -a + 0.012,
+                    20,
+                    lambda x: -0.108 + 0.07 * ((-0.03 - x) / (a - 0.042)) ** 1.6,
+                ),
                 [[-a + 0.003, 0.03], [-a - 0.006, 0.12], [-a - 0.03, 0.13]],
             ]
-        )  # fmt: skip
+        )
         pen.polygon(np.concatenate([top, fringe]), hair)
         # Sheen on the crown and strands in the sweep give the hair some volume.
         pen.stroke(
@@ -729,9 +775,15 @@ class ProceduralPresenter:
         )
         for k, x0 in enumerate((-0.02, 0.02, 0.055)):
             pen.stroke(
-                _arc(x0, x0 + 0.04 + 0.01 * k, 12, lambda x, x0=x0: -0.15 + 0.07 * ((x - x0) / 0.05) ** 1.3),
-                strand, 0.0025 * np.sin(np.linspace(0.2, np.pi - 0.2, 12)),
-            )  # fmt: skip
+                _arc(
+                    x0,
+                    x0 + 0.04 + 0.01 * k,
+                    12,
+                    lambda x, x0=x0: -0.15 + 0.07 * ((x - x0) / 0.05) ** 1.3,
+                ),
+                strand,
+                0.0025 * np.sin(np.linspace(0.2, np.pi - 0.2, 12)),
+            )
 
     # ----------------------------------------------------------------- per-frame features
 
@@ -774,9 +826,10 @@ class ProceduralPresenter:
         crease = (*_shade(st.skin, 0.8), 255)
         # Lid crease, fixed: only the lid below it moves.
         pen.stroke(
-            np.stack([ex + xs[3:-3] * 1.02, up_open[3:-3] - 0.0065], axis=1), crease,
+            np.stack([ex + xs[3:-3] * 1.02, up_open[3:-3] - 0.0065], axis=1),
+            crease,
             0.0018 * np.sin(np.linspace(0.3, np.pi - 0.3, len(xs) - 6)),
-        )  # fmt: skip
+        )
         if o > 0.12:
             almond = np.concatenate(
                 [np.stack([ex + xs, upper], 1), np.stack([ex + xs, lower], 1)[::-1]]
@@ -794,18 +847,27 @@ class ProceduralPresenter:
             epen.ellipse(ix + 0.0039, iy - 0.0042, 0.0024, 0.0024, (255, 255, 255, 255))
             # The upper lid's shadow on the eyeball.
             epen.polygon(
-                np.concatenate([np.stack([ex + xs, upper - 0.002], 1),
-                                np.stack([ex + xs, upper + 0.0035], 1)[::-1]]),
+                np.concatenate(
+                    [
+                        np.stack([ex + xs, upper - 0.002], 1),
+                        np.stack([ex + xs, upper + 0.0035], 1)[::-1],
+                    ]
+                ),
                 (120, 90, 85, 90),
-            )  # fmt: skip
+            )
             pen.image.paste(eye, (0, 0), mask)
             lash_w = (0.0042 if st.lashes else 0.003) * np.sin(np.linspace(0.15, np.pi - 0.15, 25))
             pen.stroke(np.stack([ex + xs, upper], 1), lid_colour, lash_w)
             if st.lashes:  # a small wing at the outer corner
                 k = -1 if sign > 0 else 0
                 x_c, y_c = ex + xs[k], upper[k]
-                wing = np.array([[x_c - sign * 0.006, y_c - 0.0018], [x_c + sign * 0.005, y_c - 0.0045],
-                                 [x_c - sign * 0.002, y_c + 0.0012]])  # fmt: skip
+                wing = np.array(
+                    [
+                        [x_c - sign * 0.006, y_c - 0.0018],
+                        [x_c + sign * 0.005, y_c - 0.0045],
+                        [x_c - sign * 0.002, y_c + 0.0012],
+                    ]
+                )
                 pen.polygon(wing, lid_colour)
             pen.stroke(
                 np.stack([ex + xs[4:-2], lower[4:-2]], 1),
@@ -874,39 +936,61 @@ class ProceduralPresenter:
             ImageDraw.Draw(mask).polygon(pen.xy(hole), fill=255)
             inside = Image.new("RGBA", pen.image.size, (58, 20, 26, 255))
             ipen = _Pen(inside, pen.origin, pen.scale)
-            ipen.ellipse(0, MOUTH_Y + open_low + 0.004, inner_w * 0.75, 0.6 * open_low + 0.004,
-                         (176, 78, 86, 255))  # tongue  # fmt: skip
+            ipen.ellipse(
+                0,
+                MOUTH_Y + open_low + 0.004,
+                inner_w * 0.75,
+                0.6 * open_low + 0.004,
+                (176, 78, 86, 255),
+            )  # tongue
             if teeth > 0.02:
                 band = 0.0022 + 0.0105 * teeth
                 tooth_top = inner_top - 0.003
                 tooth_bottom = inner_top + band * (1 - 0.5 * (np.abs(so) ** 2))
                 ipen.polygon(
-                    np.concatenate([np.stack([xs * 0.9, tooth_top], 1),
-                                    np.stack([xs * 0.9, tooth_bottom], 1)[::-1]]),
+                    np.concatenate(
+                        [
+                            np.stack([xs * 0.9, tooth_top], 1),
+                            np.stack([xs * 0.9, tooth_bottom], 1)[::-1],
+                        ]
+                    ),
                     (240, 236, 228, 255),
-                )  # fmt: skip
-                ipen.line(np.array([[0.0, MOUTH_Y - open_up], [0.0, MOUTH_Y - open_up + band]]),
-                          (205, 198, 190, 255), 0.0008)  # fmt: skip
+                )
+                ipen.line(
+                    np.array([[0.0, MOUTH_Y - open_up], [0.0, MOUTH_Y - open_up + band]]),
+                    (205, 198, 190, 255),
+                    0.0008,
+                )
                 if teeth > 0.5 and jaw > 0.25:  # lower incisors peek out on wide, toothy vowels
                     low_top = inner_bot - 0.0035 * (teeth - 0.5) * 2 * (1 - so**2)
                     ipen.polygon(
-                        np.concatenate([np.stack([xs * 0.7, low_top], 1),
-                                        np.stack([xs * 0.7, inner_bot + 0.002], 1)[::-1]]),
+                        np.concatenate(
+                            [
+                                np.stack([xs * 0.7, low_top], 1),
+                                np.stack([xs * 0.7, inner_bot + 0.002], 1)[::-1],
+                            ]
+                        ),
                         (226, 220, 212, 255),
-                    )  # fmt: skip
+                    )
             pen.image.paste(inside, (0, 0), mask)
         # The line where the lips meet, darkest at the corners.
-        seam_line = (*_shade(st.lips, 0.45), 255)
-        seam_w = 0.0022 * (0.4 + 0.6 * np.abs(so) ** 0.5) * (1 - 0.1 * so**2)
-        pen.stroke(np.stack([xs, inner_top], 1), seam_line, seam_w * (opening < 0.003))
-        pen.stroke(np.stack([xs, seam + 0.0 * xs], 1) * [1.0, 1.0], seam_line,
-                   seam_w * max(0.0, 1 - opening / 0.004))  # fmt: skip
+        # It fades out as the lips part and the dark opening takes over.
+        closeness = max(0.0, 1.0 - opening / 0.004)
+        if closeness > 0:
+            seam_w = 0.0022 * (0.4 + 0.6 * np.abs(so) ** 0.5) * (1 - 0.1 * so**2) * closeness
+            middle = 0.5 * (inner_top + inner_bot)
+            pen.stroke(np.stack([xs, middle], 1), (*_shade(st.lips, 0.45), 255), seam_w)
         # Gloss on the lower lip and soft corner creases.
         gloss_y = inner_bot[n // 2] + 0.45 * thick_low * (1 + 0.3 * rnd)
         pen.ellipse(0.003, gloss_y, 0.3 * half_w, 0.22 * thick_low, (*_shade(st.lips, 1.35), 150))
         for sign in (-1.0, 1.0):
-            pen.ellipse(sign * (half_w + 0.0015), MOUTH_Y - lift - 0.0005, 0.0022, 0.0022,
-                        (*st.skin_shadow, 150))  # fmt: skip
+            pen.ellipse(
+                sign * (half_w + 0.0015),
+                MOUTH_Y - lift - 0.0005,
+                0.0022,
+                0.0022,
+                (*st.skin_shadow, 150),
+            )
 
     # ----------------------------------------------------------------- frames
 
@@ -966,15 +1050,7 @@ class ProceduralPresenter:
         patch = sprite.transform(
             (int(x1 - x0), int(y1 - y0)), Image.Transform.AFFINE, data, Image.Resampling.BILINEAR
         )
-        frame.alpha_composite(patch, dest=(int(x0), int(y0))) if x0 >= 0 and y0 >= 0 else (
-            self._composite_clipped(frame, patch, int(x0), int(y0))
-        )
-
-    @staticmethod
-    def _composite_clipped(frame: Image.Image, patch: Image.Image, x0: int, y0: int) -> None:
-        left, top = max(0, -x0), max(0, -y0)
-        cropped = patch.crop((left, top, patch.width, patch.height))
-        frame.alpha_composite(cropped, dest=(x0 + left, y0 + top))
+        _composite_at(frame, patch, int(x0), int(y0))
 
     def render(
         self, t: float, mouth: MouthShape | None = None, speaking: float = 0.0
@@ -1008,7 +1084,7 @@ class ProceduralPresenter:
             body = body.transform(
                 body.size, Image.Transform.AFFINE, (1, 0, 0, 0, 1, -frac), Image.Resampling.BILINEAR
             )
-        self._composite_body(frame, body, iy)
+        _composite_at(frame, body, 0, iy)
         self._warp(frame, head, rot, offset)
         image = np.asarray(frame.convert("RGB"))
         return PresenterFrame(
@@ -1021,16 +1097,6 @@ class ProceduralPresenter:
             face_box=self._box(rot, offset, FACE_BOX),
             mouth_box=self._box(rot, offset, MOUTH_BOX),
         )
-
-    @staticmethod
-    def _composite_body(frame: Image.Image, body: Image.Image, y: int) -> None:
-        if y < 0:
-            body = body.crop((0, -y, body.width, body.height))
-            y = 0
-        visible = frame.height - y
-        if visible < body.height:
-            body = body.crop((0, 0, body.width, visible))
-        frame.alpha_composite(body, dest=(0, y))
 
     def frames(
         self, track: MouthTrack, speaking: np.ndarray | None = None, start_frame: int = 0
@@ -1046,6 +1112,19 @@ class ProceduralPresenter:
         for i in range(len(track)):
             t = (start_frame + i) / track.fps
             yield self.render(t, track[i], float(speaking[i]))
+
+
+def _composite_at(frame: Image.Image, layer: Image.Image, x0: int, y0: int) -> None:
+    """Alpha-composite ``layer`` with its top-left corner at (x0, y0), which may lie outside
+    the frame on any side (PIL needs a non-negative destination inside the frame)."""
+    left, top = max(0, -x0), max(0, -y0)
+    right = min(layer.width, frame.width - x0)
+    bottom = min(layer.height, frame.height - y0)
+    if right <= left or bottom <= top:
+        return
+    if (left, top, right, bottom) != (0, 0, layer.width, layer.height):
+        layer = layer.crop((left, top, right, bottom))
+    frame.alpha_composite(layer, dest=(x0 + left, y0 + top))
 
 
 def _speaking_envelope(track: MouthTrack) -> np.ndarray:

@@ -415,10 +415,12 @@ def mouth_track_from_audio(
     else:
         z = np.zeros(n_frames)
     envelope = activity.envelope.astype(np.float64)
-    jaw = 0.85 * envelope**0.8 * (1 - 0.65 * fricative)
+    # Scales set so that, over the voiced frames of espeak-ng speech (en-us and Mandarin), each
+    # parameter has about the mean of the phoneme-driven track (our calibration).
+    jaw = 0.6 * envelope**1.4 * (1 - 0.65 * fricative)
     spread = 0.45 + 0.3 * np.tanh(0.8 * z)
-    rnd = np.clip(-0.45 * z, 0, 0.8) * (1 - fricative)
-    teeth = np.clip(0.25 + 0.5 * envelope + 0.6 * fricative, 0, 1) * (jaw > 0.05)
+    rnd = np.clip(0.35 - 0.35 * z, 0, 0.9) * (1 - fricative)
+    teeth = np.clip(0.1 + 0.35 * envelope + 0.5 * fricative, 0, 1) * (jaw > 0.05)
     values = np.stack([jaw, spread, rnd, teeth], axis=1)
     rest = VISEME_TARGETS["sil"].as_array()
     values = np.where(voiced[:, None], values, rest[None, :])

@@ -157,6 +157,16 @@ def test_alternate_style_is_a_different_presenter():
 
 
 @pytest.mark.parametrize(
+    ("size", "center_x"), [((64, 200), 0.2), ((300, 80), 0.8), ((40, 40), 0.5)]
+)
+def test_presenter_may_overflow_narrow_or_wide_frames(size, center_x):
+    presenter = ProceduralPresenter(PresenterStyle(center_x=center_x), size, seed=1)
+    for t in (0.0, 1.3, 2.7):
+        frame = presenter.render(t, OPEN)
+        assert frame.image.shape == (size[1], size[0], 3)
+
+
+@pytest.mark.parametrize(
     ("make", "fragment"),
     [
         (lambda: MouthShape(jaw=1.5), "MouthShape.jaw"),
