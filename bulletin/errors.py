@@ -17,3 +17,7 @@ class VenueError(BulletinError):
 
 class SpeechError(BulletinError):
     """Speech synthesis cannot run: missing TTS engine, unknown voice, empty text, bad output."""
+
+
+class ScriptError(BulletinError):
+    """A bulletin script cannot be written: bad template, wording table, date or venue data."""
