@@ -1,0 +1,272 @@
+"""Clothing index (穿衣指数): ISO 11079 required insulation for a spectator, exposure limit,
+clothing level, and a simple mean radiant temperature.
+
+References
+----------
+* ISO 11079:2007 Ergonomics of the thermal environment -- Determination and interpretation of
+  cold stress when using required clothing insulation (IREQ) and local cooling effects
+  (Annex: Holmér's IREQ program); ``pythermalcomfort.models.ireq`` (v4.8.1) is the reference
+  implementation the tests compare against. Solver: :mod:`bulletin.indices.iso11079`;
+  lookup table: :mod:`bulletin.indices.ireq_lut`.
+* ISO 9920 (clothing ensembles and their insulation, for the band wording).
+* Mean radiant temperature: Di Napoli, C. et al. (2020), Mean radiant temperature from
+  global-scale numerical weather prediction models, Int. J. Biometeorol. 64, 1233-1245
+  (as in thermofeel ``calculate_mean_radiant_temperature``); Erbs, D. G., Klein, S. A. and
+  Duffie, J. A. (1982), Estimation of the diffuse radiation fraction for hourly, daily and
+  monthly-average global radiation, Solar Energy 28, 293-302 (as in ``pvlib.irradiance.erbs``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._arrays import (
+    as_float,
+    check_range,
+    count_at_or_above,
+    elementwise,
+    float_dtype,
+    mark_missing,
+)
+from .ireq_lut import clothing_table, storage_table
+from .iso11079 import QLIM_WH_M2, SPECTATOR, duration_limited_exposure
+
+#: Body-height (~1.5 m) wind as a fraction of the 10 m wind: the JAG/TI wind chill model's
+#: assumption (face-level wind = 2/3 V10; OFCM FCM-R19-2003), used here for consistency.
+BODY_WIND_FACTOR = 2.0 / 3.0
+#: ISO 11079 lower limit of relative air speed (m/s): ``va = max(0.4, 2/3 V10)``.
+MIN_AIR_SPEED = 0.4
+
+#: Lower ICLneutral edges (clo) of clothing levels 2..7 (indices.md §3, our proposal on
+#: ISO 9920 ensemble insulation values): <1.5, 1.5-2.0, 2.0-2.5, 2.5-3.0, 3.0-3.5, 3.5-4.5, >=4.5.
+CLOTHING_LEVEL_EDGES = (1.5, 2.0, 2.5, 3.0, 3.5, 4.5)
+
+_STEFAN_BOLTZMANN = 5.67e-8
+#: Shortwave absorptivity and longwave emissivity of a person (Di Napoli et al. 2020; VDI 3787).
+_ABSORPTIVITY_SW = 0.7
+_EMISSIVITY = 0.97
+#: Mean extraterrestrial irradiance, W/m² (pvlib ``get_extra_radiation`` default).
+SOLAR_CONSTANT = 1366.1
+#: Erbs/pvlib guards: clearness index uses cos(zenith) >= 0.065; no beam beyond zenith 87°.
+_MIN_COS_ZENITH = 0.065
+_MAX_ZENITH_COS = float(np.cos(np.deg2rad(87.0)))
+
+
+def _inputs(function: str, t_c, tr_c, v10_ms, rh_pct):
+    dtype = float_dtype(t_c, tr_c, v10_ms, rh_pct)
+    t, tr, v, rh = (as_float(x, dtype) for x in (t_c, tr_c, v10_ms, rh_pct))
+    check_range(function, "t_c", t, -100.0, 60.0, "°C", "air temperature in °C expected")
+    check_range(function, "tr_c", tr, -120.0, 150.0, "°C", "radiant temperature in °C expected")
+    check_range(function, "v10_ms", v, 0.0, 150.0, "m/s")
+    check_range(function, "rh_pct", rh, 0.0, 105.0, "%", "relative humidity in % expected")
+    return dtype, t, tr, v, rh
+
+
+@elementwise("t_c", "tr_c", "v10_ms", "rh_pct")
+def required_insulation(
+    t_c: ArrayLike,
+    tr_c: ArrayLike,
+    v10_ms: ArrayLike,
+    rh_pct: ArrayLike,
+    *,
+    body_wind_factor: float = BODY_WIND_FACTOR,
+) -> NDArray[np.floating]:
+    """ISO 11079 ICLneutral (clo): basic clothing insulation a spectator needs to stay
+    thermally neutral (no body cooling).
+
+    Spectator settings (indices.md §3, our choice): M = 70 W/m² (standing/sitting at rest,
+    ISO 8996), no walking, windproof outer layer p = 8 l/(m² s), relative air speed
+    ``va = max(0.4, body_wind_factor * V10)`` (ISO 11079 floor 0.4 m/s; 2/3 V10 as in the
+    JAG/TI wind chill model).
+
+    Evaluated from the precomputed table (:mod:`bulletin.indices.ireq_lut`; within 0.02 clo of
+    the ISO 11079 solver and pythermalcomfort over ta -40..10 °C, tr-ta 0..30 K,
+    va 0.4..18 m/s, RH 10..100 %; see the tests). Outside the table (ta -50..20 °C,
+    tr-ta -10..40 K, va <= 18.4 m/s) inputs are clamped to its edge. Negative values (no
+    clothing needed, warm and sunny) are returned as 0.
+
+    Parameters
+    ----------
+    t_c : air temperature, °C.
+    tr_c : mean radiant temperature, °C (``t_c`` when unknown; see
+        :func:`mean_radiant_temperature`).
+    v10_ms : 10 m wind speed, m/s.
+    rh_pct : relative humidity, %.
+
+    Returns ICLneutral in clo (1 clo = 0.155 m²K/W), float32 for float32 inputs; NaN where
+    an input is NaN.
+    """
+    dtype, t, tr, v, rh = _inputs("required_insulation", t_c, tr_c, v10_ms, rh_pct)
+    icl = clothing_table()(t, tr, body_wind_factor, v, rh)
+    np.maximum(icl, 0, out=icl)  # NaN stays NaN
+    return icl.astype(dtype, copy=False)
+
+
+@elementwise("t_c", "tr_c", "v10_ms", "rh_pct", "clo")
+def exposure_limit_hours(
+    t_c: ArrayLike,
+    tr_c: ArrayLike,
+    v10_ms: ArrayLike,
+    rh_pct: ArrayLike,
+    clo: ArrayLike = 3.0,
+    *,
+    body_wind_factor: float = BODY_WIND_FACTOR,
+) -> NDArray[np.floating]:
+    """ISO 11079 duration-limited exposure DLE (hours) for a spectator wearing ``clo``.
+
+    DLE = Qlim / -S with Qlim = 40 Wh/m² of body heat debt and S the rate of body heat
+    storage (W/m²) for the worn basic insulation under the IREQneutral criterion (indices.md §3
+    quotes DLEneutral: with 3 clo, ~4.9 h at 0 °C calm, ~1.4 h at -10 °C calm). Spectator
+    settings as in :func:`required_insulation`.
+
+    * ``inf`` where the body does not lose heat (S >= 0). ISO 11079 reports DLE > 8 h as
+      "more than 8 h" (not limiting in a day); the number is returned and the wording is left
+      to the caller.
+    * Scalar ``clo`` (the usual case): S is tabulated for that outfit on first use (closed-form
+      solution, milliseconds) and interpolated like ICL; within 1 % of the direct solution
+      where DLE <= 8 h. Array ``clo``: solved directly (exact, slower).
+
+    Returns hours, float32 for float32 inputs; NaN where an input is NaN.
+    """
+    dtype, t, tr, v, rh = _inputs("exposure_limit_hours", t_c, tr_c, v10_ms, rh_pct)
+    worn = np.asarray(clo, dtype=np.float64)
+    check_range("exposure_limit_hours", "clo", worn, 0.0, 10.0, "clo")
+    if worn.size == 1:
+        storage = storage_table(float(worn.reshape(-1)[0]))(t, tr, body_wind_factor, v, rh)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hours = np.divide(dtype.type(-QLIM_WH_M2), storage)
+        np.copyto(hours, np.inf, where=np.greater_equal(storage, 0))
+        return hours
+    va = np.maximum(MIN_AIR_SPEED, body_wind_factor * v.astype(np.float64))
+    hours = duration_limited_exposure(t, tr, va, rh, worn, criterion="neutral", wearer=SPECTATOR)
+    return hours.astype(dtype)
+
+
+@elementwise("clo")
+def clothing_level(clo: ArrayLike) -> NDArray[np.int8]:
+    """Clothing level 1..7 (int8; -1 where NaN) from ICLneutral in clo (indices.md §3; the
+    bands are our proposal on ISO 9920 ensemble insulation values):
+
+    =====  ===========  ==========================================
+    level  clo          outfit
+    =====  ===========  ==========================================
+    1      < 1.5        外套/夹克 coat or jacket
+    2      1.5 - 2.0    厚外套、毛衣 heavy coat, sweater
+    3      2.0 - 2.5    棉服/羽绒服 + 毛衣 padded or down jacket + sweater
+    4      2.5 - 3.0    厚羽绒服、保暖内衣、帽子手套
+    5      3.0 - 3.5    加厚羽绒服 + 羽绒/防风裤、围巾、棉靴
+    6      3.5 - 4.5    极寒全套（滑雪/极地服装），暖贴，坐垫
+    7      >= 4.5       as 6, and limit continuous time outdoors (beyond wearable insulation)
+    =====  ===========  ==========================================
+
+    A value on an edge belongs to the warmer-clothing band (1.5 -> level 2).
+    """
+    c = np.asarray(clo)
+    c = c if np.issubdtype(c.dtype, np.floating) else c.astype(np.float64)
+    level = count_at_or_above(c, CLOTHING_LEVEL_EDGES, start=1)
+    return mark_missing(level, c)
+
+
+@elementwise("t_c", "rsds_wm2", "cos_sza", "surface_albedo", "day_of_year")
+def mean_radiant_temperature(
+    t_c: ArrayLike,
+    rsds_wm2: ArrayLike,
+    cos_sza: ArrayLike,
+    surface_albedo: ArrayLike = 0.2,
+    day_of_year: ArrayLike = np.nan,
+) -> NDArray[np.floating]:
+    """Mean radiant temperature (°C) of a standing person outdoors from global horizontal
+    shortwave irradiance, with long-wave surroundings at air temperature.
+
+    Di Napoli et al. (2020) / thermofeel, with fa = 0.5 per hemisphere, absorptivity 0.7 and
+    emissivity 0.97:
+
+        Tmrt⁴ = (1/σ) [0.5 L↓ + 0.5 L↑ + (0.7/0.97)(0.5 D + 0.5 ρ G + fp I)]
+
+    simplified for a forecast that carries only ``G`` (rsds) and the sun's position:
+
+    * long-wave: ``L↓ = L↑ = σ Ta⁴`` (surroundings at air temperature; our simplification, which
+      makes Tmrt = Ta at night and whenever G = 0; a clear night sky would be colder);
+    * diffuse/beam split of G by Erbs et al. (1982) exactly as ``pvlib.irradiance.erbs``
+      (clearness index with cos z >= 0.065, no beam beyond zenith 87°): ``D`` diffuse
+      horizontal, ``I`` direct normal;
+    * reflected shortwave ``ρ G`` with surface albedo ρ (default 0.2, bare ground; our choice:
+      it underestimates Tmrt over snow, ρ 0.5-0.8, so clothing advice errs on the warm side;
+      pass e.g. :func:`bulletin.indices.snow_albedo` for snow);
+    * projected-area factor of a standing person
+      ``fp = 0.308 cos(γ (0.998 - γ²/50000))`` with γ the solar elevation in degrees
+      (Jendritzky et al. 1990, as in Di Napoli et al. 2020).
+
+    Parameters
+    ----------
+    t_c : air temperature, °C.
+    rsds_wm2 : global horizontal irradiance (surface solar radiation downwards), W/m².
+    cos_sza : cosine of the solar zenith angle (values <= 0 mean the sun is down).
+    surface_albedo : shortwave albedo of the ground, 0..1.
+    day_of_year : for the Earth-Sun distance (pvlib ``get_extra_radiation``, Spencer 1971);
+        NaN (default) uses the mean extraterrestrial irradiance 1366.1 W/m².
+
+    Returns Tmrt in °C, float32 for float32 ``t_c``/``rsds``; NaN where ``t_c``, ``rsds`` or
+    ``cos_sza`` is NaN.
+    """
+    dtype = float_dtype(t_c, rsds_wm2, cos_sza)
+    t, ghi, mu, albedo = np.broadcast_arrays(
+        *(as_float(x, dtype) for x in (t_c, rsds_wm2, cos_sza, surface_albedo))
+    )
+    name = "mean_radiant_temperature"
+    check_range(name, "t_c", t, -100.0, 60.0, "°C", "air temperature in °C expected")
+    check_range(name, "rsds_wm2", ghi, -1.0, 1500.0, "W/m²")
+    check_range(name, "cos_sza", mu, -1.0, 1.0, "")
+    check_range(name, "surface_albedo", albedo, 0.0, 1.0, "")
+
+    doy = np.asarray(day_of_year, dtype=np.float64)
+    if np.isnan(doy).all():
+        extra = dtype.type(SOLAR_CONSTANT)
+    else:
+        from pvlib.irradiance import get_extra_radiation
+
+        extra = np.asarray(get_extra_radiation(doy), dtype=dtype)
+
+    ghi = np.maximum(ghi, 0)  # tiny negative fluxes from GRIB packing are no sunshine
+    # Erbs et al. (1982) diffuse fraction of the clearness index kt (pvlib.irradiance.erbs).
+    kt = np.maximum(mu, dtype.type(_MIN_COS_ZENITH))
+    kt *= extra
+    np.divide(ghi, kt, out=kt)
+    np.clip(kt, 0, 1, out=kt)
+    poly = kt * dtype.type(12.336)
+    for coefficient in (-16.638, 4.388, -0.1604):
+        poly += dtype.type(coefficient)
+        poly *= kt
+    poly += dtype.type(0.9511)
+    diffuse_fraction = np.where(kt <= 0.22, 1 - dtype.type(0.09) * kt, poly)
+    np.copyto(diffuse_fraction, dtype.type(0.165), where=kt > 0.8)
+    diffuse = diffuse_fraction * ghi
+    # Beam on a surface normal to the sun; none when the sun is within 3° of the horizon.
+    sun_up = mu >= _MAX_ZENITH_COS
+    beam = np.subtract(ghi, diffuse)
+    np.divide(beam, np.where(sun_up, mu, 1), out=beam)
+    np.copyto(beam, 0, where=~sun_up | (beam < 0))
+    np.copyto(diffuse, ghi, where=~sun_up)
+    # Projected area factor of a standing person for solar elevation gamma (degrees).
+    gamma = np.degrees(np.arcsin(np.clip(mu, 0, 1)))
+    fp = gamma * gamma
+    fp *= dtype.type(-1.0 / 50000.0)
+    fp += dtype.type(0.998)
+    fp *= gamma
+    np.cos(np.deg2rad(fp, out=fp), out=fp)
+    fp *= dtype.type(0.308)
+    # Absorbed shortwave flux density (W/m²) -> extra radiant temperature.
+    absorbed = beam * fp
+    absorbed += dtype.type(0.5) * diffuse
+    absorbed += dtype.type(0.5) * albedo * ghi
+    absorbed *= dtype.type(_ABSORPTIVITY_SW / _EMISSIVITY / _STEFAN_BOLTZMANN)
+    # Tmrt = Ta (1 + absorbed/Ta⁴)^(1/4), written as Ta + Ta((1 + x)^(1/4) - 1) so that
+    # Tmrt == Ta exactly where nothing is absorbed.
+    t_k = t + dtype.type(273.15)
+    ratio = absorbed / t_k**4
+    np.sqrt(np.sqrt(ratio + 1, out=ratio), out=ratio)
+    ratio -= 1
+    ratio *= t_k
+    out = np.add(t, ratio, dtype=dtype)
+    return out

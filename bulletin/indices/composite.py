@@ -1,0 +1,98 @@
+"""Composite spectator level (观赛气象指数) I..IV: the worst impact of the six indices.
+
+Group standard T/CMSA 0033-2022《冬季户外冰雪运动观赛气象指数等级划分》(中国气象服务协会,
+2022-07-28) defines a 4-level (Ⅰ-Ⅳ) index of the weather's impact on outdoor winter-sport
+spectating; only level Ⅰ's wording (影响很小 / Minimal: 适宜观赛) was obtainable
+(``levels/tcmsa0033_2022_levels.csv``), not its formulas. This composite is "in the spirit
+of" it: each component level is mapped to an impact 1..4 and the worst one is published.
+**The mapping is our choice**:
+
+==========  =====================================================  =========================
+component   levels -> impact                                       reasoning
+==========  =====================================================  =========================
+wind chill  0,1 -> 1; 2 -> 2; 3,4 -> 3; 5,6 -> 4                   ECCC: 3-4 frostbite in
+                                                                   5-30 min; 5-6 warning
+frostbite   1 -> 1; 2 -> 2; 3 -> 3; 4,5 -> 4                       minutes-scale freezing
+clothing    1-4 -> 1; 5,6 -> 2; 7 -> 3                             7: beyond wearable
+                                                                   insulation, limit time
+cold/flu    1,2 -> 1; 3 -> 2; 4 -> 3                               health risk, not acute
+sunscreen   1,2 -> 1; 3 -> 2; 4,5 -> 3                             protection is easy
+goggles     1,2 -> 1; 3 -> 2; 4 -> 3                               protection is easy
+==========  =====================================================  =========================
+
+Only the acute cold hazards (wind chill, frostbite) can reach Ⅳ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._arrays import MISSING, check_levels, elementwise
+
+#: Impact 1..4 of each component level; index = level (-1 -> the last entry, missing).
+IMPACT_TABLES: dict[str, tuple[int, ...]] = {
+    "wind_chill": (1, 1, 2, 3, 3, 4, 4),  # levels 0..6
+    "frostbite": (0, 1, 2, 3, 4, 4),  # levels 1..5 (index 0 unused)
+    "clothing": (0, 1, 1, 1, 1, 2, 2, 3),  # levels 1..7
+    "cold": (0, 1, 1, 2, 3),  # levels 1..4
+    "sunscreen": (0, 1, 1, 2, 3, 3),  # levels 1..5
+    "goggles": (0, 1, 1, 2, 3),  # levels 1..4
+}
+#: Valid level range of each component.
+LEVEL_RANGES: dict[str, tuple[int, int]] = {
+    "wind_chill": (0, 6),
+    "frostbite": (1, 5),
+    "clothing": (1, 7),
+    "cold": (1, 4),
+    "sunscreen": (1, 5),
+    "goggles": (1, 4),
+}
+
+_LOOKUPS = {
+    name: np.array([*table, MISSING], dtype=np.int8) for name, table in IMPACT_TABLES.items()
+}
+
+
+@elementwise(
+    "wind_chill_level",
+    "frostbite_level",
+    "clothing_level",
+    "cold_level",
+    "sunscreen_level",
+    "goggles_level",
+)
+def spectator_level(
+    wind_chill_level: ArrayLike,
+    frostbite_level: ArrayLike,
+    clothing_level: ArrayLike,
+    cold_level: ArrayLike,
+    sunscreen_level: ArrayLike,
+    goggles_level: ArrayLike,
+) -> NDArray[np.int8]:
+    """Composite spectator level 1..4 (Ⅰ..Ⅳ; int8, -1 where any component is missing): the
+    worst component impact, with the mapping table of this module's docstring (our choice,
+    in the spirit of T/CMSA 0033-2022).
+
+    Ⅰ 影响很小 Minimal (T/CMSA 0033-2022 wording); Ⅱ-Ⅳ wording is ours, see
+    :data:`bulletin.indices.levels.LEVEL_NAMES` ``["spectator"]``.
+    """
+    components = {
+        "wind_chill": wind_chill_level,
+        "frostbite": frostbite_level,
+        "clothing": clothing_level,
+        "cold": cold_level,
+        "sunscreen": sunscreen_level,
+        "goggles": goggles_level,
+    }
+    out = None
+    missing = None
+    for name, levels in components.items():
+        low, high = LEVEL_RANGES[name]
+        lv = check_levels("spectator_level", f"{name}_level", levels, low, high)
+        impact = _LOOKUPS[name].take(lv)
+        absent = np.equal(lv, MISSING)
+        out = impact if out is None else np.maximum(out, impact)
+        missing = absent if missing is None else np.logical_or(missing, absent)
+    np.copyto(out, MISSING, where=missing)
+    return out

@@ -1,0 +1,220 @@
+"""Goggles index (护目镜指数): ocular UV, glare, falling/blowing snow and flat light.
+
+**Our proposal** (indices.md §6): no standard for a goggles index was found. Physical anchors:
+
+* photokeratitis (snow blindness) from UV reflected by snow: fresh snow reflects up to 80 %
+  of UV (WHO 2002, Global Solar UV Index: A Practical Guide); ocular exposure is dominated by
+  diffuse and ground-reflected UV because the brow shades the overhead sun;
+* ICNIRP (2004), Guidelines on limits of exposure to ultraviolet radiation of wavelengths
+  between 180 nm and 400 nm, Health Phys. 87, 171-186 (30 J/m² effective per 8 h);
+* ISO 12312-1 / ISO 18527-1 (sunglasses; ski and snowboard goggles) filter categories by
+  luminous transmittance: S0 80-100 %, S1 43-80 %, S2 18-43 %, S3 8-18 %, S4 3-8 % (S4 not
+  for driving); UV400 required in every category.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._arrays import as_float, check_range, count_at_or_above, elementwise, float_dtype
+
+#: Ocular UV index edges for 1, 2, 3 points (our proposal: WHO moderate/high at the eye).
+OCULAR_UV_EDGES = (2.0, 4.0, 6.0)
+#: Falling snow from 0.1 mm/h (water equivalent); blowing snow from 8 m/s at 10 m over snow
+#: cover (our proposal; drifting snow starts near 5-8 m/s over loose snow).
+SNOWFALL_MMH = 0.1
+BLOWING_SNOW_WIND_MS = 8.0
+#: Flat light / whiteout: visibility below 1 km (fog by the WMO definition).
+FLAT_LIGHT_VISIBILITY_M = 1000.0
+#: Snow glare: sun up, total cloud below 0.3 (clear to few clouds) over snow cover.
+GLARE_MAX_CLOUD = 0.3
+#: Overcast (US EPA "overcast/broken" upper class starts at 0.7): dull light, S1 lens.
+DULL_LIGHT_CLOUD = 0.7
+#: Ocular UV index from which glare on snow calls for the darkest lens (S4).
+S4_OCULAR_UV = 6.0
+
+
+@elementwise("uvi_no_snow", "snow_albedo")
+def ocular_uv(uvi_no_snow: ArrayLike, snow_albedo: ArrayLike) -> NDArray[np.floating]:
+    """UV index relevant to the eyes, including the ground-reflected component:
+    ``UVI_eye = UVI × (1 + albedo)`` (indices.md §6, our proposal on WHO 2002: snow reflects
+    up to 80 % of UV, and the eye sees the ground more than the sky).
+
+    ``uvi_no_snow``: all-sky UVI without the snow multiple-reflection factor (e.g.
+    :func:`bulletin.indices.uv_index` with zero snow depth); ``snow_albedo``: surface UV albedo
+    0..1 (:func:`bulletin.indices.snow_albedo`).
+    """
+    dtype = float_dtype(uvi_no_snow, snow_albedo)
+    uvi = as_float(uvi_no_snow, dtype)
+    albedo = as_float(snow_albedo, dtype)
+    check_range("ocular_uv", "uvi_no_snow", uvi, -0.5, 100.0, "")
+    check_range("ocular_uv", "snow_albedo", albedo, 0.0, 1.0, "")
+    out = albedo + dtype.type(1.0)
+    return np.multiply(out, uvi, dtype=dtype)
+
+
+class _Drivers:
+    """The seven goggles drivers as same-shape arrays, with the derived conditions."""
+
+    def __init__(
+        self,
+        name,
+        uvi_eye,
+        snowfall_mmh,
+        v10_ms,
+        snow_cover,
+        visibility_m,
+        sun_elevation_deg,
+        tcc_fraction,
+    ):
+        dtype = float_dtype(
+            uvi_eye, snowfall_mmh, v10_ms, visibility_m, sun_elevation_deg, tcc_fraction
+        )
+        cover = np.asarray(snow_cover)
+        if cover.dtype.kind not in "bf":
+            cover = cover.astype(np.float64)
+        values = np.broadcast_arrays(
+            *(
+                as_float(x, dtype)
+                for x in (
+                    uvi_eye,
+                    snowfall_mmh,
+                    v10_ms,
+                    visibility_m,
+                    sun_elevation_deg,
+                    tcc_fraction,
+                )
+            ),
+            cover,
+        )
+        self.uvi, snowfall, wind, visibility, elevation, cloud, cover = values
+        check_range(name, "uvi_eye", self.uvi, -0.5, 200.0, "")
+        check_range(name, "snowfall_mmh", snowfall, 0.0, 500.0, "mm/h")
+        check_range(name, "v10_ms", wind, 0.0, 150.0, "m/s")
+        check_range(name, "visibility_m", visibility, 0.0, None, "m")
+        check_range(name, "sun_elevation_deg", elevation, -90.0, 90.0, "degrees")
+        check_range(name, "tcc_fraction", cloud, -0.01, 1.01, "", "cloud fraction 0..1 expected")
+        self.covered = np.greater_equal(cover, 0.5)  # bool, or fraction >= 0.5 (our choice)
+        self.day = np.greater(elevation, 0)
+        self.low_visibility = np.less(visibility, FLAT_LIGHT_VISIBILITY_M)
+        self.cloud = cloud
+        self.glare = np.less(cloud, GLARE_MAX_CLOUD)
+        self.glare &= self.day
+        self.glare &= self.covered
+        self.snowing = np.greater_equal(snowfall, SNOWFALL_MMH)
+        self.snowing |= np.greater_equal(wind, BLOWING_SNOW_WIND_MS) & self.covered
+        self.missing = np.isnan(self.uvi)
+        for x in (snowfall, wind, visibility, elevation, cloud):
+            self.missing |= np.isnan(x)
+        if cover.dtype.kind == "f":
+            self.missing |= np.isnan(cover)
+
+
+@elementwise(
+    "uvi_eye",
+    "snowfall_mmh",
+    "v10_ms",
+    "snow_cover",
+    "visibility_m",
+    "sun_elevation_deg",
+    "tcc_fraction",
+)
+def goggles_level(
+    uvi_eye: ArrayLike,
+    snowfall_mmh: ArrayLike,
+    v10_ms: ArrayLike,
+    snow_cover: ArrayLike,
+    visibility_m: ArrayLike,
+    sun_elevation_deg: ArrayLike,
+    tcc_fraction: ArrayLike,
+) -> NDArray[np.int8]:
+    """Goggles level 1..4 (int8; -1 where a driver is NaN). **Our proposal** (indices.md §6):
+
+    points = ocular UV (UVI_eye >= 2 / 4 / 6 -> 1 / 2 / 3)
+           + 1 for falling snow (>= 0.1 mm/h) or blowing snow (V10 >= 8 m/s over snow cover)
+           + 1 for flat light (visibility < 1000 m) in daylight;
+    level = min(4, 1 + points), at least 2 under snow glare (sun up, cloud < 0.3, snow cover).
+
+    1 可不戴/普通太阳镜, 2 建议佩戴 (S2), 3 应佩戴护目镜 (UV400, wrap-around),
+    4 必须佩戴高防护护目镜 (S3-S4). At night (sun elevation <= 0) the UV and flat-light points
+    vanish, so the level is 1, or 2 with falling/blowing snow (indices.md §6 night rule;
+    counting flat light only in daylight is our choice, since it is a contrast problem of
+    daylight).
+
+    Parameters: uvi_eye (:func:`ocular_uv`), snowfall_mmh (mm/h water equivalent), v10_ms
+    (m/s), snow_cover (bool, or fraction counted from 0.5), visibility_m (m; pass a large
+    value when unknown), sun_elevation_deg (degrees), tcc_fraction (0..1).
+    """
+    d = _Drivers(
+        "goggles_level",
+        uvi_eye,
+        snowfall_mmh,
+        v10_ms,
+        snow_cover,
+        visibility_m,
+        sun_elevation_deg,
+        tcc_fraction,
+    )
+    level = count_at_or_above(d.uvi, OCULAR_UV_EDGES, start=1)
+    level += d.snowing
+    level += d.low_visibility & d.day
+    np.minimum(level, 4, out=level)
+    np.maximum(level, np.where(d.glare, np.int8(2), np.int8(1)), out=level)
+    np.copyto(level, np.int8(-1), where=d.missing)
+    return level
+
+
+@elementwise(
+    "uvi_eye",
+    "snowfall_mmh",
+    "v10_ms",
+    "snow_cover",
+    "visibility_m",
+    "sun_elevation_deg",
+    "tcc_fraction",
+)
+def goggles_lens(
+    uvi_eye: ArrayLike,
+    snowfall_mmh: ArrayLike,
+    v10_ms: ArrayLike,
+    snow_cover: ArrayLike,
+    visibility_m: ArrayLike,
+    sun_elevation_deg: ArrayLike,
+    tcc_fraction: ArrayLike,
+) -> NDArray[np.int8]:
+    """Recommended goggle filter category 0..4 meaning S0..S4 (int8; -1 where a driver is
+    NaN), same arguments as :func:`goggles_level`. **Our proposal**, indices.md §6, whose
+    ranges map to one category as follows (first matching row):
+
+    ======================================  ============  =====================================
+    condition                               indices.md    single category (why)
+    ======================================  ============  =====================================
+    sun down (elevation <= 0)               night rule    S0 clear lens
+    visibility < 1000 m                     S1            S1: flat light, keep contrast
+    cloud > 0.7                             S1-S2         S1: dull light (lighter end)
+    snow glare and UVI_eye >= 6             S3-S4         S4: exceptional glare (darker end;
+                                                          ISO 12312-1: not for driving)
+    snow glare                              S2-S3         S3: strong glare (darker end)
+    otherwise (daylight, no snow glare)     S2-S3         S2: medium light (lighter end)
+    ======================================  ============  =====================================
+
+    Snow glare: sun up, cloud < 0.3 and snow cover. Every category must block UV (UV400).
+    """
+    d = _Drivers(
+        "goggles_lens",
+        uvi_eye,
+        snowfall_mmh,
+        v10_ms,
+        snow_cover,
+        visibility_m,
+        sun_elevation_deg,
+        tcc_fraction,
+    )
+    lens = np.where(d.glare, np.int8(3), np.int8(2))
+    np.copyto(lens, np.int8(4), where=d.glare & np.greater_equal(d.uvi, S4_OCULAR_UV))
+    dull = d.low_visibility | np.greater(d.cloud, DULL_LIGHT_CLOUD)
+    np.copyto(lens, np.int8(1), where=dull)
+    np.copyto(lens, np.int8(0), where=~d.day)
+    np.copyto(lens, np.int8(-1), where=d.missing)
+    return lens
