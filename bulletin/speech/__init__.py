@@ -5,6 +5,7 @@
 """
 
 from bulletin.speech.normalize import normalize, normalize_for_speech
+from bulletin.speech.subtitles import Cue, build_cues, write_subtitles
 from bulletin.speech.synthesis import (
     SpeechRequest,
     SpeechResult,
@@ -21,6 +22,7 @@ from bulletin.speech.timings import (
 )
 
 __all__ = [
+    "Cue",
     "Phoneme",
     "Sentence",
     "SpeechRequest",
@@ -28,9 +30,11 @@ __all__ = [
     "Timing",
     "Timings",
     "Word",
+    "build_cues",
     "normalize",
     "normalize_for_speech",
     "read_timings",
     "synthesize",
     "synthesize_many",
+    "write_subtitles",
 ]

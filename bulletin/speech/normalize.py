@@ -9,12 +9,12 @@ mapped back to the *display* words that subtitles show (``-12~-5°C``, not the s
 Numbers are spelled with ``num2words`` (English) and ``cn2an`` (Chinese). Conventions, each
 marked where it is our choice:
 
-* Chinese negative temperatures are read 零下 ("below zero", the convention of China
-  Meteorological Administration forecasts, e.g. 《天气预报用语》 usage) and positive signed ones
-  零上; a negative number with a non-temperature unit (%, m/s, clo, ...) is read 负 (the
-  mathematical minus). A signed number with no unit is taken as a temperature: in these
-  bulletins every unitless signed value is one (our choice).
-* English negatives are "minus", as in Met Office and NWS broadcast style.
+* Chinese negative temperatures are read 零下 ("below zero") and positive signed ones 零上,
+  the words Chinese weather forecasts say ("最低气温零下12摄氏度"); a negative number with a
+  non-temperature unit (%, m/s, clo, ...) is read 负 (the mathematical minus). A signed number
+  with no unit is taken as a temperature, since in these bulletins every unitless signed
+  value is one (our choice).
+* English negatives are "minus", as English-language weather broadcasts say them.
 * Times are 24-hour in the scripts. English reads them on the 12-hour clock with "a.m."/"p.m."
   ("14:00" -> "two p.m."), the way English-language broadcasts say them (our choice); Chinese
   reads "14:05" as 十四点零五分 and uses 两 for two o'clock (两点), as spoken Mandarin does.

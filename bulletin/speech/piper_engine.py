@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from bulletin.speech.timings import (
     write_timings,
 )
 
+if TYPE_CHECKING:
+    from bulletin.speech.synthesis import SpeechResult
+
 ENGINE_LABEL = "piper"
 VOICE_NAME = "en_US-joe-medium"
 VOICE_ALIASES = frozenset({VOICE_NAME, "joe", "en-us", "en_us-joe-medium"})
@@ -55,12 +58,14 @@ MIN_LENGTH_SCALE, MAX_LENGTH_SCALE = 0.5, 2.0
 # espeak-ng voice that resynthesises the text for phoneme names and word events: the one the
 # joe voice's phonemiser uses (its config says "espeak": {"voice": "en-us"}).
 ESPEAK_VOICE = "en-us"
+# Its rate does not matter (only names, order and words are used), any valid one will do.
+ESPEAK_RATE = 165
 _STRESS_MARKS = "ˈˌ"
 
 
 def synthesize_piper(
     text: str, lang: str, out_dir: Path, *, voice: str | None = None, rate: int | None = None
-):
+) -> SpeechResult:
     """Speak English ``text`` with piper into ``out_dir`` (``speech.wav`` + ``timings.json``)."""
     from bulletin.speech.synthesis import TIMINGS_NAME, WAV_NAME, result_from
 
@@ -78,8 +83,10 @@ def synthesize_piper(
     engine_text = spoken.spoken
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        mnemonic_future = pool.submit(espeak.timing_pass, engine_text, ESPEAK_VOICE, 165)
-        ipa_future = pool.submit(espeak.timing_pass, engine_text, ESPEAK_VOICE, 165, ipa=True)
+        mnemonic_future = pool.submit(espeak.timing_pass, engine_text, ESPEAK_VOICE, ESPEAK_RATE)
+        ipa_future = pool.submit(
+            espeak.timing_pass, engine_text, ESPEAK_VOICE, ESPEAK_RATE, ipa=True
+        )
         audio, symbols, sample_rate = piper_audio(engine_text, length_scale)
         mnemonic_pass = mnemonic_future.result()
         ipa_pass = ipa_future.result()
