@@ -1,0 +1,362 @@
+"""The words of the bulletin scripts: the wording table and how numbers are written.
+
+The table (``templates/wording.toml``) maps index x level x language to advice, and holds the
+small words every template shares: titles of the indices, parts of the day, sky, wind, goggle
+lenses and the reasons for a cold/flu risk. Level *names* are not repeated there: they come
+from :data:`bulletin.indices.LEVEL_NAMES`, so the scripts, the CSV and the video cards agree.
+
+A :class:`Phrasebook` is the table seen in one language, plus the number formats of that
+language. Numbers are rounded here, once, for every template (each rule says why):
+
+* temperatures to whole degrees, half away from zero (CMA forecasts and the ECCC wind chill
+  charts quote whole degrees);
+* wind to the nearest 5 km/h, at least 5 (our choice: a 10 m forecast wind is uncertain by
+  several km/h) and, in Chinese, as a Beaufort force (GB/T 28591-2012, the WMO scale);
+* exposure limits and minutes to frostbite rounded *down* (our choice: advice errs on the safe
+  side), to 10 minutes below an hour and half hours above, and to 5 minutes from 10 minutes on;
+* the UV index to a whole number (WHO 2002: "report rounded integers").
+
+Display text keeps symbols (``-12°C``, ``25 km/h``); :func:`bulletin.speech.normalize_for_speech`
+later turns them into words for the voice (零下12摄氏度, minus twelve degrees Celsius).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ScriptError
+
+LANGUAGES = ("zh", "en")
+WORDING_FILE = "wording.toml"
+
+#: Indices with advice per level; ``uv_category`` is spoken by its level name only.
+ADVICE_INDICES = (
+    "wind_chill",
+    "frostbite",
+    "clothing",
+    "cold",
+    "sunscreen",
+    "goggles",
+    "spectator",
+)
+#: Every index a sentence can be about (the video highlights its card while it is spoken).
+INDEX_KEYS = (*ADVICE_INDICES, "uv_category")
+LENSES = ("S0", "S1", "S2", "S3", "S4")
+PERIOD_SPANS = (
+    "morning",
+    "afternoon",
+    "evening",
+    "morning-afternoon",
+    "afternoon-evening",
+    "morning-evening",
+)
+SKY_KEYS = ("clear", "few", "cloudy", "overcast", "cloudy_snow", "overcast_snow")
+WIND_GROUPS = ("light", "moderate", "fresh", "strong", "gale")
+
+#: Lower edges (m/s) of Beaufort forces 1-17 (GB/T 28591-2012 风力等级; forces 0-12 are the WMO
+#: Beaufort scale).
+BEAUFORT_EDGES_MS = (
+    0.3, 1.6, 3.4, 5.5, 8.0, 10.8, 13.9, 17.2, 20.8, 24.5, 28.5, 32.7, 37.0, 41.5, 46.2, 51.0, 56.1,
+)  # fmt: skip
+#: Beaufort force from which each wind group starts (WMO descriptions: 3 gentle breeze,
+#: 5 fresh breeze, 6 strong breeze, 8 gale).
+WIND_GROUP_FROM = {"light": 0, "moderate": 3, "fresh": 5, "strong": 6, "gale": 8}
+#: Mean total cloud cover (%) from which a period is "few clouds", "cloudy", "overcast" (our
+#: choice, after the tenths of sky used in CMA forecast wording: 晴 below 2 tenths, 阴 from 8).
+SKY_EDGES_PCT = {"few": 20.0, "cloudy": 40.0, "overcast": 80.0}
+#: A period "has snow" when snow falls (>= 0.1 mm/h) in at least one of its hours.
+SNOW_HOURS_MIN = 1
+
+
+def round_half_away(value: float) -> int:
+    """Round to a whole number, halves away from zero (how the ECCC/NWS charts round)."""
+    rounded = math.floor(abs(value) + 0.5)
+    return int(math.copysign(rounded, value)) if rounded else 0
+
+
+def beaufort_force(speed_kmh: float) -> int:
+    """Beaufort force (0-17) of a wind speed in km/h (GB/T 28591-2012, WMO Beaufort scale)."""
+    speed_ms = speed_kmh / 3.6
+    return sum(speed_ms >= edge for edge in BEAUFORT_EDGES_MS)
+
+
+def wind_group(force: int) -> str:
+    """The wind group (light ... gale) of a Beaufort force, see :data:`WIND_GROUP_FROM`."""
+    return [group for group, start in WIND_GROUP_FROM.items() if force >= start][-1]
+
+
+def sky_key(cloud_pct: float, snow_hours: int) -> str:
+    """Sky of a period from its mean cloud cover (%) and its hours with snowfall.
+
+    A period with snow is at least cloudy. Missing cloud cover counts as clear sky, the
+    assumption the UV index also makes (bulletin.compute).
+    """
+    cloud = 0.0 if cloud_pct is None or math.isnan(cloud_pct) else float(cloud_pct)
+    overcast = cloud >= SKY_EDGES_PCT["overcast"]
+    if snow_hours >= SNOW_HOURS_MIN:
+        return "overcast_snow" if overcast else "cloudy_snow"
+    if overcast:
+        return "overcast"
+    if cloud >= SKY_EDGES_PCT["cloudy"]:
+        return "cloudy"
+    return "few" if cloud >= SKY_EDGES_PCT["few"] else "clear"
+
+
+def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(f"wording table {path}: {exc}") from None
+    except OSError as exc:
+        raise ScriptError(f"cannot read wording table {path}: {exc.strerror or exc}") from None
+
+
+def load_wording(folders: Sequence[Path]) -> dict[str, Any]:
+    """The wording table: the last folder's ``wording.toml`` (the shipped one) overlaid by those
+    of the earlier folders (user folders), key by key. Checked with :func:`check_wording`."""
+    table: dict[str, Any] = {}
+    sources = [Path(folder) / WORDING_FILE for folder in folders]
+    found = [path for path in sources if path.is_file()]
+    if not found:
+        raise ScriptError(f"no {WORDING_FILE} in {', '.join(str(f) for f in folders)}")
+    for path in reversed(found):
+        _merge(table, _read_toml(path))
+    check_wording(table, " + ".join(str(p) for p in found))
+    return table
+
+
+def _level_names() -> Mapping[str, Mapping[int, tuple[str, str]]]:
+    from .indices import LEVEL_NAMES
+
+    return LEVEL_NAMES
+
+
+def _cold_components() -> tuple[str, ...]:
+    from .indices import COLD_RISK_COMPONENTS
+
+    return tuple(COLD_RISK_COMPONENTS)
+
+
+def check_wording(table: Mapping[str, Any], source: str) -> None:
+    """Raise :class:`ScriptError` naming the first missing or empty entry of the table.
+
+    Every level of every index in :data:`ADVICE_INDICES` needs advice in both languages, and the
+    advice of two levels of one index must differ (each level says something of its own).
+    """
+
+    def need(path: tuple[str, ...]) -> Any:
+        node: Any = table
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                raise ScriptError(f"wording table {source} lacks [{'.'.join(path)}]")
+            node = node[part]
+        return node
+
+    def need_text(path: tuple[str, ...]) -> None:
+        for lang in LANGUAGES:
+            text = need((*path, lang))
+            if not isinstance(text, str) or not text.strip():
+                raise ScriptError(f"wording table {source}: {'.'.join(path)}.{lang} is empty")
+
+    level_names = _level_names()
+    for index in ADVICE_INDICES:
+        need_text(("titles", index))
+        for level in sorted(level_names[index]):
+            need_text(("advice", index, str(level)))
+        for lang in LANGUAGES:
+            texts = [need(("advice", index, str(level), lang)) for level in level_names[index]]
+            if len(set(texts)) != len(texts):
+                raise ScriptError(
+                    f"wording table {source}: two levels of {index} share the same {lang} advice"
+                )
+    need_text(("titles", "uv_category"))
+    for component in _cold_components():
+        need_text(("cold_reasons", component))
+    for lens in LENSES:
+        need_text(("lenses", lens))
+    for span in PERIOD_SPANS:
+        need_text(("periods", span))
+    for sky in SKY_KEYS:
+        need_text(("sky", sky))
+    for group in WIND_GROUPS:
+        need_text(("wind", group))
+    for place in ("all", "rest"):
+        need_text(("places", place))
+    for lang in LANGUAGES:
+        if len(need(("weekdays", lang))) != 7:
+            raise ScriptError(f"wording table {source}: weekdays.{lang} needs 7 names")
+    if len(need(("months", "en"))) != 12:
+        raise ScriptError(f"wording table {source}: months.en needs 12 names")
+
+
+class Phrasebook:
+    """The wording table in one language, with that language's number formats.
+
+    Its format methods are also the templates' filters (``{{ t | temp }}``).
+    """
+
+    def __init__(self, table: Mapping[str, Any], lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise ScriptError(f"unsupported script language {lang!r}: use one of zh, en")
+        self.table = table
+        self.lang = lang
+        self._slot = LANGUAGES.index(lang)
+        self._names = _level_names()
+
+    def _text(self, *path: str) -> str:
+        node: Any = self.table
+        for part in path:
+            node = node[part]
+        return str(node[self.lang]).strip()
+
+    # -- words --------------------------------------------------------------------------------
+    def title(self, index: str) -> str:
+        return self._text("titles", index)
+
+    def level_name(self, index: str, level: int) -> str:
+        return self._names[index][int(level)][self._slot]
+
+    def advice(self, index: str, level: int) -> str:
+        return self._text("advice", index, str(int(level)))
+
+    def period(self, span: str) -> str:
+        return self._text("periods", span)
+
+    def sky(self, key: str) -> str:
+        return self._text("sky", key)
+
+    def lens(self, code: str) -> str:
+        return self._text("lenses", code)
+
+    def places(self, which: str) -> str:
+        """ "All venues" or "the other venues" in the overview."""
+        return self._text("places", which)
+
+    def reason(self, component: str) -> str:
+        return self._text("cold_reasons", component)
+
+    def wind(self, speed_kmh: float) -> str:
+        """The wind words for a (maximum) speed: "风力4级", "moderate winds up to 25 km/h"."""
+        force = beaufort_force(speed_kmh)
+        text = self._text("wind", wind_group(force))
+        return text.replace("{force}", str(force)).replace("{speed}", self.speed(speed_kmh))
+
+    def date(self, day: dt.date) -> str:
+        """ "2月5日，星期六" / "Saturday, February 5th"."""
+        weekday = self.table["weekdays"][self.lang][day.weekday()]
+        if self.lang == "zh":
+            return f"{day.month}月{day.day}日，{weekday}"
+        month = self.table["months"]["en"][day.month - 1]
+        return f"{weekday}, {month} {_ordinal(day.day)}"
+
+    # -- numbers ------------------------------------------------------------------------------
+    def temp(self, value: float) -> str:
+        """A temperature in whole degrees: "-12°C"."""
+        return f"{round_half_away(value)}°C"
+
+    def temp_range(self, low: float, high: float) -> str:
+        """ "-12~-5°C" (Chinese bulletin style) or "-12 to -5°C"; one value when they round alike."""
+        lo, hi = round_half_away(low), round_half_away(high)
+        if lo == hi:
+            return f"{lo}°C"
+        return f"{lo}~{hi}°C" if self.lang == "zh" else f"{lo} to {hi}°C"
+
+    def degrees(self, value: float) -> str:
+        """A temperature difference in whole degrees: "7°C"."""
+        return f"{abs(round_half_away(value))}°C"
+
+    def degrees_range(self, low: float, high: float) -> str:
+        """A range of temperature differences: "6~9°C" / "6 to 9°C" (one value when alike)."""
+        lo, hi = sorted((abs(round_half_away(low)), abs(round_half_away(high))))
+        if lo == hi:
+            return f"{lo}°C"
+        return f"{lo}~{hi}°C" if self.lang == "zh" else f"{lo} to {hi}°C"
+
+    def speed(self, speed_kmh: float) -> str:
+        """A wind speed to the nearest 5 km/h (at least 5): "25 km/h"."""
+        return f"{max(5, 5 * round_half_away(speed_kmh / 5.0))} km/h"
+
+    def duration(self, hours: float) -> str:
+        """A time limit rounded down: 10-minute steps below an hour, half hours above."""
+        minutes = max(0.0, hours) * 60.0
+        if minutes < 60:
+            tens = max(10, int(minutes // 10) * 10)
+            return f"{tens}分钟" if self.lang == "zh" else f"{tens} minutes"
+        halves = int(minutes // 30)
+        whole, half = divmod(halves, 2)
+        if self.lang == "zh":
+            return f"{whole}个半小时" if half else f"{whole}小时"
+        if whole == 1:
+            return "an hour and a half" if half else "an hour"
+        return f"{whole} and a half hours" if half else f"{whole} hours"
+
+    def minutes(self, minutes: float) -> str:
+        """Minutes to frostbite rounded down: whole minutes below 10, then steps of 5."""
+        whole = int(minutes) if minutes < 10 else int(minutes // 5) * 5
+        if whole < 2:
+            return "不到2分钟" if self.lang == "zh" else "under 2 minutes"
+        return f"{whole}分钟" if self.lang == "zh" else f"{whole} minutes"
+
+    def uv(self, value: float) -> str:
+        """The UV index as a whole number (WHO 2002)."""
+        return str(max(0, round_half_away(value)))
+
+    def join(self, items: Iterable[str]) -> str:
+        """ "A、B和C" / "A, B and C"."""
+        words = [str(item) for item in items if str(item)]
+        if len(words) <= 1:
+            return "".join(words)
+        if self.lang == "zh":
+            return "、".join(words[:-1]) + "和" + words[-1]
+        return ", ".join(words[:-1]) + " and " + words[-1]
+
+    def filters(self) -> dict[str, Any]:
+        """The format methods under the names the templates use."""
+        return {
+            "temp": self.temp,
+            "temp_range": self.temp_range,
+            "degrees": self.degrees,
+            "degrees_range": self.degrees_range,
+            "speed": self.speed,
+            "duration": self.duration,
+            "minutes": self.minutes,
+            "uv": self.uv,
+            "join_words": self.join,
+        }
+
+
+def _ordinal(day: int) -> str:
+    if 10 <= day % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+__all__ = [
+    "ADVICE_INDICES",
+    "INDEX_KEYS",
+    "LANGUAGES",
+    "Phrasebook",
+    "beaufort_force",
+    "check_wording",
+    "load_wording",
+    "round_half_away",
+    "sky_key",
+]
