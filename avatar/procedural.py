@@ -60,7 +60,7 @@ NOSE_Y = 0.058
 MOUTH_Y = 0.103
 NECK_PIVOT_Y = 0.19  # the head rolls about the top of the neck
 SPRITE_LEFT, SPRITE_RIGHT, SPRITE_TOP, SPRITE_BOTTOM = -0.24, 0.24, -0.27, 0.36
-FACE_BOX = (-0.135, -0.175, 0.135, 0.185)
+FACE_BOX = (-0.135, -0.17, 0.135, 0.2)  # forehead to a little below the chin
 MOUTH_BOX = (-0.06, MOUTH_Y - 0.04, 0.06, MOUTH_Y + 0.05)
 EYE_CROP = (-0.036, -0.032, 0.036, 0.02)
 
