@@ -48,7 +48,7 @@ from .uv import (
     uv_index_clear_sky,
     who_uv_category,
 )
-from .wind_chill import wind_chill, wind_chill_level
+from .wind_chill import wind_chill, wind_chill_f, wind_chill_level
 
 __all__ = [
     "COLD_RISK_COMPONENTS",
@@ -85,5 +85,6 @@ __all__ = [
     "uv_index_clear_sky",
     "who_uv_category",
     "wind_chill",
+    "wind_chill_f",
     "wind_chill_level",
 ]

@@ -134,10 +134,10 @@ def exposure_limit_hours(
     check_range("exposure_limit_hours", "clo", worn, 0.0, 10.0, "clo")
     if worn.size == 1:
         storage = storage_table(float(worn.reshape(-1)[0]))(t, tr, body_wind_factor, v, rh)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hours = np.divide(dtype.type(-QLIM_WH_M2), storage)
-        np.copyto(hours, np.inf, where=np.greater_equal(storage, 0))
-        return hours
+        # -Qlim / min(S, -0): S >= 0 divides by -0.0 and gives +inf (no limit), NaN stays NaN.
+        np.minimum(storage, dtype.type(-0.0), out=storage)
+        with np.errstate(divide="ignore"):
+            return np.divide(dtype.type(-QLIM_WH_M2), storage, out=storage)
     va = np.maximum(MIN_AIR_SPEED, body_wind_factor * v.astype(np.float64))
     hours = duration_limited_exposure(t, tr, va, rh, worn, criterion="neutral", wearer=SPECTATOR)
     return hours.astype(dtype)
@@ -188,9 +188,11 @@ def mean_radiant_temperature(
 
     * long-wave: ``L↓ = L↑ = σ Ta⁴`` (surroundings at air temperature; our simplification, which
       makes Tmrt = Ta at night and whenever G = 0; a clear night sky would be colder);
-    * diffuse/beam split of G by Erbs et al. (1982) exactly as ``pvlib.irradiance.erbs``
-      (clearness index with cos z >= 0.065, no beam beyond zenith 87°): ``D`` diffuse
-      horizontal, ``I`` direct normal;
+    * diffuse/beam split of G by Erbs et al. (1982) as ``pvlib.irradiance.erbs`` (clearness
+      index with cos z >= 0.065, no beam beyond zenith 87°; the three pieces evaluated in a
+      continuous branch-free form): ``D`` diffuse horizontal, ``I`` direct normal, here also
+      capped at the extraterrestrial irradiance (an hourly-mean G with the end-of-hour sun
+      position can imply more at low sun);
     * reflected shortwave ``ρ G`` with surface albedo ρ (default 0.2, bare ground; our choice:
       it underestimates Tmrt over snow, ρ 0.5-0.8, so clothing advice errs on the warm side;
       pass e.g. :func:`bulletin.indices.snow_albedo` for snow);
@@ -229,44 +231,65 @@ def mean_radiant_temperature(
         extra = np.asarray(get_extra_radiation(doy), dtype=dtype)
 
     ghi = np.maximum(ghi, 0)  # tiny negative fluxes from GRIB packing are no sunshine
-    # Erbs et al. (1982) diffuse fraction of the clearness index kt (pvlib.irradiance.erbs).
+    # Erbs et al. (1982) diffuse fraction of the clearness index kt = G / (I0 max(cos z, 0.065)),
+    # kt clipped to [0, 1] as in pvlib. Erbs' three pieces (1 - 0.09 kt below 0.22, a quartic
+    # up to 0.8, 0.165 above) meet continuously, so they are evaluated without branches as the
+    # quartic on kt clipped to [0.22, 0.8] plus the linear piece's slope below 0.22 (differs
+    # from the piecewise form by < 3e-4 in the diffuse fraction).
     kt = np.maximum(mu, dtype.type(_MIN_COS_ZENITH))
     kt *= extra
     np.divide(ghi, kt, out=kt)
     np.clip(kt, 0, 1, out=kt)
-    poly = kt * dtype.type(12.336)
+    low = np.minimum(kt, dtype.type(0.22))
+    low -= dtype.type(0.22)
+    low *= dtype.type(-0.09)
+    np.clip(kt, dtype.type(0.22), dtype.type(0.8), out=kt)
+    diffuse = kt * dtype.type(12.336)
     for coefficient in (-16.638, 4.388, -0.1604):
-        poly += dtype.type(coefficient)
-        poly *= kt
-    poly += dtype.type(0.9511)
-    diffuse_fraction = np.where(kt <= 0.22, 1 - dtype.type(0.09) * kt, poly)
-    np.copyto(diffuse_fraction, dtype.type(0.165), where=kt > 0.8)
-    diffuse = diffuse_fraction * ghi
-    # Beam on a surface normal to the sun; none when the sun is within 3° of the horizon.
-    sun_up = mu >= _MAX_ZENITH_COS
+        diffuse += dtype.type(coefficient)
+        diffuse *= kt
+    diffuse += dtype.type(0.9511)
+    diffuse += low
+    diffuse *= ghi  # diffuse horizontal irradiance D
+    # Beam normal irradiance I = (G - D) / cos z, none with the sun within 3° of the horizon,
+    # and at most the extraterrestrial irradiance: an hourly-mean G with the end-of-hour sun
+    # position can imply more at low sun (our guard; Erbs/pvlib leave it uncapped).
+    sun_up = np.greater_equal(mu, dtype.type(_MAX_ZENITH_COS))
     beam = np.subtract(ghi, diffuse)
-    np.divide(beam, np.where(sun_up, mu, 1), out=beam)
-    np.copyto(beam, 0, where=~sun_up | (beam < 0))
-    np.copyto(diffuse, ghi, where=~sun_up)
-    # Projected area factor of a standing person for solar elevation gamma (degrees).
-    gamma = np.degrees(np.arcsin(np.clip(mu, 0, 1)))
+    np.divide(beam, np.maximum(mu, dtype.type(_MAX_ZENITH_COS), out=kt), out=beam)
+    beam *= sun_up
+    np.minimum(beam, extra, out=beam)
+    # Closure G = D + I cos z: what is not beam is diffuse.
+    np.multiply(beam, mu, out=kt)
+    np.subtract(ghi, kt, out=diffuse)
+    # Projected area factor fp = 0.308 cos(γ (0.998 - γ²/50000)) of a standing person, γ the
+    # solar elevation in degrees.
+    gamma = np.clip(mu, 0, 1, out=kt)
+    np.arcsin(gamma, out=gamma)
+    np.rad2deg(gamma, out=gamma)
     fp = gamma * gamma
     fp *= dtype.type(-1.0 / 50000.0)
     fp += dtype.type(0.998)
     fp *= gamma
-    np.cos(np.deg2rad(fp, out=fp), out=fp)
+    np.deg2rad(fp, out=fp)
+    np.cos(fp, out=fp)
     fp *= dtype.type(0.308)
-    # Absorbed shortwave flux density (W/m²) -> extra radiant temperature.
-    absorbed = beam * fp
-    absorbed += dtype.type(0.5) * diffuse
-    absorbed += dtype.type(0.5) * albedo * ghi
+    # Absorbed shortwave (W/m²): fp I + 0.5 D + 0.5 ρ G, times absorptivity / (emissivity σ).
+    absorbed = np.multiply(beam, fp, out=beam)
+    np.multiply(albedo, ghi, out=fp)
+    fp += diffuse
+    fp *= dtype.type(0.5)
+    absorbed += fp
     absorbed *= dtype.type(_ABSORPTIVITY_SW / _EMISSIVITY / _STEFAN_BOLTZMANN)
     # Tmrt = Ta (1 + absorbed/Ta⁴)^(1/4), written as Ta + Ta((1 + x)^(1/4) - 1) so that
     # Tmrt == Ta exactly where nothing is absorbed.
     t_k = t + dtype.type(273.15)
-    ratio = absorbed / t_k**4
-    np.sqrt(np.sqrt(ratio + 1, out=ratio), out=ratio)
+    np.multiply(t_k, t_k, out=fp)
+    fp *= fp
+    ratio = np.divide(absorbed, fp, out=absorbed)
+    ratio += 1
+    np.sqrt(ratio, out=ratio)
+    np.sqrt(ratio, out=ratio)
     ratio -= 1
     ratio *= t_k
-    out = np.add(t, ratio, dtype=dtype)
-    return out
+    return np.add(t, ratio, out=ratio)

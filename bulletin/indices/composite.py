@@ -49,8 +49,14 @@ LEVEL_RANGES: dict[str, tuple[int, int]] = {
     "goggles": (1, 4),
 }
 
-_LOOKUPS = {
-    name: np.array([*table, MISSING], dtype=np.int8) for name, table in IMPACT_TABLES.items()
+#: The same tables as level thresholds: impact = 1 + number of edges the level reaches.
+_IMPACT_EDGES = {
+    name: tuple(
+        level
+        for level in range(LEVEL_RANGES[name][0] + 1, LEVEL_RANGES[name][1] + 1)
+        if table[level] > table[level - 1]
+    )
+    for name, table in IMPACT_TABLES.items()
 }
 
 
@@ -85,14 +91,19 @@ def spectator_level(
         "sunscreen": sunscreen_level,
         "goggles": goggles_level,
     }
-    out = None
-    missing = None
-    for name, levels in components.items():
-        low, high = LEVEL_RANGES[name]
-        lv = check_levels("spectator_level", f"{name}_level", levels, low, high)
-        impact = _LOOKUPS[name].take(lv)
-        absent = np.equal(lv, MISSING)
-        out = impact if out is None else np.maximum(out, impact)
-        missing = absent if missing is None else np.logical_or(missing, absent)
+    checked = {
+        name: check_levels("spectator_level", f"{name}_level", levels, *LEVEL_RANGES[name])
+        for name, levels in components.items()
+    }
+    shape = np.broadcast_shapes(*(lv.shape for lv in checked.values()))
+    out = np.ones(shape, dtype=np.int8)
+    missing = np.zeros(shape, dtype=np.bool_)
+    for name, lv in checked.items():
+        # int8 comparisons and sums: far cheaper than a table lookup per point.
+        impact = np.ones(lv.shape, dtype=np.int8)
+        for edge in _IMPACT_EDGES[name]:
+            impact += np.greater_equal(lv, np.int8(edge))
+        np.maximum(out, impact, out=out)
+        missing |= np.equal(lv, MISSING)
     np.copyto(out, MISSING, where=missing)
     return out

@@ -72,13 +72,15 @@ def frostbite_minutes(
     wind_factor = np.minimum(v, dtype.type(FIT_MAX_WIND_KMH))
     wind_factor *= dtype.type(-24.5 * 0.667)
     wind_factor += dtype.type(2111.0 - 24.5 * 4.8)
-    # (-4.8 - T)^-1.668 as exp(-1.668 ln(.)): cheaper than a float32 pow; NaN at T >= -4.8.
+    # (-4.8 - T)^-1.668 as exp(-1.668 ln(.)): cheaper than a float32 pow. ln of a negative
+    # number is NaN (T > -4.8); ln 0 = -inf gives +inf at T = -4.8 exactly, set NaN below.
     cooling = np.subtract(dtype.type(FROSTBITE_MAX_T_C), t, dtype=dtype)
-    np.copyto(cooling, np.nan, where=np.less_equal(cooling, 0))
-    np.log(cooling, out=cooling)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.log(cooling, out=cooling)
     cooling *= dtype.type(-1.668)
     np.exp(cooling, out=cooling)
     out = np.multiply(cooling, wind_factor, dtype=dtype)
+    np.copyto(out, np.nan, where=np.isinf(out))
     if fit_range_only:
         outside = np.logical_or(np.less_equal(v, FIT_MIN_WIND_KMH), np.greater(v, FIT_MAX_WIND_KMH))
         outside = np.logical_or(outside, np.greater(out, FIT_MAX_MINUTES))

@@ -12,12 +12,12 @@ radiant excess and air speed (linear interpolation on a 2 K x 5 K x 0.5 m/s grid
   slope in RH (the secant between RH 10 % and 100 %). RH acts only through the ambient vapour
   pressure (skin evaporation and respiration), so ICL is almost exactly linear in it; the slope
   term is at most ~0.11 clo (10 °C, 18 m/s) and the linear model is within 0.002 clo;
-* evaluation (:class:`BilinearTable`): bilinear in ta and va, nearest node in tr - ta after
-  linear refinement of that axis to 0.5 K steps at load time (ICL changes by <= 0.045 clo/K
-  along it), and the RH slope at the cell. One gather of a packed 5-float record per point.
+* evaluation (:class:`PlaneTable`): one plane in ta, va and RH per (ta, va) cell, at the
+  nearest node of tr - ta after linear refinement of that axis to 0.5 K steps at load time
+  (ICL changes by <= 0.045 clo/K along it). One gather of a packed 4-float record per point.
 
-Inputs outside the table are clamped to its edges (ta beyond -50..20 °C, tr - ta beyond
--10..40 K, va above 18.4 m/s); ISO 11079 itself is valid for ta <= 10 °C and va <= 18 m/s.
+Beyond ta -50..20 °C and va 18.4 m/s the edge cell's plane is extended; tr - ta beyond
+-10..40 K uses the edge node. ISO 11079 itself is valid for ta <= 10 °C and va <= 18 m/s.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -98,22 +97,24 @@ def write_ireq_lut(path: Path, wearer: Wearer = SPECTATOR) -> Path:
 
 
 @dataclass(frozen=True)
-class BilinearTable:
-    """A quantity tabulated on (ta, tr - ta, va) at a reference RH, with its RH slope.
+class PlaneTable:
+    """A quantity tabulated on (ta, tr - ta, va) at a reference RH, with its RH slope,
+    evaluated as one plane per (ta, va) cell at the nearest fine tr - ta node.
 
-    ``records[cell]`` holds, for the (ta, va) cell at one fine tr - ta node, the bilinear
-    coefficients ``c00, c_ta, c_va, c_tava`` and the cell's RH slope, so that
+    ``records[cell]`` = ``(c, s_ta, s_va, s_rh)`` so that, for a point in the cell,
 
-        value = c00 + a c_ta + b (c_va + a c_tava) + (rh - rh_ref) slope
+        value = c + s_ta ta + s_va va + s_rh rh
 
-    with ``a``, ``b`` the fractional positions (0..1) in the cell.
+    The plane is the least-squares plane through the cell's four corner values (its error at
+    a corner is a quarter of the bilinear cross term, < 0.001 clo here) and ``s_rh`` the mean
+    RH slope of the corners. One gather of a 16-byte record per point and four multiply-adds:
+    no interpolation weights to compute.
     """
 
     ta_axis: tuple[float, float, int]
     dtr_axis: tuple[float, float, int]  # fine axis (nearest-node lookup)
     va_axis: tuple[float, float, int]
-    rh_reference: float
-    records: NDArray[np.float32]  # (cells, 5)
+    records: NDArray[np.complex128]  # (cells,) each viewing 4 float32: c, s_ta, s_va, s_rh
 
     @classmethod
     def from_coarse(
@@ -125,8 +126,8 @@ class BilinearTable:
         va_axis: tuple[float, float, int],
         rh_reference: float,
         dtr_step: float = DTR_FINE_STEP,
-    ) -> BilinearTable:
-        """Refine the tr - ta axis linearly to ``dtr_step`` and pack the cell records."""
+    ) -> PlaneTable:
+        """Refine the tr - ta axis linearly to ``dtr_step`` and fit the cell planes."""
         start, step, count = dtr_axis
         fine_count = round(step * (count - 1) / dtr_step) + 1
         position = np.arange(fine_count) * dtr_step / step
@@ -139,18 +140,22 @@ class BilinearTable:
 
         v = refine(values)
         g = refine(rh_slope)
-        c00 = v[:-1, :, :-1]
-        c_ta = v[1:, :, :-1] - c00
-        c_va = v[:-1, :, 1:] - c00
-        c_tava = v[1:, :, 1:] - v[1:, :, :-1] - v[:-1, :, 1:] + c00
-        slope = 0.25 * (g[:-1, :, :-1] + g[1:, :, :-1] + g[:-1, :, 1:] + g[1:, :, 1:])
-        records = np.stack([c00, c_ta, c_va, c_tava, slope], axis=-1).astype(np.float32)
+        ta0, dta, _ = ta_axis
+        va0, dva, _ = va_axis
+        corners = (v[:-1, :, :-1], v[1:, :, :-1], v[:-1, :, 1:], v[1:, :, 1:])
+        centre = 0.25 * sum(corners)
+        s_ta = 0.5 * (corners[1] - corners[0] + corners[3] - corners[2]) / dta
+        s_va = 0.5 * (corners[2] - corners[0] + corners[3] - corners[1]) / dva
+        s_rh = 0.25 * (g[:-1, :, :-1] + g[1:, :, :-1] + g[:-1, :, 1:] + g[1:, :, 1:])
+        ta_centre = (ta0 + dta * (np.arange(v.shape[0] - 1) + 0.5))[:, None, None]
+        va_centre = (va0 + dva * (np.arange(v.shape[2] - 1) + 0.5))[None, None, :]
+        c = centre - s_ta * ta_centre - s_va * va_centre - s_rh * rh_reference
+        records = np.stack([c, s_ta, s_va, s_rh], axis=-1).astype(np.float32)
         return cls(
             ta_axis=tuple(ta_axis),
             dtr_axis=(start, dtr_step, fine_count),
             va_axis=tuple(va_axis),
-            rh_reference=float(rh_reference),
-            records=np.ascontiguousarray(records.reshape(-1, 5)),
+            records=np.ascontiguousarray(records.reshape(-1, 4)).view(np.complex128).ravel(),
         )
 
     def __call__(
@@ -161,66 +166,59 @@ class BilinearTable:
         v10: NDArray[np.floating],
         rh: NDArray[np.floating],
     ) -> NDArray[np.floating]:
-        """Interpolate at air temperature ``t`` (°C), radiant temperature ``tr`` (°C), body
-        height air speed ``max(va0, va_per_v10 * v10)`` (m/s) and RH ``rh`` (%).
+        """Evaluate at air temperature ``t`` (°C), radiant temperature ``tr`` (°C), body-height
+        air speed ``va = max(va0, va_per_v10 * v10)`` (m/s) and RH ``rh`` (%).
 
         All inputs share one float dtype; the result has it and the broadcast shape. NaN in
-        any input gives NaN.
+        any input gives NaN. Beyond the ta and va ranges the edge cell's plane is extended;
+        beyond the tr - ta range the edge node is used.
         """
         dtype = t.dtype.type
         t, tr, v10, rh = np.broadcast_arrays(t, tr, v10, rh)
         ta0, dta, nta = self.ta_axis
         d0, dd, nd = self.dtr_axis
         va0, dva, nva = self.va_axis
-        below_one = 1.0 - 1e-6  # keeps the lower corner inside the table at the top edge
-
-        # Fractional cell positions; fmax/fmin also send NaN to an edge (masked at the end).
-        a = np.subtract(t, dtype(ta0))
-        a *= dtype(1.0 / dta)
-        np.fmax(a, 0, out=a)
-        np.fmin(a, dtype((nta - 1) * below_one), out=a)
-        cell = a.astype(np.int32)
-        a -= cell
-        # va = max(va0, k v10): the lower clamp of the va axis is the 0.4 m/s floor.
-        b = np.multiply(v10, dtype(va_per_v10 / dva))
-        b -= dtype(va0 / dva)
-        np.fmax(b, 0, out=b)
-        np.fmin(b, dtype((nva - 1) * below_one), out=b)
-        va_cell = b.astype(np.int32)
-        b -= va_cell
-        d = np.subtract(tr, t)
-        d *= dtype(1.0 / dd)
-        d += dtype(0.5 - d0 / dd)  # +0.5: truncation below rounds to the nearest node
-        np.fmax(d, 0, out=d)
-        np.fmin(d, dtype(nd - 1), out=d)
+        with np.errstate(invalid="ignore"):  # NaN -> arbitrary int, clipped, masked below
+            # Cell indices, truncated straight into int32 (>= 0 after the offsets, except
+            # below the table, which the clip sends to the first cell).
+            scratch = np.subtract(t, dtype(ta0))
+            cell = np.empty(t.shape, dtype=np.int32)
+            np.multiply(scratch, dtype(1.0 / dta), out=cell, casting="unsafe")
+            np.clip(cell, 0, nta - 2, out=cell)
+            va = np.multiply(v10, dtype(va_per_v10))
+            np.maximum(va, dtype(va0), out=va)  # ISO 11079 floor of relative air speed
+            np.subtract(va, dtype(va0), out=scratch)
+            va_cell = np.empty(t.shape, dtype=np.int32)
+            np.multiply(scratch, dtype(1.0 / dva), out=va_cell, casting="unsafe")
+            np.clip(va_cell, 0, nva - 2, out=va_cell)
+            # Nearest tr - ta node: truncate (tr - ta - d0) / dd + 1/2.
+            np.subtract(tr, t, out=scratch)
+            scratch += dtype(0.5 * dd - d0)
+            node = np.empty(t.shape, dtype=np.int32)
+            np.multiply(scratch, dtype(1.0 / dd), out=node, casting="unsafe")
+            np.clip(node, 0, nd - 1, out=node)
         cell *= nd
-        cell += d.astype(np.int32)
+        cell += node
         cell *= nva - 1
         cell += va_cell
-        record = self.records.take(cell, axis=0)
-
-        out = np.multiply(a, record[..., 3])
-        out += record[..., 2]
-        out *= b
-        a *= record[..., 1]
-        out += a
+        record = self.records.take(cell).view(np.float32).reshape(*cell.shape, 4)
+        out = np.multiply(t, record[..., 1], dtype=t.dtype)
         out += record[..., 0]
-        excess_rh = np.subtract(rh, dtype(self.rh_reference))
-        excess_rh *= record[..., 4]
-        out += excess_rh  # also carries NaN from rh
-        missing = np.isnan(t)
-        missing |= np.isnan(tr)
-        missing |= np.isnan(v10)
-        np.copyto(out, np.nan, where=missing)
+        va *= record[..., 2]
+        out += va
+        np.multiply(rh, record[..., 3], out=scratch)
+        out += scratch
+        np.copyto(out, np.nan, where=np.isnan(tr))  # the only input not in the plane
         return out
 
 
 def _data_path() -> Path:
-    return Path(str(resources.files("bulletin") / "data" / LUT_FILE))
+    """``bulletin/data/ireq_lut.npz`` beside the package (shipped as package data)."""
+    return Path(__file__).resolve().parent.parent / "data" / LUT_FILE
 
 
 @cache
-def clothing_table() -> BilinearTable:
+def clothing_table() -> PlaneTable:
     """The stored ICLneutral table, loaded on first use and kept (module-level cache)."""
     from ._arrays import IndexInputError
 
@@ -235,7 +233,7 @@ def clothing_table() -> BilinearTable:
         start, step, count = stored[key]
         return float(start), float(step), int(count)
 
-    return BilinearTable.from_coarse(
+    return PlaneTable.from_coarse(
         stored["icl_clo"],
         stored["dicl_drh"],
         axis("ta_axis"),
@@ -246,7 +244,7 @@ def clothing_table() -> BilinearTable:
 
 
 @cache
-def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> BilinearTable:
+def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> PlaneTable:
     """Body heat storage S (W/m², ISO 11079) wearing ``clo``, tabulated like the clothing
     table. Built on first use for each outfit from the closed-form
     :func:`bulletin.indices.iso11079.body_heat_storage` (milliseconds) and kept."""
@@ -259,7 +257,7 @@ def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> BilinearTable:
 
     low, high = RH_SECANT
     slope = (storage(high) - storage(low)) / (high - low)
-    return BilinearTable.from_coarse(
+    return PlaneTable.from_coarse(
         storage(RH_REFERENCE), slope, TA_AXIS, DTR_AXIS, VA_AXIS, RH_REFERENCE
     )
 

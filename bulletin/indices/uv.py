@@ -211,11 +211,12 @@ def cloud_modification_factor(tcc_fraction: ArrayLike) -> NDArray[np.floating]:
         "",
         "cloud fraction 0..1 expected",
     )
-    factors = np.array([*CLOUD_FACTORS, np.nan], dtype=float_dtype(cover))
+    # Class 0..3 by counting edges; NaN adds 4 and lands on a NaN entry of the table.
+    factors = np.array([*CLOUD_FACTORS] + [np.nan] * 4, dtype=float_dtype(cover))
     index = np.greater_equal(cover, 0.2).view(np.int8)
     index += np.greater_equal(cover, 0.7)
     index += np.greater(cover, 0.9)
-    np.copyto(index, np.int8(-1), where=np.isnan(cover))  # -> the NaN slot
+    index += np.isnan(cover).view(np.int8) * np.int8(4)
     return factors.take(index)
 
 
@@ -230,14 +231,23 @@ def snow_albedo(snow_cover: ArrayLike, fresh_snow: ArrayLike) -> NDArray[np.floa
     cover = np.asarray(snow_cover)
     fresh = np.asarray(fresh_snow)
     dtype = float_dtype(np.float32, *(x for x in (cover, fresh) if x.dtype.kind == "f"))
-    out = np.where(
-        np.greater_equal(cover, 0.5), dtype.type(ALBEDO_OLD_SNOW), dtype.type(ALBEDO_NO_SNOW)
-    )
-    out = np.where(np.greater_equal(fresh, 0.5), dtype.type(ALBEDO_FRESH_SNOW), out)
-    for flag in (cover, fresh):
+    return _SNOW_ALBEDOS.astype(dtype).take(_snow_class(np.greater_equal(cover, 0.5), fresh, cover))
+
+
+def _snow_class(covered: NDArray[np.bool_], fresh: NDArray, *flags: NDArray) -> NDArray[np.int8]:
+    """0 no snow, 1 old snow cover, 2-3 fresh snow, 4-7 missing (NaN in ``fresh`` or
+    ``flags``)."""
+    index = covered.view(np.int8) + np.int8(2) * np.greater_equal(fresh, 0.5)
+    for flag in (fresh, *flags):
         if flag.dtype.kind == "f":
-            np.copyto(out, np.nan, where=np.isnan(flag))
-    return out.astype(dtype, copy=False)
+            index |= np.isnan(flag).view(np.int8) * np.int8(4)
+    return index
+
+
+#: Albedo by :func:`_snow_class`: none, old snow, fresh (with or without cover), missing.
+_SNOW_ALBEDOS = np.array(
+    [ALBEDO_NO_SNOW, ALBEDO_OLD_SNOW, ALBEDO_FRESH_SNOW, ALBEDO_FRESH_SNOW] + [np.nan] * 4
+)
 
 
 @elementwise("snow_depth_m", "fresh_snow")
@@ -252,9 +262,11 @@ def snow_uv_factor(snow_depth_m: ArrayLike, fresh_snow: ArrayLike) -> NDArray[np
     depth = np.asarray(snow_depth_m)
     depth = depth if np.issubdtype(depth.dtype, np.floating) else depth.astype(np.float64)
     check_range("snow_uv_factor", "snow_depth_m", depth, 0.0, 50.0, "m", "snow depth in m expected")
-    cover = np.where(np.isnan(depth), np.nan, np.greater_equal(depth, SNOW_COVER_DEPTH_M))
-    albedo = snow_albedo(cover.astype(depth.dtype, copy=False), fresh_snow)
-    return 1.0 / (1.0 - BACKSCATTER * albedo)
+    covered = np.greater_equal(depth, SNOW_COVER_DEPTH_M)
+    factors = 1.0 / (1.0 - BACKSCATTER * _SNOW_ALBEDOS)
+    return factors.astype(float_dtype(depth)).take(
+        _snow_class(covered, np.asarray(fresh_snow), depth)
+    )
 
 
 @elementwise("cos_sza", "ozone_du", "tcc_fraction", "elevation_m", "snow_depth_m", "fresh_snow")

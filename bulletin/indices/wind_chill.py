@@ -100,6 +100,36 @@ def wind_chill(
     return out
 
 
+@elementwise("t_f", "v10_mph")
+def wind_chill_f(t_f: ArrayLike, v10_mph: ArrayLike) -> NDArray[np.floating]:
+    """NWS wind chill temperature (°F) in the original units of the NWS chart:
+
+        WCT = 35.74 + 0.6215 T - 35.75 V^0.16 + 0.4275 T V^0.16
+
+    T in °F, V the 10 m wind in mph (OFCM FCM-R19-2003); WCT = T where T > 50 °F or
+    V <= 3 mph. The published NWS chart is this formula rounded half away from zero.
+
+    :func:`wind_chill` (the metric constants of ECCC) is the same regression, but its rounded
+    constants differ from these by up to 0.1 °F after unit conversion, which moves 13 of the
+    216 NWS chart cells across a rounding edge; use this function to reproduce the °F chart.
+    """
+    dtype = float_dtype(t_f, v10_mph)
+    t = as_float(t_f, dtype)
+    v = as_float(v10_mph, dtype)
+    check_range("wind_chill_f", "t_f", t, -150.0, 140.0, "°F")
+    check_range("wind_chill_f", "v10_mph", v, 0.0, None, "mph")
+    v16 = np.power(v, 0.16, dtype=dtype)
+    slope = v16 * dtype.type(0.4275)
+    slope += dtype.type(0.6215)
+    out = np.multiply(slope, t, dtype=dtype)
+    v16 *= dtype.type(-35.75)
+    v16 += dtype.type(35.74)
+    out += v16
+    no_chill = np.logical_or(np.less_equal(v, 3.0), np.greater(t, 50.0))
+    np.copyto(out, t, where=no_chill)
+    return out
+
+
 @elementwise("wci_c")
 def wind_chill_level(wci_c: ArrayLike) -> NDArray[np.int8]:
     """ECCC wind chill hazard level 0..6 (int8; -1 where WCI is NaN).
