@@ -8,8 +8,9 @@ per-presenter products (see the project's avatar research notes):
 
 * **SyncNet** (Chung & Zisserman 2016, "Out of time: automated lip sync in the wild", ACCV
   workshops; Wav2Lip's ``color_syncnet_train.py``): the lower halves of 5 consecutive face crops
-  and the 0.2 s log-mel window around them are embedded separately, L2-normalised, and their
-  cosine similarity, clamped at 0, is the probability that they are in sync. It is trained with
+  and the 0.2 s log-mel window around them are embedded separately (non-negative, after a
+  ReLU) and L2-normalised; their cosine similarity, in [0, 1], is the probability that they are
+  in sync. It is trained with
   binary cross-entropy on 50 % in-sync pairs and 50 % pairs whose audio is at least 5 frames
   off, drawn from the same clip.
 * **Generator**: the input is the target frame with its lower half blanked, stacked with a
@@ -28,8 +29,12 @@ Everything else in :mod:`avatar` works without torch; this module imports it at 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import os
+import pickle
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,6 +322,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        self.config = config
         sn = nn.utils.parametrizations.spectral_norm
         layers = []
         cin = 3
@@ -634,3 +640,76 @@ def sync_scores(model: SyncNet, clip: FaceClip, max_offset: int = 6) -> np.ndarr
         a = model.embed_audio(torch.from_numpy(clip.mels[starts + SYNC_FRAMES // 2 + k][:, None]))
         distances.append(float((v - a).norm(dim=1).mean()))
     return np.array(distances)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+CHECKPOINT_VERSION = 1
+_KINDS: dict[str, type[nn.Module]] = {
+    "generator": LipGenerator,
+    "syncnet": SyncNet,
+    "discriminator": PatchDiscriminator,
+}
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, metrics: Mapping | None = None) -> None:
+    """Write ``model`` as an fp16 state dict with a manifest (kind, config, parameter count,
+    metrics), atomically: a temporary file in the same folder, then ``os.replace``."""
+    kind = next((k for k, cls in _KINDS.items() if type(model) is cls), None)
+    if kind is None:
+        raise AvatarError(f"cannot checkpoint a {type(model).__name__}; use one of {list(_KINDS)}")
+    state = {
+        name: value.detach().half() if value.is_floating_point() else value.detach()
+        for name, value in model.state_dict().items()
+    }
+    payload = {
+        "version": CHECKPOINT_VERSION,
+        "kind": kind,
+        "config": dataclasses.asdict(model.config),
+        "parameters": count_parameters(model),
+        "metrics": dict(metrics or {}),
+        "state_dict": state,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(payload, stream)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
+    """Rebuild a model saved by :func:`save_checkpoint`, in eval mode, with its metrics."""
+    path = Path(path)
+    if not path.is_file():
+        raise AvatarError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AvatarError(f"cannot read checkpoint {path}: {first_line}") from None
+    if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
+        raise AvatarError(f"{path} is not a version-{CHECKPOINT_VERSION} avatar checkpoint")
+    kind = payload.get("kind")
+    if kind not in _KINDS:
+        raise AvatarError(f"{path}: unknown model kind {kind!r}")
+    fields = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in payload["config"].items()
+    }
+    model = _KINDS[kind](ModelConfig(**fields))
+    state = {
+        name: value.float() if value.is_floating_point() else value
+        for name, value in payload["state_dict"].items()
+    }
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise AvatarError(
+            f"{path}: weights do not fit a {kind}: {str(exc).splitlines()[0]}"
+        ) from None
+    return model.eval(), dict(payload.get("metrics", {}))

@@ -67,7 +67,8 @@ EYE_CROP = (-0.036, -0.032, 0.036, 0.02)
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
     """Linear blend of two sRGB colours, ``t`` = 0 gives ``a``."""
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+    mixed = (round(x + (y - x) * t) for x, y in zip(a, b, strict=True))
+    return tuple(mixed)  # type: ignore[return-value]
 
 
 def _shade(colour: RGB, factor: float) -> RGB:

@@ -26,11 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from avatar.audio import (
+    FMAX,
+    FMIN,
     MEL_FPS,
+    N_MELS,
     SAMPLE_RATE,
     Speech,
     as_speech,
+    hz_to_mel,
     log_mel,
+    mel_to_hz,
     n_video_frames,
     voice_activity,
 )
@@ -51,7 +56,7 @@ VISEME_TARGETS: dict[str, MouthShape] = {
     "FV": MouthShape(0.10, 0.45, 0.00, 0.95),  # lower lip under the upper teeth  /f v/
     "TH": MouthShape(0.20, 0.50, 0.00, 0.85),  # tongue between the teeth  /θ ð/
     "ALV": MouthShape(0.20, 0.50, 0.05, 0.60),  # /t d n l s z/
-    "POST": MouthShape(0.18, 0.25, 0.60, 0.60),  # protruded  /ʃ ʒ tʃ dʒ/, Mandarin zh ch sh r j q x
+    "POST": MouthShape(0.18, 0.25, 0.60, 0.60),  # /ʃ ʒ tʃ dʒ/, Mandarin zh ch sh r j q x
     "VEL": MouthShape(0.30, 0.45, 0.05, 0.30),  # /k g ŋ h x/
     "R": MouthShape(0.25, 0.30, 0.55, 0.30),  # /r ɝ/
     "W": MouthShape(0.18, 0.12, 0.95, 0.00),  # /w u ʊ y/, tight rounding
@@ -294,8 +299,8 @@ def viseme_track(
     :data:`DOMINANCE` are our choices on top of Cohen & Massaro 1993. Bilabial closures shorter
     than a frame could fall between two frame times and never show; as in JALI (Edwards et al.
     2016, "JALI: an animator-centric viseme model for expressive lip synchronization", ACM TOG
-    35(4)), closure is enforced: the frame nearest the middle of each /p b m/ takes at most the
-    jaw opening the model has at that middle.
+    35(4)), closure is enforced: the frame on screen at the middle of each /p b m/ takes at
+    most the jaw opening the model has at that middle.
     """
     if not isinstance(timings, Timings):
         timings = load_timings(timings)
@@ -303,26 +308,23 @@ def viseme_track(
         n_frames = n_video_frames(timings.duration, fps)
     times = (np.arange(n_frames) + 0.5) / fps
     segments = viseme_segments(timings)
-    numerator = np.zeros((n_frames, 4))
-    denominator = np.full((n_frames, 4), 1e-9)
+    values = _blend(segments, times)
+    closures = np.array([0.5 * (s.start + s.end) for s in segments if s.viseme == "PBM"])
+    if closures.size and n_frames:
+        jaw = MOUTH_PARAMETERS.index("jaw")
+        nearest = np.clip((closures * fps).astype(np.int64), 0, n_frames - 1)
+        np.minimum.at(values[:, jaw], nearest, _blend(segments, closures)[:, jaw])
+    return MouthTrack(values.astype(np.float32), fps)
+
+
+def _blend(segments: Sequence[_Segment], times: np.ndarray) -> np.ndarray:
+    """Dominance-weighted mix of all segment targets at the (sorted) ``times``: (len, 4)."""
     rest = VISEME_TARGETS["sil"].as_array().astype(np.float64)
-    numerator += 1e-9 * rest  # an empty track rests
+    numerator = np.tile(1e-9 * rest, (len(times), 1))  # nothing near: rest
+    denominator = np.full((len(times), 4), 1e-9)
     for seg in segments:
         _accumulate(seg, times, numerator, denominator)
-    values = numerator / denominator
-    jaw = MOUTH_PARAMETERS.index("jaw")
-    for seg in segments:
-        if seg.viseme != "PBM" or n_frames == 0:
-            continue
-        middle = 0.5 * (seg.start + seg.end)
-        frame = min(n_frames - 1, max(0, int(middle * fps)))
-        num = np.zeros((1, 4)) + 1e-9 * rest
-        den = np.full((1, 4), 1e-9)
-        for other in segments:
-            if abs(0.5 * (other.start + other.end) - middle) < 0.5:
-                _accumulate(other, np.array([middle]), num, den)
-        values[frame, jaw] = min(values[frame, jaw], num[0, jaw] / den[0, jaw])
-    return MouthTrack(values.astype(np.float32), fps)
+    return numerator / denominator
 
 
 def _accumulate(
@@ -433,8 +435,7 @@ def mouth_track_from_audio(
 
 
 def _mel_centres() -> np.ndarray:
-    from avatar.audio import FMAX, FMIN, N_MELS, hz_to_mel, mel_to_hz
-
+    """Centre frequencies (Hz) of the 80 log-mel bands."""
     return mel_to_hz(np.linspace(hz_to_mel(FMIN), hz_to_mel(FMAX), N_MELS + 2)[1:-1])
 
 

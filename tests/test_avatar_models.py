@@ -140,3 +140,35 @@ def test_full_objective_with_judge_and_discriminator_runs(clips):
     assert all(np.isfinite(v) for record in history for v in record.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, disc.parameters(), strict=True))
     assert all(p.grad is None or not p.requires_grad for p in syncnet.parameters())
+
+
+@pytest.mark.parametrize("kind", [models.LipGenerator, models.SyncNet, models.PatchDiscriminator])
+def test_checkpoints_round_trip_in_half_precision(tmp_path, kind):
+    torch.manual_seed(3)
+    model = kind(SMALL).eval()
+    path = tmp_path / "ckpt" / f"{kind.__name__}.pt"
+    models.save_checkpoint(path, model, {"lse_c": 1.5})
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
+    loaded, metrics = models.load_checkpoint(path)
+    assert type(loaded) is kind and loaded.config == SMALL and metrics == {"lse_c": 1.5}
+    for name, value in model.state_dict().items():
+        restored = loaded.state_dict()[name]
+        if value.is_floating_point():
+            assert torch.allclose(value, restored, rtol=1e-3, atol=1e-4), name
+        else:
+            assert torch.equal(value, restored), name
+
+
+def test_bad_checkpoints_raise_project_errors(tmp_path):
+    with pytest.raises(AvatarError, match="not found"):
+        models.load_checkpoint(tmp_path / "none.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(AvatarError, match="cannot read checkpoint"):
+        models.load_checkpoint(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"version": 99}, other)
+    with pytest.raises(AvatarError, match="not a version-1"):
+        models.load_checkpoint(other)
+    with pytest.raises(AvatarError, match="cannot checkpoint"):
+        models.save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2))
