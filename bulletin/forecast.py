@@ -1,0 +1,834 @@
+"""Open forecast files (GRIB, CF NetCDF, Zarr) as one Dataset in the internal schema.
+
+:func:`open_forecast` reads one or more files, recognises their variables
+(:mod:`bulletin.readers.catalogue`), converts units with pint (:mod:`bulletin.units`), turns
+accumulations and window averages into mean rates over the preceding interval
+(:mod:`bulletin.readers.accumulation`), derives what is missing (relative humidity from dew
+point, wind speed from its components, physical snow depth from its water equivalent), puts
+the grid in the schema's order and checks the values. The result is described in
+:mod:`bulletin.schema`.
+
+Derivations (each cited where it is computed):
+
+* relative humidity from dew point: Magnus formula with the Alduchov & Eskridge (1996)
+  coefficients, over water (WMO-No. 8 reports relative humidity with respect to water, also
+  below 0 °C);
+* wind speed = hypot(u, v);
+* physical snow depth = water equivalent / snow density, the model's density (``rsn``) when the
+  file has one (ECMWF: "snow depth in m = sd * 1000 / rsn"), otherwise
+  :data:`DEFAULT_SNOW_DENSITY_KG_M3`;
+* rates: ``tp``/``sf`` (m or kg m-2) -> mm h-1 of liquid water; ``ssrd`` (J m-2) -> W m-2;
+  the first time of an accumulation that starts at the reference time has an empty window and
+  is NaN (see :mod:`bulletin.readers.accumulation`).
+
+The dataset's ``attrs`` record ``source_files`` (absolute paths) and ``source_convention``
+(``ecmwf`` / ``gfs`` for GRIB from ECMWF / NCEP, ``grib-<centre>`` for other centres, ``cf``
+for NetCDF and Zarr; several joined with ``+``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dask
+import numpy as np
+import xarray as xr
+
+from bulletin.errors import ForecastError
+from bulletin.readers.accumulation import interval_mean_rate
+from bulletin.readers.catalogue import (
+    SOURCES,
+    SOURCES_BY_KEY,
+    Kind,
+    Source,
+    file_units,
+    identify,
+)
+from bulletin.readers.cf import open_cf
+from bulletin.readers.detect import Format, detect_format
+from bulletin.readers.eccodes_loader import load_eccodes
+from bulletin.readers.grib import GribContents, open_grib, window_start_minutes
+from bulletin.schema import FIELDS, FIELDS_BY_NAME
+from bulletin.units import UnitsError, convert
+
+# ecCodes (through cfgrib, also loaded by xarray's backend discovery) must come after pyproj;
+# see bulletin.readers.eccodes_loader.
+load_eccodes()
+
+__all__ = ["DEFAULT_SNOW_DENSITY_KG_M3", "VALID_RANGES", "open_forecast"]
+
+#: Bulk density of the snowpack used to turn a snow water equivalent into a physical depth when
+#: the file has no snow density (our choice: 250 kg m-3, a mid-winter value inside the range
+#: of seasonal-snow bulk densities, about 200-350 kg m-3, of Sturm et al. 2010, J. Hydrometeor.
+#: 11, 1380-1394; fresh snow is lighter and spring or groomed piste snow denser, so depths from
+#: SWE alone are uncertain by roughly +-30 %).
+DEFAULT_SNOW_DENSITY_KG_M3 = 250.0
+
+#: Physically possible values of each output (schema units), checked after conversion.
+#: Outside them the input is wrong (bad units, wrong variable, corrupt data) and the reader
+#: raises. Sources: -100..60 °C brackets the observed extremes of 2 m temperature (-89.2 °C
+#: Vostok, 56.7 °C Death Valley, WMO Archive of Weather and Climate Extremes); RH above 110 %
+#: or a cloud fraction above 1.05 cannot be rounding (task specification); the rest are our
+#: choice, each with a margin around the record: 10 m wind <= 150 m s-1 (record gust 113 m s-1,
+#: Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2 (solar constant 1361 W m-2);
+#: snow depth <= 100 m (ECMWF caps snow at 10 m water equivalent on glaciers, 40 m at our
+#: density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm, Holt, Missouri, 1947);
+#: total ozone 50..1000 DU (observed about 90..650 DU); UV index <= 50 (highest measured 43.3,
+#: Licancabur, Cabrol et al. 2014); sea-level pressure 800..1100 hPa (records 870 and
+#: 1083.8 hPa); surface height -500..9000 m (Dead Sea shore -430 m, Everest 8849 m).
+VALID_RANGES: dict[str, tuple[float, float]] = {
+    "t2m": (-100.0, 60.0),
+    "rh2m": (0.0, 110.0),
+    "wind10": (0.0, 150.0),
+    "tcc": (-0.05, 1.05),
+    "rsds": (-5.0, 1500.0),
+    "snow_depth": (-0.001, 100.0),
+    "snowfall": (-0.05, 500.0),
+    "precip": (-0.05, 500.0),
+    "visibility": (0.0, 1.0e6),
+    "ozone": (50.0, 1000.0),
+    "uv_index": (-0.05, 50.0),
+    "msl": (80000.0, 110000.0),
+    "orography": (-500.0, 9000.0),
+}
+
+#: Small negative values that are noise and are set to 0 (our choice: de-accumulating packed
+#: GRIB data leaves differences of a few packing steps, e.g. 16-bit ssrd at +240 h ~0.2 W m-2;
+#: the lower bounds above are a generous multiple of that), and the fraction bounded to [0, 1].
+_CLIP: dict[str, tuple[float | None, float | None]] = {
+    "tcc": (0.0, 1.0),
+    "rsds": (0.0, None),
+    "snow_depth": (0.0, None),
+    "snowfall": (0.0, None),
+    "precip": (0.0, None),
+    "uv_index": (0.0, None),
+}
+
+# Alduchov & Eskridge (1996), J. Appl. Meteor. 35, 601-609, eq. 21 (AERK): saturation vapour
+# pressure over water e_s(T) = 6.1094 exp(17.625 T / (T + 243.04)), T in °C.
+_MAGNUS_A = 17.625
+_MAGNUS_B_DEGC = 243.04
+
+_CANONICAL_DIMS = ("member", "time", "latitude", "longitude")
+_MEMBER_NAMES = ("number", "realization", "member", "ensemble", "ens", "ensemble_member")
+_LATITUDE_NAMES = ("latitude", "lat", "nav_lat")
+_LONGITUDE_NAMES = ("longitude", "lon", "nav_lon")
+_TIME_NAMES = ("time", "valid_time", "t")
+_REFERENCE_NAMES = ("forecast_reference_time", "reference_time", "analysis_time")
+_ENSEMBLE_GRIB_DATA_TYPES = ("cf", "pf")
+_GRIB_CONVENTIONS = {"ecmf": "ecmwf", "kwbc": "gfs"}
+_KNOWN_PARAM_IDS = frozenset(pid for s in SOURCES for pid in s.grib_param_ids)
+
+Chunks = Mapping[str, int] | str | None
+
+
+@dataclass
+class _Piece:
+    """One recognised variable of one file, on canonical coordinates, in ``source.units``."""
+
+    source: Source
+    data: xr.DataArray
+    path: Path
+    variable: str
+    file_units: str
+    kind: Kind
+    reference_time: np.datetime64 | None
+
+
+@dataclass
+class _Field:
+    """A schema field being assembled, with the pieces it came from (for messages)."""
+
+    data: xr.DataArray
+    pieces: list[_Piece]
+    comment: str = ""
+
+
+@dataclass
+class _Catalogue:
+    pieces: dict[str, list[_Piece]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # matched variables that were unusable
+
+    def add(self, piece: _Piece) -> None:
+        self.pieces.setdefault(piece.source.key, []).append(piece)
+
+
+def open_forecast(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    chunks: Chunks = None,
+) -> xr.Dataset:
+    """Read forecast files into one Dataset in the internal schema (:mod:`bulletin.schema`).
+
+    Parameters
+    ----------
+    paths
+        One path or several: GRIB 1/2, netCDF-4/HDF5, classic NetCDF or a Zarr directory,
+        recognised from their content. Several files are merged (parameters split over files)
+        and concatenated (one file per step or per ensemble member).
+    chunks
+        ``None`` for numpy-backed data, or dask chunks by canonical dimension name
+        (``time``, ``latitude``, ``longitude``, ``member``), ``{}`` or ``"auto"``: the result is
+        then dask-backed and nothing but the small validation reductions is computed.
+
+    Raises
+    ------
+    ForecastError
+        Missing, unreadable or truncated files; files without any known forecast field;
+        missing required fields (what was looked for is named); physically impossible values
+        (file, variable and value named); an all-missing temperature or an empty time axis.
+    """
+    files = _as_paths(paths)
+    catalogue = _Catalogue()
+    conventions: list[str] = []
+    for path in files:
+        fmt = detect_format(path)
+        found_before = sum(len(p) for p in catalogue.pieces.values())
+        if fmt is Format.GRIB:
+            contents = open_grib(path, chunks, param_ids=_KNOWN_PARAM_IDS)
+            conventions.extend(
+                _GRIB_CONVENTIONS.get(c, f"grib-{c}") for c in sorted(contents.centres)
+            )
+            for raw in contents.datasets:
+                _collect(catalogue, _grib_to_canonical(raw, path), path, contents)
+        else:
+            raw = open_cf(path, fmt, chunks)
+            conventions.append("cf")
+            _collect(catalogue, _cf_to_canonical(raw, path), path, None)
+        if sum(len(p) for p in catalogue.pieces.values()) == found_before:
+            raise ForecastError(_not_a_forecast(path, catalogue.notes, fmt))
+
+    reference_time = _single_reference_time(catalogue)
+    combined = {key: _combine(pieces) for key, pieces in catalogue.pieces.items()}
+    fields = _derive(combined, catalogue, files)
+    dataset = _assemble(fields, reference_time, files, conventions, chunks)
+    return dataset
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _as_paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    if isinstance(paths, str | os.PathLike):
+        items: Iterable[str | os.PathLike[str]] = [paths]
+    else:
+        items = paths
+    files = [Path(p).expanduser().resolve() for p in items]
+    if not files:
+        raise ForecastError("no forecast file given")
+    if len(set(files)) != len(files):
+        raise ForecastError(f"the same forecast file is given twice: {_names(files)}")
+    return files
+
+
+def _not_a_forecast(path: Path, notes: list[str], fmt: Format) -> str:
+    detail = "".join(f"; {n}" for n in notes if str(path) in n)
+    return (
+        f"{path} ({fmt.value}) holds no known forecast field (looked for CF standard names, "
+        f"GRIB short names and known variable names with matching units){detail}"
+    )
+
+
+# --------------------------------------------------------------------------- coordinates
+
+
+def _grib_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """cfgrib's (time, step, number, level) layout -> (member, time = valid time, lat, lon)."""
+    if "time" in ds.dims and ds.sizes["time"] > 1:
+        raise ForecastError(
+            f"{path} holds {ds.sizes['time']} forecast reference times; give one run per call"
+        )
+    if "time" in ds.dims:
+        ds = ds.isel(time=0)
+    reference = ds["time"].values.astype("datetime64[ns]") if "time" in ds.coords else None
+    if "step" not in ds.dims:
+        ds = ds.expand_dims("step") if "step" in ds.coords else ds
+    if "step" not in ds.dims:
+        raise ForecastError(f"{path}: GRIB dataset without a forecast step")
+    if reference is None:
+        raise ForecastError(f"{path}: GRIB dataset without a reference time")
+    valid = reference + ds["step"].values.astype("timedelta64[ns]")
+    drop = [c for c in ("valid_time", "time") if c in ds.coords]
+    ds = ds.drop_vars(drop).assign_coords(time_=("step", valid))
+    ds = ds.swap_dims(step="time_").rename(time_="time")
+    ds = ds.assign_coords(forecast_reference_time=reference)
+
+    data_types = {str(v.attrs.get("GRIB_dataType", "")) for v in ds.data_vars.values()}
+    if "number" in ds.dims:
+        ds = ds.rename(number="member")
+    elif "number" in ds.coords:
+        if data_types & set(_ENSEMBLE_GRIB_DATA_TYPES):
+            ds = ds.expand_dims("number").rename(number="member")
+        else:
+            ds = ds.drop_vars("number")
+    # Level coordinates (heightAboveGround, surface ...) are scalars after cfgrib's squeeze.
+    keep = {"time", "step", "latitude", "longitude", "member", "forecast_reference_time"}
+    return ds.drop_vars([c for c in ds.coords if c not in keep and ds[c].ndim == 0])
+
+
+def _cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """Find latitude, longitude, time, reference time and ensemble axes of a CF dataset and
+    give them the schema's names."""
+    lat = _find_coord(ds, "latitude", _LATITUDE_NAMES, path)
+    lon = _find_coord(ds, "longitude", _LONGITUDE_NAMES, path)
+    for name, coord in (("latitude", lat), ("longitude", lon)):
+        if ds[coord].ndim != 1:
+            raise ForecastError(
+                f"{path}: {name} '{coord}' is {ds[coord].ndim}-D; only regular "
+                "latitude-longitude grids are supported"
+            )
+    ds = _coord_to_dim(ds, lat, "latitude")
+    ds = _coord_to_dim(ds, lon, "longitude")
+
+    reference = _find_reference_time(ds)
+    reference_value = None
+    if reference is not None:
+        reference_value = np.asarray(ds[reference].values).astype("datetime64[ns]")
+        if reference_value.size != 1:
+            raise ForecastError(
+                f"{path} holds {reference_value.size} forecast reference times; give one run"
+            )
+        reference_value = reference_value.reshape(())
+        ds = ds.drop_vars(reference)
+
+    time = _find_time(ds, path)
+    if time is None:
+        raise ForecastError(f"{path}: no time coordinate (standard_name time or axis T)")
+    if not np.issubdtype(ds[time].dtype, np.datetime64):
+        raise ForecastError(
+            f"{path}: time '{time}' is not a decodable CF time (dtype {ds[time].dtype}; "
+            "non-standard calendars are not supported)"
+        )
+    bounds_name = ds[time].attrs.get("bounds") or ds[time].encoding.get("bounds")
+    ds = _coord_to_dim(ds, time, "time")
+    if bounds_name and bounds_name in ds.variables:
+        bounds = ds[bounds_name]
+        if bounds.ndim == 2 and np.issubdtype(bounds.dtype, np.datetime64):
+            start = bounds.isel({bounds.dims[1]: 0}).values.astype("datetime64[ns]")
+            ds = ds.assign_coords(time_bounds_start=("time", start))
+        ds = ds.drop_vars(bounds_name)
+    if reference_value is not None:
+        ds = ds.assign_coords(forecast_reference_time=reference_value)
+
+    member = _find_member(ds)
+    if member is not None:
+        if ds[member].ndim == 0:
+            ds = ds.expand_dims(member)
+        ds = _coord_to_dim(ds, member, "member")
+    return ds
+
+
+def _find_coord(ds: xr.Dataset, key: str, names: Sequence[str], path: Path) -> str:
+    candidates = list(ds.cf.coordinates.get(key, []))
+    candidates += [n for n in names if n in ds.variables and n not in candidates]
+    if not candidates:
+        raise ForecastError(f"{path}: no {key} coordinate (by CF attributes or name)")
+    one_d = [c for c in candidates if ds[c].ndim == 1]
+    return one_d[0] if one_d else candidates[0]
+
+
+def _find_reference_time(ds: xr.Dataset) -> str | None:
+    for name, variable in ds.variables.items():
+        if variable.attrs.get("standard_name") == "forecast_reference_time":
+            return str(name)
+    for name in _REFERENCE_NAMES:
+        if name in ds.variables and np.issubdtype(ds[name].dtype, np.datetime64):
+            return name
+    return None
+
+
+def _find_time(ds: xr.Dataset, path: Path) -> str | None:
+    candidates = [
+        str(n)
+        for n, v in ds.coords.items()
+        if v.attrs.get("standard_name") == "time" or v.attrs.get("axis") == "T"
+    ]
+    candidates += [n for n in _TIME_NAMES if n in ds.coords and n not in candidates]
+    one_d = [c for c in candidates if ds[c].ndim <= 1]
+    return one_d[0] if one_d else None
+
+
+def _find_member(ds: xr.Dataset) -> str | None:
+    for name, variable in ds.coords.items():
+        if variable.attrs.get("standard_name") == "realization":
+            return str(name)
+    for name in _MEMBER_NAMES:
+        if name in ds.dims or name in ds.coords:
+            return name
+    return None
+
+
+def _coord_to_dim(ds: xr.Dataset, coord: str, new: str) -> xr.Dataset:
+    """Make the 1-D (or scalar) coordinate ``coord`` the dimension coordinate ``new``."""
+    if coord not in ds.coords and coord in ds.dims:
+        ds = ds.assign_coords({coord: np.arange(ds.sizes[coord])})
+    if coord not in ds.coords:  # a data variable playing coordinate
+        ds = ds.set_coords(coord)
+    if ds[coord].ndim == 0:
+        ds = ds.expand_dims(coord)
+    dim = ds[coord].dims[0]
+    if dim != coord:
+        if coord in ds.dims:  # e.g. a dimension named like the coordinate but unrelated
+            ds = ds.rename_dims({coord: f"{coord}__dim"})
+        ds = ds.swap_dims({dim: coord})
+    if coord != new:
+        if new in ds.variables:
+            ds = ds.drop_vars(new)
+        ds = ds.rename({coord: new})
+    return ds
+
+
+# --------------------------------------------------------------------------- variables
+
+
+def _collect(catalogue: _Catalogue, ds: xr.Dataset, path: Path, grib: GribContents | None) -> None:
+    """Recognise the variables of one canonical dataset and add them to ``catalogue``."""
+    reference = ds.coords.get("forecast_reference_time")
+    reference_time = None if reference is None else reference.values.astype("datetime64[ns]")
+    for name, variable in ds.data_vars.items():
+        match = identify(str(name), variable)
+        if match is None:
+            continue
+        source, how = match
+        where = f"{path} variable '{name}' ({how})"
+        data = _surface_field(variable, where, catalogue)
+        if data is None:
+            continue
+        units = file_units(variable, source)
+        if units is None:
+            raise ForecastError(f"{where} has no units attribute; expected {source.units!r}")
+        try:
+            data = convert(data.astype(np.float64), units, source.units, source.contexts)
+        except UnitsError as exc:
+            raise ForecastError(f"{where}: {exc} (as {source.description})") from None
+        if "time" in data.dims and data.sizes["time"] == 0:
+            raise ForecastError(f"{where} has an empty time axis")
+        kind = _kind(variable, source, where)
+        if kind != "instant":
+            data = data.assign_coords(
+                window_start=("time", _window_start(data, variable, grib, reference_time, where))
+            )
+        data = _grid_order(
+            data.drop_vars([c for c in data.coords if c not in (*_CANONICAL_DIMS, "window_start")])
+        )
+        data.attrs = {}
+        catalogue.add(_Piece(source, data, path, str(name), units, kind, reference_time))
+
+
+def _surface_field(
+    variable: xr.DataArray, where: str, catalogue: _Catalogue
+) -> xr.DataArray | None:
+    """The variable on canonical dimensions only (length-1 extras dropped), or None."""
+    extra = [d for d in variable.dims if d not in _CANONICAL_DIMS]
+    squeezable = [d for d in extra if variable.sizes[d] == 1]
+    data = variable.isel({d: 0 for d in squeezable}, drop=True)
+    remaining = [d for d in extra if d not in squeezable]
+    if remaining:
+        catalogue.notes.append(f"{where} has extra dimension(s) {remaining}: not a surface field")
+        return None
+    if "latitude" not in data.dims or "longitude" not in data.dims:
+        catalogue.notes.append(f"{where} is not on the latitude-longitude grid")
+        return None
+    return data.transpose(*[d for d in _CANONICAL_DIMS if d in data.dims])
+
+
+def _kind(variable: xr.DataArray, source: Source, where: str) -> Kind:
+    step_type = variable.attrs.get("GRIB_stepType")
+    if step_type is not None and "GRIB_paramId" in variable.attrs:
+        if step_type == "accum":
+            return "accumulated"
+        if step_type == "avg":
+            return "average"
+        if step_type == "instant":
+            if source.kind == "accumulated":
+                raise ForecastError(
+                    f"{where} is an amount but its GRIB stepType is instant: its accumulation "
+                    "window is unknown"
+                )
+            return "instant"
+        raise ForecastError(f"{where} has GRIB stepType {step_type!r}; expected accum/avg/instant")
+    if source.kind == "accumulated":
+        return "accumulated"
+    cell_methods = str(variable.attrs.get("cell_methods", ""))
+    if "time: mean" in cell_methods and "time_bounds_start" in variable.coords:
+        return "average"
+    return "instant"
+
+
+def _window_start(
+    data: xr.DataArray,
+    variable: xr.DataArray,
+    grib: GribContents | None,
+    reference_time: np.datetime64 | None,
+    where: str,
+) -> np.ndarray:
+    """Start of the accumulation/averaging window of every time of ``data``."""
+    if grib is not None:
+        if reference_time is None:
+            raise ForecastError(f"{where}: no reference time for its accumulation windows")
+        minutes = window_start_minutes(grib, variable, where)
+        return reference_time + minutes.astype("timedelta64[m]").astype("timedelta64[ns]")
+    if "time_bounds_start" in variable.coords:
+        return np.asarray(variable["time_bounds_start"].values).astype("datetime64[ns]")
+    if reference_time is not None:
+        # CF amounts without time bounds: taken as accumulated since the reference time (how
+        # cfgrib-converted ECMWF data arrive); a decrease would then be caught as negative
+        # rates by the value checks.
+        return np.full(data.sizes["time"], reference_time, dtype="datetime64[ns]")
+    raise ForecastError(
+        f"{where} is accumulated but the file has neither time bounds nor a "
+        "forecast_reference_time to tell its accumulation windows"
+    )
+
+
+def _grid_order(data: xr.DataArray) -> xr.DataArray:
+    """Longitudes to -180..180 ascending, latitudes and times ascending (lazy indexing)."""
+    lon = data["longitude"].values.astype(np.float64)
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    if not np.array_equal(wrapped, lon):
+        data = data.assign_coords(longitude=wrapped)
+    for dim in ("latitude", "longitude", "time"):
+        if dim in data.dims:
+            values = data[dim].values
+            if not np.all(values[1:] > values[:-1]):
+                data = data.sortby(dim)
+    if not np.all(np.diff(data["longitude"].values) > 0):
+        data = data.drop_duplicates("longitude")  # 0 and 360 in a global 0..360 grid
+    return data
+
+
+def _single_reference_time(catalogue: _Catalogue) -> np.datetime64 | None:
+    runs: dict[np.datetime64, set[Path]] = {}
+    for pieces in catalogue.pieces.values():
+        for piece in pieces:
+            if piece.reference_time is not None:
+                runs.setdefault(np.datetime64(piece.reference_time, "ns"), set()).add(piece.path)
+    if len(runs) > 1:
+        detail = "; ".join(
+            f"{np.datetime_as_string(t, 'm')} in {_names(p)}" for t, p in sorted(runs.items())
+        )
+        raise ForecastError(f"the files come from different forecast runs: {detail}")
+    return next(iter(runs)) if runs else None
+
+
+def _combine(pieces: list[_Piece]) -> _Field:
+    """Concatenate the pieces of one source over time and members (files per step/member)."""
+    source = pieces[0].source
+    kinds = {p.kind for p in pieces}
+    if len(kinds) > 1:
+        raise ForecastError(
+            f"{source.description} is {' and '.join(sorted(kinds))} in {_files_of(pieces)}"
+        )
+    if source.time_invariant:
+        data = pieces[0].data
+        data = data.isel({d: 0 for d in ("time", "member") if d in data.dims}, drop=True)
+        return _Field(data.drop_vars("window_start", errors="ignore"), pieces[:1])
+    if len(pieces) == 1:
+        data = pieces[0].data
+    else:
+        has_member = {"member" in p.data.dims for p in pieces}
+        if len(has_member) > 1:
+            raise ForecastError(
+                f"{source.description}: mixes ensemble and deterministic data in "
+                f"{_files_of(pieces)}"
+            )
+        try:
+            data = xr.combine_by_coords(
+                [p.data.to_dataset(name="v") for p in pieces],
+                combine_attrs="drop",
+                join="outer",
+                coords="different",
+                compat="equals",
+                data_vars="all",
+            )["v"]
+        except (ValueError, KeyError) as exc:
+            raise ForecastError(
+                f"{source.description} in {_files_of(pieces)} cannot be combined (overlapping "
+                f"or inconsistent times, members or grids: {' '.join(str(exc).split())[:160]})"
+            ) from None
+    if "member" in data.dims and data.sizes["member"] == 1:
+        data = data.isel(member=0, drop=True)
+    if "time" in data.dims and data.sizes["time"] > 1:
+        times = data["time"].values
+        if np.any(times[1:] <= times[:-1]):
+            raise ForecastError(f"{source.description}: repeated times in {_files_of(pieces)}")
+    return _Field(data, pieces)
+
+
+# --------------------------------------------------------------------------- derivations
+
+
+def _rate(field: _Field, target_units: str) -> xr.DataArray:
+    """Mean rate over the preceding interval of an accumulated/averaged field, or the field."""
+    piece = field.pieces[0]
+    data = field.data
+    if piece.kind == "instant":
+        return data.drop_vars("window_start", errors="ignore")
+    where = f"{piece.source.description} in {_files_of(field.pieces)}"
+    rate = interval_mean_rate(
+        data.drop_vars("window_start"),
+        data["window_start"].values,
+        kind=piece.kind,
+        where=where,
+    )
+    units = f"({piece.source.units}) / h" if piece.kind == "accumulated" else piece.source.units
+    return convert(rate, units, target_units)
+
+
+def relative_humidity_from_dewpoint(t_degc: xr.DataArray, td_degc: xr.DataArray) -> xr.DataArray:
+    """Relative humidity (%) over water from temperature and dew point (°C).
+
+    RH = 100 e_s(Td) / e_s(T) with the Magnus form e_s(T) = 6.1094 exp(17.625 T / (T + 243.04))
+    hPa (Alduchov & Eskridge 1996, J. Appl. Meteor. 35, 601-609, eq. 21), whose error is below
+    0.4 % between -40 and +50 °C; the prefactor cancels. Values are not capped at 100 %.
+    """
+    return 100.0 * np.exp(
+        _MAGNUS_A * td_degc / (_MAGNUS_B_DEGC + td_degc)
+        - _MAGNUS_A * t_degc / (_MAGNUS_B_DEGC + t_degc)
+    )
+
+
+def _derive(
+    combined: dict[str, _Field], catalogue: _Catalogue, files: list[Path]
+) -> dict[str, _Field]:
+    """Schema fields (schema units) from the combined source fields."""
+    out: dict[str, _Field] = {}
+
+    def first(*keys: str) -> _Field | None:
+        return next((combined[k] for k in keys if k in combined), None)
+
+    def missing(what: str, looked_for: str) -> ForecastError:
+        notes = f"; {'; '.join(catalogue.notes)}" if catalogue.notes else ""
+        return ForecastError(f"no {what} in {_names(files)}: looked for {looked_for}{notes}")
+
+    temperature = combined.get("air_temperature")
+    if temperature is None:
+        raise missing("2 m air temperature", SOURCES_BY_KEY["air_temperature"].identifiers())
+    out["t2m"] = temperature
+
+    if "relative_humidity" in combined:
+        out["rh2m"] = combined["relative_humidity"]
+    elif "dew_point_temperature" in combined:
+        dewpoint = combined["dew_point_temperature"]
+        out["rh2m"] = _Field(
+            relative_humidity_from_dewpoint(temperature.data, dewpoint.data),
+            dewpoint.pieces + temperature.pieces,
+            "from 2 m dew point and temperature, Magnus formula (Alduchov & Eskridge 1996)",
+        )
+    else:
+        raise missing(
+            "2 m relative humidity or dew point",
+            f"{SOURCES_BY_KEY['relative_humidity'].identifiers()}, or "
+            f"{SOURCES_BY_KEY['dew_point_temperature'].identifiers()}",
+        )
+
+    if "wind_speed" in combined:
+        out["wind10"] = combined["wind_speed"]
+    elif "eastward_wind" in combined and "northward_wind" in combined:
+        u, v = combined["eastward_wind"], combined["northward_wind"]
+        out["wind10"] = _Field(
+            np.hypot(u.data, v.data), u.pieces + v.pieces, "from the 10 m wind components"
+        )
+    else:
+        raise missing(
+            "10 m wind",
+            f"{SOURCES_BY_KEY['wind_speed'].identifiers()}, or both "
+            f"{SOURCES_BY_KEY['eastward_wind'].identifiers()} and "
+            f"{SOURCES_BY_KEY['northward_wind'].identifiers()}",
+        )
+
+    if "cloud_area_fraction" in combined:
+        out["tcc"] = combined["cloud_area_fraction"]
+
+    radiation = first("shortwave_flux", "shortwave_amount")
+    if radiation is not None:
+        out["rsds"] = _Field(_rate(radiation, "W m-2"), radiation.pieces)
+
+    if "snow_thickness" in combined:
+        out["snow_depth"] = combined["snow_thickness"]
+    elif "snow_water_equivalent" in combined:
+        swe = combined["snow_water_equivalent"]
+        density = combined.get("snow_density")
+        if density is not None:
+            rho = density.data
+            how = "from snow water equivalent and the model's snow density"
+        else:
+            rho = xr.DataArray(DEFAULT_SNOW_DENSITY_KG_M3)
+            how = (
+                f"from snow water equivalent at an assumed density of "
+                f"{DEFAULT_SNOW_DENSITY_KG_M3:g} kg m-3"
+            )
+        # kg m-2 / kg m-3 = m; no snow stays 0 m whatever the density field says there.
+        depth = (swe.data / rho).where(swe.data != 0.0, 0.0)
+        out["snow_depth"] = _Field(depth, swe.pieces, how)
+
+    for name, keys in (
+        ("snowfall", ("snowfall_amount", "snowfall_rate")),
+        ("precip", ("precipitation_amount", "precipitation_rate")),
+    ):
+        source_field = first(*keys)
+        if source_field is not None:
+            out[name] = _Field(_rate(source_field, "mm h-1"), source_field.pieces)
+
+    for name, keys in (
+        ("visibility", ("visibility",)),
+        ("ozone", ("ozone_thickness", "ozone_mass")),
+        ("uv_index", ("uv_index", "uv_dose_rate")),
+        ("msl", ("mean_sea_level_pressure",)),
+        ("orography", ("surface_altitude", "surface_geopotential")),
+    ):
+        source_field = first(*keys)
+        if source_field is not None:
+            out[name] = source_field
+    return out
+
+
+# --------------------------------------------------------------------------- checks, output
+
+
+def _assemble(
+    fields: dict[str, _Field],
+    reference_time: np.datetime64 | None,
+    files: list[Path],
+    conventions: list[str],
+    chunks: Chunks,
+) -> xr.Dataset:
+    grid = fields["t2m"].data
+    arrays: dict[str, xr.DataArray] = {}
+    for name, fld in fields.items():
+        data = fld.data.drop_vars("window_start", errors="ignore")
+        for axis in ("latitude", "longitude"):
+            if data.sizes[axis] != grid.sizes[axis] or not np.allclose(
+                data[axis].values, grid[axis].values, rtol=0.0, atol=1e-6
+            ):
+                raise ForecastError(
+                    f"{FIELDS_BY_NAME[name].long_name} from {_files_of(fld.pieces)} is on a "
+                    f"different {axis} grid than the 2 m temperature"
+                )
+            data = data.assign_coords({axis: grid[axis].values})
+        arrays[name] = data
+
+    _validate(arrays, fields)
+
+    for name, (low, high) in _CLIP.items():
+        if name in arrays:
+            arrays[name] = arrays[name].clip(min=low, max=high)
+
+    out_vars = {}
+    for spec in FIELDS:
+        if spec.name not in arrays:
+            continue
+        attrs = {
+            "standard_name": spec.standard_name,
+            "units": spec.units,
+            "long_name": spec.long_name,
+        }
+        if fields[spec.name].comment:
+            attrs["comment"] = fields[spec.name].comment
+        out_vars[spec.name] = arrays[spec.name].astype(np.float32).rename(spec.name)
+        out_vars[spec.name].attrs = attrs
+    dataset = xr.merge(list(out_vars.values()), join="outer", combine_attrs="drop")
+    dataset = dataset[[name for name in out_vars]]
+    for name, da in out_vars.items():
+        dataset[name].attrs = da.attrs
+    if reference_time is not None:
+        dataset = dataset.assign_coords(forecast_reference_time=reference_time)
+        dataset["forecast_reference_time"].attrs = {"standard_name": "forecast_reference_time"}
+    dataset["time"].attrs = {"standard_name": "time", "axis": "T"}
+    dataset["latitude"].attrs = {"standard_name": "latitude", "units": "degrees_north"}
+    dataset["longitude"].attrs = {"standard_name": "longitude", "units": "degrees_east"}
+    if "member" in dataset.dims:
+        dataset["member"].attrs = {"standard_name": "realization"}
+    dataset.attrs = {
+        "source_files": [str(p) for p in files],
+        "source_convention": "+".join(sorted(set(conventions))),
+    }
+    if chunks is not None:
+        if isinstance(chunks, str):
+            dataset = dataset.chunk(chunks)
+        else:
+            dataset = dataset.chunk({k: v for k, v in chunks.items() if k in dataset.dims})
+    return dataset
+
+
+def _validate(arrays: dict[str, xr.DataArray], fields: dict[str, _Field]) -> None:
+    """Range checks with one ``dask.compute`` of small per-time reductions."""
+    reductions = {}
+    for name, data in arrays.items():
+        over = [d for d in data.dims if d != "time"]
+        reductions[name] = (data.min(dim=over, skipna=True), data.max(dim=over, skipna=True))
+    (computed,) = dask.compute(reductions)
+
+    t_min, _ = computed["t2m"]
+    if bool(np.all(np.isnan(np.asarray(t_min.values)))):
+        raise ForecastError(
+            f"all 2 m temperatures are missing in {_files_of(fields['t2m'].pieces)}"
+        )
+    for name, (low_values, high_values) in computed.items():
+        low, high = VALID_RANGES[name]
+        for values, bad in (
+            (low_values, np.asarray(low_values.values) < low),
+            (high_values, np.asarray(high_values.values) > high),
+        ):
+            if not bad.any():
+                continue
+            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            value = float(np.asarray(values.values)[index])
+            when = None
+            if "time" in values.dims:
+                when = values["time"].values[index[values.dims.index("time")]]
+            raise ForecastError(_range_message(name, fields[name], value, low, high, when))
+
+
+def _range_message(
+    name: str,
+    fld: _Field,
+    value: float,
+    low: float,
+    high: float,
+    when: np.datetime64 | None,
+) -> str:
+    spec = FIELDS_BY_NAME[name]
+    pieces = fld.pieces
+    if when is not None:
+        at_time = [p for p in pieces if "time" in p.data.dims and when in p.data["time"].values]
+        pieces = at_time or pieces
+    origin = "; ".join(
+        f"{p.path} variable '{p.variable}' in {p.file_units!r}" for p in _unique(pieces)
+    )
+    time_text = f" at {np.datetime_as_string(when, unit='m')}" if when is not None else ""
+    hint = ""
+    if name == "t2m" and value > high:
+        hint = " (Kelvin values labelled as degrees Celsius?)"
+    elif name in ("rh2m", "tcc") and value > high:
+        hint = " (percent values labelled as a fraction?)"
+    derived = f", {fld.comment}" if fld.comment else ""
+    return (
+        f"impossible {spec.long_name} {value:.6g} {spec.units}{time_text}, outside "
+        f"{low:g}..{high:g} {spec.units}, from {origin}{derived}{hint}"
+    )
+
+
+def _unique(pieces: list[_Piece]) -> list[_Piece]:
+    seen: set[tuple[Path, str]] = set()
+    out = []
+    for piece in pieces:
+        key = (piece.path, piece.variable)
+        if key not in seen:
+            seen.add(key)
+            out.append(piece)
+    return out
+
+
+def _files_of(pieces: list[_Piece]) -> str:
+    return _names(list(dict.fromkeys(p.path for p in pieces)))
+
+
+def _names(paths: Iterable[Path]) -> str:
+    items = [str(p) for p in paths]
+    if len(items) > 3:
+        return f"{', '.join(items[:3])} (+{len(items) - 3} more)"
+    return ", ".join(items)

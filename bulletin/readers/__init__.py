@@ -1,0 +1,13 @@
+"""Format-specific readers behind :func:`bulletin.forecast.open_forecast`.
+
+* :mod:`bulletin.readers.detect` - which format a path holds, from its content;
+* :mod:`bulletin.readers.grib` - GRIB 1/2 through cfgrib + ecCodes, with the accumulation
+  windows (start step of every statistically processed message) read by ecCodes;
+* :mod:`bulletin.readers.cf` - CF NetCDF (netCDF4 / h5netcdf engines) and Zarr stores;
+* :mod:`bulletin.readers.catalogue` - the source variables each schema field can come from,
+  matched on CF ``standard_name``, GRIB ``shortName``/``paramId`` and units;
+* :mod:`bulletin.readers.accumulation` - mean rates from accumulated or averaged fields.
+
+Each reader returns plain :class:`xarray.Dataset` objects in the file's own naming; the
+normalisation to :mod:`bulletin.schema` happens in :mod:`bulletin.forecast`.
+"""
