@@ -539,18 +539,17 @@ class LossWeights:
 
 
 def generator_sync_loss(
-    syncnet: SyncNet, generator: LipGenerator, batch: dict[str, torch.Tensor], clip: FaceClip
+    syncnet: SyncNet, fake: torch.Tensor, batch: dict[str, torch.Tensor], clip: FaceClip
 ) -> torch.Tensor:
-    """Sync loss of generated frames: the judge sees the real 5-frame window with the middle
-    frame replaced by the generated one, and the matching mel window, and should say 'in
-    sync'. (Wav2Lip generates all 5 frames; one keeps this cheap on CPU.)"""
-    fake = generator(batch["reference"], batch["masked"], batch["mel"], batch["mouth"])
+    """Sync loss of generated frames: the judge sees the real 5-frame window around each target
+    with the middle frame replaced by the generated one ``fake``, and the matching mel window,
+    and should say 'in sync'. (Wav2Lip generates all 5 frames; one keeps this cheap on CPU.)"""
     index = batch["index"].numpy()
-    offsets = np.arange(SYNC_FRAMES) - SYNC_FRAMES // 2
+    middle = SYNC_FRAMES // 2
+    offsets = np.arange(SYNC_FRAMES) - middle
     window = _images(clip.faces[index[:, None] + offsets])  # B, 5, 3, S, S
-    window[:, SYNC_FRAMES // 2] = fake
-    half = clip.size // 2
-    video = window[..., half:, :].flatten(1, 2)
+    window = torch.cat([window[:, :middle], fake[:, None], window[:, middle + 1 :]], dim=1)
+    video = window[..., clip.size // 2 :, :].flatten(1, 2)
     return sync_loss(syncnet(video, batch["mel"]), torch.ones(len(index)))
 
 
@@ -593,7 +592,7 @@ def train_generator(
         w_adv = weights.adversarial if discriminator is not None else 0.0
         loss = (1 - w_sync - w_adv) * l1
         if syncnet is not None:
-            s = generator_sync_loss(syncnet, generator, b, clip)
+            s = generator_sync_loss(syncnet, fake, b, clip)
             loss = loss + w_sync * s
             record["sync"] = s.item()
         if discriminator is not None and d_opt is not None:

@@ -140,6 +140,12 @@ def test_full_objective_with_judge_and_discriminator_runs(clips):
     assert all(np.isfinite(v) for record in history for v in record.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, disc.parameters(), strict=True))
     assert all(p.grad is None or not p.requires_grad for p in syncnet.parameters())
+    # The frozen judge still passes the sync gradient back into the generator.
+    batch = models.generator_batch(clip, 2, np.random.default_rng(0))
+    fake = generator(batch["reference"], batch["masked"], batch["mel"], batch["mouth"])
+    generator.zero_grad()
+    models.generator_sync_loss(syncnet, fake, batch, clip).backward()
+    assert float(generator.out.weight.grad.abs().sum()) > 0
 
 
 @pytest.mark.parametrize("kind", [models.LipGenerator, models.SyncNet, models.PatchDiscriminator])
