@@ -124,7 +124,7 @@ def exposure_limit_hours(
       "more than 8 h" (not limiting in a day); the number is returned and the wording is left
       to the caller.
     * Scalar ``clo`` (the usual case): S is tabulated for that outfit on first use (closed-form
-      solution, milliseconds) and interpolated like ICL; within 1 % of the direct solution
+      solution, ~0.2 s) and interpolated like ICL; within 2 % of the direct solution
       where DLE <= 8 h. Array ``clo``: solved directly (exact, slower).
 
     Returns hours, float32 for float32 inputs; NaN where an input is NaN.

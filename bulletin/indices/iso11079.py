@@ -193,7 +193,7 @@ def required_insulation_iso(
         too_little = env.balance(mid) < 0.0
         lo = np.where(too_little, mid, lo)
         hi = np.where(too_little, hi, mid)
-    ireq = np.where(bracketed, 0.5 * (lo + hi), np.nan)  # surplus: lo stayed 0
+    ireq = np.where(bracketed, np.where(surplus, 0.0, 0.5 * (lo + hi)), np.nan)
     fcl = 1.0 + 1.197 * ireq
     icl = (ireq + env.ia / fcl) / env.corr - 0.085 / fcl
     return ireq / CLO_M2K_W, icl / CLO_M2K_W
@@ -226,7 +226,7 @@ def body_heat_storage(
     """
     env = _Environment(ta, tr, va, rh, criterion, wearer)
     icl = np.asarray(clo, dtype=np.float64) * CLO_M2K_W
-    resultant = np.broadcast_to(icl, env.ta.shape).astype(np.float64)
+    resultant = np.broadcast_to(icl, np.broadcast_shapes(icl.shape, env.ta.shape)).copy()
     for _ in range(20):  # contraction factor ~0.1: 20 steps are far past float64 precision
         fcl = 1.0 + 1.197 * resultant
         resultant = (icl + 0.085 / fcl) * env.corr - env.ia / fcl

@@ -1,0 +1,350 @@
+"""ISO 11079 clothing insulation: solver, lookup table, exposure limit, levels, Tmrt."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bulletin.indices import (
+    IndexInputError,
+    clothing_level,
+    exposure_limit_hours,
+    mean_radiant_temperature,
+    required_insulation,
+)
+from bulletin.indices import iso11079 as iso
+from bulletin.indices.ireq_lut import LUT_FILE, build_ireq_lut, ireq_lut_path, write_ireq_lut
+
+
+def ptc_ireq(ta, tr, va, rh, met_wm2=70.0, clo=3.0, p=8.0, walk=0.0):
+    from pythermalcomfort.models import ireq
+
+    return ireq(
+        tdb=ta, tr=tr, vr=va, rh=rh, met=met_wm2 / 58.15, clo=clo, p=p, walk_sp=walk,
+        limit_inputs=False, round_output=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def spectator_domain():
+    """Random points over the spectator domain: ta -40..10 °C, tr-ta 0..30 K,
+    va 0.4..18 m/s at body height, RH 10..100 %."""
+    rng = np.random.default_rng(11)
+    n = 400
+    ta = rng.uniform(-40, 10, n)
+    dtr = rng.uniform(0, 30, n)
+    va = rng.uniform(0.4, 18, n)
+    rh = rng.uniform(10, 100, n)
+    # and the corners of the domain
+    corners = np.array(np.meshgrid([-40, 10], [0, 30], [0.4, 18], [10, 100])).reshape(4, -1)
+    ta, dtr, va, rh = (
+        np.concatenate([a, c]) for a, c in zip((ta, dtr, va, rh), corners, strict=True)
+    )
+    return ta, ta + dtr, va, rh
+
+
+# --- the array solver against pythermalcomfort and ISO 11079 -------------------------------
+
+
+def test_solver_matches_pythermalcomfort(spectator_domain):
+    ta, tr, va, rh = spectator_domain
+    ref = ptc_ireq(ta, tr, va, rh)
+    for criterion in ("neutral", "min"):
+        ireq, icl = iso.required_insulation_iso(ta, tr, va, rh, criterion=criterion)
+        np.testing.assert_allclose(ireq, getattr(ref, f"ireq_{criterion}"), atol=0.01)
+        np.testing.assert_allclose(icl, getattr(ref, f"icl_{criterion}"), atol=0.01)
+
+
+# ISO 11079 Table F.1 (IREQneutral, clo), as quoted by pythermalcomfort's tests:
+# (ta, tr, va, M W/m², IREQ); p = 8 l/(m² s), RH 85 %, walking 0.0052 (M - 58) in 0.3..1.2.
+TABLE_F1 = [
+    (0, 0, 2, 90, 2.6), (0, 0, 2, 145, 1.5), (-10, -10, 2, 90, 3.5), (-10, 0, 2, 145, 1.9),
+    (-20, -20, 2, 115, 3.4), (-20, -20, 7, 115, 3.5), (-30, -30, 2, 115, 4.0),
+    (-30, -30, 5, 175, 2.6),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("ta", "tr", "va", "m", "expected"), TABLE_F1)
+def test_iso_11079_table_f1(ta, tr, va, m, expected):
+    walk = float(np.clip(0.0052 * (m - 58), 0.3, 1.2))
+    wearer = iso.Wearer(metabolic_rate=m, walking_speed=walk, air_permeability=8.0)
+    ireq, _ = iso.required_insulation_iso(ta, tr, va, 85.0, wearer=wearer)
+    assert float(ireq) == pytest.approx(expected, abs=0.1 + 1e-9)  # table gives 0.1 clo
+
+
+def test_pythermalcomfort_docstring_example():
+    wearer = iso.Wearer(metabolic_rate=175.0, walking_speed=1.1, air_permeability=50.0)
+    ireq_min, _ = iso.required_insulation_iso(-15, -15, 2.0, 55.0, criterion="min", wearer=wearer)
+    assert round(float(ireq_min), 1) == 1.6
+
+
+def test_heat_surplus_needs_no_insulation():
+    ireq, icl = iso.required_insulation_iso(20.0, 60.0, 0.4, 50.0)
+    assert ireq == 0.0 and icl < 0.1
+    assert np.isnan(iso.required_insulation_iso(np.nan, 0.0, 1.0, 50.0)[0])
+
+
+def _storage_residual(ta, tr, va, rh, clo, storage, met=70.0, p=8.0):
+    """ISO 11079 heat balance residual (W/m²) at storage S for a worn outfit: an independent
+    scalar transcription of pythermalcomfort's loop body (neutral criterion, no walking)."""
+    tsk, wet = 35.7 - 0.0285 * met, 0.001 * met
+    ia = 0.092 * math.exp(-0.15 * va) - 0.0045
+    corr = 0.54 * math.exp(-0.15 * va) * p**0.075 - 0.06 * math.log(p) + 0.5
+
+    def psat(t):
+        return 0.1333 * math.exp(18.6686 - 4030.183 / (t + 235))
+
+    tex = 29 + 0.2 * ta
+    pa = rh / 100 * psat(ta)
+    icl = clo * 0.155
+    ir = icl
+    for _ in range(100):
+        fcl = 1 + 1.197 * ir
+        ir = (icl + 0.085 / fcl) * corr - ia / fcl
+    fcl = 1 + 1.197 * ir
+    e = wet * (psat(tsk) - pa) / (0.06 / 0.38 * (ia + ir))
+    hres = 1.73e-2 * met * (psat(tex) - pa) + 1.4e-3 * met * (tex - ta)
+    tcl = tsk - ir * (met - e - hres - storage)
+    hr = 5.67e-8 * 0.95 * 0.77 * ((tcl + 273) ** 4 - (tr + 273) ** 4) / (tcl - tr)
+    return met - e - hres - fcl * hr * (tcl - tr) - fcl * (1 / ia - hr) * (tcl - ta) - storage
+
+
+def test_closed_form_storage_satisfies_the_heat_balance(spectator_domain):
+    ta, tr, va, rh = (x[:60] for x in spectator_domain)
+    clo = np.linspace(1.0, 5.0, 60)
+    storage = iso.body_heat_storage(ta, tr, va, rh, clo)
+    residuals = [
+        _storage_residual(*args) for args in zip(ta, tr, va, rh, clo, storage, strict=True)
+    ]
+    assert np.abs(residuals).max() < 0.01  # pythermalcomfort's own convergence tolerance
+
+
+def test_dle_agrees_with_pythermalcomfort_where_its_bisection_converged(spectator_domain):
+    ta, tr, va, rh = (x[:150] for x in spectator_domain)
+    ours = iso.duration_limited_exposure(ta, tr, va, rh, 3.0)
+    ref = ptc_ireq(ta, tr, va, rh, clo=3.0).dle_neutral
+    checked = 0
+    for i, value in enumerate(ref):
+        if isinstance(value, str):  # "more than 8"
+            continue
+        # pythermalcomfort stops after 150 steps of its bisection; use its value only where
+        # it satisfies the heat balance it solves.
+        if abs(_storage_residual(ta[i], tr[i], va[i], rh[i], 3.0, -40.0 / value)) > 0.05:
+            continue
+        checked += 1
+        assert ours[i] == pytest.approx(value, rel=0.01)
+    assert checked > 50
+
+
+# --- the spectator functions and their lookup table ----------------------------------------
+
+
+def test_spectator_anchor_values():
+    t = np.array([0.0, -10.0, -20.0])
+    calm = required_insulation(t, t, 0.0, 60.0)
+    windy = required_insulation(t, t, 7.5, 60.0)  # 5 m/s at body height
+    np.testing.assert_allclose(calm, [3.5, 4.6, 5.7], atol=0.06)
+    np.testing.assert_allclose(windy, [5.1, 6.8, 8.4], atol=0.06)
+    dle = exposure_limit_hours(
+        np.array([0.0, -10.0, -10.0, -20.0]), np.array([0.0, -10.0, -10.0, -20.0]),
+        np.array([0.0, 0.0, 7.5, 7.5]), 60.0, 3.0,
+    )  # fmt: skip
+    np.testing.assert_allclose(dle, [4.9, 1.4, 0.6, 0.4], atol=0.05)
+
+
+def test_lookup_table_within_a_tenth_of_a_clo_of_pythermalcomfort(spectator_domain):
+    ta, tr, va, rh = spectator_domain
+    v10 = va / (2.0 / 3.0)
+    reference = ptc_ireq(ta, tr, va, rh).icl_neutral
+    for dtype in (np.float64, np.float32):
+        ours = required_insulation(*(x.astype(dtype) for x in (ta, tr, v10, rh)))
+        assert ours.dtype == dtype
+        assert np.abs(ours - reference).max() <= 0.1
+        assert np.abs(ours - reference).max() <= 0.03  # what the table actually achieves
+
+
+def test_lookup_table_against_the_solver_densely():
+    rng = np.random.default_rng(5)
+    n = 20000
+    ta = rng.uniform(-40, 10, n)
+    tr = ta + rng.uniform(0, 30, n)
+    v10 = rng.uniform(0, 27, n)
+    rh = rng.uniform(10, 100, n)
+    exact = iso.required_insulation_iso(ta, tr, np.maximum(0.4, v10 * 2 / 3), rh)[1]
+    assert np.abs(required_insulation(ta, tr, v10, rh) - exact).max() < 0.03
+
+
+def test_stored_table_is_what_the_builder_makes():
+    with np.load(ireq_lut_path()) as stored:
+        rebuilt = build_ireq_lut()
+        assert sorted(stored.files) == sorted(rebuilt)
+        for key in rebuilt:
+            np.testing.assert_allclose(stored[key], rebuilt[key], rtol=1e-6, atol=1e-6)
+
+
+def test_table_writer_is_atomic_and_loadable(tmp_path):
+    path = write_ireq_lut(tmp_path / LUT_FILE)
+    assert [p.name for p in tmp_path.iterdir()] == [LUT_FILE]
+    with np.load(path) as data:
+        assert data["icl_clo"].dtype == np.float32
+        assert data["icl_clo"].shape == (36, 11, 37)
+    assert path.stat().st_size < 300_000
+
+
+def test_calm_floor_and_clamping():
+    # Below 0.6 m/s at 10 m the body-height speed is held at ISO 11079's 0.4 m/s.
+    np.testing.assert_allclose(
+        required_insulation(-10.0, -10.0, np.array([0.0, 0.3, 0.6]), 60.0),
+        required_insulation(-10.0, -10.0, 0.6, 60.0),
+        atol=1e-6,
+    )
+    assert required_insulation(30.0, 60.0, 1.0, 50.0) == 0.0  # warm and sunny: no clothing
+    assert np.isnan(required_insulation(np.nan, 0.0, 1.0, 50.0))
+    assert np.isnan(required_insulation(0.0, np.nan, 1.0, 50.0))
+    assert np.isnan(required_insulation(0.0, 0.0, 1.0, np.nan))
+
+
+@given(
+    t1=st.floats(-45, 15, allow_nan=False),
+    t2=st.floats(-45, 15, allow_nan=False),
+    v1=st.floats(0, 25, allow_nan=False),
+    v2=st.floats(0, 25, allow_nan=False),
+)
+def test_more_insulation_when_colder_or_windier(t1, t2, v1, v2):
+    cold, mild = sorted((t1, t2))
+    calm, windy = sorted((v1, v2))
+    assert (
+        required_insulation(cold, cold, calm, 60.0)
+        >= required_insulation(mild, mild, calm, 60.0) - 0.02
+    )
+    assert (
+        required_insulation(cold, cold, windy, 60.0)
+        >= required_insulation(cold, cold, calm, 60.0) - 0.02
+    )
+
+
+def test_exposure_limit_paths_agree():
+    rng = np.random.default_rng(9)
+    ta = rng.uniform(-40, 10, 500)
+    tr = ta + rng.uniform(0, 30, 500)
+    v10 = rng.uniform(0, 27, 500)
+    rh = rng.uniform(10, 100, 500)
+    table = exposure_limit_hours(ta, tr, v10, rh, 3.0)
+    exact = exposure_limit_hours(ta, tr, v10, rh, np.full(500, 3.0))
+    limited = exact <= 8
+    assert limited.sum() > 200
+    np.testing.assert_allclose(table[limited], exact[limited], rtol=0.02)
+    np.testing.assert_array_equal(np.isinf(table), np.isinf(exact))
+
+
+def test_exposure_unlimited_when_warm_and_missing_when_nan():
+    hours = exposure_limit_hours(np.array([10.0, np.nan]), np.array([40.0, 0.0]), 0.0, 50.0, 4.0)
+    assert np.isposinf(hours[0]) and np.isnan(hours[1])
+    more_clothes = exposure_limit_hours(-10.0, -10.0, 3.0, 60.0, np.array([2.0, 3.0, 4.0]))
+    assert (np.diff(more_clothes) > 0).all()
+    with pytest.raises(IndexInputError, match="clo has a value -1"):
+        exposure_limit_hours(-10.0, -10.0, 3.0, 60.0, -1.0)
+
+
+@pytest.mark.parametrize(
+    ("clo", "level"),
+    [(0.0, 1), (1.49, 1), (1.5, 2), (1.99, 2), (2.0, 3), (2.5, 4), (3.0, 5), (3.49, 5),
+     (3.5, 6), (4.49, 6), (4.5, 7), (12.0, 7), (np.nan, -1)],
+)  # fmt: skip
+def test_clothing_level_edges(clo, level):
+    assert clothing_level(clo) == level
+
+
+@given(a=st.floats(0, 20, allow_nan=False), b=st.floats(0, 20, allow_nan=False))
+def test_clothing_level_monotone(a, b):
+    low, high = sorted((a, b))
+    assert clothing_level(low) <= clothing_level(high)
+
+
+def test_every_clothing_level_reachable_from_weather():
+    t = np.array([15.0, 10.0, 8.0, 4.0, 0.0, -5.0, -20.0])
+    tr = np.array([45.0, 25.0, 22.0, 16.0, 5.0, -5.0, -20.0])
+    levels = clothing_level(required_insulation(t, tr, 0.0, 50.0))
+    np.testing.assert_array_equal(levels, np.arange(1, 8))
+
+
+# --- mean radiant temperature ---------------------------------------------------------------
+
+
+def test_mrt_is_air_temperature_without_sun():
+    t = np.array([-20.0, -3.3, 4.7], dtype=np.float32)
+    out = mean_radiant_temperature(t, np.float32(0.0), np.float32(0.4))
+    np.testing.assert_array_equal(out, t)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(mean_radiant_temperature(t, 0.0, -0.2), t)
+
+
+def test_mrt_matches_thermofeel_with_the_same_radiation_budget():
+    from pvlib.irradiance import erbs
+    from thermofeel import calculate_mean_radiant_temperature
+
+    ghi = np.array([50.0, 200.0, 450.0, 600.0, 300.0])
+    mu = np.array([0.15, 0.3, 0.5, 0.6, 0.45])
+    t = np.array([-20.0, -10.0, 0.0, 5.0, -5.0])
+    albedo = 0.6
+    sigma = 5.67e-8
+    split = erbs(ghi, np.degrees(np.arccos(mu)), 41)
+    fdir = split["dni"] * mu
+    lw = sigma * (t + 273.15) ** 4  # long-wave surroundings at air temperature
+    ref = calculate_mean_radiant_temperature(
+        ssrd=ghi, ssr=(1 - albedo) * ghi, dsrp=split["dni"], strd=lw, fdir=fdir, strr=0.0,
+        cossza=mu,
+    ) - 273.15  # fmt: skip
+    ours = mean_radiant_temperature(t, ghi, mu, albedo, 41)
+    # thermofeel's Stefan-Boltzmann 5.67e-8 and ours agree; Erbs pieces differ < 3e-4 in kd.
+    np.testing.assert_allclose(ours, ref, atol=0.1)
+    assert (ours > t + 5).all()
+
+
+@given(
+    g1=st.floats(0, 900, allow_nan=False),
+    g2=st.floats(0, 900, allow_nan=False),
+    mu=st.floats(0, 0.5, allow_nan=False),
+    albedo=st.floats(0, 0.9, allow_nan=False),
+)
+def test_mrt_rises_with_sunshine_and_albedo(g1, g2, mu, albedo):
+    # With the sun up to 30° high (a winter day at 40° N) the beam share of G reaches a
+    # standing person at least as well as diffuse light (fp/cos z >= 0.5), so more G always
+    # means a higher Tmrt. With a high sun it need not: fp/cos z falls to 0.08 overhead.
+    low, high = sorted((g1, g2))
+    assert (
+        mean_radiant_temperature(-10.0, low, mu) <= mean_radiant_temperature(-10.0, high, mu) + 1e-9
+    )
+    assert (
+        mean_radiant_temperature(-10.0, high, mu, albedo)
+        >= mean_radiant_temperature(-10.0, high, mu, 0.0) - 1e-9
+    )
+
+
+def test_mrt_missing_and_bad_inputs():
+    out = mean_radiant_temperature(
+        np.array([0.0, np.nan, 0.0]), np.array([300.0, 300.0, np.nan]), 0.5
+    )
+    assert np.isfinite(out[0]) and np.isnan(out[1:]).all()
+    assert np.isnan(mean_radiant_temperature(0.0, 300.0, np.nan))
+    with pytest.raises(IndexInputError, match="cos_sza"):
+        mean_radiant_temperature(0.0, 300.0, 1.5)
+    with pytest.raises(IndexInputError, match="rsds_wm2"):
+        mean_radiant_temperature(0.0, 3000.0, 0.5)
+
+
+def test_clothing_with_dask_matches_numpy():
+    import dask.array as da
+
+    rng = np.random.default_rng(2)
+    t = rng.uniform(-30, 5, (4, 6)).astype(np.float32)
+    tr = t + rng.uniform(0, 20, (4, 6)).astype(np.float32)
+    v = rng.uniform(0, 15, (4, 6)).astype(np.float32)
+    rh = rng.uniform(20, 90, (4, 6)).astype(np.float32)
+    lazy = required_insulation(da.from_array(t, chunks=2), tr, v, rh)
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_array_equal(lazy.compute(), required_insulation(t, tr, v, rh))
