@@ -20,6 +20,7 @@ can highlight its card while the line is spoken.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 import math
@@ -231,7 +232,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def _environment(folders: Sequence[Path], book: Phrasebook) -> jinja2.Environment:
+@functools.lru_cache(maxsize=32)
+def _environment(folders: tuple[Path, ...], lang: str) -> jinja2.Environment:
+    """The sandboxed environment of a template search path; cached so templates compile once
+    (jinja2 reloads a template whose file changed). The filters depend on the language only."""
     env = _Sandbox(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders]),
         undefined=jinja2.StrictUndefined,
@@ -240,7 +244,7 @@ def _environment(folders: Sequence[Path], book: Phrasebook) -> jinja2.Environmen
         keep_trailing_newline=False,
         autoescape=False,
     )
-    env.filters.update(book.filters())
+    env.filters.update(Phrasebook.filters_for(lang))
     return env
 
 
@@ -356,7 +360,7 @@ def _render(
     would run longer than the issue asks (:data:`SPOKEN_SECONDS`), they are rendered again with
     ``concise=True`` and leave out their optional clauses."""
     name = f"{kind}.{book.lang}.j2"
-    env = _environment(folders, book)
+    env = _environment(tuple(folders), book.lang)
     for concise in (False, True):
         text = _render_text(env, name, {**context, "concise": concise})
         script = _script(kind, book.lang, day, _sentences(text, book.lang, name), venue_ids)
@@ -416,27 +420,22 @@ def _venue_rows(table: pd.DataFrame, venue: Venue) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def _step_minutes(rows: pd.DataFrame) -> float:
-    times = pd.to_datetime(rows["time_utc"].drop_duplicates(), utc=True).sort_values()
-    if len(times) < 2:
-        return 60.0
-    return float(np.median(np.diff(times.to_numpy()).astype("timedelta64[s]").astype(float)) / 60)
-
-
-def _minutes_of(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _full_dates(days: pd.DataFrame, step_minutes: float) -> list[str]:
-    """Local dates whose rows cover the whole day: the first time step starts it, the last
-    one ends it (within one step)."""
-    full = []
-    for row in days.itertuples():
-        first, last = _minutes_of(row.first_time), _minutes_of(row.last_time)
-        if first < step_minutes and last + step_minutes >= 24 * 60:
-            full.append(row.local_date)
-    return full
+def _local_days(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per local date of a venue's rows: whether the rows cover the whole day (the first time
+    step starts it and the last one ends it, within one time step)."""
+    # The wall-clock part of the ISO string is the local time (as in bulletin.summary).
+    local = pd.to_datetime(rows["time_local"].str.slice(0, 19))
+    times = pd.to_datetime(rows["time_utc"], utc=True).drop_duplicates().sort_values()
+    steps = np.diff(times.to_numpy()).astype("timedelta64[s]").astype(float) / 60.0
+    step_minutes = float(np.median(steps)) if steps.size else 60.0
+    minutes = local.dt.hour * 60 + local.dt.minute
+    days = (
+        pd.DataFrame({"local_date": local.dt.strftime("%Y-%m-%d"), "minutes": minutes})
+        .groupby("local_date", sort=True)["minutes"]
+        .agg(["min", "max"])
+    )
+    days["full"] = (days["min"] < step_minutes) & (days["max"] + step_minutes >= 24 * 60)
+    return days
 
 
 def _parse_date(date: str | dt.date | None) -> dt.date | None:
@@ -463,6 +462,25 @@ class _VenueDay:
 
 def _venue_day(table: pd.DataFrame, venue: Venue, date: dt.date | None) -> _VenueDay:
     rows = _venue_rows(table, venue)
+    days = _local_days(rows)
+    dates = list(days.index)
+    if date is None:
+        full = list(days.index[days["full"]])
+        if not full:
+            raise ScriptError(
+                f"venue {venue.id}: the table covers no full local day "
+                f"({dates[0]} to {dates[-1]}); pass a date"
+            )
+        date = dt.date.fromisoformat(full[0])
+    iso = date.isoformat()
+    if iso not in days.index:
+        raise ScriptError(
+            f"date {iso} is not in the venue table (local dates {dates[0]} to {dates[-1]})"
+        )
+    before = (date - dt.timedelta(days=1)).isoformat()
+    has_yesterday = before in days.index and bool(days.loc[before, "full"])
+    # Summarise only the day and the day before (the trend), not the whole table.
+    rows = rows[rows["time_local"].str.slice(0, 10).isin([iso, before])]
     # Minutes to frostbite are quotable only inside the regression's fit range; hide the others
     # before summarising so the summary's minimum is the one the bulletin may speak.
     wind = rows["wind_speed_10m_kmh"].astype("float64")
@@ -473,25 +491,9 @@ def _venue_day(table: pd.DataFrame, venue: Venue, date: dt.date | None) -> _Venu
         & (minutes <= FROSTBITE_QUOTE_MAX_MIN)
     )
     rows = rows.assign(frostbite_minutes=minutes.where(quotable))
-    days = summarize(rows, by="day")
-    periods = summarize(rows, by="period")
-    full = _full_dates(days, _step_minutes(rows))
-    if date is None:
-        if not full:
-            raise ScriptError(
-                f"venue {venue.id}: the table covers no full local day "
-                f"({days['local_date'].iloc[0]} to {days['local_date'].iloc[-1]}); pass a date"
-            )
-        date = dt.date.fromisoformat(full[0])
-    iso = date.isoformat()
-    if iso not in set(days["local_date"]):
-        raise ScriptError(
-            f"date {iso} is not in the venue table (local dates "
-            f"{days['local_date'].iloc[0]} to {days['local_date'].iloc[-1]})"
-        )
-    spectator = periods[
-        (periods["local_date"] == iso) & periods["period"].isin(SPECTATOR_PERIODS)
-    ].reset_index(drop=True)
+    today_rows = rows[rows["time_local"].str.slice(0, 10) == iso]
+    periods = summarize(today_rows, by="period")
+    spectator = periods[periods["period"].isin(SPECTATOR_PERIODS)].reset_index(drop=True)
     if spectator.empty:
         raise ScriptError(
             f"venue {venue.id}: the table has no hours between 06:00 and 24:00 on {iso}"
@@ -499,9 +501,9 @@ def _venue_day(table: pd.DataFrame, venue: Venue, date: dt.date | None) -> _Venu
     for index in ADVICE_INDICES:
         if spectator[f"{index}_level_max"].isna().all():
             raise ScriptError(f"venue {venue.id}: {index}_level is empty on {iso}")
-    today = days[days["local_date"] == iso].iloc[0]
-    before = (date - dt.timedelta(days=1)).isoformat()
-    yesterday = days[days["local_date"] == before].iloc[0] if before in full else None
+    summaries = summarize(rows if has_yesterday else today_rows, by="day")
+    today = summaries[summaries["local_date"] == iso].iloc[0]
+    yesterday = summaries[summaries["local_date"] == before].iloc[0] if has_yesterday else None
     return _VenueDay(venue, date, spectator, today, yesterday)
 
 
@@ -745,7 +747,11 @@ class _Places:
                 areas.append((self.names[vid], [vid]))
         return areas
 
-    def label(self, ids: Sequence[str], *, rest: bool = False) -> str:
+    def label(
+        self, ids: Sequence[str], *, rest: bool = False, named: frozenset[str] = frozenset()
+    ) -> str:
+        """The words for the venues ``ids``: every venue, the other venues (``rest``), whole
+        zones, the rest of a zone whose other venues were ``named`` before, single venues."""
         chosen = set(ids)
         if chosen == set(self.order) and len(self.order) > 1:
             return self.book.places("all")
@@ -754,9 +760,11 @@ class _Places:
         labels: list[str] = []
         covered: set[str] = set()
         for zone, members in self.zones.items():
-            if set(members) <= chosen and len(members) > 1:
-                labels.append(zone)
-                covered |= set(members)
+            unnamed = set(members) - named
+            if len(unnamed) > 1 and unnamed <= chosen:
+                whole = unnamed == set(members)
+                labels.append(zone if whole else self.book.zone_rest(zone))
+                covered |= unnamed
         labels += [self.names[vid] for vid in self.order if vid in chosen - covered]
         return self.book.join(labels)
 
@@ -811,6 +819,7 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
         levels = {vid: _level(d.periods, index) for vid, d in by_id.items()}
         ordered = sorted(set(levels.values()), reverse=True)
         groups = []
+        named: frozenset[str] = frozenset()
         for position, level in enumerate(ordered):
             ids = [vid for vid in places.order if levels[vid] == level]
             last = position == len(ordered) - 1 and position > 0
@@ -819,9 +828,10 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
                     "level": level,
                     "name": book.level_name(index, level),
                     "advice": book.advice(index, level),
-                    "places": places.label(ids, rest=last),
+                    "places": places.label(ids, rest=last, named=named),
                 }
             )
+            named |= frozenset(ids)
         indices[index] = {
             "key": index,
             "title": book.title(index),

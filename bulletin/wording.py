@@ -196,7 +196,7 @@ def check_wording(table: Mapping[str, Any], source: str) -> None:
         need_text(("sky", sky))
     for group in WIND_GROUPS:
         need_text(("wind", group))
-    for place in ("all", "rest"):
+    for place in ("all", "rest", "zone_rest"):
         need_text(("places", place))
     for lang in LANGUAGES:
         if len(need(("weekdays", lang))) != 7:
@@ -247,6 +247,10 @@ class Phrasebook:
     def places(self, which: str) -> str:
         """ "All venues" or "the other venues" in the overview."""
         return self._text("places", which)
+
+    def zone_rest(self, zone: str) -> str:
+        """ "张家口赛区其他场馆" / "the rest of Zhangjiakou"."""
+        return self._text("places", "zone_rest").replace("{zone}", zone)
 
     def reason(self, component: str) -> str:
         return self._text("cold_reasons", component)
@@ -307,10 +311,11 @@ class Phrasebook:
         return f"{whole} and a half hours" if half else f"{whole} hours"
 
     def minutes(self, minutes: float) -> str:
-        """Minutes to frostbite rounded down: whole minutes below 10, then steps of 5."""
+        """Minutes to frostbite rounded down: whole minutes below 10, then steps of 5; at least
+        2 (the shortest ECCC band, "under 2 minutes", is its own level). Templates say
+        "within ..."."""
         whole = int(minutes) if minutes < 10 else int(minutes // 5) * 5
-        if whole < 2:
-            return "不到2分钟" if self.lang == "zh" else "under 2 minutes"
+        whole = max(2, whole)
         return f"{whole}分钟" if self.lang == "zh" else f"{whole} minutes"
 
     def uv(self, value: float) -> str:
@@ -325,6 +330,12 @@ class Phrasebook:
         if self.lang == "zh":
             return "、".join(words[:-1]) + "和" + words[-1]
         return ", ".join(words[:-1]) + " and " + words[-1]
+
+    @classmethod
+    def filters_for(cls, lang: str) -> dict[str, Any]:
+        """The number formats of ``lang`` under the names the templates use as filters; they
+        need no wording table."""
+        return cls({}, lang).filters()
 
     def filters(self) -> dict[str, Any]:
         """The format methods under the names the templates use."""
