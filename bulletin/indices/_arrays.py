@@ -33,9 +33,31 @@ class IndexInputError(BulletinError):
 
 def float_dtype(*arrays: ArrayLike) -> np.dtype:
     """The float dtype of a computation on ``arrays``: float32 stays float32 (Python scalars do
-    not promote it), anything else floating or integer gives float64."""
+    not promote it), anything else floating or integer gives float64; Python scalars alone
+    give float64."""
+    if not any(isinstance(a, np.ndarray | np.generic) for a in arrays):
+        return np.dtype(np.float64)
     dtype = np.result_type(*arrays, np.float32)
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def _is_python_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar_dtype(values: list[Any]) -> np.dtype:
+    """Float dtype for Python numbers among ``values``: that of the numeric arrays beside them
+    (as numpy's weak scalars behave: a Python float does not promote float32), else float64."""
+    numeric = [
+        v
+        for v in values
+        if isinstance(v, np.ndarray | np.generic) and np.asarray(v).dtype.kind in "fiu"
+    ]
+    if numeric:
+        dtype = np.result_type(*numeric)
+        if np.issubdtype(dtype, np.floating):
+            return dtype
+    return np.dtype(np.float64)
 
 
 def as_float(x: ArrayLike, dtype: np.dtype) -> NDArray[np.floating]:
@@ -130,8 +152,9 @@ def _is_dask(x: Any) -> bool:
 def elementwise(*array_params: str) -> Callable[[F], F]:
     """Decorate an element-wise function whose parameters ``array_params`` hold array data.
 
-    Numpy path: 0-d arrays are promoted to 1-d for the body (so in-place operations and
-    ``out=`` work) and the result is returned 0-d again. Dask path: the function runs block by
+    Numpy path: Python numbers take the float dtype of the arrays beside them (so a float32
+    grid with a Python constant stays float32); 0-d arrays are promoted to 1-d for the body
+    (so in-place operations and ``out=`` work) and the result is returned 0-d again. Dask path: the function runs block by
     block through ``dask.array.core.elemwise`` with broadcasting; the output dtype is found by
     calling the function on empty arrays. Functions returning a ``dict`` of arrays give a dict
     of lazy arrays.
@@ -142,8 +165,10 @@ def elementwise(*array_params: str) -> Callable[[F], F]:
 
         def numpy_call(arguments: dict[str, Any]) -> Any:
             scalar = True
+            scalar_dtype = _scalar_dtype([arguments[name] for name in array_params])
             for name in array_params:
-                array = np.asarray(arguments[name])
+                value = arguments[name]
+                array = np.asarray(value, scalar_dtype if _is_python_number(value) else None)
                 scalar &= array.ndim == 0
                 arguments[name] = array.reshape(1) if array.ndim == 0 else array
             result = func(**arguments)

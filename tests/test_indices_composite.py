@@ -1,0 +1,132 @@
+"""Composite spectator level, level names and colours."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bulletin.indices import (
+    IMPACT_TABLES,
+    LEVEL_NAMES,
+    LEVEL_SOURCES,
+    IndexInputError,
+    level_name,
+    spectator_level,
+)
+from bulletin.indices.composite import LEVEL_RANGES
+
+COMPONENTS = ("wind_chill", "frostbite", "clothing", "cold", "sunscreen", "goggles")
+QUIET = {"wind_chill": 0, "frostbite": 1, "clothing": 1, "cold": 1, "sunscreen": 1, "goggles": 1}
+
+
+def composite(**levels):
+    merged = {**QUIET, **levels}
+    return int(spectator_level(*(merged[name] for name in COMPONENTS)))
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_each_component_drives_the_composite_by_its_table(name):
+    low, high = LEVEL_RANGES[name]
+    for component_level in range(low, high + 1):
+        assert composite(**{name: component_level}) == IMPACT_TABLES[name][component_level]
+
+
+def test_quiet_day_is_level_one_and_worst_component_wins():
+    assert composite() == 1
+    assert composite(sunscreen=3, goggles=4, cold=2) == 3
+    assert composite(wind_chill=5, clothing=7) == 4
+
+
+def test_every_composite_level_reachable_and_only_cold_hazards_reach_four():
+    reached = {composite(**{n: lv}) for n in COMPONENTS for lv in range(*LEVEL_RANGES[n])}
+    reached |= {composite(**{n: LEVEL_RANGES[n][1]}) for n in COMPONENTS}
+    assert reached == {1, 2, 3, 4}
+    for name in ("clothing", "cold", "sunscreen", "goggles"):
+        assert max(IMPACT_TABLES[name]) <= 3
+
+
+def test_missing_component_makes_the_composite_missing():
+    levels = np.array([[0, 1, 1, 1, 1, 1], [0, -1, 1, 1, 1, 1], [6, 1, 1, 1, 1, -1]])
+    out = spectator_level(*levels.T.astype(np.int8))
+    np.testing.assert_array_equal(out, [1, -1, -1])
+    assert out.dtype == np.int8
+
+
+def test_bad_levels_are_rejected():
+    with pytest.raises(IndexInputError, match=r"frostbite_level has level values in \[0, 0\]"):
+        composite(frostbite=0)
+    with pytest.raises(IndexInputError, match="wind_chill_level"):
+        composite(wind_chill=7)
+    with pytest.raises(IndexInputError, match="whole level numbers"):
+        composite(cold=1.5)
+
+
+@given(st.tuples(*(st.integers(*LEVEL_RANGES[n]) for n in COMPONENTS)), st.sampled_from(COMPONENTS))
+def test_composite_monotone_in_every_component(levels, name):
+    base = dict(zip(COMPONENTS, levels, strict=True))
+    raised = {**base, name: min(base[name] + 1, LEVEL_RANGES[name][1])}
+    assert composite(**raised) >= composite(**base)
+
+
+def test_broadcasting_and_dask():
+    import dask.array as da
+
+    wind = np.arange(7, dtype=np.int8)[:, None]
+    others = [np.ones((1, 3), np.int8)] * 5
+    eager = spectator_level(wind, *others)
+    assert eager.shape == (7, 3)
+    lazy = spectator_level(da.from_array(wind, chunks=3), *others)
+    np.testing.assert_array_equal(lazy.compute(), eager)
+
+
+# --- level names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("index", "levels"),
+    [
+        ("wind_chill", range(0, 7)), ("frostbite", range(1, 6)), ("clothing", range(1, 8)),
+        ("cold", range(1, 5)), ("sunscreen", range(1, 6)), ("uv_category", range(0, 5)),
+        ("goggles", range(1, 5)), ("goggles_lens", range(0, 5)), ("spectator", range(1, 5)),
+    ],
+)  # fmt: skip
+def test_every_level_has_names_and_a_colour(index, levels):
+    table = LEVEL_NAMES[index]
+    assert sorted(table) == list(levels)
+    for entry in table.values():
+        assert entry.zh and entry.en
+        assert re.fullmatch(r"#[0-9a-f]{6}", entry.colour)
+        assert entry[1] == entry.en  # positional access, as flag_meanings use it
+    assert LEVEL_SOURCES[index]
+    names = [entry.en for entry in table.values()]
+    assert len(set(names)) == len(names)
+
+
+def test_documented_wordings():
+    assert LEVEL_NAMES["wind_chill"][0].zh == "不冷" and LEVEL_NAMES["wind_chill"][6].zh == "危险"
+    assert [LEVEL_NAMES["cold"][i].zh for i in range(1, 5)] == ["少发", "较易发", "易发", "极易发"]
+    assert LEVEL_NAMES["sunscreen"][1].zh == "最弱"
+    spectator = LEVEL_NAMES["spectator"][1]
+    assert (spectator.zh, spectator.en, spectator.colour) == ("影响很小", "minimal", "#0084c7")
+    assert "our choice" in LEVEL_SOURCES["spectator"]
+
+
+def test_level_name_helper():
+    assert level_name("frostbite", 4) == "冻伤风险很高"
+    assert level_name("uv_category", 2, "en") == "high"
+    assert level_name("cold", -1) == ""
+    with pytest.raises(IndexInputError, match="no level 9"):
+        level_name("cold", 9)
+
+
+def test_component_ranges_match_the_name_tables():
+    for name, (low, high) in LEVEL_RANGES.items():
+        assert sorted(LEVEL_NAMES[name]) == list(range(low, high + 1))
+        assert len(IMPACT_TABLES[name]) == high + 1
+        table = IMPACT_TABLES[name][low:]
+        assert all(b >= a for a, b in itertools.pairwise(table))
