@@ -48,6 +48,7 @@ from bulletin.readers.catalogue import (
     identify,
 )
 from bulletin.readers.cf import open_cf
+from bulletin.readers.coords import CANONICAL_DIMS, cf_to_canonical, grib_to_canonical, grid_order
 from bulletin.readers.detect import Format, detect_format
 from bulletin.readers.eccodes_loader import load_eccodes
 from bulletin.readers.grib import GribContents, open_grib, window_start_minutes
@@ -112,13 +113,6 @@ _CLIP: dict[str, tuple[float | None, float | None]] = {
 _MAGNUS_A = 17.625
 _MAGNUS_B_DEGC = 243.04
 
-_CANONICAL_DIMS = ("member", "time", "latitude", "longitude")
-_MEMBER_NAMES = ("number", "realization", "member", "ensemble", "ens", "ensemble_member")
-_LATITUDE_NAMES = ("latitude", "lat", "nav_lat")
-_LONGITUDE_NAMES = ("longitude", "lon", "nav_lon")
-_TIME_NAMES = ("time", "valid_time", "t")
-_REFERENCE_NAMES = ("forecast_reference_time", "reference_time", "analysis_time")
-_ENSEMBLE_GRIB_DATA_TYPES = ("cf", "pf")
 _GRIB_CONVENTIONS = {"ecmf": "ecmwf", "kwbc": "gfs"}
 _KNOWN_PARAM_IDS = frozenset(pid for s in SOURCES for pid in s.grib_param_ids)
 
@@ -189,17 +183,21 @@ def open_forecast(
         found_before = sum(len(p) for p in catalogue.pieces.values())
         if fmt is Format.GRIB:
             contents = open_grib(path, chunks, param_ids=_KNOWN_PARAM_IDS)
+            summary = _summary(contents.param_ids, "GRIB paramIds")
             conventions.extend(
                 _GRIB_CONVENTIONS.get(c, f"grib-{c}") for c in sorted(contents.centres)
             )
             for raw in contents.datasets:
-                _collect(catalogue, _grib_to_canonical(raw, path), path, contents)
+                _collect(catalogue, grib_to_canonical(raw, path), path, contents)
         else:
             raw = open_cf(path, fmt, chunks)
+            summary = _summary(raw.data_vars, "variables")
+            if not any(identify(str(n), v) for n, v in raw.data_vars.items()):
+                raise ForecastError(_not_a_forecast(path, [], fmt, summary))
             conventions.append("cf")
-            _collect(catalogue, _cf_to_canonical(raw, path), path, None)
+            _collect(catalogue, cf_to_canonical(raw, path), path, None)
         if sum(len(p) for p in catalogue.pieces.values()) == found_before:
-            raise ForecastError(_not_a_forecast(path, catalogue.notes, fmt))
+            raise ForecastError(_not_a_forecast(path, catalogue.notes, fmt, summary))
 
     reference_time = _single_reference_time(catalogue)
     combined = {key: _combine(pieces) for key, pieces in catalogue.pieces.items()}
@@ -224,161 +222,18 @@ def _as_paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
     return files
 
 
-def _not_a_forecast(path: Path, notes: list[str], fmt: Format) -> str:
+def _not_a_forecast(path: Path, notes: list[str], fmt: Format, summary: str) -> str:
     detail = "".join(f"; {n}" for n in notes if str(path) in n)
     return (
-        f"{path} ({fmt.value}) holds no known forecast field (looked for CF standard names, "
-        f"GRIB short names and known variable names with matching units){detail}"
+        f"{path} ({fmt.value}, {summary}) holds no known forecast field (looked for CF standard "
+        f"names, GRIB short names and known variable names with matching units){detail}"
     )
 
 
-# --------------------------------------------------------------------------- coordinates
-
-
-def _grib_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
-    """cfgrib's (time, step, number, level) layout -> (member, time = valid time, lat, lon)."""
-    if "time" in ds.dims and ds.sizes["time"] > 1:
-        raise ForecastError(
-            f"{path} holds {ds.sizes['time']} forecast reference times; give one run per call"
-        )
-    if "time" in ds.dims:
-        ds = ds.isel(time=0)
-    reference = ds["time"].values.astype("datetime64[ns]") if "time" in ds.coords else None
-    if "step" not in ds.dims:
-        ds = ds.expand_dims("step") if "step" in ds.coords else ds
-    if "step" not in ds.dims:
-        raise ForecastError(f"{path}: GRIB dataset without a forecast step")
-    if reference is None:
-        raise ForecastError(f"{path}: GRIB dataset without a reference time")
-    valid = reference + ds["step"].values.astype("timedelta64[ns]")
-    drop = [c for c in ("valid_time", "time") if c in ds.coords]
-    ds = ds.drop_vars(drop).assign_coords(time_=("step", valid))
-    ds = ds.swap_dims(step="time_").rename(time_="time")
-    ds = ds.assign_coords(forecast_reference_time=reference)
-
-    data_types = {str(v.attrs.get("GRIB_dataType", "")) for v in ds.data_vars.values()}
-    if "number" in ds.dims:
-        ds = ds.rename(number="member")
-    elif "number" in ds.coords:
-        if data_types & set(_ENSEMBLE_GRIB_DATA_TYPES):
-            ds = ds.expand_dims("number").rename(number="member")
-        else:
-            ds = ds.drop_vars("number")
-    # Level coordinates (heightAboveGround, surface ...) are scalars after cfgrib's squeeze.
-    keep = {"time", "step", "latitude", "longitude", "member", "forecast_reference_time"}
-    return ds.drop_vars([c for c in ds.coords if c not in keep and ds[c].ndim == 0])
-
-
-def _cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
-    """Find latitude, longitude, time, reference time and ensemble axes of a CF dataset and
-    give them the schema's names."""
-    lat = _find_coord(ds, "latitude", _LATITUDE_NAMES, path)
-    lon = _find_coord(ds, "longitude", _LONGITUDE_NAMES, path)
-    for name, coord in (("latitude", lat), ("longitude", lon)):
-        if ds[coord].ndim != 1:
-            raise ForecastError(
-                f"{path}: {name} '{coord}' is {ds[coord].ndim}-D; only regular "
-                "latitude-longitude grids are supported"
-            )
-    ds = _coord_to_dim(ds, lat, "latitude")
-    ds = _coord_to_dim(ds, lon, "longitude")
-
-    reference = _find_reference_time(ds)
-    reference_value = None
-    if reference is not None:
-        reference_value = np.asarray(ds[reference].values).astype("datetime64[ns]")
-        if reference_value.size != 1:
-            raise ForecastError(
-                f"{path} holds {reference_value.size} forecast reference times; give one run"
-            )
-        reference_value = reference_value.reshape(())
-        ds = ds.drop_vars(reference)
-
-    time = _find_time(ds, path)
-    if time is None:
-        raise ForecastError(f"{path}: no time coordinate (standard_name time or axis T)")
-    if not np.issubdtype(ds[time].dtype, np.datetime64):
-        raise ForecastError(
-            f"{path}: time '{time}' is not a decodable CF time (dtype {ds[time].dtype}; "
-            "non-standard calendars are not supported)"
-        )
-    bounds_name = ds[time].attrs.get("bounds") or ds[time].encoding.get("bounds")
-    ds = _coord_to_dim(ds, time, "time")
-    if bounds_name and bounds_name in ds.variables:
-        bounds = ds[bounds_name]
-        if bounds.ndim == 2 and np.issubdtype(bounds.dtype, np.datetime64):
-            start = bounds.isel({bounds.dims[1]: 0}).values.astype("datetime64[ns]")
-            ds = ds.assign_coords(time_bounds_start=("time", start))
-        ds = ds.drop_vars(bounds_name)
-    if reference_value is not None:
-        ds = ds.assign_coords(forecast_reference_time=reference_value)
-
-    member = _find_member(ds)
-    if member is not None:
-        if ds[member].ndim == 0:
-            ds = ds.expand_dims(member)
-        ds = _coord_to_dim(ds, member, "member")
-    return ds
-
-
-def _find_coord(ds: xr.Dataset, key: str, names: Sequence[str], path: Path) -> str:
-    candidates = list(ds.cf.coordinates.get(key, []))
-    candidates += [n for n in names if n in ds.variables and n not in candidates]
-    if not candidates:
-        raise ForecastError(f"{path}: no {key} coordinate (by CF attributes or name)")
-    one_d = [c for c in candidates if ds[c].ndim == 1]
-    return one_d[0] if one_d else candidates[0]
-
-
-def _find_reference_time(ds: xr.Dataset) -> str | None:
-    for name, variable in ds.variables.items():
-        if variable.attrs.get("standard_name") == "forecast_reference_time":
-            return str(name)
-    for name in _REFERENCE_NAMES:
-        if name in ds.variables and np.issubdtype(ds[name].dtype, np.datetime64):
-            return name
-    return None
-
-
-def _find_time(ds: xr.Dataset, path: Path) -> str | None:
-    candidates = [
-        str(n)
-        for n, v in ds.coords.items()
-        if v.attrs.get("standard_name") == "time" or v.attrs.get("axis") == "T"
-    ]
-    candidates += [n for n in _TIME_NAMES if n in ds.coords and n not in candidates]
-    one_d = [c for c in candidates if ds[c].ndim <= 1]
-    return one_d[0] if one_d else None
-
-
-def _find_member(ds: xr.Dataset) -> str | None:
-    for name, variable in ds.coords.items():
-        if variable.attrs.get("standard_name") == "realization":
-            return str(name)
-    for name in _MEMBER_NAMES:
-        if name in ds.dims or name in ds.coords:
-            return name
-    return None
-
-
-def _coord_to_dim(ds: xr.Dataset, coord: str, new: str) -> xr.Dataset:
-    """Make the 1-D (or scalar) coordinate ``coord`` the dimension coordinate ``new``."""
-    if coord not in ds.coords and coord in ds.dims:
-        ds = ds.assign_coords({coord: np.arange(ds.sizes[coord])})
-    if coord not in ds.coords:  # a data variable playing coordinate
-        ds = ds.set_coords(coord)
-    if ds[coord].ndim == 0:
-        ds = ds.expand_dims(coord)
-    dim = ds[coord].dims[0]
-    if dim != coord:
-        if coord in ds.dims:  # e.g. a dimension named like the coordinate but unrelated
-            ds = ds.rename_dims({coord: f"{coord}__dim"})
-        ds = ds.swap_dims({dim: coord})
-    if coord != new:
-        if new in ds.variables:
-            ds = ds.drop_vars(new)
-        ds = ds.rename({coord: new})
-    return ds
+def _summary(names: Iterable[object], what: str) -> str:
+    items = sorted(str(n) for n in names)
+    shown = ", ".join(items[:8]) + (f" +{len(items) - 8} more" if len(items) > 8 else "")
+    return f"{what}: {shown}" if items else f"no {what}"
 
 
 # --------------------------------------------------------------------------- variables
@@ -411,8 +266,8 @@ def _collect(catalogue: _Catalogue, ds: xr.Dataset, path: Path, grib: GribConten
             data = data.assign_coords(
                 window_start=("time", _window_start(data, variable, grib, reference_time, where))
             )
-        data = _grid_order(
-            data.drop_vars([c for c in data.coords if c not in (*_CANONICAL_DIMS, "window_start")])
+        data = grid_order(
+            data.drop_vars([c for c in data.coords if c not in (*CANONICAL_DIMS, "window_start")])
         )
         data.attrs = {}
         catalogue.add(_Piece(source, data, path, str(name), units, kind, reference_time))
@@ -422,7 +277,7 @@ def _surface_field(
     variable: xr.DataArray, where: str, catalogue: _Catalogue
 ) -> xr.DataArray | None:
     """The variable on canonical dimensions only (length-1 extras dropped), or None."""
-    extra = [d for d in variable.dims if d not in _CANONICAL_DIMS]
+    extra = [d for d in variable.dims if d not in CANONICAL_DIMS]
     squeezable = [d for d in extra if variable.sizes[d] == 1]
     data = variable.isel({d: 0 for d in squeezable}, drop=True)
     remaining = [d for d in extra if d not in squeezable]
@@ -432,7 +287,7 @@ def _surface_field(
     if "latitude" not in data.dims or "longitude" not in data.dims:
         catalogue.notes.append(f"{where} is not on the latitude-longitude grid")
         return None
-    return data.transpose(*[d for d in _CANONICAL_DIMS if d in data.dims])
+    return data.transpose(*[d for d in CANONICAL_DIMS if d in data.dims])
 
 
 def _kind(variable: xr.DataArray, source: Source, where: str) -> Kind:
@@ -484,22 +339,6 @@ def _window_start(
     )
 
 
-def _grid_order(data: xr.DataArray) -> xr.DataArray:
-    """Longitudes to -180..180 ascending, latitudes and times ascending (lazy indexing)."""
-    lon = data["longitude"].values.astype(np.float64)
-    wrapped = (lon + 180.0) % 360.0 - 180.0
-    if not np.array_equal(wrapped, lon):
-        data = data.assign_coords(longitude=wrapped)
-    for dim in ("latitude", "longitude", "time"):
-        if dim in data.dims:
-            values = data[dim].values
-            if not np.all(values[1:] > values[:-1]):
-                data = data.sortby(dim)
-    if not np.all(np.diff(data["longitude"].values) > 0):
-        data = data.drop_duplicates("longitude")  # 0 and 360 in a global 0..360 grid
-    return data
-
-
 def _single_reference_time(catalogue: _Catalogue) -> np.datetime64 | None:
     runs: dict[np.datetime64, set[Path]] = {}
     for pieces in catalogue.pieces.values():
@@ -535,6 +374,7 @@ def _combine(pieces: list[_Piece]) -> _Field:
                 f"{source.description}: mixes ensemble and deterministic data in "
                 f"{_files_of(pieces)}"
             )
+        _check_no_overlap(pieces)
         try:
             data = xr.combine_by_coords(
                 [p.data.to_dataset(name="v") for p in pieces],
@@ -556,6 +396,24 @@ def _combine(pieces: list[_Piece]) -> _Field:
         if np.any(times[1:] <= times[:-1]):
             raise ForecastError(f"{source.description}: repeated times in {_files_of(pieces)}")
     return _Field(data, pieces)
+
+
+def _check_no_overlap(pieces: list[_Piece]) -> None:
+    """Two pieces of one source must not hold the same (time, member)."""
+    seen: dict[tuple, _Piece] = {}
+    for piece in pieces:
+        members = piece.data["member"].values if "member" in piece.data.dims else [None]
+        for time in piece.data["time"].values:
+            for member in members:
+                key = (time, member)
+                other = seen.setdefault(key, piece)
+                if other is not piece:
+                    member_text = "" if member is None else f" member {member}"
+                    raise ForecastError(
+                        f"{piece.source.description} for {np.datetime_as_string(time, 'm')}"
+                        f"{member_text} is in both {other.path} ('{other.variable}') and "
+                        f"{piece.path} ('{piece.variable}')"
+                    )
 
 
 # --------------------------------------------------------------------------- derivations
@@ -803,12 +661,17 @@ def _range_message(
     hint = ""
     if name == "t2m" and value > high:
         hint = " (Kelvin values labelled as degrees Celsius?)"
-    elif name in ("rh2m", "tcc") and value > high:
+    elif (
+        name in ("rh2m", "tcc")
+        and value > high
+        and all("%" not in p.file_units and "percent" not in p.file_units for p in pieces)
+    ):
         hint = " (percent values labelled as a fraction?)"
     derived = f", {fld.comment}" if fld.comment else ""
+    units = "" if spec.units == "1" else f" {spec.units}"
     return (
-        f"impossible {spec.long_name} {value:.6g} {spec.units}{time_text}, outside "
-        f"{low:g}..{high:g} {spec.units}, from {origin}{derived}{hint}"
+        f"impossible {spec.long_name} {value:.6g}{units}{time_text}, outside "
+        f"{low:g}..{high:g}{units}, from {origin}{derived}{hint}"
     )
 
 

@@ -222,6 +222,7 @@ def write_grib(
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         try:
+            os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it private (0600)
             with os.fdopen(fd, "wb") as stream:
                 for param, values_2d, step_range, member in messages:
                     _write_message(
@@ -241,6 +242,12 @@ def write_grib(
     finally:
         eccodes.codes_release(template)
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_axes(lat: np.ndarray, lon: np.ndarray, steps: np.ndarray) -> None:
