@@ -21,13 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib.metadata
 import json
 import math
 import re
-import site
-import sys
-import sysconfig
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,19 +41,15 @@ from .wording import (
     ADVICE_INDICES,
     INDEX_KEYS,
     LANGUAGES,
-    WORDING_FILE,
     Phrasebook,
     beaufort_force,
     load_wording,
+    shipped_templates_dir,
     sky_key,
     wind_group,
 )
 
 KINDS = ("venue", "overview")
-PROJECT = "spectator-bulletin"
-#: Where a wheel installs the shipped templates, relative to the installation prefix
-#: (``[tool.setuptools.data-files]`` in pyproject.toml).
-INSTALLED_TEMPLATES = Path("share") / PROJECT / "templates"
 
 #: Parts of the local day the bulletin speaks about (the night, 00-06, is left out: nobody
 #: watches then, and its minimum would colour the whole day).
@@ -174,34 +166,6 @@ class Script:
 
 
 # -- templates ---------------------------------------------------------------------------------
-def shipped_templates_dir() -> Path:
-    """The folder of the shipped templates: ``templates/`` of a checkout, else the copy a wheel
-    installs under ``<prefix>/share/spectator-bulletin/templates``."""
-    package_parent = Path(__file__).resolve().parent.parent
-    checkout = package_parent / "templates"
-    if (package_parent / "pyproject.toml").is_file() and (checkout / WORDING_FILE).is_file():
-        return checkout
-    candidates: list[Path] = []
-    try:
-        files = importlib.metadata.distribution(PROJECT).files or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    suffix = (INSTALLED_TEMPLATES / WORDING_FILE).as_posix()
-    candidates += [Path(str(f.locate())).parent for f in files if f.as_posix().endswith(suffix)]
-    # `pip install --target` records wrong relative paths; the data then sits beside the package.
-    prefixes = [package_parent, Path(sys.prefix), Path(sysconfig.get_path("data"))]
-    if site.USER_BASE:
-        prefixes.append(Path(site.USER_BASE))
-    candidates += [prefix / INSTALLED_TEMPLATES for prefix in prefixes]
-    for folder in candidates:
-        if (folder / WORDING_FILE).is_file():
-            return folder.resolve()
-    raise ScriptError(
-        "the shipped templates are missing (no templates/wording.toml in the checkout or "
-        f"{INSTALLED_TEMPLATES} under the installation); reinstall {PROJECT}"
-    )
-
-
 def _template_folders(templates_dir: str | Path | None) -> list[Path]:
     folders = []
     if templates_dir is not None:
@@ -666,10 +630,11 @@ def _index_facts(day: _VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
     )
     # Goggles: the darkest lens needed, and the lightest when the light changes over the day.
     wanted = periods[periods["goggles_level_max"].astype("float64") >= 2]
-    lenses = sorted({s for s in wanted["goggles_lens_max"] if isinstance(s, str) and s})
-    facts["goggles"]["lenses"] = [book.lens(lenses[-1])] + (
-        [book.lens(lenses[0])] if len(lenses) > 1 else []
+    darkest_first = sorted(
+        {s for s in wanted["goggles_lens_max"] if isinstance(s, str) and s}, reverse=True
     )
+    chosen = darkest_first[:1] + darkest_first[1:][-1:]  # the darkest and the lightest
+    facts["goggles"]["lenses"] = [book.lens(code) for code in chosen]
     # Composite: the part of the day where watching is hardest, when the day is not uniform.
     spectator = periods["spectator_level_max"].astype("float64")
     worst = periods.loc[spectator.idxmax()]
@@ -718,6 +683,7 @@ def _day_weather(day: _VenueDay) -> dict[str, float]:
         "wind_kmh": float(periods["wind_speed_max"].astype("float64").max()),
         "cloud": float(periods["cloud_cover_mean"].astype("float64").fillna(0.0).mean()),
         "snow_hours": int(snow),
+        "wind_chill": float(periods["wind_chill_min"].astype("float64").min()),
     }
 
 
@@ -788,6 +754,7 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
                 "force": beaufort_force(wind_kmh),
                 "wind": book.wind(wind_kmh),
                 "sky": book.sky(sky_key(cloud, snow)),
+                "wind_chill": min(p["wind_chill"] for p in parts),
             }
         )
     # Venues whose temperature changed the same way since yesterday, grouped.

@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib.metadata
 import math
+import site
+import sys
+import sysconfig
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +38,10 @@ from .errors import ScriptError
 
 LANGUAGES = ("zh", "en")
 WORDING_FILE = "wording.toml"
+PROJECT = "spectator-bulletin"
+#: Where a wheel installs the shipped templates, relative to the installation prefix
+#: (``[tool.setuptools.data-files]`` in pyproject.toml).
+INSTALLED_TEMPLATES = Path("share") / PROJECT / "templates"
 
 #: Indices with advice per level; ``uv_category`` is spoken by its level name only.
 ADVICE_INDICES = (
@@ -72,6 +80,34 @@ WIND_GROUP_FROM = {"light": 0, "moderate": 3, "fresh": 5, "strong": 6, "gale": 8
 SKY_EDGES_PCT = {"few": 20.0, "cloudy": 40.0, "overcast": 80.0}
 #: A period "has snow" when snow falls (>= 0.1 mm/h) in at least one of its hours.
 SNOW_HOURS_MIN = 1
+
+
+def shipped_templates_dir() -> Path:
+    """The folder of the shipped templates: ``templates/`` of a checkout, else the copy a wheel
+    installs under ``<prefix>/share/spectator-bulletin/templates``."""
+    package_parent = Path(__file__).resolve().parent.parent
+    checkout = package_parent / "templates"
+    if (package_parent / "pyproject.toml").is_file() and (checkout / WORDING_FILE).is_file():
+        return checkout
+    candidates: list[Path] = []
+    try:
+        files = importlib.metadata.distribution(PROJECT).files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    suffix = (INSTALLED_TEMPLATES / WORDING_FILE).as_posix()
+    candidates += [Path(str(f.locate())).parent for f in files if f.as_posix().endswith(suffix)]
+    # `pip install --target` records wrong relative paths; the data then sits beside the package.
+    prefixes = [package_parent, Path(sys.prefix), Path(sysconfig.get_path("data"))]
+    if site.USER_BASE:
+        prefixes.append(Path(site.USER_BASE))
+    candidates += [prefix / INSTALLED_TEMPLATES for prefix in prefixes]
+    for folder in candidates:
+        if (folder / WORDING_FILE).is_file():
+            return folder.resolve()
+    raise ScriptError(
+        "the shipped templates are missing (no templates/wording.toml in the checkout or "
+        f"{INSTALLED_TEMPLATES} under the installation); reinstall {PROJECT}"
+    )
 
 
 def round_half_away(value: float) -> int:
