@@ -264,7 +264,10 @@ def _collect(catalogue: _Catalogue, ds: xr.Dataset, path: Path, grib: GribConten
         kind = _kind(variable, source, where)
         if kind != "instant":
             data = data.assign_coords(
-                window_start=("time", _window_start(data, variable, grib, reference_time, where))
+                window_start=(
+                    "time",
+                    _window_start(data, variable, kind, grib, reference_time, where),
+                )
             )
         data = grid_order(
             data.drop_vars([c for c in data.coords if c not in (*CANONICAL_DIMS, "window_start")])
@@ -316,6 +319,7 @@ def _kind(variable: xr.DataArray, source: Source, where: str) -> Kind:
 def _window_start(
     data: xr.DataArray,
     variable: xr.DataArray,
+    kind: Kind,
     grib: GribContents | None,
     reference_time: np.datetime64 | None,
     where: str,
@@ -328,14 +332,15 @@ def _window_start(
         return reference_time + minutes.astype("timedelta64[m]").astype("timedelta64[ns]")
     if "time_bounds_start" in variable.coords:
         return np.asarray(variable["time_bounds_start"].values).astype("datetime64[ns]")
-    if reference_time is not None:
+    if reference_time is not None and kind == "accumulated":
         # CF amounts without time bounds: taken as accumulated since the reference time (how
         # cfgrib-converted ECMWF data arrive); a decrease would then be caught as negative
-        # rates by the value checks.
+        # rates by the value checks. Averages give no such clue, so they need the bounds.
         return np.full(data.sizes["time"], reference_time, dtype="datetime64[ns]")
     raise ForecastError(
-        f"{where} is accumulated but the file has neither time bounds nor a "
-        "forecast_reference_time to tell its accumulation windows"
+        f"{where} is {kind} over time windows but the file has no time bounds"
+        + ("" if reference_time is not None else " nor a forecast_reference_time")
+        + " to tell them"
     )
 
 
@@ -357,7 +362,10 @@ def _combine(pieces: list[_Piece]) -> _Field:
     """Concatenate the pieces of one source over time and members (files per step/member)."""
     source = pieces[0].source
     kinds = {p.kind for p in pieces}
-    if len(kinds) > 1:
+    if len(kinds) > 1 and "instant" in kinds and source.kind == "instant":
+        # e.g. GFS TCDC both instantaneous and 6-hour averaged: the values at the times win.
+        pieces = [p for p in pieces if p.kind == "instant"]
+    elif len(kinds) > 1:
         raise ForecastError(
             f"{source.description} is {' and '.join(sorted(kinds))} in {_files_of(pieces)}"
         )
@@ -419,21 +427,26 @@ def _check_no_overlap(pieces: list[_Piece]) -> None:
 # --------------------------------------------------------------------------- derivations
 
 
-def _rate(field: _Field, target_units: str) -> xr.DataArray:
-    """Mean rate over the preceding interval of an accumulated/averaged field, or the field."""
-    piece = field.pieces[0]
-    data = field.data
+def _interval_value(fld: _Field) -> _Field:
+    """An instantaneous field as it is; an accumulated or window-averaged one as its mean over
+    the interval preceding each time (accumulations as rates in ``source.rate_units``)."""
+    piece = fld.pieces[0]
     if piece.kind == "instant":
-        return data.drop_vars("window_start", errors="ignore")
-    where = f"{piece.source.description} in {_files_of(field.pieces)}"
+        return _Field(fld.data.drop_vars("window_start", errors="ignore"), fld.pieces, fld.comment)
     rate = interval_mean_rate(
-        data.drop_vars("window_start"),
-        data["window_start"].values,
+        fld.data.drop_vars("window_start"),
+        fld.data["window_start"].values,
         kind=piece.kind,
-        where=where,
+        where=f"{piece.source.description} in {_files_of(fld.pieces)}",
     )
-    units = f"({piece.source.units}) / h" if piece.kind == "accumulated" else piece.source.units
-    return convert(rate, units, target_units)
+    if piece.kind == "accumulated":
+        if piece.source.rate_units is None:  # catalogue invariant: amounts name a rate unit
+            raise ForecastError(f"{piece.source.description} has no rate unit")
+        rate = convert(rate, f"({piece.source.units}) / h", piece.source.rate_units)
+    comment = "mean over the preceding interval, from " + (
+        "accumulations" if piece.kind == "accumulated" else "window averages"
+    )
+    return _Field(rate, fld.pieces, comment)
 
 
 def relative_humidity_from_dewpoint(t_degc: xr.DataArray, td_degc: xr.DataArray) -> xr.DataArray:
@@ -452,7 +465,10 @@ def relative_humidity_from_dewpoint(t_degc: xr.DataArray, td_degc: xr.DataArray)
 def _derive(
     combined: dict[str, _Field], catalogue: _Catalogue, files: list[Path]
 ) -> dict[str, _Field]:
-    """Schema fields (schema units) from the combined source fields."""
+    """Schema fields (schema units) from the combined source fields. Where several sources
+    feed one field, the first named below wins: quantities the file gives directly before
+    derived ones, interval amounts before instantaneous rates."""
+    combined = {key: _interval_value(fld) for key, fld in combined.items()}
     out: dict[str, _Field] = {}
 
     def first(*keys: str) -> _Field | None:
@@ -501,9 +517,9 @@ def _derive(
     if "cloud_area_fraction" in combined:
         out["tcc"] = combined["cloud_area_fraction"]
 
-    radiation = first("shortwave_flux", "shortwave_amount")
+    radiation = first("shortwave_amount", "shortwave_flux")
     if radiation is not None:
-        out["rsds"] = _Field(_rate(radiation, "W m-2"), radiation.pieces)
+        out["rsds"] = radiation
 
     if "snow_thickness" in combined:
         out["snow_depth"] = combined["snow_thickness"]
@@ -526,12 +542,6 @@ def _derive(
     for name, keys in (
         ("snowfall", ("snowfall_amount", "snowfall_rate")),
         ("precip", ("precipitation_amount", "precipitation_rate")),
-    ):
-        source_field = first(*keys)
-        if source_field is not None:
-            out[name] = _Field(_rate(source_field, "mm h-1"), source_field.pieces)
-
-    for name, keys in (
         ("visibility", ("visibility",)),
         ("ozone", ("ozone_thickness", "ozone_mass")),
         ("uv_index", ("uv_index", "uv_dose_rate")),

@@ -216,6 +216,41 @@ def test_gfs_grib_round_trip_with_6_hour_resets_and_0_360_longitudes(tmp_path):
     np.testing.assert_allclose(ds.rsds[1:], expected(truth["rsds"])[1:], atol=0.01)
 
 
+def test_gfs_cloud_layers_and_averages_do_not_shadow_total_cloud(tmp_path):
+    """Real GFS files carry TCDC on several layers and as 6-hour averages under one paramId;
+    only the instantaneous entire-atmosphere field is the total cloud cover."""
+    steps = np.arange(0, 7, 3)
+    truth = _truth(steps)
+    path = _write_gfs(tmp_path / "gfs.grib2", truth, steps, LATS, LONS)
+    eccodes = load_eccodes()
+    extra = []
+    with path.open("rb") as stream:
+        while (handle := eccodes.codes_grib_new_from_file(stream)) is not None:
+            if eccodes.codes_get(handle, "shortName") == "tcc":
+                step = eccodes.codes_get(handle, "endStep", ktype=int)
+                low = eccodes.codes_clone(handle)  # TCDC:low cloud layer
+                eccodes.codes_set(low, "typeOfFirstFixedSurface", 214)
+                eccodes.codes_set_values(low, np.full(LATS.size * LONS.size, 3.0))
+                extra.append(eccodes.codes_get_message(low))
+                eccodes.codes_release(low)
+                if step > 0:  # TCDC:entire atmosphere:0-N hour ave
+                    ave = eccodes.codes_clone(handle)
+                    eccodes.codes_set(ave, "productDefinitionTemplateNumber", 8)
+                    eccodes.codes_set(ave, "typeOfStatisticalProcessing", 0)
+                    eccodes.codes_set(ave, "stepRange", f"0-{step}")
+                    eccodes.codes_set_values(ave, np.full(LATS.size * LONS.size, 97.0))
+                    extra.append(eccodes.codes_get_message(ave))
+                    eccodes.codes_release(ave)
+            eccodes.codes_release(handle)
+    with path.open("ab") as stream:
+        stream.write(b"".join(extra))
+    assert "lowCloudLayer" in _grib_keys(path, "tcc", "typeOfLevel")
+    assert "avg" in _grib_keys(path, "tcc", "stepType")
+
+    ds = open_forecast(path)
+    np.testing.assert_allclose(ds.tcc, truth["tcc"], atol=1e-5)
+
+
 def test_gfs_one_file_per_step(tmp_path):
     steps = np.arange(0, 13, 3)
     truth = _truth(steps)

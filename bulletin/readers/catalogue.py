@@ -48,8 +48,12 @@ class Source:
     #: Units to assume when the file gives none usable (ecCodes writes "~" for some CAMS
     #: parameters; CF allows omitting units of dimensionless quantities).
     assumed_units: str | None = None
-    #: GRIB typeOfLevel the parameter must be on (e.g. geopotential only at the surface).
-    grib_type_of_level: str | None = None
+    #: GRIB typeOfLevel(s) the parameter must be on (empty: any). Geopotential is the
+    #: orography only at the surface; GFS carries TCDC on several cloud layers and DSWRF also at
+    #: the top of the atmosphere, under the same paramId.
+    grib_levels: tuple[str, ...] = ()
+    #: For accumulated sources: the unit of the mean rate derived from them.
+    rate_units: str | None = None
     #: Fixed in time (orography): the first time and member are kept.
     time_invariant: bool = False
 
@@ -127,6 +131,7 @@ SOURCES: tuple[Source, ...] = (
         grib_param_ids=(164, 228164),
         names=("tcc", "clt", "cloud_cover"),
         assumed_units="1",
+        grib_levels=("entireAtmosphere", "atmosphere"),
     ),
     Source(
         "shortwave_flux",
@@ -140,6 +145,7 @@ SOURCES: tuple[Source, ...] = (
         grib_short_names=("sdswrf", "avg_sdswrf"),
         grib_param_ids=(260087, 235035),
         names=("rsds", "sdswrf", "avg_sdswrf", "dswrf"),
+        grib_levels=("surface",),
     ),
     Source(
         "shortwave_amount",
@@ -150,6 +156,8 @@ SOURCES: tuple[Source, ...] = (
         grib_param_ids=(169,),
         names=("ssrd",),
         kind="accumulated",
+        grib_levels=("surface",),
+        rate_units="W m-2",
     ),
     Source(
         "snow_thickness",
@@ -189,6 +197,8 @@ SOURCES: tuple[Source, ...] = (
         names=("tp", "apcp"),
         contexts=("lwe",),
         kind="accumulated",
+        grib_levels=("surface",),
+        rate_units="mm h-1",
     ),
     Source(
         "precipitation_rate",
@@ -199,6 +209,7 @@ SOURCES: tuple[Source, ...] = (
         grib_param_ids=(3059, 172228, 260048, 235055),
         names=("pr", "prate", "tprate", "precipitation_rate"),
         contexts=("lwe",),
+        grib_levels=("surface",),
     ),
     Source(
         "snowfall_amount",
@@ -210,6 +221,8 @@ SOURCES: tuple[Source, ...] = (
         names=("sf",),
         contexts=("lwe",),
         kind="accumulated",
+        grib_levels=("surface",),
+        rate_units="mm h-1",
     ),
     Source(
         "snowfall_rate",
@@ -285,7 +298,7 @@ SOURCES: tuple[Source, ...] = (
         grib_short_names=("orog",),
         grib_param_ids=(228002,),
         names=("orog", "orography", "hgt_surface"),
-        grib_type_of_level="surface",
+        grib_levels=("surface",),
         time_invariant=True,
     ),
     Source(
@@ -297,7 +310,7 @@ SOURCES: tuple[Source, ...] = (
         grib_param_ids=(129,),
         names=("z",),
         contexts=("geopotential",),
-        grib_type_of_level="surface",
+        grib_levels=("surface",),
         time_invariant=True,
     ),
 )
@@ -328,8 +341,7 @@ def identify(name: str, variable: xr.DataArray) -> tuple[Source, str] | None:
         source = _grib_source(attrs)
         if source is None:
             return None
-        level = source.grib_type_of_level
-        if level is not None and attrs.get("GRIB_typeOfLevel", level) != level:
+        if source.grib_levels and attrs.get("GRIB_typeOfLevel") not in source.grib_levels:
             return None
         return source, f"GRIB {attrs.get('GRIB_shortName', '?')}"
     standard_name = str(attrs.get("standard_name", ""))
