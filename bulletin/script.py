@@ -108,10 +108,11 @@ REQUIRED_COLUMNS = (
 _TAG_RE = re.compile(r"^\[([A-Za-z_]+)\]\s*")
 _ZH_SENTENCE_RE = re.compile(r"[^。！？]+[。！？]*")
 _EN_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
-#: What a script must never contain: template syntax, Python/pandas missing values, identifiers.
+#: What a script must never contain: template syntax (any brace or bracket), Python and pandas
+#: missing values, identifiers such as ``wind_chill`` and raw lens codes.
 _LEAK_RE = re.compile(
-    r"\{\{|\}\}|\{%|%\}|\{#|#\}|[{}\[\]<>]|\bNone\b|\bnan\b|\bNaN\b|\bNaT\b|\binf\b|"
-    r"\bundefined\b|\b[A-Za-z]+_[A-Za-z_]+\b|\bS[0-4]\b"
+    r"[{}\[\]]|<NA>|\bNone\b|\bnan\b|\bNaN\b|\bNaT\b|\binf\b|\bundefined\b|"
+    r"\b[A-Za-z]+_[A-Za-z_]+\b|\bS[0-4]\b"
 )
 _ZH_ALLOWED_LATIN = re.compile(r"°C|km/h|SPF|UV")
 _LATIN_RE = re.compile(r"[A-Za-z]+")
@@ -217,7 +218,8 @@ def _one_line(text: object) -> str:
 
 
 def _template_location(exc: BaseException, fallback: str) -> str:
-    """ "template PATH line N" for the innermost template frame of a jinja2 traceback."""
+    """Where a template failed, as "template PATH line N", from the innermost template frame
+    of a jinja2 traceback."""
     where = f"template {fallback}"
     tb = exc.__traceback__
     while tb is not None:
@@ -278,6 +280,8 @@ def _split_sentences(text: str, lang: str) -> list[str]:
 
 
 def _sentences(text: str, lang: str, name: str) -> list[Sentence]:
+    """Split template output into tagged sentences, check them, and write their speech text."""
+    # Imported here: the speech package loads pypinyin (about half a second).
     from .speech.normalize import normalize_for_speech
 
     sentences: list[Sentence] = []
