@@ -674,6 +674,7 @@ def _range_message(
     elif (
         name in ("rh2m", "tcc")
         and value > high
+        and not fld.comment  # read directly, not derived (e.g. from dew point)
         and all("%" not in p.file_units and "percent" not in p.file_units for p in pieces)
     ):
         hint = " (percent values labelled as a fraction?)"

@@ -451,6 +451,15 @@ def test_ensemble_netcdf_realization(tmp_path):
     np.testing.assert_allclose(out.t2m.sel(member=7), truth["t_c"] + 2.0, atol=1e-3)
     assert out.orography.dims == ("latitude", "longitude")
 
+    # One member per file, as a scalar realization coordinate: concatenated along member.
+    per_member = []
+    for member in (7, 5):
+        one = ens.sel(realization=member)
+        assert one["realization"].ndim == 0
+        per_member.append(tmp_path / f"member{member}.nc")
+        one.to_netcdf(per_member[-1])
+    xr.testing.assert_identical(open_forecast(per_member).drop_attrs(), out.drop_attrs())
+
 
 def test_partial_nans_are_carried_through(tmp_path):
     steps = np.arange(0, 4)

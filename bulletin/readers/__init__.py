@@ -4,9 +4,12 @@
 * :mod:`bulletin.readers.grib` - GRIB 1/2 through cfgrib + ecCodes, with the accumulation
   windows (start step of every statistically processed message) read by ecCodes;
 * :mod:`bulletin.readers.cf` - CF NetCDF (netCDF4 / h5netcdf engines) and Zarr stores;
+* :mod:`bulletin.readers.coords` - each format's coordinates to (member, time, latitude,
+  longitude) in the schema's order;
 * :mod:`bulletin.readers.catalogue` - the source variables each schema field can come from,
   matched on CF ``standard_name``, GRIB ``shortName``/``paramId`` and units;
-* :mod:`bulletin.readers.accumulation` - mean rates from accumulated or averaged fields.
+* :mod:`bulletin.readers.accumulation` - mean rates from accumulated or averaged fields;
+* :mod:`bulletin.readers.eccodes_loader` - imports ecCodes after pyproj (a crash otherwise).
 
 Each reader returns plain :class:`xarray.Dataset` objects in the file's own naming; the
 normalisation to :mod:`bulletin.schema` happens in :mod:`bulletin.forecast`.

@@ -92,7 +92,7 @@ def cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
         reference_value = reference_value.reshape(())
         ds = ds.drop_vars(reference)
 
-    time = _find_time(ds, path)
+    time = _find_time(ds)
     if time is None:
         raise ForecastError(f"{path}: no time coordinate (standard_name time or axis T)")
     if not np.issubdtype(ds[time].dtype, np.datetime64):
@@ -112,9 +112,7 @@ def cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
         ds = ds.assign_coords(forecast_reference_time=reference_value)
 
     member = _find_member(ds)
-    if member is not None:
-        if ds[member].ndim == 0:
-            ds = ds.expand_dims(member)
+    if member is not None:  # a scalar member (one per file) becomes a length-1 dimension
         ds = _coord_to_dim(ds, member, "member")
     return ds
 
@@ -138,7 +136,7 @@ def _find_reference_time(ds: xr.Dataset) -> str | None:
     return None
 
 
-def _find_time(ds: xr.Dataset, path: Path) -> str | None:
+def _find_time(ds: xr.Dataset) -> str | None:
     candidates = [
         str(n)
         for n, v in ds.coords.items()
