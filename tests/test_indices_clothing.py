@@ -209,10 +209,10 @@ def test_calm_floor_and_clamping():
 
 
 @given(
-    t1=st.floats(-45, 15, allow_nan=False),
-    t2=st.floats(-45, 15, allow_nan=False),
-    v1=st.floats(0, 25, allow_nan=False),
-    v2=st.floats(0, 25, allow_nan=False),
+    t1=st.floats(-45, 15, allow_nan=False, allow_subnormal=False),
+    t2=st.floats(-45, 15, allow_nan=False, allow_subnormal=False),
+    v1=st.floats(0, 25, allow_nan=False, allow_subnormal=False),
+    v2=st.floats(0, 25, allow_nan=False, allow_subnormal=False),
 )
 def test_more_insulation_when_colder_or_windier(t1, t2, v1, v2):
     cold, mild = sorted((t1, t2))
@@ -259,7 +259,10 @@ def test_clothing_level_edges(clo, level):
     assert clothing_level(clo) == level
 
 
-@given(a=st.floats(0, 20, allow_nan=False), b=st.floats(0, 20, allow_nan=False))
+@given(
+    a=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
+    b=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
+)
 def test_clothing_level_monotone(a, b):
     low, high = sorted((a, b))
     assert clothing_level(low) <= clothing_level(high)
@@ -306,10 +309,10 @@ def test_mrt_matches_thermofeel_with_the_same_radiation_budget():
 
 
 @given(
-    g1=st.floats(0, 900, allow_nan=False),
-    g2=st.floats(0, 900, allow_nan=False),
-    mu=st.floats(0, 0.5, allow_nan=False),
-    albedo=st.floats(0, 0.9, allow_nan=False),
+    g1=st.floats(0, 900, allow_nan=False, allow_subnormal=False),
+    g2=st.floats(0, 900, allow_nan=False, allow_subnormal=False),
+    mu=st.floats(0, 0.5, allow_nan=False, allow_subnormal=False),
+    albedo=st.floats(0, 0.9, allow_nan=False, allow_subnormal=False),
 )
 def test_mrt_rises_with_sunshine_and_albedo(g1, g2, mu, albedo):
     # With the sun up to 30° high (a winter day at 40° N) the beam share of G reaches a

@@ -112,9 +112,9 @@ def test_score_and_level_validate_their_inputs():
 
 
 @given(
-    drop=st.floats(0, 20, allow_nan=False),
-    extra=st.floats(0, 10, allow_nan=False),
-    tmean=st.floats(-30, 20, allow_nan=False),
+    drop=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
+    extra=st.floats(0, 10, allow_nan=False, allow_subnormal=False),
+    tmean=st.floats(-30, 20, allow_nan=False, allow_subnormal=False),
 )
 def test_more_cooling_or_cold_never_lowers_the_score(drop, extra, tmean):
     base = cold_risk_score(cold_risk_components(**{**CALM_DAY, "d_tmin48": drop, "tmean": tmean}))

@@ -56,10 +56,10 @@ def test_fit_range_only_masks_what_awips_would_not_quote():
 
 
 @given(
-    t1=st.floats(-60, -5, allow_nan=False),
-    t2=st.floats(-60, -5, allow_nan=False),
-    v1=st.floats(0, 120, allow_nan=False),
-    v2=st.floats(0, 120, allow_nan=False),
+    t1=st.floats(-60, -5, allow_nan=False, allow_subnormal=False),
+    t2=st.floats(-60, -5, allow_nan=False, allow_subnormal=False),
+    v1=st.floats(0, 120, allow_nan=False, allow_subnormal=False),
+    v2=st.floats(0, 120, allow_nan=False, allow_subnormal=False),
 )
 def test_frostbite_sooner_when_colder_or_windier(t1, t2, v1, v2):
     cold, mild = sorted((t1, t2))
@@ -91,10 +91,10 @@ def test_every_level_reachable_from_weather_and_missing():
 
 
 @given(
-    m1=st.floats(0.1, 200, allow_nan=False),
-    m2=st.floats(0.1, 200, allow_nan=False),
-    w1=st.floats(-90, 10, allow_nan=False),
-    w2=st.floats(-90, 10, allow_nan=False),
+    m1=st.floats(0.1, 200, allow_nan=False, allow_subnormal=False),
+    m2=st.floats(0.1, 200, allow_nan=False, allow_subnormal=False),
+    w1=st.floats(-90, 10, allow_nan=False, allow_subnormal=False),
+    w2=st.floats(-90, 10, allow_nan=False, allow_subnormal=False),
 )
 def test_level_monotone_in_both_drivers(m1, m2, w1, w2):
     short, long = sorted((m1, m2))

@@ -106,11 +106,11 @@ def test_arrays_dtype_and_dask():
 
 
 @given(
-    u1=st.floats(0, 20, allow_nan=False),
-    u2=st.floats(0, 20, allow_nan=False),
+    u1=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
+    u2=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
     snow=st.booleans(),
-    cloud=st.floats(0, 1, allow_nan=False),
-    elevation=st.floats(-30, 60, allow_nan=False),
+    cloud=st.floats(0, 1, allow_nan=False, allow_subnormal=False),
+    elevation=st.floats(-30, 60, allow_nan=False, allow_subnormal=False),
 )
 def test_level_monotone_in_ocular_uv(u1, u2, snow, cloud, elevation):
     low, high = sorted((u1, u2))

@@ -142,11 +142,11 @@ def test_uv_index_float32_and_dask():
 
 
 @given(
-    mu=st.floats(0, 1, allow_nan=False),
-    o1=st.floats(200, 500, allow_nan=False),
-    o2=st.floats(200, 500, allow_nan=False),
-    c1=st.floats(0, 1, allow_nan=False),
-    c2=st.floats(0, 1, allow_nan=False),
+    mu=st.floats(0, 1, allow_nan=False, allow_subnormal=False),
+    o1=st.floats(200, 500, allow_nan=False, allow_subnormal=False),
+    o2=st.floats(200, 500, allow_nan=False, allow_subnormal=False),
+    c1=st.floats(0, 1, allow_nan=False, allow_subnormal=False),
+    c2=st.floats(0, 1, allow_nan=False, allow_subnormal=False),
 )
 def test_uv_falls_with_ozone_and_cloud(mu, o1, o2, c1, c2):
     thin, thick = sorted((o1, o2))
@@ -173,7 +173,10 @@ def test_who_categories(uvi, category):
     assert who_uv_category(uvi) == category
 
 
-@given(a=st.floats(0, 30, allow_nan=False), b=st.floats(0, 30, allow_nan=False))
+@given(
+    a=st.floats(0, 30, allow_nan=False, allow_subnormal=False),
+    b=st.floats(0, 30, allow_nan=False, allow_subnormal=False),
+)
 def test_uv_levels_monotone(a, b):
     low, high = sorted((a, b))
     assert sunscreen_level(low) <= sunscreen_level(high)

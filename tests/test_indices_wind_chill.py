@@ -153,9 +153,9 @@ def test_agrees_with_xclim_canadian_method_below_zero():
 
 
 @given(
-    t=st.floats(-60, 10, allow_nan=False),
-    v1=st.floats(4.83, 200, allow_nan=False),
-    v2=st.floats(4.83, 200, allow_nan=False),
+    t=st.floats(-60, 10, allow_nan=False, allow_subnormal=False),
+    v1=st.floats(4.83, 200, allow_nan=False, allow_subnormal=False),
+    v2=st.floats(4.83, 200, allow_nan=False, allow_subnormal=False),
 )
 def test_wind_chill_below_air_temperature_and_non_increasing_with_wind(t, v1, v2):
     low, high = sorted((v1, v2))
@@ -164,7 +164,10 @@ def test_wind_chill_below_air_temperature_and_non_increasing_with_wind(t, v1, v2
     assert w_high <= w_low + 1e-9
 
 
-@given(t=st.floats(-60, 50, allow_nan=False), v=st.floats(0, 200, allow_nan=False))
+@given(
+    t=st.floats(-60, 50, allow_nan=False, allow_subnormal=False),
+    v=st.floats(0, 200, allow_nan=False, allow_subnormal=False),
+)
 def test_wind_chill_never_above_air_temperature(t, v):
     assert wind_chill(t, v) <= t + 1e-9
 
@@ -219,7 +222,10 @@ def test_every_level_reachable_and_nan_missing():
     assert levels.dtype == np.int8
 
 
-@given(a=st.floats(-100, 40, allow_nan=False), b=st.floats(-100, 40, allow_nan=False))
+@given(
+    a=st.floats(-100, 40, allow_nan=False, allow_subnormal=False),
+    b=st.floats(-100, 40, allow_nan=False, allow_subnormal=False),
+)
 def test_level_monotone(a, b):
     low, high = sorted((a, b))
     assert wind_chill_level(low) >= wind_chill_level(high)
