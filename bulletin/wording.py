@@ -333,10 +333,13 @@ class Phrasebook:
         return f"{max(5, 5 * round_half_away(speed_kmh / 5.0))} km/h"
 
     def duration(self, hours: float) -> str:
-        """A time limit rounded down: 10-minute steps below an hour, half hours above."""
+        """A time limit rounded down: "a few minutes" below 10 minutes, 10-minute steps below
+        an hour, half hours above."""
         minutes = max(0.0, hours) * 60.0
+        if minutes < 10:
+            return "几分钟" if self.lang == "zh" else "a few minutes"
         if minutes < 60:
-            tens = max(10, int(minutes // 10) * 10)
+            tens = int(minutes // 10) * 10
             return f"{tens}分钟" if self.lang == "zh" else f"{tens} minutes"
         halves = int(minutes // 30)
         whole, half = divmod(halves, 2)

@@ -128,7 +128,7 @@ def test_sky_from_cloud_and_snow():
 def test_durations_and_minutes_round_down(books):
     zh, en = books["zh"], books["en"]
     assert [zh.duration(h) for h in (0.05, 0.45, 1.0, 1.6, 2.9)] == [
-        "10分钟",
+        "几分钟",
         "20分钟",
         "1小时",
         "1个半小时",
