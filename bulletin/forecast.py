@@ -301,12 +301,15 @@ def _kind(variable: xr.DataArray, source: Source, where: str) -> Kind:
         if step_type == "avg":
             return "average"
         if step_type == "instant":
-            if source.kind == "accumulated":
-                raise ForecastError(
-                    f"{where} is an amount but its GRIB stepType is instant: its accumulation "
-                    "window is unknown"
-                )
-            return "instant"
+            if source.kind != "accumulated":
+                return "instant"
+            # Some encoders write the (empty) accumulation of step 0 as an instant field.
+            if "step" in variable.coords and not np.any(variable["step"].values):
+                return "accumulated"
+            raise ForecastError(
+                f"{where} is an amount but its GRIB stepType is instant: its accumulation "
+                "window is unknown"
+            )
         raise ForecastError(f"{where} has GRIB stepType {step_type!r}; expected accum/avg/instant")
     if source.kind == "accumulated":
         return "accumulated"

@@ -275,6 +275,55 @@ def test_gfs_one_file_per_step(tmp_path):
     np.testing.assert_allclose(ds.precip[1:], truth["precip"][1:], atol=1e-3)
 
 
+def test_grib1_with_step_0_amount_encoded_as_instant(tmp_path):
+    """GRIB edition 1 (ERA5-style files) read through the same path; an encoder that writes
+    the empty step-0 accumulation as an instantaneous field does not break the windows."""
+    eccodes = load_eccodes()
+    path = tmp_path / "era.grib1"
+    with path.open("wb") as stream:
+        for step in (0, 6):
+            for short_name, value in (
+                ("2t", 270.0),
+                ("2d", 265.0),
+                ("10u", 3.0),
+                ("10v", -4.0),
+                ("tp", 0.002 * step),
+            ):
+                handle = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib1")
+                for key, setting in (
+                    ("centre", "ecmf"),
+                    ("Ni", LONS.size),
+                    ("Nj", LATS.size),
+                    ("latitudeOfFirstGridPointInDegrees", LATS[-1]),
+                    ("latitudeOfLastGridPointInDegrees", LATS[0]),
+                    ("longitudeOfFirstGridPointInDegrees", LONS[0]),
+                    ("longitudeOfLastGridPointInDegrees", LONS[-1]),
+                    ("iDirectionIncrementInDegrees", 0.5),
+                    ("jDirectionIncrementInDegrees", 0.5),
+                    ("dataDate", int(INIT.strftime("%Y%m%d"))),
+                    ("dataTime", INIT.hour * 100),
+                    ("shortName", short_name),
+                ):
+                    eccodes.codes_set(handle, key, setting)
+                if short_name == "tp" and step:
+                    eccodes.codes_set(handle, "timeRangeIndicator", 4)  # accumulation
+                    eccodes.codes_set(handle, "stepRange", f"0-{step}")
+                else:
+                    eccodes.codes_set(handle, "stepRange", str(step))
+                eccodes.codes_set_values(handle, np.full(LATS.size * LONS.size, value))
+                eccodes.codes_write(handle, stream)
+                eccodes.codes_release(handle)
+    assert _grib_keys(path, "tp", "stepType") == ["instant", "accum"]
+    assert _grib_keys(path, "2t", "stepRange") == ["0", "6"]
+
+    ds = open_forecast(path)
+    assert ds.attrs["source_convention"] == "ecmwf"
+    np.testing.assert_allclose(ds.t2m, -3.15, atol=1e-3)
+    np.testing.assert_allclose(ds.wind10, 5.0, atol=1e-4)
+    assert np.isnan(ds.precip[0]).all()
+    np.testing.assert_allclose(ds.precip[1], 2.0, atol=1e-4)  # 12 mm in 6 h
+
+
 def test_ensemble_grib(tmp_path):
     steps = np.arange(0, 7, 3)
     truth = _truth(steps)

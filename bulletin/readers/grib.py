@@ -225,6 +225,8 @@ def window_start_minutes(contents: GribContents, variable: xr.DataArray, where: 
     level_coord = variable.coords.get(type_of_level)
     level = float(level_coord.values) if level_coord is not None and level_coord.ndim == 0 else 0.0
     steps = np.atleast_1d(variable["step"].values).astype("timedelta64[m]").astype(np.int64)
+    if attrs.get("GRIB_stepType") == "instant":  # an amount at step 0: an empty window
+        return steps.copy()
     starts = np.empty(steps.shape, dtype=np.int64)
     for i, end in enumerate(steps):
         key = (param_id, type_of_level, level, int(end))
