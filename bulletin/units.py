@@ -63,64 +63,66 @@ class UnitsError(ForecastError):
 
 
 def _define_once() -> None:
-    """Add the definitions, preprocessors and contexts to the shared registry (idempotent)."""
+    """Add the definitions, preprocessors and contexts to the shared registry (idempotent:
+    the guards skip what exists, and adding a context again replaces it)."""
     if "dobson_unit" not in ureg:
         ureg.define("dobson_unit = 1e-5 m = DU")
-    if not any(getattr(p, "__name__", "") == "_ecc_unit_strings" for p in ureg.preprocessors):
+    if _ecc_unit_strings not in ureg.preprocessors:
         # Run before cf_xarray's own preprocessors (after its leading ``str``).
         ureg.preprocessors.insert(1, _ecc_unit_strings)
-    existing = set(ureg._contexts)
+    for context in (_lwe(), _ozone(), _geopotential(), _erythemal()):
+        ureg.add_context(context)
 
-    if "lwe" not in existing:
-        rho = ureg.Quantity(WATER_DENSITY_KG_M3, "kg m-3")
-        lwe = pint.Context("lwe")
-        lwe.add_transformation("[length]", "[mass] / [length] ** 2", lambda _, x: x * rho)
-        lwe.add_transformation("[mass] / [length] ** 2", "[length]", lambda _, x: x / rho)
-        lwe.add_transformation(
-            "[length] / [time]", "[mass] / [length] ** 2 / [time]", lambda _, x: x * rho
-        )
-        lwe.add_transformation(
-            "[mass] / [length] ** 2 / [time]", "[length] / [time]", lambda _, x: x / rho
-        )
-        ureg.add_context(lwe)
 
-    if "ozone" not in existing:
-        loschmidt = ureg.Quantity(1.0, "atm") / (
-            ureg.Quantity(1.0, "boltzmann_constant") * ureg.Quantity(273.15, "K")
-        )
-        kg_m2_per_du = (
-            loschmidt
-            * ureg.Quantity(1.0, "DU")
-            * ureg.Quantity(OZONE_MOLAR_MASS_G_MOL, "g/mol")
-            / ureg.Quantity(1.0, "avogadro_constant")
-        ).to("kg m-2")
-        du_per_length = ureg.Quantity(1.0, "DU").to("m")
-        ozone = pint.Context("ozone")
-        ozone.add_transformation(
-            "[mass] / [length] ** 2",
-            "[length]",
-            lambda _, x: x / kg_m2_per_du * du_per_length,
-        )
-        ozone.add_transformation(
-            "[length]",
-            "[mass] / [length] ** 2",
-            lambda _, x: x / du_per_length * kg_m2_per_du,
-        )
-        ureg.add_context(ozone)
+def _lwe() -> pint.Context:
+    rho = ureg.Quantity(WATER_DENSITY_KG_M3, "kg m-3")
+    context = pint.Context("lwe")
+    context.add_transformation("[length]", "[mass] / [length] ** 2", lambda _, x: x * rho)
+    context.add_transformation("[mass] / [length] ** 2", "[length]", lambda _, x: x / rho)
+    context.add_transformation(
+        "[length] / [time]", "[mass] / [length] ** 2 / [time]", lambda _, x: x * rho
+    )
+    context.add_transformation(
+        "[mass] / [length] ** 2 / [time]", "[length] / [time]", lambda _, x: x / rho
+    )
+    return context
 
-    if "geopotential" not in existing:
-        g0 = ureg.Quantity(1.0, "standard_gravity")
-        geo = pint.Context("geopotential")
-        geo.add_transformation("[length] ** 2 / [time] ** 2", "[length]", lambda _, x: x / g0)
-        geo.add_transformation("[length]", "[length] ** 2 / [time] ** 2", lambda _, x: x * g0)
-        ureg.add_context(geo)
 
-    if "erythemal" not in existing:
-        per_uvi = ureg.Quantity(UVI_IRRADIANCE_W_M2, "W m-2")
-        ery = pint.Context("erythemal")
-        ery.add_transformation("[mass] / [time] ** 3", "[]", lambda _, x: x / per_uvi)
-        ery.add_transformation("[]", "[mass] / [time] ** 3", lambda _, x: x * per_uvi)
-        ureg.add_context(ery)
+def _ozone() -> pint.Context:
+    loschmidt = ureg.Quantity(1.0, "atm") / (
+        ureg.Quantity(1.0, "boltzmann_constant") * ureg.Quantity(273.15, "K")
+    )
+    mass_per_du = (
+        loschmidt
+        * ureg.Quantity(1.0, "DU")
+        * ureg.Quantity(OZONE_MOLAR_MASS_G_MOL, "g/mol")
+        / ureg.Quantity(1.0, "avogadro_constant")
+    ).to("kg m-2")
+    thickness_per_du = ureg.Quantity(1.0, "DU").to("m")
+    context = pint.Context("ozone")
+    context.add_transformation(
+        "[mass] / [length] ** 2", "[length]", lambda _, x: x / mass_per_du * thickness_per_du
+    )
+    context.add_transformation(
+        "[length]", "[mass] / [length] ** 2", lambda _, x: x / thickness_per_du * mass_per_du
+    )
+    return context
+
+
+def _geopotential() -> pint.Context:
+    g0 = ureg.Quantity(1.0, "standard_gravity")
+    context = pint.Context("geopotential")
+    context.add_transformation("[length] ** 2 / [time] ** 2", "[length]", lambda _, x: x / g0)
+    context.add_transformation("[length]", "[length] ** 2 / [time] ** 2", lambda _, x: x * g0)
+    return context
+
+
+def _erythemal() -> pint.Context:
+    per_uvi = ureg.Quantity(UVI_IRRADIANCE_W_M2, "W m-2")
+    context = pint.Context("erythemal")
+    context.add_transformation("[mass] / [time] ** 3", "[]", lambda _, x: x / per_uvi)
+    context.add_transformation("[]", "[mass] / [time] ** 3", lambda _, x: x * per_uvi)
+    return context
 
 
 _WATER_EQUIVALENT = re.compile(r"\s+of\s+water\s+equivalent\s*$", re.IGNORECASE)

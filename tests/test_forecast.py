@@ -216,6 +216,38 @@ def test_gfs_grib_round_trip_with_6_hour_resets_and_0_360_longitudes(tmp_path):
     np.testing.assert_allclose(ds.rsds[1:], expected(truth["rsds"])[1:], atol=0.01)
 
 
+def test_gfs_precipitation_rate_averages_and_snow_water_equivalent(tmp_path):
+    """Without APCP and SNOD: PRATE (6-hour resetting averages) and WEASD (kg m-2)."""
+    steps = np.arange(0, 13, 3)
+    truth = _truth(steps)
+    fields = {
+        "2t": truth["t_c"] + 273.15,
+        "2r": truth["rh"],
+        "10u": truth["u"],
+        "10v": truth["v"],
+        # mean rate since step 0, kg m-2 s-1
+        "prate": _since_start(truth["precip"], steps)
+        / np.maximum(steps, 1)[:, None, None]
+        / 3600.0,
+        "sdwe": truth["snow_depth"] * DEFAULT_SNOW_DENSITY_KG_M3,
+    }
+    path = write_grib(
+        tmp_path / "gfs.grib2",
+        fields,
+        lats=LATS,
+        lons=LONS,
+        init_time=INIT,
+        steps_hours=steps,
+        style="gfs",
+        bits_per_value=24,
+    )
+    assert set(_grib_keys(path, "prate", "stepRange")) == {"0-3", "0-6", "6-9", "6-12"}
+    ds = open_forecast(path)
+    assert np.isnan(ds.precip[0]).all()
+    np.testing.assert_allclose(ds.precip[1:], truth["precip"][1:], atol=1e-3)
+    np.testing.assert_allclose(ds.snow_depth, truth["snow_depth"], atol=1e-5)
+
+
 def test_gfs_cloud_layers_and_averages_do_not_shadow_total_cloud(tmp_path):
     """Real GFS files carry TCDC on several layers and as 6-hour averages under one paramId;
     only the instantaneous entire-atmosphere field is the total cloud cover."""
