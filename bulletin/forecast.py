@@ -59,7 +59,12 @@ from bulletin.units import UnitsError, convert
 # see bulletin.readers.eccodes_loader.
 load_eccodes()
 
-__all__ = ["DEFAULT_SNOW_DENSITY_KG_M3", "VALID_RANGES", "open_forecast"]
+__all__ = [
+    "DEFAULT_SNOW_DENSITY_KG_M3",
+    "VALID_RANGES",
+    "open_forecast",
+    "relative_humidity_from_dewpoint",
+]
 
 #: Bulk density of the snowpack used to turn a snow water equivalent into a physical depth when
 #: the file has no snow density (our choice: 250 kg m-3, a mid-winter value inside the range
