@@ -146,7 +146,7 @@ def beijing_february(lat: np.ndarray, lon: np.ndarray, times: pd.DatetimeIndex, 
         local_h,
         [(-4, 2), (24, 2.5), (32, 4), (38, 11), (44, 12), (52, 9), (60, 6), (72, 3), (80, 2.5)],
     )[:, None, None]
-    summit_gust = 1 + 1.35 * mountains * (1 + 0.6 * zjk)
+    summit_gust = 1 + 0.6 * mountains * (1 + 0.3 * zjk)
     wind = wind_plain * summit_gust
     wind *= 1 + 0.15 * np.clip((km - 1.8) / 0.5, 0, 1) * np.exp(-((hrs - 54) ** 2) / 30.0)
     wind = np.clip(wind + _smooth_noise(rng, (ny, nx), 0.6)[None], 0.3, None)

