@@ -213,14 +213,13 @@ def mean_radiant_temperature(
     ``cos_sza`` is NaN.
     """
     dtype = float_dtype(t_c, rsds_wm2, cos_sza)
-    t, ghi, mu, albedo = np.broadcast_arrays(
-        *(as_float(x, dtype) for x in (t_c, rsds_wm2, cos_sza, surface_albedo))
-    )
+    t, ghi, mu, albedo = (as_float(x, dtype) for x in (t_c, rsds_wm2, cos_sza, surface_albedo))
     name = "mean_radiant_temperature"
     check_range(name, "t_c", t, -100.0, 60.0, "°C", "air temperature in °C expected")
     check_range(name, "rsds_wm2", ghi, -1.0, 1500.0, "W/m²")
     check_range(name, "cos_sza", mu, -1.0, 1.0, "")
     check_range(name, "surface_albedo", albedo, 0.0, 1.0, "")
+    t, ghi, mu, albedo = np.broadcast_arrays(t, ghi, mu, albedo)
 
     doy = np.asarray(day_of_year, dtype=np.float64)
     if np.isnan(doy).all():

@@ -134,21 +134,19 @@ def cold_risk_components(
     dtype = float_dtype(
         d_tmin24, d_tmin48, d_tmin72, tmin, tmax, tmean, rh_pct, q_gkg, v10_ms, precip_mm
     )
-    d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip = np.broadcast_arrays(
-        *(
-            as_float(x, dtype)
-            for x in (
-                d_tmin24,
-                d_tmin48,
-                d_tmin72,
-                tmin,
-                tmax,
-                tmean,
-                rh_pct,
-                q_gkg,
-                v10_ms,
-                precip_mm,
-            )
+    d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip = (
+        as_float(x, dtype)
+        for x in (
+            d_tmin24,
+            d_tmin48,
+            d_tmin72,
+            tmin,
+            tmax,
+            tmean,
+            rh_pct,
+            q_gkg,
+            v10_ms,
+            precip_mm,
         )
     )
     name = "cold_risk_components"
@@ -160,6 +158,9 @@ def cold_risk_components(
     check_range(name, "q_gkg", q, 0.0, 60.0, "g/kg", "specific humidity in g/kg expected")
     check_range(name, "v10_ms", wind, 0.0, 150.0, "m/s")
     check_range(name, "precip_mm", precip, 0.0, 2000.0, "mm")
+    d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip = np.broadcast_arrays(
+        d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip
+    )
 
     cooling = count_at_or_above(d48, COOLING_EDGES_48H)
     cold_wave = np.greater_equal(d24, COLD_WAVE_DROPS[0])
@@ -256,11 +257,12 @@ def specific_humidity_gkg(
     1013.25). Returns g/kg, float32 for float32 inputs; NaN where an input is NaN.
     """
     dtype = float_dtype(t_c, rh_pct)
-    t, rh, p = np.broadcast_arrays(*(as_float(x, dtype) for x in (t_c, rh_pct, pressure_hpa)))
+    t, rh, p = (as_float(x, dtype) for x in (t_c, rh_pct, pressure_hpa))
     name = "specific_humidity_gkg"
     check_range(name, "t_c", t, -100.0, 60.0, "°C", "air temperature in °C expected")
     check_range(name, "rh_pct", rh, 0.0, 105.0, "%", "relative humidity in % expected")
     check_range(name, "pressure_hpa", p, 100.0, 1100.0, "hPa", "pressure in hPa expected")
+    t, rh, p = np.broadcast_arrays(t, rh, p)
     e = t + dtype.type(243.5)
     np.divide(t, e, out=e)
     e *= dtype.type(17.67)

@@ -74,27 +74,22 @@ class _Drivers:
         cover = np.asarray(snow_cover)
         if cover.dtype.kind not in "bf":
             cover = cover.astype(np.float64)
-        values = np.broadcast_arrays(
-            *(
-                as_float(x, dtype)
-                for x in (
-                    uvi_eye,
-                    snowfall_mmh,
-                    v10_ms,
-                    visibility_m,
-                    sun_elevation_deg,
-                    tcc_fraction,
-                )
-            ),
-            cover,
+        checks = (
+            ("uvi_eye", uvi_eye, -0.5, 200.0, "", ""),
+            ("snowfall_mmh", snowfall_mmh, 0.0, 500.0, "mm/h", ""),
+            ("v10_ms", v10_ms, 0.0, 150.0, "m/s", ""),
+            ("visibility_m", visibility_m, 0.0, None, "m", ""),
+            ("sun_elevation_deg", sun_elevation_deg, -90.0, 90.0, "degrees", ""),
+            ("tcc_fraction", tcc_fraction, -0.01, 1.01, "", "cloud fraction 0..1 expected"),
         )
-        self.uvi, snowfall, wind, visibility, elevation, cloud, cover = values
-        check_range(name, "uvi_eye", self.uvi, -0.5, 200.0, "")
-        check_range(name, "snowfall_mmh", snowfall, 0.0, 500.0, "mm/h")
-        check_range(name, "v10_ms", wind, 0.0, 150.0, "m/s")
-        check_range(name, "visibility_m", visibility, 0.0, None, "m")
-        check_range(name, "sun_elevation_deg", elevation, -90.0, 90.0, "degrees")
-        check_range(name, "tcc_fraction", cloud, -0.01, 1.01, "", "cloud fraction 0..1 expected")
+        arrays = []
+        for label, raw, low, high, unit, hint in checks:  # checked before broadcasting
+            array = as_float(raw, dtype)
+            check_range(name, label, array, low, high, unit, hint)
+            arrays.append(array)
+        self.uvi, snowfall, wind, visibility, elevation, cloud, cover = np.broadcast_arrays(
+            *arrays, cover
+        )
         self.covered = np.greater_equal(cover, 0.5)  # bool, or fraction >= 0.5 (our choice)
         self.day = np.greater(elevation, 0)
         self.low_visibility = np.less(visibility, FLAT_LIGHT_VISIBILITY_M)
