@@ -68,9 +68,6 @@ class _Drivers:
         sun_elevation_deg,
         tcc_fraction,
     ):
-        dtype = float_dtype(
-            uvi_eye, snowfall_mmh, v10_ms, visibility_m, sun_elevation_deg, tcc_fraction
-        )
         cover = np.asarray(snow_cover)
         if cover.dtype.kind not in "bf":
             cover = cover.astype(np.float64)
@@ -84,7 +81,9 @@ class _Drivers:
         )
         arrays = []
         for label, raw, low, high, unit, hint in checks:  # checked before broadcasting
-            array = as_float(raw, dtype)
+            # Each driver keeps its own float dtype: only comparisons follow, so a float64
+            # field among float32 ones needs no copies.
+            array = as_float(raw, float_dtype(raw))
             check_range(name, label, array, low, high, unit, hint)
             arrays.append(array)
         self.uvi, snowfall, wind, visibility, elevation, cloud, cover = np.broadcast_arrays(

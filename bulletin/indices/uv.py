@@ -157,25 +157,38 @@ def ozone_climatology_du(
     south: A 100, B 1.5, C 30, D 0.9865, F 152.625, G 20, H 2, I -75. Without ``lon`` (NaN,
     the default) the longitudinal term is left out (it averages to zero around a latitude).
     Gives ~330-345 DU at 40-41 °N in early February (Beijing/Zhangjiakou), within the observed
-    330-380 DU.
+    330-380 DU. Returns float32 (a climatology good to some per cent needs no more, and it
+    keeps float32 UV grids float32).
     """
-    dtype = float_dtype(lat, np.float64)
-    phi = as_float(lat, dtype)
-    day = as_float(day_of_year, dtype)
-    lam = as_float(lon, dtype)
+    phi = as_float(lat, np.dtype(np.float64))
+    day = as_float(day_of_year, np.dtype(np.float64))
+    lam = as_float(lon, np.dtype(np.float64))
     check_range("ozone_climatology_du", "lat", phi, -90.0, 90.0, "degrees")
     check_range("ozone_climatology_du", "day_of_year", day, 0.0, 367.0, "days")
+    check_range("ozone_climatology_du", "lon", lam, -360.0, 360.0, "degrees")
+    # Each term on the array it depends on (day, latitude or longitude); only the final
+    # combination runs on the broadcast grid, in float32.
     north = phi > 0
-    a = np.where(north, 150.0, 100.0)
-    b = np.where(north, 1.28, 1.5)
-    c = np.where(north, 40.0, 30.0)
-    f = np.where(north, -30.0, 152.625)
-    h = np.where(north, 3.0, 2.0)
-    i = np.where(north, np.where(lam < 0, 0.0, 20.0), -75.0)
-    seasonal = c * np.sin(np.deg2rad(0.9865 * (day + f)))
-    longitudinal = 20.0 * np.sin(np.deg2rad(h * (lam + i)))
-    longitudinal = np.where(np.isnan(lam), 0.0, longitudinal)
-    return 235.0 + (a + seasonal + longitudinal) * np.sin(np.deg2rad(b * phi)) ** 2
+    lat_shape = np.where(
+        north, np.sin(np.deg2rad(1.28 * phi)) ** 2, np.sin(np.deg2rad(1.5 * phi)) ** 2
+    ).astype(np.float32)
+    base = np.where(north, 150.0, 100.0).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        lon_north = 20.0 * np.sin(np.deg2rad(3.0 * (lam + np.where(lam < 0, 0.0, 20.0))))
+        lon_south = 20.0 * np.sin(np.deg2rad(2.0 * (lam - 75.0)))
+    if np.isnan(lam).all():  # no longitude: leave the term out (a NaN among real ones stays)
+        lon_north = lon_south = np.zeros(lam.shape)
+    north_terms = (40.0 * np.sin(np.deg2rad(0.9865 * (day - 30.0))) + lon_north).astype(np.float32)
+    south_terms = (30.0 * np.sin(np.deg2rad(0.9865 * (day + 152.625))) + lon_south).astype(
+        np.float32
+    )
+    varying = north_terms - south_terms
+    varying = varying * north  # broadcast grid from here on
+    varying += south_terms
+    varying += base
+    varying *= lat_shape
+    varying += np.float32(235.0)
+    return varying
 
 
 @elementwise("cos_sza", "ozone_du")
