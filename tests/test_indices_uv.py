@@ -86,6 +86,9 @@ def test_van_heuklon_ozone():
     with_lon = ozone_climatology_du(40.96, 41, 115.46)
     assert 330 < with_lon < 380
     assert ozone_climatology_du(-40.0, 200) > 235
+    partly = ozone_climatology_du(40.0, 41, np.array([np.nan, 116.0]))
+    assert np.isnan(partly[0]) and partly[1] == pytest.approx(ozone_climatology_du(40.0, 41, 116.0))
+    assert ozone_climatology_du(np.float64(40.0), 41).dtype == np.float32
     with pytest.raises(IndexInputError, match="lat"):
         ozone_climatology_du(95.0, 10)
 

@@ -166,8 +166,11 @@ def elementwise(*array_params: str) -> Callable[[F], F]:
         def numpy_call(arguments: dict[str, Any]) -> Any:
             scalar = True
             scalar_dtype = _scalar_dtype([arguments[name] for name in array_params])
+            # (None marks an optional array input that was not given; it stays None.)
             for name in array_params:
                 value = arguments[name]
+                if value is None:  # an optional input that was not given
+                    continue
                 array = np.asarray(value, scalar_dtype if _is_python_number(value) else None)
                 scalar &= array.ndim == 0
                 arguments[name] = array.reshape(1) if array.ndim == 0 else array
@@ -203,7 +206,7 @@ def _meta(value: Any) -> np.ndarray:
 def _dask_call(numpy_call: Callable, arguments: dict[str, Any], array_params: tuple[str, ...]):
     from dask.array.core import elemwise as dask_elemwise
 
-    names = list(array_params)
+    names = [name for name in array_params if arguments[name] is not None]
     values = [arguments[name] for name in names]
 
     def call(*blocks: Any, key: str | None = None) -> Any:

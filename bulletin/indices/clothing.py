@@ -174,7 +174,7 @@ def mean_radiant_temperature(
     rsds_wm2: ArrayLike,
     cos_sza: ArrayLike,
     surface_albedo: ArrayLike = 0.2,
-    day_of_year: ArrayLike = np.nan,
+    day_of_year: ArrayLike | None = None,
 ) -> NDArray[np.floating]:
     """Mean radiant temperature (°C) of a standing person outdoors from global horizontal
     shortwave irradiance, with long-wave surroundings at air temperature.
@@ -207,7 +207,7 @@ def mean_radiant_temperature(
     cos_sza : cosine of the solar zenith angle (values <= 0 mean the sun is down).
     surface_albedo : shortwave albedo of the ground, 0..1.
     day_of_year : for the Earth-Sun distance (pvlib ``get_extra_radiation``, Spencer 1971);
-        NaN (default) uses the mean extraterrestrial irradiance 1366.1 W/m².
+        None (default) uses the mean extraterrestrial irradiance 1366.1 W/m².
 
     Returns Tmrt in °C, float32 for float32 ``t_c``/``rsds``; NaN where ``t_c``, ``rsds`` or
     ``cos_sza`` is NaN.
@@ -221,12 +221,13 @@ def mean_radiant_temperature(
     check_range(name, "surface_albedo", albedo, 0.0, 1.0, "")
     t, ghi, mu, albedo = np.broadcast_arrays(t, ghi, mu, albedo)
 
-    doy = np.asarray(day_of_year, dtype=np.float64)
-    if np.isnan(doy).all():
+    if day_of_year is None:
         extra = dtype.type(SOLAR_CONSTANT)
     else:
         from pvlib.irradiance import get_extra_radiation
 
+        doy = np.asarray(day_of_year, dtype=np.float64)
+        check_range(name, "day_of_year", doy, 0.0, 367.0, "days")
         extra = np.asarray(get_extra_radiation(doy), dtype=dtype)
 
     ghi = np.maximum(ghi, 0)  # tiny negative fluxes from GRIB packing are no sunshine

@@ -146,7 +146,7 @@ def _zenith_elementwise(times_utc, lat, lon) -> NDArray[np.floating]:
 
 @elementwise("lat", "day_of_year", "lon")
 def ozone_climatology_du(
-    lat: ArrayLike, day_of_year: ArrayLike, lon: ArrayLike = np.nan
+    lat: ArrayLike, day_of_year: ArrayLike, lon: ArrayLike | None = None
 ) -> NDArray[np.floating]:
     """Total column ozone climatology (Dobson units), van Heuklon (1979):
 
@@ -154,15 +154,15 @@ def ozone_climatology_du(
 
     with E the day of the year, φ latitude and λ longitude (degrees east), angles in degrees;
     north: A 150, B 1.28, C 40, D 0.9865, F -30, G 20, H 3, I 20 (0 west of Greenwich);
-    south: A 100, B 1.5, C 30, D 0.9865, F 152.625, G 20, H 2, I -75. Without ``lon`` (NaN,
-    the default) the longitudinal term is left out (it averages to zero around a latitude).
+    south: A 100, B 1.5, C 30, D 0.9865, F 152.625, G 20, H 2, I -75. Without ``lon`` (the
+    default) the longitudinal term is left out (it averages to zero around a latitude).
     Gives ~330-345 DU at 40-41 °N in early February (Beijing/Zhangjiakou), within the observed
     330-380 DU. Returns float32 (a climatology good to some per cent needs no more, and it
     keeps float32 UV grids float32).
     """
     phi = as_float(lat, np.dtype(np.float64))
     day = as_float(day_of_year, np.dtype(np.float64))
-    lam = as_float(lon, np.dtype(np.float64))
+    lam = np.zeros(1) if lon is None else as_float(lon, np.dtype(np.float64))
     check_range("ozone_climatology_du", "lat", phi, -90.0, 90.0, "degrees")
     check_range("ozone_climatology_du", "day_of_year", day, 0.0, 367.0, "days")
     check_range("ozone_climatology_du", "lon", lam, -360.0, 360.0, "degrees")
@@ -173,11 +173,11 @@ def ozone_climatology_du(
         north, np.sin(np.deg2rad(1.28 * phi)) ** 2, np.sin(np.deg2rad(1.5 * phi)) ** 2
     ).astype(np.float32)
     base = np.where(north, 150.0, 100.0).astype(np.float32)
-    with np.errstate(invalid="ignore"):
+    if lon is None:
+        lon_north = lon_south = np.zeros(1)
+    else:
         lon_north = 20.0 * np.sin(np.deg2rad(3.0 * (lam + np.where(lam < 0, 0.0, 20.0))))
         lon_south = 20.0 * np.sin(np.deg2rad(2.0 * (lam - 75.0)))
-    if np.isnan(lam).all():  # no longitude: leave the term out (a NaN among real ones stays)
-        lon_north = lon_south = np.zeros(lam.shape)
     north_terms = (40.0 * np.sin(np.deg2rad(0.9865 * (day - 30.0))) + lon_north).astype(np.float32)
     south_terms = (30.0 * np.sin(np.deg2rad(0.9865 * (day + 152.625))) + lon_south).astype(
         np.float32

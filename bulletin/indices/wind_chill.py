@@ -90,10 +90,8 @@ def wind_chill(
         no_chill = np.logical_or(np.less_equal(v, NWS_MIN_WIND_KMH), np.greater(t, NWS_MAX_T_C))
         np.copyto(out, t, where=no_chill)
     elif light_wind == "eccc":
-        light = np.less(v, ECCC_LIGHT_WIND_KMH)
-        if light.any():
-            branch = t + (dtype.type(-1.59) + dtype.type(0.1345) * t) / dtype.type(5.0) * v
-            np.copyto(out, branch.astype(dtype, copy=False), where=light)
+        branch = t + (dtype.type(-1.59) + dtype.type(0.1345) * t) / dtype.type(5.0) * v
+        np.copyto(out, branch.astype(dtype, copy=False), where=np.less(v, ECCC_LIGHT_WIND_KMH))
         np.copyto(out, t, where=np.greater(t, NWS_MAX_T_C))
     else:
         raise ValueError(f"wind_chill: light_wind must be 'nws' or 'eccc', got {light_wind!r}")
