@@ -154,10 +154,12 @@ def elementwise(*array_params: str) -> Callable[[F], F]:
 
     Numpy path: Python numbers take the float dtype of the arrays beside them (so a float32
     grid with a Python constant stays float32); 0-d arrays are promoted to 1-d for the body
-    (so in-place operations and ``out=`` work) and the result is returned 0-d again. Dask path: the function runs block by
-    block through ``dask.array.core.elemwise`` with broadcasting; the output dtype is found by
-    calling the function on empty arrays. Functions returning a ``dict`` of arrays give a dict
-    of lazy arrays.
+    (so in-place operations and ``out=`` work) and the result is returned 0-d again; ``None``
+    marks an optional array input that was not given and is passed on as ``None``.
+
+    Dask path: the function runs block by block through ``dask.array.core.elemwise`` with
+    broadcasting; the output dtype is found by calling the function on empty arrays.
+    Functions returning a ``dict`` of arrays give a dict of lazy arrays.
     """
 
     def decorate(func: F) -> F:
@@ -166,10 +168,9 @@ def elementwise(*array_params: str) -> Callable[[F], F]:
         def numpy_call(arguments: dict[str, Any]) -> Any:
             scalar = True
             scalar_dtype = _scalar_dtype([arguments[name] for name in array_params])
-            # (None marks an optional array input that was not given; it stays None.)
             for name in array_params:
                 value = arguments[name]
-                if value is None:  # an optional input that was not given
+                if value is None:
                     continue
                 array = np.asarray(value, scalar_dtype if _is_python_number(value) else None)
                 scalar &= array.ndim == 0
