@@ -193,9 +193,11 @@ def mean_radiant_temperature(
       continuous branch-free form): ``D`` diffuse horizontal, ``I`` direct normal, here also
       capped at the extraterrestrial irradiance (an hourly-mean G with the end-of-hour sun
       position can imply more at low sun);
-    * reflected shortwave ``ρ G`` with surface albedo ρ (default 0.2, bare ground; our choice:
-      it underestimates Tmrt over snow, ρ 0.5-0.8, so clothing advice errs on the warm side;
-      pass e.g. :func:`bulletin.indices.snow_albedo` for snow);
+    * reflected shortwave ``ρ G`` with broadband surface albedo ρ (default 0.2, bare ground;
+      our choice: it underestimates Tmrt over snow, ρ ≈ 0.8 fresh / 0.5-0.7 old snow, so the
+      clothing advice errs on the warm side; pass the snow value where the ground is white —
+      :func:`bulletin.indices.snow_albedo` gives UV albedos, close to these over snow but
+      0.05 on bare ground);
     * projected-area factor of a standing person
       ``fp = 0.308 cos(γ (0.998 - γ²/50000))`` with γ the solar elevation in degrees
       (Jendritzky et al. 1990, as in Di Napoli et al. 2020).
