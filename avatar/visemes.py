@@ -132,6 +132,7 @@ _VOWELS: dict[str, str] = {
     "Y": "W",
 }  # fmt: skip
 _VOWEL_MODIFIERS = set(":#2-.[;'5")
+_NASAL_CODAS = {"N": "VEL", "n": "ALV"}
 _STRESS = "'\",%=ˈˌ"
 _unknown_logged: set[str] = set()
 
@@ -156,13 +157,17 @@ def phoneme_visemes(symbol: str) -> tuple[str, ...]:
                 return ("W",)
             break
     visemes: list[str] = []
-    for ch in s:
+    # Mandarin finals with a nasal coda come as one mnemonic (cmn: "ong"); the coda closes
+    # the syllable with the tongue, velar for -ng, alveolar for -n.
+    for ch in s.replace("ng", "N"):
         if ch in _VOWELS:
             viseme = _VOWELS[ch]
         elif ch in ("L", "l"):
             viseme = "ALV"
         elif ch in ("r", "R"):
             viseme = "R"
+        elif ch in _NASAL_CODAS and visemes:
+            viseme = _NASAL_CODAS[ch]
         elif ch in _VOWEL_MODIFIERS:
             continue
         else:

@@ -54,6 +54,8 @@ def timings(*phones: tuple[str, float, float], duration: float | None = None) ->
         ("z.", ("POST",)), ("kh", ("VEL",)), ("ph", ("PBM",)), ("tsh", ("ALV",)),
         ("i[", ("IY",)), ("i.", ("IY",)), ("y", ("W",)), ("yE", ("W", "EH")),
         ("o-", ("AH",)), ("@r", ("AH", "R")), (";", ("IY",)), ("iA", ("IY", "AA")),
+        # cmn voice: a final with its nasal coda is one mnemonic ("zhong1 guo2" -> ts. ong)
+        ("ong", ("OW", "VEL")), ("an", ("AA", "ALV")), ("iN", ("IY", "VEL")),
     ],
 )  # fmt: skip
 def test_espeak_mnemonics_map_to_visemes(symbol, expected):
