@@ -24,7 +24,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -57,13 +57,28 @@ SPECTATOR_PERIODS = tuple(name for name in PERIODS if name != "night")
 #: The index sentences of a venue bulletin, in the order a presenter reads them.
 INDEX_ORDER = ("wind_chill", "frostbite", "clothing", "cold", "sunscreen", "goggles")
 
-#: Speaking rates for length estimates. Chinese: 4.8 characters/s, the news pace measured for
-#: espeak-ng ``cmn-latn-pinyin`` at rate 220 (282 characters in 58.8 s, speech_video.md §1.2).
-#: English: 2.6 words/s (about 155 words a minute, broadcast news pace).
-ZH_CHARS_PER_SECOND = 4.8
-EN_WORDS_PER_SECOND = 2.6
+#: Spoken-length model of the default voices of :mod:`bulletin.speech` at their default rates
+#: (espeak-ng 1.51 ``en-us`` at 165 words a minute, ``cmn-latn-pinyin`` at 220). Our fit: least
+#: squares on the real durations of the 130 distinct bulletins of the shipped samples (every
+#: venue, day, kind and language; ``python benchmarks/speech.py --lengths`` measures them and
+#: refits). English: seconds per letter, per word and per pause mark (, ; : . ! ?), since
+#: espeak-ng speaks letters (phonemes) at a steady pace and pauses at punctuation. Chinese:
+#: seconds per syllable (one per character, one per pinyin letter name of SPF/UV); about 4.4
+#: syllables a second, slower than the 4.8 of the research notes (speech_video.md §1.2), because
+#: bulletins pause at many commas.
+EN_SECONDS_PER_LETTER = 0.0672
+EN_SECONDS_PER_WORD = 0.0288
+EN_SECONDS_PER_PAUSE = 0.228
+ZH_SECONDS_PER_SYLLABLE = 0.227
+#: The largest relative error of that model on the samples was 2.1 % (2.4 % to 3.0 % when fitted
+#: on one sample and checked on the other); scripts aim below the issue's upper bound by this
+#: margin so that the spoken length, not only the estimate, stays inside it.
+ESTIMATE_TOLERANCE = 0.03
 #: Spoken length the issue asks for, seconds.
 SPOKEN_SECONDS = {"venue": (45.0, 75.0), "overview": (60.0, 90.0)}
+#: The ``concise`` levels templates are rendered with, in turn, until the script is short
+#: enough: 0 (everything), 1 (no optional clauses), 2 (parts of the day or areas merged).
+CONCISE_LEVELS = (0, 1, 2)
 
 #: Minutes to frostbite are quoted only inside the fit range of the regression: 10 m wind
 #: 25-80 km/h and at most 30 minutes (NWS AWIPS-II practice, indices.md §2); otherwise the
@@ -119,6 +134,8 @@ _LATIN_RE = re.compile(r"[A-Za-z]+")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PINYIN_SYLLABLE_RE = re.compile(r"[a-z]+[1-5]")
 _EN_WORD_RE = re.compile(r"[A-Za-z0-9']+")
+_EN_LETTER_RE = re.compile(r"[A-Za-z]")
+_EN_PAUSE_RE = re.compile(r"[,;:.!?]")
 
 
 class Sentence(NamedTuple):
@@ -149,12 +166,18 @@ class Script:
 
     @property
     def estimated_seconds(self) -> float:
-        """Spoken length at news pace: Chinese characters (and pinyin syllables of the letters
-        of SPF/UV) at 4.8 per second, English words at 2.6 per second."""
+        """Spoken length with the default voice and rate of :func:`bulletin.speech.synthesize`
+        (model and its accuracy: :data:`EN_SECONDS_PER_LETTER` and neighbours)."""
         if self.lang == "zh":
-            units = len(_HAN_RE.findall(self.text)) + len(_PINYIN_SYLLABLE_RE.findall(self.text))
-            return units / ZH_CHARS_PER_SECOND
-        return len(_EN_WORD_RE.findall(self.text)) / EN_WORDS_PER_SECOND
+            syllables = len(_HAN_RE.findall(self.text)) + len(
+                _PINYIN_SYLLABLE_RE.findall(self.text)
+            )
+            return syllables * ZH_SECONDS_PER_SYLLABLE
+        return (
+            len(_EN_LETTER_RE.findall(self.text)) * EN_SECONDS_PER_LETTER
+            + len(_EN_WORD_RE.findall(self.text)) * EN_SECONDS_PER_WORD
+            + len(_EN_PAUSE_RE.findall(self.text)) * EN_SECONDS_PER_PAUSE
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (sentences as objects with display, tts and index)."""
@@ -318,21 +341,24 @@ def _sentences(text: str, lang: str, name: str) -> list[Sentence]:
 
 def _render(
     kind: str,
-    context: dict[str, Any],
+    context_for: Callable[[int], dict[str, Any]],
     folders: Sequence[Path],
     book: Phrasebook,
     day: dt.date,
     venue_ids: Sequence[str],
 ) -> Script:
-    """Render a template into a script. Templates first get ``concise=False``; when the script
-    would run longer than the issue asks (:data:`SPOKEN_SECONDS`), they are rendered again with
-    ``concise=True`` and leave out their optional clauses."""
+    """Render a template into a script. Templates first get ``concise=0``; while the script
+    would run longer than the issue asks (:data:`SPOKEN_SECONDS`, less the estimate's
+    :data:`ESTIMATE_TOLERANCE`), they are rendered again with ``concise=1`` (optional clauses
+    go) and then ``concise=2`` (the parts of the day, or the areas, are merged: the last
+    resort, as the issue asks for conditions by part of the day)."""
     name = f"{kind}.{book.lang}.j2"
     env = _environment(tuple(folders), book.lang)
-    for concise in (False, True):
-        text = _render_text(env, name, {**context, "concise": concise})
+    longest = SPOKEN_SECONDS[kind][1] / (1.0 + ESTIMATE_TOLERANCE)
+    for concise in CONCISE_LEVELS:
+        text = _render_text(env, name, {**context_for(concise), "concise": concise})
         script = _script(kind, book.lang, day, _sentences(text, book.lang, name), venue_ids)
-        if script.estimated_seconds <= SPOKEN_SECONDS[kind][1]:
+        if script.estimated_seconds <= longest:
             break
     return script
 
@@ -739,7 +765,12 @@ class _Places:
         return self.book.join(labels)
 
 
-def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, Any]:
+def _overview_context(
+    days: Sequence[_VenueDay], book: Phrasebook, concise: int = 0
+) -> dict[str, Any]:
+    """The overview template's variables. A concise overview names only the worst group of
+    each index (the templates say so), so "the same venues" may stand for the venues of the
+    previous index sentence whenever that sentence named exactly those venues and no others."""
     places = _Places(days, book)
     by_id = {d.venue.id: d for d in days}
     weather = {vid: _day_weather(d) for vid, d in by_id.items()}
@@ -761,6 +792,18 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
                 "wind_chill": min(p["wind_chill"] for p in parts),
             }
         )
+    # The whole region at once, for a concise overview: the sky when every area shares it.
+    skies = {area["sky"] for area in areas}
+    strongest = max(weather.values(), key=lambda w: w["wind_kmh"])["wind_kmh"]
+    everywhere = {
+        "label": places.label(places.order),
+        "sky": skies.pop() if len(skies) == 1 else None,
+        "t_min": min(w["t_min"] for w in weather.values()),
+        "t_max": max(w["t_max"] for w in weather.values()),
+        "wind_kmh": strongest,
+        "force": beaufort_force(strongest),
+        "wind": book.wind(strongest),
+    }
     # Venues whose temperature changed the same way since yesterday, grouped.
     # "colder" and "much colder" venues form one group, which is "much colder" when all are.
     trends: dict[str, list[tuple[str, str, float]]] = {}
@@ -786,6 +829,7 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
         )
     wind_groups = [{"wind": kind, "places": places.label(ids)} for kind, ids in winds.items()]
     indices: dict[str, dict[str, Any]] = {}
+    named_before: list[frozenset[str]] = []  # the venue lists of the previous index sentence
     for index in (*INDEX_ORDER, "spectator"):
         levels = {vid: _level(d.periods, index) for vid, d in by_id.items()}
         ordered = sorted(set(levels.values()), reverse=True)
@@ -803,6 +847,10 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
                 }
             )
             named |= frozenset(ids)
+        groups_ids = [frozenset(vid for vid in places.order if levels[vid] == lv) for lv in ordered]
+        if named_before == groups_ids[:1] and 1 < len(groups_ids[0]) < len(places.order):
+            groups[0]["places"] = book.places("same")
+        named_before = groups_ids[:1] if concise or len(groups) == 1 else groups_ids
         indices[index] = {
             "key": index,
             "title": book.title(index),
@@ -815,6 +863,7 @@ def _overview_context(days: Sequence[_VenueDay], book: Phrasebook) -> dict[str, 
         "date": _date_facts(days[0].date, book),
         "venue_count": len(days),
         "areas": areas,
+        "everywhere": everywhere,
         "trends": trend_groups,
         "wind_trends": wind_groups,
         "indices": indices,
@@ -847,7 +896,8 @@ def render_script(
         )
     day = _venue_day(table, venue, _parse_date(date))
     folders, book = _phrasebook(templates_dir, lang)
-    return _render(kind, _venue_context(day, book), folders, book, day.date, [venue.id])
+    context = _venue_context(day, book)
+    return _render(kind, lambda _: context, folders, book, day.date, [venue.id])
 
 
 def render_overview(
@@ -867,8 +917,14 @@ def render_overview(
     first = _venue_day(table, venues[0], _parse_date(date))
     days = [first] + [_venue_day(table, v, first.date) for v in venues[1:]]
     folders, book = _phrasebook(templates_dir, lang)
-    context = _overview_context(days, book)
-    return _render("overview", context, folders, book, first.date, [v.id for v in venues])
+    return _render(
+        "overview",
+        functools.partial(_overview_context, days, book),
+        folders,
+        book,
+        first.date,
+        [v.id for v in venues],
+    )
 
 
 def write_script(script: Script, folder: str | Path) -> dict[str, Path]:

@@ -232,7 +232,7 @@ def check_wording(table: Mapping[str, Any], source: str) -> None:
         need_text(("sky", sky))
     for group in WIND_GROUPS:
         need_text(("wind", group))
-    for place in ("all", "rest", "zone_rest"):
+    for place in ("all", "rest", "same", "zone_rest"):
         need_text(("places", place))
     for lang in LANGUAGES:
         if len(need(("weekdays", lang))) != 7:
@@ -281,7 +281,7 @@ class Phrasebook:
         return self._text("lenses", code)
 
     def places(self, which: str) -> str:
-        """ "All venues" or "the other venues" in the overview."""
+        """ "All venues", "the other venues" or "the same venues" in the overview."""
         return self._text("places", which)
 
     def zone_rest(self, zone: str) -> str:
