@@ -651,9 +651,15 @@ _KINDS: dict[str, type[nn.Module]] = {
 }
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, metrics: Mapping | None = None) -> None:
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    metrics: Mapping | None = None,
+    manifest: Mapping | None = None,
+) -> None:
     """Write ``model`` as an fp16 state dict with a manifest (kind, config, parameter count,
-    metrics), atomically: a temporary file in the same folder, then ``os.replace``."""
+    metrics, and any JSON-like ``manifest`` entries such as the render template, data hash and
+    training steps), atomically: a temporary file in the same folder, then ``os.replace``."""
     kind = next((k for k, cls in _KINDS.items() if type(model) is cls), None)
     if kind is None:
         raise AvatarError(f"cannot checkpoint a {type(model).__name__}; use one of {list(_KINDS)}")
@@ -667,6 +673,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, metrics: Mapping | None 
         "config": dataclasses.asdict(model.config),
         "parameters": count_parameters(model),
         "metrics": dict(metrics or {}),
+        "manifest": dict(manifest or {}),
         "state_dict": state,
     }
     path = Path(path)
@@ -683,6 +690,13 @@ def save_checkpoint(path: str | Path, model: nn.Module, metrics: Mapping | None 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild a model saved by :func:`save_checkpoint`, in eval mode, with its metrics."""
+    model, metrics, _ = load_checkpoint_bundle(path)
+    return model, metrics
+
+
+def load_checkpoint_bundle(path: str | Path) -> tuple[nn.Module, dict, dict]:
+    """Like :func:`load_checkpoint`, also returning the manifest entries (``weights_only``
+    loading: only tensors and plain containers are accepted, never pickled code)."""
     path = Path(path)
     if not path.is_file():
         raise AvatarError(f"checkpoint not found: {path}")
@@ -711,4 +725,4 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
         raise AvatarError(
             f"{path}: weights do not fit a {kind}: {str(exc).splitlines()[0]}"
         ) from None
-    return model.eval(), dict(payload.get("metrics", {}))
+    return model.eval(), dict(payload.get("metrics", {})), dict(payload.get("manifest", {}))

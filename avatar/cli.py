@@ -1,0 +1,92 @@
+"""``bulletin avatar``: render a presenter video, train a twin.
+
+The group ``avatar_cli`` is registered by the main ``bulletin`` command line; ``python -m
+avatar.cli`` runs it alone with the same one-line error handling. Errors the user can cause are
+:class:`~bulletin.errors.BulletinError` subclasses, printed as one line with exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from avatar.errors import AvatarError
+from bulletin.errors import BulletinError
+
+
+def _existing_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise AvatarError(f"{what} not found: {path}")
+    return path
+
+
+@click.group("avatar", context_settings={"help_option_names": ["-h", "--help"]})
+def avatar_cli() -> None:
+    """The presenter: render lip-synced video, train a digital twin."""
+
+
+@avatar_cli.command("render")
+@click.option(
+    "--audio",
+    "audio",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Speech audio (speech.wav of the speech stage).",
+)
+@click.option(
+    "--timings",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Phoneme timings (timings.json); without them the mouth follows the audio.",
+)
+@click.option(
+    "--avatar",
+    "avatar",
+    default="default",
+    show_default=True,
+    help="procedural, default (the shipped GAN twin) or a twin checkpoint path.",
+)
+@click.option("--size", default="640x360", show_default=True, help="Frame size WIDTHxHEIGHT.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The MP4 to write (atomically).",
+)
+def render_command(audio: Path, timings: Path | None, avatar: str, size: str, output: Path) -> None:
+    """Render the presenter speaking AUDIO to an MP4 at 25 fps with the speech as sound."""
+    from avatar.render import write_presenter_video
+    from avatar.video import parse_size
+
+    frame_size = parse_size(size)
+    _existing_file(audio, "audio file")
+    if timings is not None:
+        _existing_file(timings, "timings file")
+    n = write_presenter_video(audio, output, timings, avatar, frame_size)
+    click.echo(f"avatar: wrote {output} ({n} frames, {n / 25:.2f} s)", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``avatar_cli`` alone (``python -m avatar.cli``) with one-line errors."""
+    try:
+        code = avatar_cli.main(args=argv, prog_name="avatar", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("avatar: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BulletinError as exc:
+        click.echo(f"avatar: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("avatar: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Rendering: speech audio (and phoneme timings) to presenter frames, streamed, or to an MP4.
+
+``render_presenter`` returns an iterator so that the video stage composes frames without holding
+the clip in memory. The number of frames is ``ceil(duration * fps)``: the picture covers the
+audio and is at most one frame longer. In silences the mouth rests closed (the mouth track is
+the resting shape there) while the presenter keeps blinking and breathing.
+
+``avatar`` chooses the renderer:
+
+* ``"procedural"``: the procedural presenter (numpy/PIL, no torch);
+* ``"default"``: the GAN twin shipped at :data:`DEFAULT_CHECKPOINT` (an error says so if it
+  has not been trained and committed yet; there is no silent fallback);
+* a path: a twin checkpoint written by ``bulletin avatar train``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from avatar.audio import Speech, as_speech
+from avatar.errors import AvatarError
+from avatar.ground_truth import TimingsSource, mouth_track
+from avatar.procedural import PresenterStyle, ProceduralPresenter
+from avatar.video import FPS, check_frame_size, write_video
+from avatar.visemes import load_timings, mouth_track_from_audio
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "data" / "default_twin.pt"
+DEFAULT_SIZE = (640, 360)
+
+SILENCE_PEAK = 1e-4
+"""Audio whose absolute peak stays below this (-80 dBFS) is treated as silent: nothing to say.
+Our choice: 16-bit dither is about -96 dBFS, any speech is far above -80 dBFS."""
+
+
+def check_speech(speech: Speech, name: str) -> Speech:
+    """Reject audio that holds no speech (empty or silent) with a one-line error."""
+    if speech.samples.size == 0:
+        raise AvatarError(f"audio {name} holds no samples")
+    peak = float(np.max(np.abs(speech.samples)))
+    if peak < SILENCE_PEAK:
+        raise AvatarError(f"audio {name} is silent (peak {peak:.1e}): nothing to lip-sync")
+    return speech
+
+
+def resolve_avatar(avatar: str | Path) -> str | Path:
+    """``"procedural"`` stays a name; ``"default"`` becomes the shipped checkpoint path (an
+    :class:`AvatarError` when it is absent); other values must be existing checkpoint files."""
+    if isinstance(avatar, str) and avatar == "procedural":
+        return "procedural"
+    if isinstance(avatar, str) and avatar == "default":
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise AvatarError(
+                f"the default GAN twin {DEFAULT_CHECKPOINT.name} is not shipped yet (it is "
+                f"trained with 'bulletin avatar train'); use --avatar procedural or a twin path"
+            )
+        return DEFAULT_CHECKPOINT
+    path = Path(avatar)
+    if not path.is_file():
+        raise AvatarError(
+            f"avatar must be procedural, default or a checkpoint file; {path} not found"
+        )
+    return path
+
+
+def render_presenter(
+    audio: Speech | str | Path,
+    timings: TimingsSource | None = None,
+    avatar: str | Path = "procedural",
+    size: tuple[int, int] = DEFAULT_SIZE,
+    fps: int = FPS,
+    style: PresenterStyle | None = None,
+    seed: int = 0,
+) -> Iterator[np.ndarray]:
+    """Presenter frames (HxWx3 uint8, ``size`` = (W, H)) speaking ``audio``, as a stream.
+
+    Inputs are checked before the first frame: missing or unreadable files, silent or empty
+    audio, bad timings, a bad size, an unknown or missing avatar all raise :class:`AvatarError`.
+    ``style`` and ``seed`` pick the look and the idle motion of the procedural presenter."""
+    size = check_frame_size(size)
+    if not (isinstance(fps, int) and 1 <= fps <= 120):
+        raise AvatarError(f"fps must be an integer of 1-120, got {fps!r}")
+    name = str(audio) if not isinstance(audio, Speech) else "samples"
+    speech = check_speech(as_speech(audio), name)
+    parsed = load_timings(timings) if timings is not None else None
+    if parsed is not None and parsed.duration > speech.duration + 1.0 / fps:
+        raise AvatarError(
+            f"timings last {parsed.duration:.2f} s but the audio {name} only {speech.duration:.2f} s"
+        )
+    choice = resolve_avatar(avatar)
+    if choice == "procedural":
+        track = mouth_track(speech, parsed, fps)
+        presenter = ProceduralPresenter(style, size, seed)
+        return (frame.image for frame in presenter.frames(track))
+    from avatar.neural import NeuralPresenter  # torch only when a twin is used
+
+    neural = NeuralPresenter.from_checkpoint(choice, size)
+    if neural.mouth_source == "timings" and parsed is not None:
+        track = mouth_track(speech, parsed, fps)
+    else:
+        track = mouth_track_from_audio(speech, fps)
+    return neural.frames(speech, track)
+
+
+def write_presenter_video(
+    audio_path: str | Path,
+    out_path: str | Path,
+    timings: TimingsSource | None = None,
+    avatar: str | Path = "procedural",
+    size: tuple[int, int] = DEFAULT_SIZE,
+    fps: int = FPS,
+    style: PresenterStyle | None = None,
+    seed: int = 0,
+) -> int:
+    """Render ``audio_path`` to ``out_path`` (H.264 MP4, the speech as its AAC audio track),
+    atomically; returns the number of video frames."""
+    frames = render_presenter(audio_path, timings, avatar, size, fps, style, seed)
+    return write_video(frames, out_path, size, fps, audio_path=audio_path)

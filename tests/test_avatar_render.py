@@ -1,0 +1,132 @@
+"""Rendering: streamed frames, presenter.mp4 with the speech as its sound, clear errors, and the
+GAN paste-back (pixels outside the mask are the template's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from avatar import render as render_module
+from avatar.audio import SAMPLE_RATE
+from avatar.cli import avatar_cli
+from avatar.errors import AvatarError
+from avatar.mouth import MouthShape
+from avatar.procedural import ProceduralPresenter
+from avatar.video import parse_size, read_audio_track, read_video, video_info
+
+SIZE = (160, 120)
+
+
+def speech_like(seconds: float, pause: tuple[float, float] | None = None) -> np.ndarray:
+    """A harmonic 'voice' whose loudness moves at a syllable rate (4 Hz), silent in ``pause``."""
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)
+    if pause is not None:
+        envelope[(t >= pause[0]) & (t < pause[1])] = 0
+    return (0.08 * envelope * voice).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def wav_5s(tmp_path_factory):
+    path = tmp_path_factory.mktemp("audio") / "speech.wav"
+    soundfile.write(path, speech_like(5.0, pause=(2.0, 3.0)), SAMPLE_RATE)
+    return path
+
+
+def test_five_second_render_has_the_audio_length_and_rests_in_silence(wav_5s, tmp_path):
+    frames = render_module.render_presenter(wav_5s, avatar="procedural", size=SIZE)
+    assert not isinstance(frames, list)  # a stream
+    images = list(frames)
+    assert len(images) == 125 and images[0].shape == (120, 160, 3)
+    out = tmp_path / "presenter.mp4"
+    n = render_module.write_presenter_video(wav_5s, out, avatar="procedural", size=SIZE)
+    assert n == 125
+    info = video_info(out)
+    assert info.size == SIZE and info.fps == 25
+    sound = read_audio_track(out)
+    assert abs(sound.duration - 5.0) <= 1 / 25 + 0.03  # AAC priming may add a few ms
+    decoded = list(read_video(out))
+    assert len(decoded) == 125
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+    # In the pause (2-3 s) the mouth is the resting mouth; in speech it is not.
+    presenter = ProceduralPresenter(size=SIZE)
+    rest = presenter.render(2.5, MouthShape.rest()).image
+    x0, y0, x1, y1 = presenter.render(2.5).mouth_box
+    mouth = np.s_[max(y0, 0) : y1, max(x0, 0) : x1]
+    silent = images[round(2.5 * 25)]
+    assert np.abs(silent[mouth].astype(int) - rest[mouth]).max() <= 8
+    talking = [np.abs(images[i][mouth].astype(int) - rest[mouth]).max() for i in range(25, 45)]
+    assert max(talking) > 40
+
+
+def test_silent_zero_length_and_missing_audio_are_clear_errors(tmp_path):
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE)
+    with pytest.raises(AvatarError, match="silent"):
+        render_module.render_presenter(silent, avatar="procedural", size=SIZE)
+    empty = tmp_path / "empty.wav"
+    soundfile.write(empty, np.zeros(0, np.float32), SAMPLE_RATE)
+    with pytest.raises(AvatarError, match="no samples"):
+        render_module.render_presenter(empty, avatar="procedural", size=SIZE)
+    with pytest.raises(AvatarError, match="not found"):
+        render_module.render_presenter(tmp_path / "nope.wav", avatar="procedural", size=SIZE)
+
+
+@pytest.mark.parametrize("text", ["640", "640x", "axb", "641x360", "32x32", "9000x360"])
+def test_bad_sizes_are_rejected(text):
+    with pytest.raises(AvatarError, match="size"):
+        parse_size(text)
+
+
+def test_cli_render_and_its_one_line_errors(wav_5s, tmp_path, monkeypatch):
+    runner = CliRunner()
+    out = tmp_path / "clip.mp4"
+    ok = runner.invoke(
+        avatar_cli,
+        [
+            "render",
+            "--audio",
+            str(wav_5s),
+            "--avatar",
+            "procedural",
+            "--size",
+            "96x64",
+            "-o",
+            str(out),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert video_info(out).size == (96, 64)
+
+    def error_of(*args: str) -> str:
+        result = runner.invoke(avatar_cli, ["render", *args, "-o", str(tmp_path / "x.mp4")])
+        assert result.exit_code != 0 and isinstance(result.exception, AvatarError)
+        return str(result.exception)
+
+    assert "not found" in error_of("--audio", str(tmp_path / "missing.wav"))
+    assert "timings file not found" in error_of(
+        "--audio", str(wav_5s), "--timings", str(tmp_path / "t.json")
+    )
+    assert "WIDTHxHEIGHT" in error_of("--audio", str(wav_5s), "--size", "big")
+    assert "checkpoint" in error_of("--audio", str(wav_5s), "--avatar", str(tmp_path / "no.pt"))
+    monkeypatch.setattr(render_module, "DEFAULT_CHECKPOINT", tmp_path / "default_twin.pt")
+    assert "not shipped yet" in error_of("--audio", str(wav_5s), "--avatar", "default")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_paste_mask_is_zero_on_the_upper_half_and_the_rim():
+    from avatar.neural import paste_back, paste_mask
+
+    mask = paste_mask(64)
+    assert mask[:32].max() == 0 and mask[:, 0].max() == 0 and mask[-1].max() == 0
+    assert mask[48, 32] == 1
+    template = np.random.default_rng(0).integers(0, 256, (80, 100, 3), dtype=np.uint8)
+    face = np.full((64, 64, 3), 255, np.uint8)
+    out = paste_back(template, face, (-10, 20, 60, 90))  # partly outside the frame
+    changed = np.any(out != template, axis=2)
+    assert changed[:55].sum() == 0  # above the crop's mid line nothing moves
+    assert changed[60:85, 5:45].all()
