@@ -128,3 +128,22 @@ def test_subtitle_errors(tmp_path):
         build_cues(_timed(["x"]), "fr")
     with pytest.raises(SpeechError, match="cannot write"):
         write_subtitles(_timed(["x"]), "en", tmp_path / "missing-folder" / "a.srt")
+
+
+def test_long_sentence_cut_evenly_after_punctuation_without_orphans():
+    text = "感冒指数：较易发，主要因为昼夜温差大和寒冷，注意保暖，多喝温水。"
+    words = _timed([token.text for token in display_tokens(text, "zh")], step=0.25)
+    cues = build_cues(words, "zh")
+    _check_layout(cues, words, "zh")
+    # 32 characters need two cues; a greedy fill would leave "温水。" alone in the second.
+    assert [cue.text.replace("\n", "") for cue in cues] == [
+        "感冒指数：较易发，主要因为昼夜温差大和寒冷，",
+        "注意保暖，多喝温水。",
+    ]
+
+
+def test_a_number_stays_with_its_measure_word():
+    words = _timed([token.text for token in display_tokens("全天晴，气温-6~4°C，风力5级。", "zh")])
+    assert [w.text for w in words][-1] == "5级。"
+    lines = [line for cue in build_cues(words, "zh") for line in cue.lines]
+    assert not any(line.endswith("5") for line in lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -29,10 +30,18 @@ def prepare_output_dir(out_dir: Path) -> Path:
 
 
 def temporary_path(final: Path, suffix: str) -> Path:
-    """A fresh, unused path next to ``final`` (the caller writes it, then :func:`commit`)."""
-    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.stem}-", suffix=suffix)
-    os.close(handle)
-    return Path(name)
+    """A fresh, unused, empty file next to ``final`` (the caller writes it, then
+    :func:`commit`). Created with mode 0o666 less the umask, as ``open`` would, so the final
+    file gets the usual permissions (``tempfile.mkstemp`` would make it owner-only)."""
+    for _attempt in range(100):
+        path = final.parent / f".{final.stem}-{secrets.token_hex(6)}{suffix}"
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(handle)
+        return path
+    raise FileExistsError(f"no free temporary name next to {final}")
 
 
 def commit(temporary: Path, final: Path) -> None:

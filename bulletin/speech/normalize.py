@@ -55,6 +55,12 @@ ZH_LETTER_PINYIN = {
     "F": "ai1 fu1",
 }
 ACRONYMS = ("SPF", "UV")
+# Measure words and units that are read together with the number before them and so stay on
+# its subtitle line ("风力5级", "30分钟", "2月7日"; our choice: the ones the bulletins use and
+# common time and length units).
+ZH_MEASURE_WORDS = frozenset(
+    "级 类 月 日 年 号 点 时 分 秒 度 摄氏度 分钟 小时 天 倍 次 层 个 米 千米 公里 厘米 毫米".split()
+)
 
 # A unit is (English singular, English plural, Chinese, is_temperature). Longest symbols first
 # so "km/h" wins over "km" and "m".
@@ -586,11 +592,14 @@ def display_tokens(text: str, lang: str) -> list[Token]:
 
 
 def _belong_together(text: str, first: list[int], second: list[int]) -> bool:
-    """ "5" + "m/s", "SPF" + "30": one space apart, and never to be split."""
-    if text[first[1] : second[0]] != " ":
-        return False
+    """ "5" + "m/s", "SPF" + "30": one space apart, and never to be split; in Chinese a number
+    and the measure word right after it ("5" + "级", "30" + "分钟")."""
     left = text[first[0] : first[1]]
     right = text[second[0] : second[1]]
+    if first[1] == second[0] and left[-1:].isdigit():
+        return right.rstrip(_CLOSING_PUNCT) in ZH_MEASURE_WORDS
+    if text[first[1] : second[0]] != " ":
+        return False
     if left[-1:].isdigit() and _UNIT_RE.match(right):
         return True
     return left in ACRONYMS and right[:1].isdigit()

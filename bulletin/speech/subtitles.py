@@ -4,6 +4,11 @@ Cue layout follows the Netflix Timed Text Style Guides (English, and Simplified 
 at most 2 lines, at most 42 characters per line in English and 16 in Chinese, a cue shown
 between 5/6 s and 7 s. Words, and numbers with their units ("-12~-5°C"), are never split: a
 single word longer than a line gets a line of its own. A cue always ends with its sentence.
+
+A sentence too long for one cue is cut into as few cues as the limits allow, of lengths as
+even as possible, preferably after punctuation (the guides ask for line and cue breaks at
+punctuation and after clauses); each cue fills its lines greedily. The evenness is our choice:
+a greedy fill leaves orphans such as a last cue of two characters shown for half a second.
 """
 
 from __future__ import annotations
@@ -54,36 +59,18 @@ def join_words(words: Sequence[str], lang: str) -> str:
 def build_cues(words: Sequence[Word], lang: str) -> list[Cue]:
     """Group timed display words into cues (see the module docstring for the rules)."""
     check_language(lang)
-    limit = LINE_LIMIT[lang]
     texts = [word.text for word in words]
     groups: list[list[list[int]]] = []  # cue -> lines -> word indices
-    lines: list[list[int]] = []
-
-    def close() -> None:
-        nonlocal lines
-        if lines:
-            groups.append(lines)
-        lines = []
-
+    sentence: list[int] = []
     for index, word in enumerate(words):
         if not word.text.strip():
             continue
-        if lines and word.end - words[lines[0][0]].start > MAX_CUE_S:
-            close()
-        if not lines:
-            lines = [[index]]
-        else:
-            candidate = [texts[i] for i in lines[-1]] + [word.text]
-            if len(join_words(candidate, lang)) <= limit:
-                lines[-1].append(index)
-            elif len(lines) < MAX_LINES:
-                lines.append([index])
-            else:
-                close()
-                lines = [[index]]
+        sentence.append(index)
         if ends_sentence(texts, index, lang):
-            close()
-    close()
+            groups.extend(_sentence_cues(sentence, words, lang))
+            sentence = []
+    if sentence:
+        groups.extend(_sentence_cues(sentence, words, lang))
 
     # Times in whole milliseconds (what SRT and WebVTT can hold).
     cues: list[Cue] = []
@@ -97,6 +84,56 @@ def build_cues(words: Sequence[Word], lang: str) -> list[Cue]:
         line_texts = tuple(join_words([texts[i] for i in line], lang) for line in group)
         cues.append(Cue(start=start / 1000, end=end / 1000, lines=line_texts))
     return cues
+
+
+def _fill_lines(indices: Sequence[int], texts: Sequence[str], lang: str) -> list[list[int]]:
+    """Words on lines of at most the language's limit, filled greedily (a lone over-long word
+    gets a line of its own)."""
+    limit = LINE_LIMIT[lang]
+    lines: list[list[int]] = []
+    for index in indices:
+        if lines and len(join_words([texts[i] for i in lines[-1]] + [texts[index]], lang)) <= limit:
+            lines[-1].append(index)
+        else:
+            lines.append([index])
+    return lines
+
+
+def _sentence_cues(
+    sentence: Sequence[int], words: Sequence[Word], lang: str
+) -> list[list[list[int]]]:
+    """A sentence's words as cues: fewest cues, then even lengths, then breaks after
+    punctuation (dynamic programming over the cue boundaries)."""
+    texts = [word.text for word in words]
+    limit = LINE_LIMIT[lang]
+    count = len(sentence)
+    # score[i]: (cues, cost) of the best cutting of the first i words; cut[i]: its last cue's
+    # first word. A one-word cue is always allowed, so every score gets a finite value.
+    score: list[tuple[int, float]] = [(0, 0.0)] + [(count + 1, math.inf)] * count
+    cut = [0] * (count + 1)
+    for end in range(1, count + 1):
+        last = sentence[end - 1]
+        # Even lengths (a sum of squares) and a line's worth of cost for a break mid-clause.
+        break_cost = 0 if not texts[last][-1:].isalnum() else limit * limit
+        for start in range(end - 1, -1, -1):
+            span = sentence[start:end]
+            chars = len(join_words([texts[i] for i in span], lang))
+            if start < end - 1:
+                too_long = words[last].end - words[sentence[start]].start > MAX_CUE_S
+                if too_long or chars > MAX_LINES * limit:
+                    break  # an earlier start only makes the cue longer and wider
+                if len(_fill_lines(span, texts, lang)) > MAX_LINES:
+                    continue
+            cues, cost = score[start]
+            candidate = (cues + 1, cost + chars * chars + break_cost)
+            if candidate < score[end]:
+                score[end], cut[end] = candidate, start
+    bounds: list[tuple[int, int]] = []
+    end = count
+    while end > 0:
+        bounds.append((cut[end], end))
+        end = cut[end]
+    return [_fill_lines(sentence[start:end], texts, lang) for start, end in reversed(bounds)]
 
 
 def srt_text(cues: Sequence[Cue]) -> str:
