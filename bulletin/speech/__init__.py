@@ -9,6 +9,7 @@ from bulletin.speech.subtitles import Cue, build_cues, write_subtitles
 from bulletin.speech.synthesis import (
     SpeechRequest,
     SpeechResult,
+    check_request,
     synthesize,
     synthesize_many,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "Timings",
     "Word",
     "build_cues",
+    "check_request",
     "normalize",
     "normalize_for_speech",
     "read_timings",

@@ -69,16 +69,8 @@ def synthesize_piper(
     """Speak English ``text`` with piper into ``out_dir`` (``speech.wav`` + ``timings.json``)."""
     from bulletin.speech.synthesis import TIMINGS_NAME, WAV_NAME, result_from
 
-    if lang != "en":
-        raise SpeechError(
-            f"the piper engine speaks English only (its bundled voice is {VOICE_NAME}); "
-            f"use engine='pyttsx3' for lang {lang!r}"
-        )
-    if voice is not None and voice.strip().lower() not in {v.lower() for v in VOICE_ALIASES}:
-        raise SpeechError(f"unknown piper voice {voice!r}: the only bundled voice is {VOICE_NAME}")
-    length_scale = length_scale_for(rate)
+    length_scale = check_options(lang, voice, rate)
     spoken = normalize(text, lang)
-    espeak.check_espeak_library()
     out_dir = prepare_output_dir(out_dir)
     engine_text = spoken.spoken
 
@@ -125,6 +117,21 @@ def synthesize_piper(
     finally:
         discard(temporary)
     return result_from(timings, wav_path, timings_path)
+
+
+def check_options(lang: str, voice: str | None, rate: int | None) -> float | None:
+    """Check a piper request without synthesising (English, the bundled voice, a rate piper
+    can reach, espeak-ng for the timings) and return the length scale for ``rate``."""
+    if lang != "en":
+        raise SpeechError(
+            f"the piper engine speaks English only (its bundled voice is {VOICE_NAME}); "
+            f"use engine='pyttsx3' for lang {lang!r}"
+        )
+    if voice is not None and voice.strip().lower() not in {v.lower() for v in VOICE_ALIASES}:
+        raise SpeechError(f"unknown piper voice {voice!r}: the only bundled voice is {VOICE_NAME}")
+    length_scale = length_scale_for(rate)
+    espeak.check_espeak_library()
+    return length_scale
 
 
 def length_scale_for(rate: int | None) -> float | None:

@@ -85,16 +85,11 @@ def synthesize(
     natural pace). Raises :class:`SpeechError` for empty text, an unknown engine, language or
     voice, a missing espeak-ng, or an unwritable output folder.
     """
-    check_language(lang)
-    if engine not in ENGINES:
-        raise SpeechError(f"unknown speech engine {engine!r}: use one of {', '.join(ENGINES)}")
+    voice, rate = check_request(lang, engine=engine, voice=voice, rate=rate)
     if engine == "piper":
         from bulletin.speech import piper_engine  # onnxruntime is slow to import: only on use
 
         return piper_engine.synthesize_piper(text, lang, Path(out_dir), voice=voice, rate=rate)
-    voice = resolve_espeak_voice(lang, voice)
-    rate = espeak.check_rate(DEFAULT_RATE[lang] if rate is None else rate)
-    espeak.check_espeak_library()
     spoken = normalize(text, lang)
     out_dir = prepare_output_dir(Path(out_dir))
     engine_text, origin = espeak_input(spoken)
@@ -123,6 +118,31 @@ def synthesize(
     finally:
         discard(temporary_wav)
     return result_from(timings, wav_path, timings_path)
+
+
+def check_request(
+    lang: str, *, engine: str = "pyttsx3", voice: str | None = None, rate: int | None = None
+) -> tuple[str | None, int | None]:
+    """Check what :func:`synthesize` would be asked, before any text is at hand: the language,
+    the engine and whether it speaks ``lang``, the voice name, the rate, and that espeak-ng is
+    installed (both engines need it). Returns the voice and rate the engine will use (espeak-ng:
+    the defaults filled in; piper: as given). Raises :class:`SpeechError`.
+
+    An espeak-ng voice name that looks right but does not exist is only found out when
+    espeak-ng loads it (:func:`synthesize` reports it then).
+    """
+    check_language(lang)
+    if engine not in ENGINES:
+        raise SpeechError(f"unknown speech engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "piper":
+        from bulletin.speech import piper_engine
+
+        piper_engine.check_options(lang, voice, rate)
+        return voice, rate
+    voice = resolve_espeak_voice(lang, voice)
+    rate = espeak.check_rate(DEFAULT_RATE[lang] if rate is None else rate)
+    espeak.check_espeak_library()
+    return voice, rate
 
 
 def synthesize_many(
