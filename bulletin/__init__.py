@@ -6,6 +6,8 @@ The Python API (the ``bulletin`` command line is a thin layer over it)::
     idx = bulletin.compute_indices(ds)                     # six indices + levels, lazy under dask
     table = bulletin.venue_table(idx, bulletin.load_catalogue())   # -> pandas.DataFrame
     daily = bulletin.summarize(table)                      # daily worst levels, local time
+    script = bulletin.render_script(table, venue, lang="zh")    # -> Script (display + speech text)
+    spoken = bulletin.speak_script(script, "out/zh")            # speech.wav, timings, subtitles
 """
 
 from __future__ import annotations
@@ -26,9 +28,23 @@ _EXPORTS = {
     "load_catalogue": "bulletin.venues",
     "load_venues_file": "bulletin.venues",
     "select_venues": "bulletin.venues",
+    "render_script": "bulletin.script",
+    "render_overview": "bulletin.script",
+    "write_script": "bulletin.script",
+    "Script": "bulletin.script",
+    "synthesize": "bulletin.speech",
+    "synthesize_many": "bulletin.speech",
+    "write_subtitles": "bulletin.speech",
+    "read_timings": "bulletin.speech",
+    "forecast_table": "bulletin.pipeline",
+    "make_script": "bulletin.pipeline",
+    "speak_script": "bulletin.pipeline",
+    "SpokenBulletin": "bulletin.pipeline",
     "BulletinError": "bulletin.errors",
     "ForecastError": "bulletin.errors",
     "VenueError": "bulletin.errors",
+    "ScriptError": "bulletin.errors",
+    "SpeechError": "bulletin.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BulletinError
+from .errors import BulletinError, ScriptError
 from .venues import load_catalogue, load_venues_file, select_venues, venues_to_csv, venues_to_json
 
 log = logging.getLogger("bulletin")
@@ -129,7 +129,9 @@ def _print_summary(table) -> None:
             lv(row.goggles_level_max),
             "-" if spectator is pd.NA else roman.get(int(spectator), "-"),
         )
-    Console(stderr=True).print(out)
+    # Off a terminal rich would squeeze the table into 80 columns.
+    console = Console(stderr=True)
+    Console(stderr=True, width=None if console.is_terminal else 140).print(out)
 
 
 @cli.command("indices")
@@ -202,6 +204,210 @@ def indices_command(
         log.info("wrote %d rows to %s", len(table), output)
         if summary:
             _print_summary(table)
+
+
+# -- bulletin script / bulletin speak -----------------------------------------------------------
+def _bulletin_options(command):
+    """The options ``script`` and ``speak`` share: which bulletin, from which forecast."""
+    options = [
+        click.argument(
+            "forecast", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
+        ),
+        click.option(
+            "--venue",
+            "venue_ids",
+            multiple=True,
+            metavar="ID",
+            help="Venue id; repeat it to choose the venues of an overview (default: all).",
+        ),
+        click.option("--lang", required=True, type=click.Choice(["zh", "en"]), help="Language."),
+        click.option(
+            "--kind",
+            type=click.Choice(["venue", "overview"]),
+            default="venue",
+            show_default=True,
+            help="One venue's bulletin, or the daily overview of the venues.",
+        ),
+        click.option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            default=None,
+            help="Local day (default: the first full local day in the forecast).",
+        ),
+        click.option(
+            "--templates",
+            "templates_dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=None,
+            help="Folder of templates (and wording.toml) overriding the shipped ones by name.",
+        ),
+        click.option(
+            "--venues-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
+        ),
+        click.option(
+            "--elevation-correction/--no-elevation-correction",
+            default=True,
+            show_default=True,
+            help="Move temperature from model height to venue elevation at 6.5 K/km.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _bulletin_venues(venues_file: Path | None, venue_ids: tuple[str, ...], kind: str):
+    """The venues of the bulletin (quick checks: before the heavy modules load)."""
+    from .pipeline import check_script_request
+
+    if kind == "venue" and not venue_ids:
+        raise ScriptError("a venue bulletin needs --venue ID (or use --kind overview)")
+    venues = _load_venues(venues_file, venue_ids)
+    check_script_request(kind, venues)
+    return venues
+
+
+def _check_script_inputs(lang: str, kind: str, date: str | None, templates: Path | None) -> None:
+    """The date and the templates, checked before the forecast is read."""
+    from .script import check_templates, parse_date
+
+    parse_date(date)
+    check_templates(templates, lang=lang, kind=kind)
+
+
+def _bulletin_script(forecast, venues, lang, kind, date, templates_dir, elevation_correction):
+    from .pipeline import forecast_table, make_script
+
+    log.info("reading %s", ", ".join(str(p) for p in forecast))
+    table = forecast_table(forecast, venues, elevation_correction=elevation_correction)
+    script = make_script(
+        table, venues, lang=lang, kind=kind, date=date, templates_dir=templates_dir
+    )
+    log.info(
+        "%s bulletin %s %s %s: %d sentences, about %.0f s spoken",
+        kind,
+        script.venue_id or f"of {len(script.venue_ids)} venues",
+        script.date.isoformat(),
+        lang,
+        len(script.sentences),
+        script.estimated_seconds,
+    )
+    return script
+
+
+@cli.command("script")
+@_bulletin_options
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    metavar="DIR|-",
+    help="Folder for script.txt, script.tts.txt and script.json; stdout when omitted or '-'.",
+)
+def script_command(
+    forecast: tuple[Path, ...],
+    venue_ids: tuple[str, ...],
+    lang: str,
+    kind: str,
+    date: str | None,
+    templates_dir: Path | None,
+    venues_file: Path | None,
+    elevation_correction: bool,
+    output: str | None,
+) -> None:
+    """Write the bulletin script of a venue (or the overview of venues) for one local day.
+
+    FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged). Without -o the
+    display text (as captions show it) goes to stdout.
+    """
+    from .pipeline import prepare_folder, write_script_files
+
+    venues = _bulletin_venues(venues_file, venue_ids, kind)
+    to_stdout = output in (None, "-")
+    if not to_stdout:
+        prepare_folder(output)
+    _check_script_inputs(lang, kind, date, templates_dir)
+    script = _bulletin_script(
+        forecast, venues, lang, kind, date, templates_dir, elevation_correction
+    )
+    if to_stdout:
+        click.echo(script.display_text)
+        return
+    files = write_script_files(script, output)
+    log.info("wrote %s", ", ".join(str(path) for path in files.values()))
+
+
+@cli.command("speak")
+@_bulletin_options
+@click.option(
+    "--tts",
+    "engine",
+    type=click.Choice(["pyttsx3", "piper"]),
+    default="pyttsx3",
+    show_default=True,
+    help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en, a natural voice).",
+)
+@click.option("--voice", default=None, metavar="NAME", help="Voice (default: the language's).")
+@click.option("--rate", type=int, default=None, metavar="WPM", help="Words per minute.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=True),
+    metavar="DIR",
+    help="Folder for script.txt, speech.wav, timings.json, subtitles.srt/.vtt and the rest.",
+)
+def speak_command(
+    forecast: tuple[Path, ...],
+    venue_ids: tuple[str, ...],
+    lang: str,
+    kind: str,
+    date: str | None,
+    templates_dir: Path | None,
+    venues_file: Path | None,
+    elevation_correction: bool,
+    engine: str,
+    voice: str | None,
+    rate: int | None,
+    output: Path,
+) -> None:
+    """Write a bulletin script and speak it: WAV, phoneme/word timings and subtitles.
+
+    FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged).
+    """
+    from .pipeline import prepare_folder, speak_script
+    from .speech import check_request
+
+    venues = _bulletin_venues(venues_file, venue_ids, kind)
+    prepare_folder(output)
+    check_request(lang, engine=engine, voice=voice, rate=rate)
+    _check_script_inputs(lang, kind, date, templates_dir)
+    script = _bulletin_script(
+        forecast, venues, lang, kind, date, templates_dir, elevation_correction
+    )
+    spoken = speak_script(script, output, engine=engine, voice=voice, rate=rate)
+    log.info(
+        "spoke %.1f s with %s (%s), %d subtitle cues",
+        spoken.duration_s,
+        spoken.engine,
+        spoken.voice,
+        spoken.subtitle_cues,
+    )
+    from .script import SPOKEN_SECONDS
+
+    low, high = SPOKEN_SECONDS[kind]
+    if not low <= spoken.duration_s <= high:
+        log.warning(
+            "the speech lasts %.0f s; a %s bulletin should take %.0f-%.0f s",
+            spoken.duration_s,
+            kind,
+            low,
+            high,
+        )
+    log.info("wrote %s", ", ".join(str(path) for path in spoken.files.values()))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -252,15 +252,22 @@ def _template_location(exc: BaseException, fallback: str) -> str:
     return where
 
 
+def _load_error(exc: jinja2.TemplateError, name: str) -> ScriptError:
+    """The one-line error of a template that cannot be found or compiled."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = exc.filename or exc.name or name
+        return ScriptError(f"template {where} line {exc.lineno}: {_one_line(exc.message)}")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return ScriptError(f"template {exc.name!r} not found (wanted by {name})")
+    return ScriptError(f"template {name}: {type(exc).__name__}: {_one_line(exc)}")
+
+
 def _render_text(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
     try:
         template = env.get_template(name)
         return template.render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        where = exc.filename or exc.name or name
-        raise ScriptError(f"template {where} line {exc.lineno}: {_one_line(exc.message)}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise ScriptError(f"template {exc.name!r} not found (wanted by {name})") from None
+    except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
+        raise _load_error(exc, name) from None
     except SecurityError as exc:
         raise ScriptError(
             f"{_template_location(exc, name)}: blocked by the sandbox: {_one_line(exc)}"
@@ -432,7 +439,8 @@ def _local_days(rows: pd.DataFrame) -> pd.DataFrame:
     return days
 
 
-def _parse_date(date: str | dt.date | None) -> dt.date | None:
+def parse_date(date: str | dt.date | None) -> dt.date | None:
+    """A local date from ``YYYY-MM-DD`` (or a date/datetime); None stays None."""
     if date is None or (isinstance(date, dt.date) and not isinstance(date, dt.datetime)):
         return date
     if isinstance(date, dt.datetime):
@@ -894,7 +902,7 @@ def render_script(
         return render_overview(
             table, list(venues or [venue]), lang=lang, date=date, templates_dir=templates_dir
         )
-    day = _venue_day(table, venue, _parse_date(date))
+    day = _venue_day(table, venue, parse_date(date))
     folders, book = _phrasebook(templates_dir, lang)
     context = _venue_context(day, book)
     return _render(kind, lambda _: context, folders, book, day.date, [venue.id])
@@ -914,7 +922,7 @@ def render_overview(
     _check_args(lang, "overview")
     if not venues:
         raise ScriptError("an overview needs at least one venue")
-    first = _venue_day(table, venues[0], _parse_date(date))
+    first = _venue_day(table, venues[0], parse_date(date))
     days = [first] + [_venue_day(table, v, first.date) for v in venues[1:]]
     folders, book = _phrasebook(templates_dir, lang)
     return _render(
@@ -927,19 +935,41 @@ def render_overview(
     )
 
 
-def write_script(script: Script, folder: str | Path) -> dict[str, Path]:
+def check_templates(templates_dir: str | Path | None, *, lang: str, kind: str = "venue") -> None:
+    """Load the wording table and compile the ``kind`` template of ``lang`` (a user folder's
+    first), so that a bad template or wording table fails before any forecast is read.
+    Mistakes that depend on the data (a missing variable, the sandbox) show when rendering."""
+    _check_args(lang, kind)
+    folders, _ = _phrasebook(templates_dir, lang)
+    name = f"{kind}.{lang}.j2"
+    try:
+        _environment(tuple(folders), lang).get_template(name)
+    except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
+        raise _load_error(exc, name) from None
+
+
+def write_script(
+    script: Script,
+    folder: str | Path,
+    *,
+    stem: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Path]:
     """Write ``<stem>.txt`` (display text), ``<stem>.tts.txt`` (speech text) and
-    ``<stem>.json`` (everything) atomically; ``stem`` is ``<venue or overview>_<date>_<lang>``."""
+    ``<stem>.json`` (everything, updated with ``extra``) atomically; ``stem`` defaults to
+    ``<venue or overview>_<date>_<lang>``."""
     from .output import atomic_path
 
     folder = Path(folder)
-    stem = f"{script.venue_id or 'overview'}_{script.date.isoformat()}_{script.lang}"
+    if stem is None:
+        stem = f"{script.venue_id or 'overview'}_{script.date.isoformat()}_{script.lang}"
+    document = {**script.to_dict(), **(extra or {})}
     contents = {
         "display": (folder / f"{stem}.txt", script.display_text + "\n"),
         "tts": (folder / f"{stem}.tts.txt", script.text + "\n"),
         "json": (
             folder / f"{stem}.json",
-            json.dumps(script.to_dict(), ensure_ascii=False, indent=1) + "\n",
+            json.dumps(document, ensure_ascii=False, indent=1) + "\n",
         ),
     }
     written = {}
@@ -955,6 +985,8 @@ __all__ = [
     "SPOKEN_SECONDS",
     "Script",
     "Sentence",
+    "check_templates",
+    "parse_date",
     "render_overview",
     "render_script",
     "shipped_templates_dir",

@@ -125,7 +125,7 @@ def check_options(lang: str, voice: str | None, rate: int | None) -> float | Non
     if lang != "en":
         raise SpeechError(
             f"the piper engine speaks English only (its bundled voice is {VOICE_NAME}); "
-            f"use engine='pyttsx3' for lang {lang!r}"
+            f"use the pyttsx3 engine (espeak-ng) for lang {lang!r}"
         )
     if voice is not None and voice.strip().lower() not in {v.lower() for v in VOICE_ALIASES}:
         raise SpeechError(f"unknown piper voice {voice!r}: the only bundled voice is {VOICE_NAME}")
