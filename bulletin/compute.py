@@ -22,6 +22,7 @@ from cf_xarray.units import units as ureg
 
 from . import indices as ix
 from .errors import ForecastError
+from .indices.combined import OUTPUTS, TimeAxis, spectator_indices, spectator_indices_blocked
 from .schema import REQUIRED
 
 #: m/s -> km/h, taken from the units registry rather than typed in.
@@ -129,97 +130,123 @@ def local_times(times: np.ndarray, timezone: str | timedelta) -> pd.DatetimeInde
     return utc.tz_convert(timezone).tz_localize(None)
 
 
-def _step_hours(times: np.ndarray) -> np.ndarray:
-    """Length in hours of the interval that ends at each time (the first repeats the second)."""
-    t = np.asarray(times, dtype="datetime64[ns]")
-    if t.size < 2:
-        return np.ones(t.size)
-    dt = np.diff(t).astype("timedelta64[s]").astype(float) / 3600.0
-    return np.concatenate([dt[:1], dt])
+#: Input fields of :func:`bulletin.indices.combined.spectator_indices` by schema name.
+_OPTIONAL_INPUTS = {
+    "tcc": "tcc_fraction",
+    "rsds": "rsds_wm2",
+    "snow_depth": "snow_depth_m",
+    "snowfall": "snowfall_mmh",
+    "precip": "precip_mmh",
+    "visibility": "visibility_m",
+    "uv_index": "uv_index_model",
+    "orography": "elevation_m",
+}
+#: Plausible values for the one-point evaluation that finds the output dtypes.
+_SAMPLE_VALUES = {
+    "t_c": -5.0,
+    "rh_pct": 50.0,
+    "v10_ms": 5.0,
+    "lat": 40.0,
+    "lon": 116.0,
+    "ozone_du": 330.0,
+    "tcc_fraction": 0.5,
+    "rsds_wm2": 100.0,
+    "snow_depth_m": 0.1,
+    "snowfall_mmh": 0.1,
+    "precip_mmh": 0.1,
+    "visibility_m": 5000.0,
+    "uv_index_model": 1.0,
+    "elevation_m": 100.0,
+}
 
 
-def _amount_in_window(rate_mmh: xr.DataArray, window: np.timedelta64) -> xr.DataArray:
-    """Amount (mm) that fell in the ``window`` ending at each time, from mean rates over the
-    preceding intervals (the schema's convention for accumulations)."""
-    times = rate_mmh["time"].values
-    dt = xr.DataArray(_step_hours(times), dims="time", coords={"time": times})
-    total = (rate_mmh.fillna(0.0) * dt).cumsum("time")
-    start = np.searchsorted(times, times - window, side="right") - 1
-    before = total.isel(time=np.clip(start, 0, None)).where(
-        xr.DataArray(start >= 0, dims="time"), 0
+def _output_dtypes(arrays: dict[str, xr.DataArray], kwargs: dict) -> list[np.dtype]:
+    """Dtypes of the outputs, from one evaluation at a single point with the inputs' dtypes."""
+    ndim = len(kwargs["dims"])
+    time = TimeAxis.from_times(kwargs["time"].times_utc[:1], np.zeros(1), FRESH_SNOW_WINDOW)
+    sample = {
+        key: np.full((1,) * ndim, _SAMPLE_VALUES[key], dtype=value.dtype)
+        for key, value in arrays.items()
+    }
+    static = {k: v for k, v in kwargs.items() if k not in ("dims", "time")}
+    result = spectator_indices(**sample, **static, time=time)
+    return [result[name].dtype for name in OUTPUTS]
+
+
+def _apply(*blocks: np.ndarray, names: tuple[str, ...], workers: int | None, **kwargs):
+    """The apply_ufunc body: the blocked fast path on numpy arrays or dask chunks."""
+    ndim = len(kwargs.pop("dims"))
+    # apply_ufunc leaves out missing leading dimensions; the kernels want them all.
+    blocks = tuple(block.reshape((1,) * (ndim - block.ndim) + block.shape) for block in blocks)
+    result = spectator_indices_blocked(
+        dict(zip(names, blocks, strict=True)), workers=workers, **kwargs
     )
-    before = before.assign_coords(time=times)
-    return total - before
+    return tuple(result[name] for name in OUTPUTS)
 
 
-def _daily_cold_risk(
-    forecast: xr.Dataset, t_c: xr.DataArray, rh: xr.DataArray, wind: xr.DataArray, tz
-) -> dict[str, xr.DataArray]:
-    """Cold/flu risk per local day, spread back onto every time step of that day.
+def _all_indices(forecast: xr.Dataset, tz) -> dict[str, xr.DataArray]:
+    """Every per-point output of the six indices on the forecast's own layout.
 
-    Daily minimum/maximum/mean come from the forecast hours of each local calendar day (partial
-    first and last days use the hours available). The cooling terms compare a day's minimum
-    with the minima 1, 2 and 3 days earlier; days before the forecast start are unknown and
-    count as no cooling (our choice; the bulletin cannot claim a cold wave it cannot see).
+    One ``xr.apply_ufunc`` over :func:`bulletin.indices.combined.spectator_indices_blocked`:
+    about 70 separate element-wise passes over the grid (each streaming its temporaries
+    through memory) become one pass on cache-sized blocks, on all cores. Dask-backed inputs
+    stay lazy: the time axis is made one chunk (the daily cold/flu index and the 24 h
+    snowfall window look along it) and each chunk is computed block by block.
     """
     times = forecast["time"].values
-    day = xr.DataArray(
-        local_times(times, tz).normalize().values, dims="time", coords={"time": times}
-    )
-    day.name = "local_day"
-    grouped_t = t_c.groupby(day)
-    tmin = grouped_t.min("time")
-    tmax = grouped_t.max("time")
-    tmean = grouped_t.mean("time")
-    rh_mean = rh.groupby(day).mean("time")
-    wind_max = wind.groupby(day).max("time")
-    if "precip" in forecast:
-        dt = xr.DataArray(_step_hours(times), dims="time", coords={"time": times})
-        precip_day = (forecast["precip"].fillna(0.0) * dt).groupby(day).sum("time")
-    else:
-        precip_day = xr.zeros_like(tmin)
-    if tmin.chunks is not None:
-        tmin = tmin.chunk({"local_day": -1})
-    n_days = tmin.sizes["local_day"]
-    # Drop of the daily minimum over 1, 2 and 3 days (positive = cooling).
-    drops = {
-        k: (tmin.shift(local_day=k) - tmin).fillna(0.0) if k < n_days else xr.zeros_like(tmin)
-        for k in (1, 2, 3)
+    local_days = local_times(times, tz).normalize().values
+    time = TimeAxis.from_times(times, local_days, FRESH_SNOW_WINDOW)
+    lat, lon = forecast["latitude"], forecast["longitude"]
+    if "ozone" in forecast:
+        ozone = forecast["ozone"]
+    else:  # on (time, latitude) only: the climatology does not depend on longitude here
+        ozone = _ufunc(ix.ozone_climatology_du, lat, forecast["time"].dt.dayofyear)
+    arrays = {
+        "t_c": forecast["t2m"],
+        "rh_pct": forecast["rh2m"],
+        "v10_ms": forecast["wind10"],
+        "lat": lat,
+        "lon": lon,
+        "ozone_du": ozone,
     }
-    q = _ufunc(ix.specific_humidity_gkg, tmean, rh_mean)
-
-    def components(d24, d48, d72, tmin_, tmax_, tmean_, rh_, q_, v_, p_):
-        comp = ix.cold_risk_components(d24, d48, d72, tmin_, tmax_, tmean_, rh_, q_, v_, p_)
-        return np.stack([comp[k] for k in ix.COLD_RISK_COMPONENTS], axis=-1)
-
-    stacked = xr.apply_ufunc(
-        components,
-        drops[1],
-        drops[2],
-        drops[3],
-        tmin,
-        tmax,
-        tmean,
-        rh_mean,
-        q,
-        wind_max,
-        precip_day,
+    for name, parameter in _OPTIONAL_INPUTS.items():
+        if name in forecast:
+            arrays[parameter] = forecast[name]
+    dims = tuple(dict.fromkeys(dim for array in arrays.values() for dim in array.dims))
+    lazy = any(array.chunks is not None for array in arrays.values())
+    if lazy:
+        arrays = {
+            key: array.chunk({"time": -1})
+            if array.chunks is not None and "time" in array.dims
+            else array
+            for key, array in arrays.items()
+        }
+    kwargs = {
+        "dims": dims,
+        "time": time,
+        "time_axis": dims.index("time"),
+        "worn_clo": WORN_CLO,
+        "fresh_snow_mm": FRESH_SNOW_MM_24H,
+        "default_visibility_m": DEFAULT_VISIBILITY_M,
+        "kmh_per_ms": KMH_PER_MS,
+    }
+    dtypes = _output_dtypes(arrays, kwargs)
+    results = xr.apply_ufunc(
+        _apply,
+        *arrays.values(),
+        kwargs={**kwargs, "names": tuple(arrays), "workers": 1 if lazy else None},
         dask="parallelized",
-        output_dtypes=[np.int8],
-        output_core_dims=[["cold_component"]],
-        dask_gufunc_kwargs={"output_sizes": {"cold_component": len(ix.COLD_RISK_COMPONENTS)}},
+        output_dtypes=dtypes,
+        output_core_dims=[[] for _ in OUTPUTS],
+        keep_attrs=False,
     )
-    out: dict[str, xr.DataArray] = {}
-    missing = tmin.isnull() | rh_mean.isnull() | wind_max.isnull()
-    for i, name in enumerate(ix.COLD_RISK_COMPONENTS):
-        part = stacked.isel(cold_component=i).where(~missing, -1).astype(np.int8)
-        out[f"cold_{name}"] = part
-    score = sum(stacked.isel(cold_component=i) for i in range(len(ix.COLD_RISK_COMPONENTS)))
-    score = score.astype(np.int8).where(~missing, -1).astype(np.int8)
-    out["cold_score"] = score
-    out["cold_level"] = _ufunc(ix.cold_risk_level, score, dtype=np.int8).where(~missing, -1)
-    # Back from days to time steps: every step carries the values of its local day.
-    return {k: v.sel(local_day=day).drop_vars("local_day").astype(np.int8) for k, v in out.items()}
+    out = dict(zip(OUTPUTS, results, strict=True))
+    # The sun's position depends on time and place only: drop the other dimensions (member).
+    sun_dims = tuple(dict.fromkeys(("time", *lat.dims, *lon.dims)))
+    sun = out["sun_elevation"]
+    sun = sun.isel({dim: 0 for dim in sun.dims if dim not in sun_dims}, drop=True)
+    out["sun_elevation"] = sun.transpose(*sun_dims)
+    return out
 
 
 def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.Dataset:
@@ -250,146 +277,83 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
     """
     _require(forecast)
     tz = utc_offset_hours(forecast, timezone)
-    t_c = forecast["t2m"]
-    rh = forecast["rh2m"]
-    wind = forecast["wind10"]
-    wind_kmh = wind * np.float32(KMH_PER_MS)
     out = forecast.copy()
+    values = _all_indices(forecast, tz)
 
     # 1. Wind chill.
-    wci = _ufunc(ix.wind_chill, t_c, wind_kmh)
-    out["wind_chill"] = wci.assign_attrs(
+    out["wind_chill"] = values["wind_chill"].assign_attrs(
         long_name="wind chill index (JAG/TI 2001, NWS conventions)",
         standard_name="wind_chill_of_air_temperature",
         units="degC",
         references=REFERENCES["wind_chill"],
     )
-    out["wind_chill_level"] = _ufunc(ix.wind_chill_level, wci, dtype=np.int8)
+    out["wind_chill_level"] = values["wind_chill_level"]
 
     # 2. Frostbite.
-    minutes = _ufunc(ix.frostbite_minutes, t_c, wind_kmh)
-    out["frostbite_minutes"] = minutes.assign_attrs(
+    out["frostbite_minutes"] = values["frostbite_minutes"].assign_attrs(
         long_name="minutes to frostbite of exposed facial skin (5 % most susceptible)",
         units="min",
         comment="missing where air temperature >= -4.8 degC (no frostbite expected)",
         references=REFERENCES["frostbite"],
     )
-    out["frostbite_level"] = _ufunc(ix.frostbite_level, minutes, wci, dtype=np.int8)
-
-    # Sun position on the data's own layout (grid or points).
-    lat, lon = xr.broadcast(forecast["latitude"], forecast["longitude"])
-    times = forecast["time"]
-    zenith = xr.apply_ufunc(
-        lambda tt, la, lo: ix.solar_zenith(tt, la, lo).astype(np.float32),
-        times,
-        lat,
-        lon,
-        dask="parallelized",
-        output_dtypes=[np.float32],
-    )
-    cos_sza = np.cos(np.deg2rad(zenith)).clip(0.0, None).astype(np.float32)
-    out["sun_elevation"] = (
-        (90.0 - zenith)
-        .astype(np.float32)
-        .assign_attrs(
-            long_name="solar elevation angle", units="degree", standard_name="solar_elevation_angle"
-        )
+    out["frostbite_level"] = values["frostbite_level"]
+    out["sun_elevation"] = values["sun_elevation"].assign_attrs(
+        long_name="solar elevation angle", units="degree", standard_name="solar_elevation_angle"
     )
 
     # 3. Clothing (ISO 11079). Mean radiant temperature from solar radiation when the forecast
     # has it; otherwise the radiant temperature equals the air temperature (ISO 11079 default).
     if "rsds" in forecast:
-        tr = _ufunc(ix.mean_radiant_temperature, t_c, forecast["rsds"], cos_sza)
-        tr = tr.where(~forecast["rsds"].isnull(), t_c)
         tr_source = "estimated from surface solar radiation"
     else:
-        tr = t_c
         tr_source = "taken equal to air temperature (no solar radiation in the forecast)"
-    clo = _ufunc(ix.required_insulation, t_c, tr, wind, rh)
-    out["clothing_clo"] = clo.assign_attrs(
+    out["clothing_clo"] = values["clothing_clo"].assign_attrs(
         long_name="required basic clothing insulation for a spectator (ISO 11079 ICLneutral)",
         units="clo",
         comment=f"M = 70 W m-2; mean radiant temperature {tr_source}",
         references=REFERENCES["clothing"],
     )
-    dle = _ufunc(ix.exposure_limit_hours, t_c, tr, wind, rh, clo=WORN_CLO)
-    out["exposure_limit_h"] = dle.assign_attrs(
+    out["exposure_limit_h"] = values["exposure_limit_h"].assign_attrs(
         long_name=f"duration-limited exposure for a {WORN_CLO:g} clo outfit (ISO 11079 DLE)",
         units="h",
         references=REFERENCES["clothing"],
     )
-    out["clothing_level"] = _ufunc(ix.clothing_level, clo, dtype=np.int8)
+    out["clothing_level"] = values["clothing_level"]
 
-    # 4. Cold/flu risk, a daily index.
-    for name, value in _daily_cold_risk(forecast, t_c, rh, wind, tz).items():
-        out[name] = value
+    # 4. Cold/flu risk, a daily index (each step carries the values of its local day).
+    for name in OUTPUTS:
+        if name.startswith("cold_"):
+            out[name] = values[name]
 
     # 5. UV index and sunscreen.
-    snow_depth = forecast["snow_depth"].fillna(0.0) if "snow_depth" in forecast else None
-    if "snowfall" in forecast:
-        fresh = _amount_in_window(forecast["snowfall"], FRESH_SNOW_WINDOW) >= FRESH_SNOW_MM_24H
-    else:
-        fresh = xr.zeros_like(t_c, dtype=bool)
-    if snow_depth is None:
-        snow_depth = xr.zeros_like(t_c)
-        snow_note = "no snow depth in the forecast: bare ground assumed"
-    else:
+    if "snow_depth" in forecast:
         snow_note = "snow albedo from forecast snow depth and 24 h snowfall"
-    snow_cover = snow_depth >= SNOW_COVER_DEPTH_M
+    else:
+        snow_note = "no snow depth in the forecast: bare ground assumed"
     if "tcc" in forecast:
-        tcc = forecast["tcc"]
         cloud_note = "cloud modification from total cloud cover"
     else:
         # Clear sky is the cautious assumption for UV advice (our choice).
-        tcc = xr.zeros_like(t_c)
         cloud_note = "no cloud cover in the forecast: clear sky assumed"
-    elevation = forecast["orography"] if "orography" in forecast else xr.zeros_like(lat)
-    if "ozone" in forecast:
-        ozone = forecast["ozone"]
-        ozone_note = "forecast total ozone"
-    else:
-        doy = times.dt.dayofyear
-        ozone = _ufunc(ix.ozone_climatology_du, lat, doy)
-        ozone_note = "ozone climatology"
-    uvi_bare = _ufunc(
-        ix.uv_index, cos_sza, ozone, tcc, elevation, xr.zeros_like(t_c), xr.zeros_like(fresh)
-    )
+    ozone_note = "forecast total ozone" if "ozone" in forecast else "ozone climatology"
     if "uv_index" in forecast:
-        uvi = forecast["uv_index"]
         uv_note = "model UV index product"
     else:
-        uvi = _ufunc(ix.uv_index, cos_sza, ozone, tcc, elevation, snow_depth, fresh)
         uv_note = f"parametric all-sky UV index ({ozone_note}; {cloud_note}; {snow_note})"
-    out["uv_index"] = uvi.astype(np.float32).assign_attrs(
+    out["uv_index"] = values["uv_index"].assign_attrs(
         long_name="all-sky UV index",
         standard_name="ultraviolet_index",
         units="1",
         comment=uv_note,
         references=REFERENCES["uv"],
     )
-    out["sunscreen_level"] = _ufunc(ix.sunscreen_level, uvi, dtype=np.int8)
-    out["uv_category"] = _ufunc(ix.who_uv_category, uvi, dtype=np.int8)
+    out["sunscreen_level"] = values["sunscreen_level"]
+    out["uv_category"] = values["uv_category"]
 
-    # 6. Goggles.
-    albedo = _ufunc(ix.snow_albedo, snow_cover, fresh)
-    uvi_eye = _ufunc(ix.ocular_uv, uvi_bare, albedo)
-    snowfall = forecast["snowfall"] if "snowfall" in forecast else xr.zeros_like(t_c)
-    visibility = (
-        forecast["visibility"].fillna(DEFAULT_VISIBILITY_M)
-        if "visibility" in forecast
-        else xr.full_like(t_c, DEFAULT_VISIBILITY_M)
-    )
-    sun_elev = out["sun_elevation"]
-    goggles_args = (uvi_eye, snowfall.fillna(0.0), wind, snow_cover, visibility, sun_elev, tcc)
-    out["goggles_level"] = _ufunc(ix.goggles_level, *goggles_args, dtype=np.int8)
-    out["goggles_lens"] = _ufunc(ix.goggles_lens, *goggles_args, dtype=np.int8)
-
-    # Composite spectator level.
-    out["spectator_level"] = _ufunc(
-        ix.spectator_level,
-        *(out[name] for name in LEVEL_VARIABLES[:-1]),
-        dtype=np.int8,
-    )
+    # 6. Goggles, and the composite spectator level.
+    out["goggles_level"] = values["goggles_level"]
+    out["goggles_lens"] = values["goggles_lens"]
+    out["spectator_level"] = values["spectator_level"]
 
     for name in LEVEL_VARIABLES:
         index = name.removesuffix("_level")

@@ -34,7 +34,7 @@ from .cold import (
 )
 from .composite import IMPACT_TABLES, spectator_level
 from .frostbite import frostbite_level, frostbite_minutes
-from .goggles import goggles_lens, goggles_level, ocular_uv
+from .goggles import goggles_lens, goggles_level, goggles_level_and_lens, ocular_uv
 from .levels import LEVEL_NAMES, LEVEL_SOURCES, SPECTATOR_NUMERALS, LevelName, level_name
 from .uv import (
     cloud_modification_factor,
@@ -46,6 +46,7 @@ from .uv import (
     sunscreen_level,
     uv_index,
     uv_index_clear_sky,
+    uv_index_snow_free,
     who_uv_category,
 )
 from .wind_chill import wind_chill, wind_chill_f, wind_chill_level
@@ -70,6 +71,7 @@ __all__ = [
     "frostbite_minutes",
     "goggles_lens",
     "goggles_level",
+    "goggles_level_and_lens",
     "level_name",
     "mean_radiant_temperature",
     "ocular_uv",
@@ -83,6 +85,7 @@ __all__ = [
     "sunscreen_level",
     "uv_index",
     "uv_index_clear_sky",
+    "uv_index_snow_free",
     "who_uv_category",
     "wind_chill",
     "wind_chill_f",

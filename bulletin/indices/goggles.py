@@ -150,13 +150,7 @@ def goggles_level(
         sun_elevation_deg,
         tcc_fraction,
     )
-    level = count_at_or_above(d.uvi, OCULAR_UV_EDGES, start=1)
-    level += d.snowing
-    level += d.low_visibility & d.day
-    np.minimum(level, 4, out=level)
-    np.maximum(level, d.glare.view(np.int8) + np.int8(1), out=level)
-    np.copyto(level, np.int8(-1), where=d.missing)
-    return level
+    return _level(d)
 
 
 @elementwise(
@@ -205,6 +199,22 @@ def goggles_lens(
         sun_elevation_deg,
         tcc_fraction,
     )
+    return _lens(d)
+
+
+def _level(d: _Drivers) -> NDArray[np.int8]:
+    """The points of :func:`goggles_level` from prepared drivers."""
+    level = count_at_or_above(d.uvi, OCULAR_UV_EDGES, start=1)
+    level += d.snowing
+    level += d.low_visibility & d.day
+    np.minimum(level, 4, out=level)
+    np.maximum(level, d.glare.view(np.int8) + np.int8(1), out=level)
+    np.copyto(level, np.int8(-1), where=d.missing)
+    return level
+
+
+def _lens(d: _Drivers) -> NDArray[np.int8]:
+    """The lens table of :func:`goggles_lens` from prepared drivers."""
     # Integer arithmetic instead of masked assignments (much faster on noisy masks):
     # bright = 2 + glare + (glare and UVI_eye >= 6) in 2..4; dull light -> 1; night -> 0.
     glare = d.glare.view(np.int8)
@@ -216,3 +226,36 @@ def goggles_lens(
     lens *= d.day
     np.copyto(lens, np.int8(-1), where=d.missing)
     return lens
+
+
+@elementwise(
+    "uvi_eye",
+    "snowfall_mmh",
+    "v10_ms",
+    "snow_cover",
+    "visibility_m",
+    "sun_elevation_deg",
+    "tcc_fraction",
+)
+def goggles_level_and_lens(
+    uvi_eye: ArrayLike,
+    snowfall_mmh: ArrayLike,
+    v10_ms: ArrayLike,
+    snow_cover: ArrayLike,
+    visibility_m: ArrayLike,
+    sun_elevation_deg: ArrayLike,
+    tcc_fraction: ArrayLike,
+) -> dict[str, NDArray[np.int8]]:
+    """``{"level": goggles_level(...), "lens": goggles_lens(...)}`` of the same arguments,
+    sharing the input checks and the derived conditions (glare, snow, flat light, day)."""
+    d = _Drivers(
+        "goggles_level_and_lens",
+        uvi_eye,
+        snowfall_mmh,
+        v10_ms,
+        snow_cover,
+        visibility_m,
+        sun_elevation_deg,
+        tcc_fraction,
+    )
+    return {"level": _level(d), "lens": _lens(d)}

@@ -314,17 +314,30 @@ def uv_index(
     Example (indices.md §5): Chongli 40.96 °N, 1.7 km, solar noon 10 February, clear,
     330 DU, fresh snow: 2.75 × 1.14 × 1.32 ≈ 4.1. Returns the unrounded UVI.
     """
+    out = uv_index_snow_free(cos_sza, ozone_du, tcc_fraction, elevation_m)
+    snow = snow_uv_factor(snow_depth_m, fresh_snow)
+    if out.shape != np.broadcast_shapes(out.shape, snow.shape):
+        out = np.broadcast_to(out, np.broadcast_shapes(out.shape, snow.shape)).copy()
+    return np.multiply(out, snow, out=out, casting="same_kind")
+
+
+@elementwise("cos_sza", "ozone_du", "tcc_fraction", "elevation_m")
+def uv_index_snow_free(
+    cos_sza: ArrayLike, ozone_du: ArrayLike, tcc_fraction: ArrayLike, elevation_m: ArrayLike
+) -> NDArray[np.floating]:
+    """:func:`uv_index` before the surface-reflection factor: ``UVI_clear · CMF · (1 + 0.08 z)``.
+
+    Times :func:`snow_uv_factor` it is :func:`uv_index` exactly (the same products in the same
+    order), so one evaluation serves both the UV index and the snow-free UV of the goggles
+    index. Returns a new array (float32 for float32 inputs).
+    """
     clear = uv_index_clear_sky(cos_sza, ozone_du)
     dtype = clear.dtype.type
     z = as_float(elevation_m, clear.dtype)
     check_range("uv_index", "elevation_m", z, -500.0, 9000.0, "m", "elevation in m expected")
     altitude = z * dtype(ALTITUDE_FACTOR_PER_KM / 1000.0)
     altitude += dtype(1.0)
-    factors = (
-        cloud_modification_factor(tcc_fraction),
-        altitude,
-        snow_uv_factor(snow_depth_m, fresh_snow),
-    )
+    factors = (cloud_modification_factor(tcc_fraction), altitude)
     shape = np.broadcast_shapes(clear.shape, *(f.shape for f in factors))
     out = clear if clear.shape == shape else np.broadcast_to(clear, shape).copy()
     for factor in factors:

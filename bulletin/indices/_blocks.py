@@ -1,0 +1,96 @@
+"""Cache-sized blocks on a thread pool, for element-wise work on large numpy arrays.
+
+A chain of numpy operations over a 1e7-point grid streams every temporary through main memory
+(and page-faults each freshly allocated one); on blocks of ~1e5 points the temporaries stay in
+the CPU caches and are reused by the allocator, which is several times faster. numpy releases
+the GIL inside its loops, so blocks also run in parallel on a thread pool. Results are
+identical to one call on the whole arrays for element-wise functions (every element goes
+through the same operations), and for functions that only reduce or scan along the one axis
+that is never split (``keep_axis``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Points per block (our choice, measured: ~1e5 float32 points keep a chain's temporaries in
+#: the L2/L3 caches while the per-block Python overhead stays below a few per cent).
+BLOCK_POINTS = 1 << 17
+
+
+def default_workers() -> int:
+    """Threads for block-wise work: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_blocks(
+    func: Callable[..., Mapping[str, NDArray]],
+    arrays: Mapping[str, NDArray | None],
+    shape: tuple[int, ...],
+    *,
+    keep_axis: int | None = None,
+    block_points: int = BLOCK_POINTS,
+    workers: int | None = None,
+    **kwargs,
+) -> dict[str, NDArray]:
+    """Call ``func(**blocks, **kwargs)`` on blocks of ``arrays`` and assemble its outputs.
+
+    ``arrays`` are broadcastable to ``shape`` with the same number of dimensions (size-1 axes
+    are broadcast, ``None`` is passed through). The blocks split one axis other than
+    ``keep_axis`` (the longest one), so a function may reduce or scan along ``keep_axis``.
+    ``func`` returns a dict of arrays broadcastable to the block's shape; the result holds each
+    as a full ``shape`` array. The first block runs alone to learn the output dtypes; the
+    others run on ``workers`` threads (default: :func:`default_workers`) and write straight
+    into the outputs.
+    """
+    total = int(np.prod(shape))
+    axes = [axis for axis in range(len(shape)) if axis != keep_axis and shape[axis] > 1]
+    if not axes or total <= block_points:
+        return {
+            key: np.broadcast_to(value, shape).copy() if value.shape != shape else value
+            for key, value in func(**arrays, **kwargs).items()
+        }
+    axis = max(axes, key=lambda a: shape[a])
+    width = max(1, shape[axis] * block_points // total)
+    starts = list(range(0, shape[axis], width))
+
+    def index(start: int, ndim: int, size: int) -> tuple[slice, ...]:
+        part = slice(start, start + width) if size > 1 else slice(None)
+        return (slice(None),) * axis + (part,) + (slice(None),) * (ndim - axis - 1)
+
+    def run(start: int) -> dict[str, NDArray]:
+        blocks = {
+            key: None if value is None else value[index(start, value.ndim, value.shape[axis])]
+            for key, value in arrays.items()
+        }
+        return func(**blocks, **kwargs)
+
+    outputs: dict[str, NDArray] = {}
+
+    def store(start: int, result: Mapping[str, NDArray]) -> None:
+        where = index(start, len(shape), shape[axis])
+        for key, value in result.items():
+            outputs[key][where] = value
+
+    first = run(starts[0])
+    for key, value in first.items():
+        outputs[key] = np.empty(shape, dtype=value.dtype)
+    store(starts[0], first)
+    del first
+    workers = default_workers() if workers is None else workers
+    if workers <= 1 or len(starts) == 2:
+        for start in starts[1:]:
+            store(start, run(start))
+        return outputs
+    with ThreadPoolExecutor(max_workers=min(workers, len(starts) - 1)) as pool:
+        for _ in pool.map(lambda start: store(start, run(start)), starts[1:]):
+            pass
+    return outputs

@@ -1,0 +1,358 @@
+"""All six indices at once on raw arrays: the fast path of :func:`bulletin.compute_indices`.
+
+:func:`spectator_indices` evaluates every per-point quantity of the six indices in one pass
+over numpy arrays, sharing what they have in common, with the same index functions (so the
+same numbers) as a caller using them one by one:
+
+* the clear-sky, cloud and altitude part of the UV index once for the UV index and the
+  snow-free UV of the goggles index (:func:`.uv_index_snow_free`);
+* the goggles level and lens from one set of drivers (:func:`.goggles_level_and_lens`);
+* the sun's position once, from 1-D time terms against latitude/longitude (:mod:`.uv`);
+* the cold/flu index on local days with ``reduceat`` over sorted day segments, and the 24 h
+  snowfall window with one cumulative sum, both along the time axis of the block.
+
+:func:`spectator_indices_blocked` runs it on cache-sized blocks on a thread pool
+(:mod:`._blocks`): the blocks never split the time axis, so results are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._arrays import MISSING, IndexInputError
+from ._blocks import map_blocks
+from .clothing import (
+    clothing_level,
+    exposure_limit_hours,
+    mean_radiant_temperature,
+    required_insulation,
+)
+from .cold import COLD_RISK_COMPONENTS, cold_risk_components, cold_risk_level
+from .cold import specific_humidity_gkg as _specific_humidity
+from .composite import spectator_level
+from .frostbite import frostbite_level, frostbite_minutes
+from .goggles import goggles_level_and_lens, ocular_uv
+from .ireq_lut import clothing_table, storage_table
+from .uv import (
+    SNOW_COVER_DEPTH_M,
+    _cos_zenith,
+    snow_albedo,
+    snow_uv_factor,
+    sunscreen_level,
+    uv_index_snow_free,
+    who_uv_category,
+)
+from .wind_chill import wind_chill, wind_chill_level
+
+#: Names of the outputs of :func:`spectator_indices`, in order.
+OUTPUTS = (
+    "wind_chill",
+    "wind_chill_level",
+    "frostbite_minutes",
+    "frostbite_level",
+    "sun_elevation",
+    "clothing_clo",
+    "exposure_limit_h",
+    "clothing_level",
+    *(f"cold_{name}" for name in COLD_RISK_COMPONENTS),
+    "cold_score",
+    "cold_level",
+    "uv_index",
+    "sunscreen_level",
+    "uv_category",
+    "goggles_level",
+    "goggles_lens",
+    "spectator_level",
+)
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """What the time-axis computations need to know about the valid times.
+
+    ``times_utc``: datetime64 valid times (UTC, strictly ascending, as the schema has them);
+    ``day_starts``: first step of each local day; ``day_of_step``: local day number of each
+    step; ``step_hours``: length of the interval
+    ending at each step; ``window_start``: for the 24 h snowfall window, the last step before
+    the window (-1: the window reaches before the first step).
+    """
+
+    times_utc: NDArray[np.datetime64]
+    day_starts: NDArray[np.intp]
+    day_of_step: NDArray[np.intp]
+    step_hours: NDArray[np.float64]
+    window_start: NDArray[np.intp]
+
+    @classmethod
+    def from_times(
+        cls, times_utc: NDArray, local_days: NDArray, window: np.timedelta64
+    ) -> TimeAxis:
+        """From UTC times, the local calendar day of each (any sortable labels) and the
+        snowfall window length."""
+        t = np.asarray(times_utc, dtype="datetime64[ns]")
+        if np.any(t[1:] <= t[:-1]):
+            raise IndexInputError("valid times must be strictly ascending (sort the forecast)")
+        _, day_of_step = np.unique(np.asarray(local_days), return_inverse=True)
+        day_of_step = day_of_step.reshape(-1)
+        if np.any(np.diff(day_of_step) < 0):
+            raise IndexInputError("local days must follow the order of the valid times")
+        starts = np.flatnonzero(np.r_[True, day_of_step[1:] != day_of_step[:-1]])
+        if t.size < 2:
+            hours = np.ones(t.size)
+        else:
+            dt = np.diff(t).astype("timedelta64[s]").astype(float) / 3600.0
+            hours = np.concatenate([dt[:1], dt])
+        return cls(
+            times_utc=t,
+            day_starts=starts,
+            day_of_step=day_of_step,
+            step_hours=hours,
+            window_start=np.searchsorted(t, t - window, side="right") - 1,
+        )
+
+
+def _along(values: NDArray, axis: int, ndim: int) -> NDArray:
+    """A 1-D array shaped to broadcast along ``axis`` of an ``ndim``-D array."""
+    shape = [1] * ndim
+    shape[axis] = values.size
+    return values.reshape(shape)
+
+
+def _daily_cold_risk(
+    t: NDArray,
+    rh: NDArray,
+    wind: NDArray,
+    precip: NDArray | None,
+    axis: int,
+    time: TimeAxis,
+) -> dict[str, NDArray[np.int8]]:
+    """Cold/flu risk per local day (see :mod:`.cold`), spread back onto the time steps.
+
+    Daily minimum/maximum/mean come from the steps of each local calendar day, skipping NaN
+    (a day is missing only when all its values are); partial first and last days use the steps
+    available. The cooling terms compare a day's minimum with the minima 1, 2 and 3 days
+    earlier; days before the first one count as no cooling (our choice: the bulletin cannot
+    claim a cold wave it cannot see). Daily wind is the maximum, precipitation the amount.
+    """
+
+    bounds = list(zip(time.day_starts, [*time.day_starts[1:], time.day_of_step.size], strict=True))
+
+    def per_day(reduce, values: NDArray) -> NDArray:
+        # One reduction per day over a slice of the (sorted) time axis: much faster than
+        # ``ufunc.reduceat`` along an outer axis, which numpy does point by point.
+        lead = (slice(None),) * axis
+        return np.stack(
+            [reduce(values[(*lead, slice(start, end))], axis=axis) for start, end in bounds],
+            axis=axis,
+        )
+
+    def mean(values: NDArray) -> NDArray:
+        # NaN-skipping mean; the sum over a day's steps in float32, as xarray's mean does.
+        if not np.isnan(values).any():
+            total = per_day(np.add.reduce, values)
+            count = _along(np.diff([*time.day_starts, time.day_of_step.size]), axis, values.ndim)
+        else:
+            valid = ~np.isnan(values)
+            total = per_day(np.add.reduce, np.where(valid, values, 0))
+            count = per_day(np.add.reduce, valid.astype(np.int32))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (total / count).astype(values.dtype, copy=False)
+
+    tmin = per_day(np.fmin.reduce, t)
+    tmax = per_day(np.fmax.reduce, t)
+    tmean = mean(t)
+    rh_mean = mean(rh)
+    wind_max = per_day(np.fmax.reduce, wind)
+    if precip is None:
+        precip_day = np.zeros((1,) * tmin.ndim)
+    else:
+        hours = _along(time.step_hours, axis, precip.ndim)
+        precip_day = per_day(np.add.reduce, np.nan_to_num(precip, nan=0.0) * hours)
+    n_days = tmin.shape[axis]
+
+    def drop(k: int) -> NDArray:
+        # Fall of the daily minimum over k days (positive = cooling); 0 before the first day.
+        out = np.zeros_like(tmin)
+        if k < n_days:
+            earlier = [slice(None)] * tmin.ndim
+            later = [slice(None)] * tmin.ndim
+            earlier[axis], later[axis] = slice(None, -k), slice(k, None)
+            np.subtract(tmin[tuple(earlier)], tmin[tuple(later)], out=out[tuple(later)])
+            np.nan_to_num(out, copy=False, nan=0.0)
+        return out
+
+    q = _specific_humidity(tmean, rh_mean)
+    parts = cold_risk_components(
+        drop(1), drop(2), drop(3), tmin, tmax, tmean, rh_mean, q, wind_max, precip_day
+    )
+    missing = np.isnan(tmin) | np.isnan(rh_mean) | np.isnan(wind_max)
+    daily: dict[str, NDArray[np.int8]] = {}
+    score = np.zeros(missing.shape, dtype=np.int8)
+    for name in COLD_RISK_COMPONENTS:
+        part = np.broadcast_to(parts[name], missing.shape)
+        score += part
+        daily[f"cold_{name}"] = np.where(missing, MISSING, part).astype(np.int8)
+    daily["cold_score"] = np.where(missing, MISSING, score).astype(np.int8)
+    daily["cold_level"] = np.where(missing, MISSING, cold_risk_level(daily["cold_score"]))
+    return {
+        key: np.take(value, time.day_of_step, axis=axis).astype(np.int8, copy=False)
+        for key, value in daily.items()
+    }
+
+
+def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: float) -> NDArray:
+    """Whether at least ``threshold_mm`` of snow (water equivalent) fell in the window ending
+    at each step, from mean rates over the preceding intervals (the schema's convention)."""
+    hours = _along(time.step_hours, axis, snowfall.ndim)
+    total = np.cumsum(np.nan_to_num(snowfall, nan=0.0) * hours, axis=axis)
+    before = np.take(total, np.clip(time.window_start, 0, None), axis=axis)
+    before *= _along(time.window_start >= 0, axis, snowfall.ndim)
+    return np.greater_equal(total - before, threshold_mm)
+
+
+def spectator_indices(
+    t_c: NDArray,
+    rh_pct: NDArray,
+    v10_ms: NDArray,
+    lat: NDArray,
+    lon: NDArray,
+    ozone_du: NDArray,
+    *,
+    time: TimeAxis,
+    time_axis: int,
+    worn_clo: float,
+    fresh_snow_mm: float,
+    default_visibility_m: float,
+    kmh_per_ms: float,
+    tcc_fraction: NDArray | None = None,
+    rsds_wm2: NDArray | None = None,
+    snow_depth_m: NDArray | None = None,
+    snowfall_mmh: NDArray | None = None,
+    precip_mmh: NDArray | None = None,
+    visibility_m: NDArray | None = None,
+    uv_index_model: NDArray | None = None,
+    elevation_m: NDArray | None = None,
+) -> dict[str, NDArray]:
+    """Every per-point output of the six indices (names in :data:`OUTPUTS`).
+
+    All arrays have the same number of dimensions and broadcast against each other;
+    ``time_axis`` is the axis of the valid times described by ``time`` and must be complete
+    (the daily index and the snowfall window look along it). Optional fields that are ``None``
+    take the documented fallbacks of :func:`bulletin.compute_indices`: clear sky, bare ground,
+    no snowfall or precipitation, ``default_visibility_m``, radiant temperature equal to the
+    air temperature, sea level. ``ozone_du`` is total ozone (e.g. the climatology on
+    (time, latitude)); ``uv_index_model`` replaces the parametric UV index when given.
+    """
+    ndim = t_c.ndim
+    shape = np.broadcast_shapes(t_c.shape, rh_pct.shape, v10_ms.shape)
+    zero = np.zeros((1,) * ndim, dtype=t_c.dtype)
+    out: dict[str, NDArray] = {}
+
+    # 1-2. Wind chill and frostbite.
+    wind_kmh = v10_ms * np.float32(kmh_per_ms)  # float32 grids stay float32
+    wci = wind_chill(t_c, wind_kmh)
+    out["wind_chill"] = wci
+    out["wind_chill_level"] = wind_chill_level(wci)
+    minutes = frostbite_minutes(t_c, wind_kmh)
+    out["frostbite_minutes"] = minutes
+    out["frostbite_level"] = frostbite_level(minutes, wci)
+
+    # Sun position: 1-D time terms against latitude/longitude (float32 is ample here).
+    times = _along(time.times_utc, time_axis, ndim)
+    cos_z = _cos_zenith(times, lat.astype(np.float32), lon.astype(np.float32))
+    elevation = np.arccos(cos_z)
+    np.rad2deg(elevation, out=elevation)
+    np.subtract(np.float32(90.0), elevation, out=elevation)
+    out["sun_elevation"] = elevation
+    cos_sza = np.maximum(cos_z, 0, out=cos_z)
+
+    # 3. Clothing (ISO 11079); radiant temperature from solar radiation where it is known.
+    if rsds_wm2 is None:
+        tr = t_c
+    else:
+        tr = mean_radiant_temperature(t_c, rsds_wm2, cos_sza)
+        tr = np.where(np.isnan(rsds_wm2), t_c, tr)
+    clo = required_insulation(t_c, tr, v10_ms, rh_pct)
+    out["clothing_clo"] = clo
+    out["exposure_limit_h"] = exposure_limit_hours(t_c, tr, v10_ms, rh_pct, worn_clo)
+    out["clothing_level"] = clothing_level(clo)
+
+    # 4. Cold/flu risk, a daily index.
+    out.update(_daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time))
+
+    # 5. UV index and sunscreen.
+    depth = zero if snow_depth_m is None else np.nan_to_num(snow_depth_m, nan=0.0)
+    if snowfall_mmh is None:
+        fresh = np.zeros((1,) * ndim, dtype=bool)
+    else:
+        fresh = _fresh_snow(snowfall_mmh, time_axis, time, fresh_snow_mm)
+    cloud = zero if tcc_fraction is None else tcc_fraction
+    uvi_snow_free = uv_index_snow_free(
+        cos_sza, ozone_du, cloud, zero if elevation_m is None else elevation_m
+    )
+    if uv_index_model is None:
+        uvi = uvi_snow_free * snow_uv_factor(depth, fresh)
+    else:
+        uvi = uv_index_model
+    out["uv_index"] = uvi.astype(np.float32, copy=False)
+    out["sunscreen_level"] = sunscreen_level(uvi)
+    out["uv_category"] = who_uv_category(uvi)
+
+    # 6. Goggles: ocular UV with the snow-free UV (the bare-ground reflection factor applied,
+    # as uv_index with zero snow depth gives it) and the snow albedo.
+    snow_cover = np.greater_equal(depth, SNOW_COVER_DEPTH_M)
+    bare = uvi_snow_free * snow_uv_factor(zero, np.zeros((1,) * ndim, dtype=bool))
+    uvi_eye = ocular_uv(bare, snow_albedo(snow_cover, fresh))
+    goggles = goggles_level_and_lens(
+        uvi_eye,
+        zero if snowfall_mmh is None else np.nan_to_num(snowfall_mmh, nan=0.0),
+        v10_ms,
+        snow_cover,
+        (
+            np.full((1,) * ndim, default_visibility_m, dtype=t_c.dtype)
+            if visibility_m is None
+            else np.nan_to_num(visibility_m, nan=default_visibility_m)
+        ),
+        elevation,
+        cloud,
+    )
+    out["goggles_level"] = goggles["level"]
+    out["goggles_lens"] = goggles["lens"]
+
+    # Composite spectator level.
+    out["spectator_level"] = spectator_level(
+        out["wind_chill_level"],
+        out["frostbite_level"],
+        out["clothing_level"],
+        out["cold_level"],
+        out["sunscreen_level"],
+        out["goggles_level"],
+    )
+    return {key: np.broadcast_to(out[key], shape) for key in OUTPUTS}
+
+
+def spectator_indices_blocked(
+    arrays: Mapping[str, NDArray | None],
+    *,
+    workers: int | None = None,
+    **kwargs,
+) -> dict[str, NDArray]:
+    """:func:`spectator_indices` (keyword ``arrays`` by parameter name, the rest in
+    ``kwargs``) on cache-sized blocks that keep the whole time axis, on ``workers`` threads.
+    Identical results to one call on the whole arrays."""
+    clothing_table()  # load the lookup tables once, before the threads need them
+    storage_table(float(kwargs["worn_clo"]))
+    present = [value for value in arrays.values() if value is not None]
+    shape = np.broadcast_shapes(*(value.shape for value in present))
+    return map_blocks(
+        spectator_indices,
+        arrays,
+        shape,
+        keep_axis=kwargs["time_axis"],
+        workers=workers,
+        **kwargs,
+    )
