@@ -69,6 +69,93 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     click.echo(f"avatar: wrote {output} ({n} frames, {n / 25:.2f} s)", err=True)
 
 
+@avatar_cli.command("train")
+@click.option(
+    "--footage",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Frontal presenter video with sound, a few minutes long.",
+)
+@click.option(
+    "--timings",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Phoneme timings aligned to the footage (exact mouth track), if known.",
+)
+@click.option(
+    "--size",
+    type=click.Choice(["96", "128"]),
+    default="96",
+    show_default=True,
+    help="Face crop size of the generator.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=10),
+    default=2000,
+    show_default=True,
+    help="Generator steps (the two SyncNets get half as many each).",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--template",
+    type=click.Choice(["footage", "procedural", "procedural-alternate"]),
+    default="footage",
+    show_default=True,
+    help="What the twin renders over: the footage looped, or the procedural presenter.",
+)
+@click.option(
+    "--metrics",
+    "metrics_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write metrics.json (default: beside the checkpoint).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The twin checkpoint to write (fp16 weights + manifest).",
+)
+def train_command(
+    footage: Path,
+    timings: Path | None,
+    size: str,
+    steps: int,
+    device: str,
+    template: str,
+    metrics_path: Path | None,
+    output: Path,
+) -> None:
+    """Train a lip-sync twin of the presenter in FOOTAGE (resumable: rerun to continue)."""
+    _existing_file(footage, "footage file")
+    if timings is not None:
+        _existing_file(timings, "timings file")
+    try:
+        from avatar.train import TrainSettings, train_twin
+    except ImportError as exc:
+        raise AvatarError(
+            f"training needs torch (pip install spectator-bulletin[avatar]): {exc}"
+        ) from None
+    result = train_twin(
+        footage,
+        output,
+        timings=timings,
+        settings=TrainSettings(size=int(size), steps=steps),
+        device=device,
+        template=template,
+        metrics_path=metrics_path,
+    )
+    gates = result.metrics["gates"]
+    passed = sum(bool(v) for v in gates.values())
+    click.echo(
+        f"avatar: wrote {result.checkpoint} and {result.metrics_path} "
+        f"({passed}/{len(gates)} quality gates met)",
+        err=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``avatar_cli`` alone (``python -m avatar.cli``) with one-line errors."""
     try:

@@ -34,7 +34,6 @@ import itertools
 import math
 import os
 import pickle
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from torch import nn
 
 from avatar.audio import Speech, as_speech, mel_windows
 from avatar.errors import AvatarError
+from avatar.files import temporary_beside
 from avatar.ground_truth import mouth_track
 from avatar.mouth import MOUTH_PARAMETERS
 from avatar.procedural import PresenterFrame, PresenterStyle, ProceduralPresenter
@@ -677,15 +677,12 @@ def save_checkpoint(
         "state_dict": state,
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = temporary_beside(path)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
+        torch.save(payload, temporary)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:

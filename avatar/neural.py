@@ -128,17 +128,63 @@ class TemplateFrame:
 
 
 class ProceduralTemplate:
-    """The procedural presenter with its mouth at rest, head motion livened by speech."""
+    """The procedural presenter with its mouth at rest, head motion livened by speech.
 
-    def __init__(self, style: PresenterStyle, size: tuple[int, int], seed: int = 0) -> None:
+    With ``lbp_boxes`` the crop is framed as in training on footage (the face detector's box,
+    :mod:`avatar.ingest`): the median offset and side of the detector's crop relative to the
+    exact face box over a few rest frames is measured once, then applied to every frame's exact
+    face box, so the crop follows the head without running the detector per frame."""
+
+    CALIBRATION_TIMES = (0.0, 0.7, 1.9, 3.1, 4.3)
+
+    def __init__(
+        self, style: PresenterStyle, size: tuple[int, int], seed: int = 0, lbp_boxes: bool = False
+    ) -> None:
         self.presenter = ProceduralPresenter(style, size, seed)
+        self.adjust = (0.0, 0.0, 1.0)  # centre shift (x, y) in face-box sides, side scale
+        if lbp_boxes:
+            self.adjust = self._calibrate()
+
+    def _calibrate(self) -> tuple[float, float, float]:
+        from avatar.ingest import CROP_SCALE, _cascade, detect_face
+
+        cascade = _cascade()
+        rows = []
+        for t in self.CALIBRATION_TIMES:
+            frame = self.presenter.render(t)
+            found = detect_face(cascade, frame.image)
+            if found is None:
+                continue
+            x0, y0, x1, y1 = square_box(frame.face_box)
+            side = x1 - x0
+            rows.append(
+                (
+                    (found[0] - (x0 + x1) / 2) / side,
+                    (found[1] - (y0 + y1) / 2) / side,
+                    found[2] * CROP_SCALE / side,
+                )
+            )
+        if not rows:
+            raise AvatarError("the face detector finds no face on this procedural presenter")
+        dx, dy, scale = np.median(np.array(rows), axis=0)
+        return float(dx), float(dy), float(scale)
+
+    def box(self, face_box: Box) -> Box:
+        x0, y0, x1, y1 = square_box(face_box)
+        side = x1 - x0
+        dx, dy, scale = self.adjust
+        new_side = round(side * scale)
+        cx = (x0 + x1) / 2 + dx * side
+        cy = (y0 + y1) / 2 + dy * side
+        left, top = round(cx - new_side / 2), round(cy - new_side / 2)
+        return left, top, left + new_side, top + new_side
 
     def frames(self, track: MouthTrack) -> Iterator[TemplateFrame]:
         speaking = _speaking_envelope(track)
         rest = MouthShape.rest()
         for i in range(len(track)):
             frame = self.presenter.render(i / track.fps, rest, float(speaking[i]))
-            yield TemplateFrame(frame.image, square_box(frame.face_box))
+            yield TemplateFrame(frame.image, self.box(frame.face_box))
 
 
 class FootageTemplate:
@@ -204,7 +250,9 @@ class NeuralPresenter:
                 style = PresenterStyle(**style_fields)
             except TypeError as exc:
                 raise AvatarError(f"{source}: bad presenter style in the manifest: {exc}") from None
-            self.template = ProceduralTemplate(style, size, int(template.get("seed", 0)))
+            self.template = ProceduralTemplate(
+                style, size, int(template.get("seed", 0)), template.get("box") == "lbp"
+            )
         elif kind == "footage":
             self.template = FootageTemplate(
                 template.get("path", ""), template.get("boxes", []), size

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from avatar.audio import SAMPLE_RATE, Speech
 from avatar.errors import AvatarError
+from avatar.files import temporary_beside
 
 FPS = 25
 
@@ -58,13 +58,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return check_frame_size((int(parts[0]), int(parts[1])))
 
 
-def _temporary_beside(path: Path, suffix: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
-    os.close(handle)
-    return Path(name)
-
-
 def write_video(
     frames: Iterable[np.ndarray],
     out_path: str | Path,
@@ -86,7 +79,7 @@ def write_video(
         raise AvatarError(f"audio file not found: {audio_path}")
     import imageio_ffmpeg
 
-    temporary = _temporary_beside(out_path, ".mp4")
+    temporary = temporary_beside(out_path, ".mp4")
     count = 0
     try:
         writer = imageio_ffmpeg.write_frames(
@@ -169,14 +162,27 @@ def read_video(path: str | Path, fps: int = FPS) -> Iterator[np.ndarray]:
         reader.close()
 
 
+def has_audio_stream(path: str | Path) -> bool:
+    """Whether ffmpeg lists an audio stream in the file (from its input header dump)."""
+    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)]
+    try:
+        result = subprocess.run(command, capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AvatarError(f"ffmpeg could not open {path}: {exc}") from None
+    header = result.stderr.decode("utf-8", "replace")
+    return any("Stream #" in line and "Audio:" in line for line in header.splitlines())
+
+
 def read_audio_track(path: str | Path, sample_rate: int = SAMPLE_RATE) -> Speech:
     """The sound of a video (or audio) file as mono float32 at ``sample_rate``, decoded by
     ffmpeg to raw PCM on a pipe. Raises :class:`AvatarError` when the file has no sound."""
     path = Path(path)
     if not path.is_file():
         raise AvatarError(f"file not found: {path}")
+    if not has_audio_stream(path):
+        raise AvatarError(f"{path} has no sound track")
     command = [
-        ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0?",
+        ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
         "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-",
     ]  # fmt: skip
     try:

@@ -1,0 +1,174 @@
+"""Quality metrics of a twin on held-out footage (the avatar notes, section 3, M1-M5).
+
+* **Lip sync** (M1): the evaluator SyncNet (trained separately from the training judge, with
+  another seed) scores every 5-frame window against the mel window shifted by k frames; the
+  mean embedding distance d(k) gives the offset argmin_k d(k) and the confidence
+  median_k d(k) - min_k d(k), the LSE-D/LSE-C definitions of Wav2Lip's
+  ``evaluation/scores_LSE`` (there computed with the pretrained syncnet_python, here with our
+  own evaluator, so the values are not comparable to published ones). Reported for the
+  generated frames and for the real (ground-truth) frames on the same audio.
+* **Mouth shape** (M2): a ridge regressor from the mouth region of a face crop to the jaw
+  opening, fitted on training frames with their known mouth parameters, measures the jaw of
+  generated frames; the MAE is taken against the ground-truth jaw track.
+* **Fidelity** (M4): SSIM (Wang et al. 2004, IEEE TIP 13(4):600-612; scikit-image) of the
+  pasted result against the real face crop.
+* **Paste identity** (M5c): the largest pixel change outside the feathered paste mask.
+* **Temporal jitter** (M5b): mean absolute frame-to-frame change in the mouth region,
+  generated over real.
+* **Rest in silence**: the measured jaw on frames at least 2 frames away from voice activity.
+
+Gates are the issue's quality bar: offset 0 +- 1, confidence >= 0.8x the ground truth's, jaw
+MAE <= 0.1, SSIM >= 0.90, outside-mask change 0, jitter ratio <= 1.3, resting jaw <= 0.1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from avatar.errors import AvatarError
+
+REGRESSOR_GRID = (12, 16)
+"""Mouth-region features: the crop's mouth area box-averaged to 12 x 16 grey pixels per colour
+channel (our choice: coarse enough to ignore texture, fine enough for lip positions)."""
+
+
+def mouth_region(faces: np.ndarray) -> np.ndarray:
+    """The mouth area of (N, S, S, 3) face crops: rows 55-95 %, columns 25-75 % (the lower
+    face of the square crop; our choice, covers the lips at any viseme)."""
+    s = faces.shape[1]
+    return faces[:, round(0.55 * s) : round(0.95 * s), round(0.25 * s) : round(0.75 * s)]
+
+
+def _features(faces: np.ndarray) -> np.ndarray:
+    region = mouth_region(faces)
+    rows, cols = REGRESSOR_GRID
+    small = np.stack(
+        [np.asarray(Image.fromarray(r).resize((cols, rows), Image.Resampling.BOX)) for r in region]
+    ).astype(np.float64)
+    flat = small.reshape(len(faces), -1) / 255.0
+    return np.concatenate([flat, np.ones((len(faces), 1))], axis=1)
+
+
+@dataclass
+class JawRegressor:
+    """Ridge regression (Hoerl & Kennard 1970, Technometrics 12(1):55-67) from mouth-region
+    pixels to the jaw opening; ``alpha`` = 1e-2 per sample is our choice."""
+
+    weights: np.ndarray
+
+    @classmethod
+    def fit(cls, faces: np.ndarray, jaw: np.ndarray, alpha: float = 1e-2) -> JawRegressor:
+        x = _features(faces)
+        if len(x) < 10:
+            raise AvatarError(f"the jaw regressor needs at least 10 frames, got {len(x)}")
+        gram = x.T @ x + alpha * len(x) * np.eye(x.shape[1])
+        return cls(np.linalg.solve(gram, x.T @ np.asarray(jaw, np.float64)))
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        return np.clip(_features(faces) @ self.weights, 0.0, 1.0)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM over frames of (N, S, S, 3) uint8 crops (scikit-image, 7x7 Gaussian-free
+    window, data range 255)."""
+    from skimage.metrics import structural_similarity
+
+    scores = [
+        structural_similarity(x, y, channel_axis=-1, data_range=255)
+        for x, y in zip(a, b, strict=True)
+    ]
+    return float(np.mean(scores))
+
+
+def jitter_ratio(generated: np.ndarray, real: np.ndarray) -> float:
+    """Mean |frame_t - frame_t-1| in the mouth region, generated over real (M5b)."""
+
+    def motion(faces: np.ndarray) -> float:
+        region = mouth_region(faces).astype(np.float32)
+        return float(np.abs(np.diff(region, axis=0)).mean())
+
+    return motion(generated) / max(motion(real), 1e-6)
+
+
+def silent_frames(voiced: np.ndarray, margin: int = 2) -> np.ndarray:
+    """Frames at least ``margin`` frames away from any voiced frame."""
+    voiced = np.asarray(voiced, bool)
+    near = voiced.copy()
+    for shift in range(1, margin + 1):
+        near[shift:] |= voiced[:-shift]
+        near[:-shift] |= voiced[shift:]
+    return ~near
+
+
+def sync_offset_confidence(evaluator, clip, max_offset: int = 6) -> tuple[int, float, float]:
+    """(offset in frames, confidence LSE-C, distance LSE-D) of a clip under the evaluator."""
+    from avatar.models import sync_scores
+
+    distances = sync_scores(evaluator, clip, max_offset)
+    best = int(np.argmin(distances))
+    return (
+        best - max_offset,
+        float(np.median(distances) - distances[best]),
+        float(distances[best]),
+    )
+
+
+def gates(metrics: dict) -> dict[str, bool]:
+    """The issue's quality bar applied to a metrics dictionary."""
+    return {
+        "sync_offset_within_1": abs(metrics["sync_offset"]) <= 1,
+        "sync_confidence_ratio_ge_0.8": metrics["sync_confidence_ratio"] >= 0.8,
+        "jaw_mae_le_0.1": metrics["jaw_mae"] <= 0.1,
+        "ssim_ge_0.90": metrics["ssim"] >= 0.90,
+        "outside_mask_identical": metrics["outside_mask_max_diff"] == 0,
+        "jitter_ratio_le_1.3": metrics["jitter_ratio"] <= 1.3,
+        "rest_jaw_in_silence_le_0.1": metrics["rest_jaw_in_silence"] <= 0.1,
+    }
+
+
+def evaluate_twin(
+    generated: np.ndarray,
+    clip,
+    evaluator,
+    regressor: JawRegressor,
+    voiced: np.ndarray,
+) -> dict:
+    """All metrics for generated-and-pasted face crops ``generated`` (N, S, S, 3) against the
+    held-out ``clip`` (a :class:`avatar.models.FaceClip` of the real crops, mels and mouth
+    track), with the evaluator SyncNet, the fitted jaw regressor and the voice activity."""
+    from avatar.models import FaceClip
+    from avatar.neural import paste_mask
+
+    if generated.shape != clip.faces.shape:
+        raise AvatarError(f"generated {generated.shape} and real {clip.faces.shape} differ")
+    fake_clip = FaceClip(generated, clip.mels, clip.mouth)
+    offset, confidence, distance = sync_offset_confidence(evaluator, fake_clip)
+    real_offset, real_confidence, real_distance = sync_offset_confidence(evaluator, clip)
+    jaw_true = clip.mouth[:, 0]
+    jaw_fake = regressor.predict(generated)
+    jaw_real = regressor.predict(clip.faces)
+    outside = paste_mask(clip.size) == 0
+    diff = np.abs(generated.astype(np.int16) - clip.faces.astype(np.int16)).max(axis=-1)
+    silent = silent_frames(voiced)
+    result = {
+        "frames": len(clip),
+        "sync_offset": offset,
+        "sync_confidence": confidence,
+        "sync_distance": distance,
+        "sync_offset_ground_truth": real_offset,
+        "sync_confidence_ground_truth": real_confidence,
+        "sync_distance_ground_truth": real_distance,
+        "sync_confidence_ratio": confidence / real_confidence if real_confidence > 0 else 0.0,
+        "jaw_mae": float(np.abs(jaw_fake - jaw_true).mean()),
+        "jaw_mae_regressor_on_ground_truth": float(np.abs(jaw_real - jaw_true).mean()),
+        "ssim": ssim(generated, clip.faces),
+        "outside_mask_max_diff": int(diff[:, outside].max()),
+        "jitter_ratio": jitter_ratio(generated, clip.faces),
+        "silent_frames": int(silent.sum()),
+        "rest_jaw_in_silence": float(jaw_fake[silent].mean()) if silent.any() else 0.0,
+    }
+    result["gates"] = gates(result)
+    return result

@@ -1,0 +1,507 @@
+"""Training a presenter twin from footage: the staged Wav2Lip-style recipe, resumable.
+
+Stages (the avatar notes, section 5; Prajwal et al. 2020 for the recipe):
+
+1. ``judge``: the SyncNet used as a loss, on the training split;
+2. ``evaluator``: a second SyncNet with another seed, used only for the metrics;
+3. ``pixel``: the generator with the L1 loss alone (pixel-first keeps the GAN stable);
+4. ``sync``: + the frozen judge's sync loss (weight 0.03, Wav2Lip's ``syncnet_wt``);
+5. ``gan``: + the hinge adversarial loss (0.07, Wav2Lip's ``disc_wt``), discriminator feature
+   matching (x10, pix2pixHD) and a temporal loss: L1 between generated and real frame
+   differences of consecutive frames (weight 0.5, the notes' choice).
+
+Stage lengths for ``steps`` generator steps: 40 % pixel, 20 % sync, 40 % gan; each SyncNet gets
+``steps // 2`` steps at least 50 (our choice). Every ``save_every`` steps the whole state (all
+networks, optimisers, random generators) goes to ``<output>.resume`` atomically; a rerun with
+the same footage and settings continues from there. The footage is split by time: the last 10 %
+is held out and only used for ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avatar.audio import SAMPLE_RATE, mel_windows, voice_activity
+from avatar.errors import AvatarError
+from avatar.files import temporary_beside, write_json_atomic
+from avatar.ingest import MIN_SECONDS, Footage, file_sha256, ingest_footage
+from avatar.metrics import JawRegressor, evaluate_twin
+from avatar.models import (
+    SYNC_FRAMES,
+    FaceClip,
+    LipGenerator,
+    ModelConfig,
+    PatchDiscriminator,
+    SyncNet,
+    adversarial_loss,
+    discriminator_loss,
+    feature_matching_loss,
+    mask_lower_half,
+    reconstruction_loss,
+    save_checkpoint,
+    sync_batch,
+    sync_loss,
+)
+from avatar.neural import paste_back
+from avatar.procedural import PresenterStyle
+from avatar.visemes import mouth_track_from_audio, viseme_track
+
+SYNC_WEIGHT = 0.03
+ADV_WEIGHT = 0.07
+FM_WEIGHT = 10.0
+TEMPORAL_WEIGHT = 0.5
+VALIDATION_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that defines a training run (part of the resume key)."""
+
+    size: int = 96
+    steps: int = 2000
+    batch: int = 8
+    sync_batch: int = 16
+    lr: float = 1e-4
+    seed: int = 0
+    widths: tuple[int, ...] = (16, 32, 64, 128, 128)
+    sync_widths: tuple[int, ...] = (32, 64, 128, 256)
+    sync_dim: int = 256
+    sync_steps: int | None = None  # default: max(50, steps // 2)
+
+    def __post_init__(self) -> None:
+        if self.size not in (64, 96, 128):
+            raise AvatarError(f"face size must be 96 or 128 (64 for tests), got {self.size}")
+        if self.steps < 10:
+            raise AvatarError(f"steps must be at least 10, got {self.steps}")
+        if self.batch < 2:
+            raise AvatarError(f"batch must be at least 2, got {self.batch}")
+
+    def config(self) -> ModelConfig:
+        widths = self.widths[: 4 if self.size == 64 else len(self.widths)]
+        return ModelConfig(
+            size=self.size, widths=widths, sync_widths=self.sync_widths, sync_dim=self.sync_dim
+        )
+
+    def phases(self) -> list[tuple[str, int]]:
+        sync_steps = self.sync_steps if self.sync_steps is not None else max(50, self.steps // 2)
+        pixel = round(0.4 * self.steps)
+        sync = round(0.2 * self.steps)
+        return [
+            ("judge", sync_steps),
+            ("evaluator", sync_steps),
+            ("pixel", pixel),
+            ("sync", sync),
+            ("gan", self.steps - pixel - sync),
+        ]
+
+
+def split_by_time(
+    clip: FaceClip, fraction: float = VALIDATION_FRACTION
+) -> tuple[FaceClip, FaceClip]:
+    """(train, validation): the last ``fraction`` of the frames is the validation split."""
+    n_val = max(round(len(clip) * fraction), 2 * 5 + SYNC_FRAMES + 12)
+    if len(clip) - n_val < 2 * n_val:
+        raise AvatarError(
+            f"{len(clip)} frames are too few to hold out {n_val} for validation; "
+            f"use at least {MIN_SECONDS:.0f} s of footage"
+        )
+    cut = len(clip) - n_val
+    train = FaceClip(clip.faces[:cut], clip.mels[:cut], clip.mouth[:cut])
+    val = FaceClip(clip.faces[cut:], clip.mels[cut:], clip.mouth[cut:])
+    return train, val
+
+
+def footage_clip(footage: Footage, timings: str | Path | None) -> tuple[FaceClip, str]:
+    """Training material from ingested footage: mel windows, and the mouth track from the
+    timings (exact, "timings") or from the audio alone ("audio")."""
+    n = len(footage.faces)
+    speech16 = footage.speech.to_16k()
+    mels = mel_windows(speech16.samples, fps=footage.fps, n_frames=n)
+    if timings is not None:
+        track = viseme_track(timings, footage.fps, n)
+        source = "timings"
+    else:
+        track = mouth_track_from_audio(speech16, footage.fps, n)
+        source = "audio"
+    return FaceClip(footage.faces, mels, track.values), source
+
+
+def _images(faces: np.ndarray, device: torch.device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(faces)).to(device).float() / 255.0
+    return t.movedim(-1, -3)
+
+
+def _mouth_windows(clip: FaceClip, targets: np.ndarray) -> np.ndarray:
+    offsets = np.arange(SYNC_FRAMES) - SYNC_FRAMES // 2
+    index = np.clip(targets[:, None] + offsets, 0, len(clip) - 1)
+    return clip.mouth[index].transpose(0, 2, 1).copy()
+
+
+def generator_inputs(
+    clip: FaceClip, targets: np.ndarray, references: np.ndarray, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Generator inputs and targets for the given frame indices."""
+    real = _images(clip.faces[targets], device)
+    return {
+        "real": real,
+        "reference": _images(clip.faces[references], device),
+        "masked": mask_lower_half(real),
+        "mel": torch.from_numpy(clip.mels[targets][:, None]).to(device),
+        "mouth": torch.from_numpy(_mouth_windows(clip, targets)).to(device),
+    }
+
+
+def _sync_video(clip: FaceClip, targets: np.ndarray, fake: torch.Tensor) -> torch.Tensor:
+    """The real 5-frame windows around ``targets`` with the middle frame replaced by ``fake``,
+    lower halves stacked as the judge expects."""
+    middle = SYNC_FRAMES // 2
+    offsets = np.arange(SYNC_FRAMES) - middle
+    window = _images(clip.faces[targets[:, None] + offsets], fake.device)
+    window = torch.cat([window[:, :middle], fake[:, None], window[:, middle + 1 :]], dim=1)
+    return window[..., clip.size // 2 :, :].flatten(1, 2)
+
+
+class Trainer:
+    """The staged training of one twin; ``run`` resumes from ``resume_path`` when it matches."""
+
+    def __init__(
+        self,
+        train: FaceClip,
+        settings: TrainSettings,
+        device: str = "cpu",
+        data_key: str = "",
+        resume_path: Path | None = None,
+        save_every: int = 200,
+    ) -> None:
+        if device == "cuda" and not torch.cuda.is_available():
+            raise AvatarError("--device cuda was asked for but torch sees no CUDA GPU")
+        if device not in ("cpu", "cuda"):
+            raise AvatarError(f"device must be cpu or cuda, got {device!r}")
+        self.device = torch.device(device)
+        self.train = train
+        self.settings = settings
+        self.key = json.dumps({"data": data_key, "settings": dataclasses.asdict(settings)})
+        self.resume_path = resume_path
+        self.save_every = save_every
+        torch.manual_seed(settings.seed)
+        config = settings.config()
+        self.generator = LipGenerator(config).to(self.device)
+        self.judge = SyncNet(config).to(self.device)
+        torch.manual_seed(settings.seed + 1000)  # the evaluator starts from other weights
+        self.evaluator = SyncNet(config).to(self.device)
+        self.discriminator = PatchDiscriminator(config).to(self.device)
+        adam = torch.optim.Adam
+        lr = settings.lr
+        self.optimisers = {
+            "judge": adam(self.judge.parameters(), lr=lr),
+            "evaluator": adam(self.evaluator.parameters(), lr=lr),
+            "generator": adam(self.generator.parameters(), lr=lr, betas=(0.5, 0.999)),
+            "discriminator": adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
+        }
+        self.rng = np.random.default_rng(settings.seed)
+        self.done = 0
+        self.history: list[dict] = []
+
+    # ---------------------------------------------------------------- state
+
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        return {
+            "generator": self.generator,
+            "judge": self.judge,
+            "evaluator": self.evaluator,
+            "discriminator": self.discriminator,
+        }
+
+    def save_state(self) -> None:
+        if self.resume_path is None:
+            return
+        state = {
+            "key": self.key,
+            "done": self.done,
+            "history": json.dumps(self.history),
+            "rng": json.dumps(self.rng.bit_generator.state),
+            "torch_rng": torch.get_rng_state(),
+            "modules": {k: m.state_dict() for k, m in self._modules().items()},
+            "optimisers": {k: o.state_dict() for k, o in self.optimisers.items()},
+        }
+        temporary = temporary_beside(self.resume_path)
+        try:
+            torch.save(state, temporary)
+            os.replace(temporary, self.resume_path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def load_state(self) -> bool:
+        """Continue from ``resume_path`` if it exists and was made by the same run settings on
+        the same data; returns whether it did."""
+        path = self.resume_path
+        if path is None or not path.is_file():
+            return False
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except (RuntimeError, EOFError, ValueError) as exc:
+            raise AvatarError(f"cannot resume from {path}: {str(exc).splitlines()[0]}") from None
+        if state.get("key") != self.key:
+            raise AvatarError(
+                f"{path} belongs to another footage or other settings; delete it to start afresh"
+            )
+        for name, module in self._modules().items():
+            module.load_state_dict(state["modules"][name])
+        for name, optimiser in self.optimisers.items():
+            optimiser.load_state_dict(state["optimisers"][name])
+        self.rng.bit_generator.state = json.loads(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.done = int(state["done"])
+        self.history = json.loads(state["history"])
+        return True
+
+    # ---------------------------------------------------------------- steps
+
+    def _sync_step(self, net: SyncNet, optimiser: torch.optim.Optimizer) -> dict:
+        net.train()
+        video, mel, label = sync_batch(self.train, self.settings.sync_batch, self.rng)
+        loss = sync_loss(net(video.to(self.device), mel.to(self.device)), label.to(self.device))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        return {"sync_bce": loss.item()}
+
+    def _generator_step(self, phase: str) -> dict:
+        clip, s = self.train, self.settings
+        n = len(clip)
+        half = clip.size // 2
+        gan = phase == "gan"
+        lo, hi = SYNC_FRAMES // 2, n - SYNC_FRAMES // 2 - (1 if gan else 0)
+        targets = self.rng.integers(lo, hi, size=s.batch)
+        if gan:  # consecutive pairs for the temporal loss
+            targets = np.concatenate([targets[: s.batch // 2], targets[: s.batch // 2] + 1])
+        references = (targets + self.rng.integers(5, n - 5, size=len(targets))) % n
+        b = generator_inputs(clip, targets, references, self.device)
+        self.generator.train()
+        fake = self.generator(b["reference"], b["masked"], b["mel"], b["mouth"])
+        l1 = reconstruction_loss(fake, b["real"])
+        record = {"l1": l1.item()}
+        w_sync = SYNC_WEIGHT if phase in ("sync", "gan") else 0.0
+        w_adv = ADV_WEIGHT if gan else 0.0
+        loss = (1 - w_sync - w_adv) * l1
+        if w_sync:
+            self.judge.eval()
+            p = self.judge(_sync_video(clip, targets, fake), b["mel"])
+            s_loss = sync_loss(p, torch.ones_like(p))
+            loss = loss + w_sync * s_loss
+            record["sync"] = s_loss.item()
+        if gan:
+            k = s.batch // 2
+            temporal = (
+                ((fake[k:] - fake[:k]) - (b["real"][k:] - b["real"][:k]))[..., half:, :]
+                .abs()
+                .mean()
+            )
+            fake_logits, fake_feats = self.discriminator(fake[..., half:, :])
+            with torch.no_grad():
+                _, real_feats = self.discriminator(b["real"][..., half:, :])
+            adv = adversarial_loss(fake_logits)
+            fm = feature_matching_loss(fake_feats, real_feats)
+            loss = loss + w_adv * (adv + FM_WEIGHT * fm) + TEMPORAL_WEIGHT * temporal
+            record.update(adv=adv.item(), fm=fm.item(), temporal=temporal.item())
+        g_opt = self.optimisers["generator"]
+        g_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        g_opt.step()
+        if gan:
+            real_logits, _ = self.discriminator(b["real"][..., half:, :])
+            fake_logits, _ = self.discriminator(fake.detach()[..., half:, :])
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            d_opt = self.optimisers["discriminator"]
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+            record["disc"] = d_loss.item()
+        record["total"] = loss.item()
+        return record
+
+    def run(self, on_step: Callable[[int, int, str], None] | None = None) -> list[dict]:
+        """Run (or finish) every stage; ``on_step(done, total, phase)`` reports progress."""
+        torch.set_flush_denormal(True)  # denormals slowed CPU training 5-15x in our tests
+        phases = self.settings.phases()
+        total = sum(n for _, n in phases)
+        self.judge.requires_grad_(True)
+        start = 0
+        for phase, length in phases:
+            if phase in ("pixel", "sync", "gan"):
+                self.judge.requires_grad_(False)
+            for local in range(length):
+                if start + local < self.done:
+                    continue
+                if phase == "judge":
+                    record = self._sync_step(self.judge, self.optimisers["judge"])
+                elif phase == "evaluator":
+                    record = self._sync_step(self.evaluator, self.optimisers["evaluator"])
+                else:
+                    record = self._generator_step(phase)
+                record["phase"] = phase
+                self.history.append(record)
+                self.done += 1
+                if on_step is not None:
+                    on_step(self.done, total, phase)
+                if self.done % self.save_every == 0:
+                    self.save_state()
+            start += length
+        return self.history
+
+    # ---------------------------------------------------------------- inference on a split
+
+    @torch.no_grad()
+    def generate(self, clip: FaceClip, batch: int = 32) -> np.ndarray:
+        """Generated faces for every frame of ``clip`` pasted back onto the real crops, with a
+        reference frame half the clip away (never the frame itself, so the mouth cannot be
+        copied from the reference)."""
+        self.generator.eval()
+        n = len(clip)
+        out = np.empty_like(clip.faces)
+        for start in range(0, n, batch):
+            targets = np.arange(start, min(n, start + batch))
+            references = (targets + n // 2) % n
+            b = generator_inputs(clip, targets, references, self.device)
+            fake = self.generator(b["reference"], b["masked"], b["mel"], b["mouth"])
+            faces = (fake.clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
+            for k, index in enumerate(targets):
+                out[index] = paste_back(clip.faces[index], faces[k], (0, 0, clip.size, clip.size))
+        return out
+
+
+def loss_summary(history: list[dict]) -> dict:
+    """Mean losses over the first and the last 10 % of each stage."""
+    summary: dict[str, dict] = {}
+    for phase in ("judge", "evaluator", "pixel", "sync", "gan"):
+        records = [r for r in history if r["phase"] == phase]
+        if not records:
+            continue
+        k = max(1, len(records) // 10)
+        keys = [key for key in records[0] if key != "phase"]
+        summary[phase] = {
+            key: {
+                "first": float(np.mean([r[key] for r in records[:k]])),
+                "last": float(np.mean([r[key] for r in records[-k:]])),
+            }
+            for key in keys
+        }
+    return summary
+
+
+@dataclass(frozen=True)
+class TwinResult:
+    checkpoint: Path
+    metrics_path: Path
+    metrics: dict
+
+
+def train_twin(
+    footage: str | Path,
+    out: str | Path,
+    timings: str | Path | None = None,
+    settings: TrainSettings = TrainSettings(),
+    device: str = "cpu",
+    template: str = "footage",
+    metrics_path: str | Path | None = None,
+    min_seconds: float = MIN_SECONDS,
+    progress: bool | None = None,
+) -> TwinResult:
+    """Train a twin on ``footage`` and write the checkpoint ``out`` plus ``metrics.json``.
+
+    ``template`` is what the twin renders over: ``"footage"`` (the footage itself, looped) or
+    ``"procedural"`` / ``"procedural-alternate"`` (the procedural presenter, for twins of
+    procedural footage such as the default twin). ``timings`` (phoneme timings aligned to the
+    footage) give an exact mouth track; without them the mouth track comes from the audio.
+    ``progress`` shows a bar on stderr (default: only when stderr is a terminal)."""
+    out = Path(out)
+    if template not in ("footage", "procedural", "procedural-alternate"):
+        raise AvatarError(
+            f"template must be footage, procedural or procedural-alternate, got {template!r}"
+        )
+    data = ingest_footage(footage, size=settings.size, min_seconds=min_seconds)
+    clip, mouth_source = footage_clip(data, timings)
+    train, val = split_by_time(clip)
+    key = data.sha256 + (file_sha256(timings) if timings is not None else "")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    resume = out.with_name(out.name + ".resume")
+    trainer = Trainer(
+        train, settings, device, key, resume, save_every=max(50, settings.steps // 10)
+    )
+    resumed = trainer.load_state()
+    if progress is None:
+        progress = sys.stderr.isatty()
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
+        total = sum(n for _, n in settings.phases())
+        task = bar.add_task("training", total=total, completed=trainer.done)
+
+        def report(done: int, total: int, phase: str) -> None:
+            bar.update(task, completed=done, description=f"training: {phase}")
+
+        history = trainer.run(report)
+    generated = trainer.generate(val)
+    regressor = JawRegressor.fit(train.faces, train.mouth[:, 0])
+    n_val = len(val)
+    cut = len(clip) - n_val
+    speech16 = data.speech.to_16k()
+    voiced = voice_activity(speech16.samples, SAMPLE_RATE, data.fps, len(clip)).voiced[cut:]
+    metrics = evaluate_twin(generated, val, trainer.evaluator.cpu(), regressor, voiced)
+    trainer.evaluator.to(trainer.device)
+    metrics.update(
+        footage=str(Path(footage)),
+        footage_sha256=data.sha256,
+        mouth_source=mouth_source,
+        train_frames=len(train),
+        validation_frames=n_val,
+        steps=settings.steps,
+        resumed=resumed,
+        device=device,
+        losses=loss_summary(history),
+    )
+    if template == "footage":
+        render_template = {
+            "kind": "footage",
+            "path": str(Path(footage).resolve()),
+            "boxes": data.boxes.tolist(),
+        }
+    else:
+        style = PresenterStyle.alternate() if template.endswith("alternate") else PresenterStyle()
+        render_template = {
+            "kind": "procedural",
+            "style": dataclasses.asdict(style),
+            "seed": 0,
+            "box": "lbp",
+        }
+    manifest = {
+        "architecture": "LipGenerator (U-Net + FiLM), Wav2Lip-style staged training",
+        "template": render_template,
+        "mouth_source": mouth_source,
+        "data_sha256": key,
+        "training_steps": settings.steps,
+        "settings": dataclasses.asdict(settings),
+    }
+    save_checkpoint(
+        out, trainer.generator.cpu(), {k: v for k, v in metrics.items() if k != "losses"}, manifest
+    )
+    metrics_file = Path(metrics_path) if metrics_path is not None else out.parent / "metrics.json"
+    write_json_atomic(metrics_file, metrics)
+    resume.unlink(missing_ok=True)
+    return TwinResult(out, metrics_file, metrics)
