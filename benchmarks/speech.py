@@ -1,6 +1,7 @@
 """Real-time factor of the speech stage: synthesis seconds / audio seconds.
 
-    python benchmarks/speech.py [--repeat 3] [--engines pyttsx3,piper] [--texts texts.json]
+    python benchmarks/speech.py [--repeat 3] [--engines pyttsx3,piper] [--texts samples]
+    python benchmarks/speech.py --lengths
 
 For every engine and language it synthesises each text with :func:`bulletin.speech.synthesize`
 (WAV + exact timings + ``timings.json``, everything a bulletin needs except subtitles) and
@@ -8,9 +9,17 @@ prints the median wall time, the audio length and their ratio. Targets on the pr
 2-core machines: espeak-ng (pyttsx3 engine) <= 0.02, piper <= 0.2. piper's one-off voice load
 is timed on its own and left out of the ratio (a batch loads it once).
 
-Texts come from :func:`bulletin_like_texts` (about 60 s of speech each) unless ``--texts``
-names a JSON file ``{"en": [...], "zh": [...]}``, e.g. rendered bulletin scripts; code can
+Texts (``--texts``): ``samples`` (the default) renders the venue bulletin of every venue of
+the shipped samples (the Beijing GRIB sample and the Yulong NetCDF sample, each venue's first
+full local day) in both languages; ``synthetic`` uses :func:`bulletin_like_texts` (about 60 s
+of speech each); any other value names a JSON file ``{"en": [...], "zh": [...]}``. Code can
 call :func:`run_benchmark` with any texts.
+
+``--lengths`` checks the spoken-length estimate of the scripts instead
+(:attr:`bulletin.script.Script.estimated_seconds`): it renders every bulletin of the samples
+(every venue, local day, kind and language), speaks each distinct one with the default engine,
+voice and rate, prints estimated against spoken seconds, and refits
+:data:`bulletin.script.SECONDS_PER_FEATURE` by least squares.
 """
 
 from __future__ import annotations
@@ -24,8 +33,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bulletin.speech import synthesize
+from bulletin.speech import SpeechRequest, synthesize, synthesize_many
 
 TARGET_RTF = {"pyttsx3": 0.02, "piper": 0.2}
 ENGINE_LANGUAGES = {"pyttsx3": ("en", "zh"), "piper": ("en",)}
@@ -66,6 +76,35 @@ def bulletin_like_texts() -> dict[str, list[str]]:
             "低温下手机电量消耗很快，请注意保暖。祝您观赛愉快。"
         )
     return {"en": english, "zh": chinese}
+
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+
+
+def sample_tables():
+    """(name, venue table, venues) of the shipped samples, as ``bulletin speak`` reads them."""
+    from bulletin import load_catalogue, load_venues_file
+    from bulletin.pipeline import forecast_table
+
+    beijing = load_catalogue()
+    yulong = load_venues_file(SAMPLES / "venues_yulong.csv")
+    return [
+        ("beijing", forecast_table([SAMPLES / "forecast_ecmwf.grib2"], beijing), beijing),
+        ("yulong", forecast_table([SAMPLES / "forecast_yulong_spring.nc"], yulong), yulong),
+    ]
+
+
+def sample_bulletin_texts() -> dict[str, list[str]]:
+    """The display text of every sample venue's bulletin (first full local day), per language."""
+    from bulletin.script import render_script
+
+    texts: dict[str, list[str]] = {"en": [], "zh": []}
+    for _, table, venues in sample_tables():
+        for venue in venues:
+            for lang in texts:
+                texts[lang].append(render_script(table, venue, lang=lang).display_text)
+    return texts
 
 
 @dataclass(frozen=True)
@@ -136,15 +175,113 @@ def print_report(rows: Sequence[Row], load_s: Mapping[str, float]) -> bool:
     return all_met
 
 
+def _fit_lengths(features, seconds, fit_on, check_on) -> tuple[Any, float]:
+    """Least-squares seconds per feature on the rows ``fit_on``, and its worst relative error
+    on the rows ``check_on``."""
+    import numpy as np
+
+    fit, *_ = np.linalg.lstsq(features[fit_on], seconds[fit_on], rcond=None)
+    errors = np.abs(features[check_on] @ fit - seconds[check_on]) / seconds[check_on]
+    return fit, float(errors.max())
+
+
+def spoken_lengths() -> bool:
+    """Estimated against spoken seconds of every distinct sample bulletin; True when every
+    estimate is within :data:`bulletin.script.ESTIMATE_TOLERANCE` and every spoken length
+    within :data:`bulletin.script.SPOKEN_SECONDS` (full local days only for the lower end)."""
+    import numpy as np
+
+    from bulletin.script import (
+        ESTIMATE_TOLERANCE,
+        SECONDS_PER_FEATURE,
+        SPOKEN_SECONDS,
+        length_features,
+        render_overview,
+        render_script,
+    )
+
+    scripts = {}
+    for name, table, venues in sample_tables():
+        local = table["time_local"].str.slice(0, 13)
+        hours = local.groupby(local.str.slice(0, 10)).nunique()
+        for day, count in hours.items():
+            for lang in ("en", "zh"):
+                for script in [
+                    *(render_script(table, v, lang=lang, date=day) for v in venues),
+                    render_overview(table, venues, lang=lang, date=day),
+                ]:
+                    scripts.setdefault(script.text, (name, count == 24, script))
+    items = list(scripts.values())
+    with tempfile.TemporaryDirectory(prefix="speech-lengths-") as folder:
+        requests = [
+            SpeechRequest(s.display_text, s.lang, Path(folder) / str(i))
+            for i, (_, _, s) in enumerate(items)
+        ]
+        spoken = [r.duration_s for r in synthesize_many(requests, jobs=2)]
+    good = True
+    print(f"{len(items)} distinct bulletins; estimated vs spoken seconds (default voices)")
+    for lang in ("en", "zh"):
+        for kind in ("venue", "overview"):
+            chosen = [
+                (full, s, real)
+                for (_, full, s), real in zip(items, spoken, strict=True)
+                if s.lang == lang and s.kind == kind
+            ]
+            errors = [(s.estimated_seconds - real) / real for _, s, real in chosen]
+            low, high = SPOKEN_SECONDS[kind]
+            outside = [
+                f"{s.venue_id or 'overview'} {s.date} {real:.1f} s"
+                for full, s, real in chosen
+                if real > high or (full and real < low)
+            ]
+            good &= not outside and max(map(abs, errors)) <= ESTIMATE_TOLERANCE
+            reals = [real for _, _, real in chosen]
+            print(
+                f"{lang} {kind:8} n={len(chosen):3d} spoken {min(reals):5.1f}-{max(reals):5.1f} s "
+                f"(aim {low:.0f}-{high:.0f}); estimate error {min(errors):+.1%} to "
+                f"{max(errors):+.1%}" + (f"; OUTSIDE: {', '.join(outside)}" if outside else "")
+            )
+        mine = [
+            (n, s, real) for (n, _, s), real in zip(items, spoken, strict=True) if s.lang == lang
+        ]
+        features = np.array([length_features(s.text, lang) for _, s, _ in mine], dtype=float)
+        seconds = np.array([real for _, _, real in mine])
+        samples = np.array([name for name, _, _ in mine])
+        everything = np.ones(len(mine), dtype=bool)
+        fit, worst = _fit_lengths(features, seconds, everything, everything)
+        print(
+            f"{lang}: SECONDS_PER_FEATURE now {SECONDS_PER_FEATURE[lang]}, refit "
+            f"{tuple(round(float(c), 4) for c in fit)} (worst error of the refit {worst:.1%})"
+        )
+        for name in dict.fromkeys(samples):
+            _, worst = _fit_lengths(features, seconds, samples == name, samples != name)
+            print(
+                f"{lang}: fitted on the {name} sample alone, worst error on the others {worst:.1%}"
+            )
+    return good
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per text (median)")
     parser.add_argument("--engines", default="pyttsx3,piper", help="comma-separated engines")
-    parser.add_argument("--texts", type=Path, help='JSON file {"en": [...], "zh": [...]}')
-    args = parser.parse_args(argv)
-    texts = (
-        json.loads(args.texts.read_text(encoding="utf-8")) if args.texts else bulletin_like_texts()
+    parser.add_argument(
+        "--texts",
+        default="samples",
+        help='"samples" (default), "synthetic", or a JSON file {"en": [...], "zh": [...]}',
     )
+    parser.add_argument(
+        "--lengths", action="store_true", help="check the spoken-length estimate instead"
+    )
+    args = parser.parse_args(argv)
+    if args.lengths:
+        return 0 if spoken_lengths() else 1
+    if args.texts == "samples":
+        texts = sample_bulletin_texts()
+    elif args.texts == "synthetic":
+        texts = bulletin_like_texts()
+    else:
+        texts = json.loads(Path(args.texts).read_text(encoding="utf-8"))
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
     rows, load_s = run_benchmark(texts, engines, args.repeat)
     return 0 if print_report(rows, load_s) else 1

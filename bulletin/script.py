@@ -58,21 +58,19 @@ SPECTATOR_PERIODS = tuple(name for name in PERIODS if name != "night")
 INDEX_ORDER = ("wind_chill", "frostbite", "clothing", "cold", "sunscreen", "goggles")
 
 #: Spoken-length model of the default voices of :mod:`bulletin.speech` at their default rates
-#: (espeak-ng 1.51 ``en-us`` at 165 words a minute, ``cmn-latn-pinyin`` at 220). Our fit: least
-#: squares on the real durations of the 130 distinct bulletins of the shipped samples (every
-#: venue, day, kind and language; ``python benchmarks/speech.py --lengths`` measures them and
-#: refits). English: seconds per letter, per word and per pause mark (, ; : . ! ?), since
-#: espeak-ng speaks letters (phonemes) at a steady pace and pauses at punctuation. Chinese:
-#: seconds per syllable (one per character, one per pinyin letter name of SPF/UV); about 4.4
-#: syllables a second, slower than the 4.8 of the research notes (speech_video.md §1.2), because
-#: bulletins pause at many commas.
-EN_SECONDS_PER_LETTER = 0.0672
-EN_SECONDS_PER_WORD = 0.0288
-EN_SECONDS_PER_PAUSE = 0.228
-ZH_SECONDS_PER_SYLLABLE = 0.227
-#: The largest relative error of that model on the samples was 2.1 % (2.4 % to 3.0 % when fitted
-#: on one sample and checked on the other); scripts aim below the issue's upper bound by this
-#: margin so that the spoken length, not only the estimate, stays inside it.
+#: (espeak-ng 1.51 ``en-us`` at 165 words a minute, ``cmn-latn-pinyin`` at 220): seconds per
+#: unit of each feature of :func:`length_features`. Our fit: least squares on the real durations
+#: of the 108 distinct bulletins of the Beijing and Yulong samples (every venue, local day, kind
+#: and language; ``python benchmarks/speech.py --lengths`` measures them again and refits). English: seconds
+#: per letter, per word and per pause mark (, ; : . ! ?), since espeak-ng speaks letters
+#: (phonemes) at a steady pace and pauses at punctuation. Chinese: seconds per syllable (one per
+#: character, one per pinyin letter name of SPF/UV), about 4.4 syllables a second, slower than
+#: the 4.8 of the research notes (speech_video.md §1.2) because bulletins pause at many commas.
+SECONDS_PER_FEATURE = {"en": (0.0676, 0.0266, 0.2307), "zh": (0.228,)}
+#: The largest relative error of that model on the samples is 1.5 %, and 2.0 % when it is fitted
+#: on one sample and checked on the other (``--lengths``); 3 % is our margin for bulletins unlike
+#: the samples. Scripts aim below the issue's upper bound by it, so that the spoken length, not
+#: only the estimate, stays inside the bound.
 ESTIMATE_TOLERANCE = 0.03
 #: Spoken length the issue asks for, seconds.
 SPOKEN_SECONDS = {"venue": (45.0, 75.0), "overview": (60.0, 90.0)}
@@ -138,6 +136,21 @@ _EN_LETTER_RE = re.compile(r"[A-Za-z]")
 _EN_PAUSE_RE = re.compile(r"[,;:.!?]")
 
 
+def length_features(speech_text: str, lang: str) -> tuple[int, ...]:
+    """What the spoken length of a speech text (``Script.text``) is estimated from: English
+    (letters, words, pause marks); Chinese (syllables: characters and pinyin syllables)."""
+    if lang == "zh":
+        syllables = len(_HAN_RE.findall(speech_text)) + len(
+            _PINYIN_SYLLABLE_RE.findall(speech_text)
+        )
+        return (syllables,)
+    return (
+        len(_EN_LETTER_RE.findall(speech_text)),
+        len(_EN_WORD_RE.findall(speech_text)),
+        len(_EN_PAUSE_RE.findall(speech_text)),
+    )
+
+
 class Sentence(NamedTuple):
     """One sentence: as shown in captions, as spoken, and the index it is about (or None)."""
 
@@ -167,17 +180,9 @@ class Script:
     @property
     def estimated_seconds(self) -> float:
         """Spoken length with the default voice and rate of :func:`bulletin.speech.synthesize`
-        (model and its accuracy: :data:`EN_SECONDS_PER_LETTER` and neighbours)."""
-        if self.lang == "zh":
-            syllables = len(_HAN_RE.findall(self.text)) + len(
-                _PINYIN_SYLLABLE_RE.findall(self.text)
-            )
-            return syllables * ZH_SECONDS_PER_SYLLABLE
-        return (
-            len(_EN_LETTER_RE.findall(self.text)) * EN_SECONDS_PER_LETTER
-            + len(_EN_WORD_RE.findall(self.text)) * EN_SECONDS_PER_WORD
-            + len(_EN_PAUSE_RE.findall(self.text)) * EN_SECONDS_PER_PAUSE
-        )
+        (model and its accuracy: :data:`SECONDS_PER_FEATURE`, :data:`ESTIMATE_TOLERANCE`)."""
+        features = length_features(self.text, self.lang)
+        return sum(n * s for n, s in zip(features, SECONDS_PER_FEATURE[self.lang], strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (sentences as objects with display, tts and index)."""
@@ -981,11 +986,14 @@ def write_script(
 
 
 __all__ = [
+    "ESTIMATE_TOLERANCE",
     "INDEX_ORDER",
+    "SECONDS_PER_FEATURE",
     "SPOKEN_SECONDS",
     "Script",
     "Sentence",
     "check_templates",
+    "length_features",
     "parse_date",
     "render_overview",
     "render_script",
