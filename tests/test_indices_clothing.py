@@ -17,7 +17,15 @@ from bulletin.indices import (
     required_insulation,
 )
 from bulletin.indices import iso11079 as iso
-from bulletin.indices.ireq_lut import LUT_FILE, build_ireq_lut, ireq_lut_path, write_ireq_lut
+from bulletin.indices.clothing import clothing_and_exposure
+from bulletin.indices.ireq_lut import (
+    LUT_FILE,
+    build_ireq_lut,
+    clothing_table,
+    ireq_lut_path,
+    storage_table,
+    write_ireq_lut,
+)
 
 
 def ptc_ireq(ta, tr, va, rh, met_wm2=70.0, clo=3.0, p=8.0, walk=0.0):
@@ -351,3 +359,49 @@ def test_clothing_with_dask_matches_numpy():
     lazy = required_insulation(da.from_array(t, chunks=2), tr, v, rh)
     assert isinstance(lazy, da.Array)
     np.testing.assert_array_equal(lazy.compute(), required_insulation(t, tr, v, rh))
+
+
+def _plane_table_numpy(table, t, tr, va_per_v10, v10, rh):
+    """The plane-table lookup written as whole-array numpy (the form the compiled loop
+    replaced), for an exact comparison."""
+    dtype = t.dtype.type
+    (ta0, dta, nta), (d0, dd, nd), (va0, dva, nva) = table.ta_axis, table.dtr_axis, table.va_axis
+    with np.errstate(invalid="ignore"):
+        cell = np.clip(((t - dtype(ta0)) * dtype(1 / dta)).astype(np.int32), 0, nta - 2)
+        va = np.maximum(v10 * dtype(va_per_v10), dtype(va0))
+        va_cell = np.clip(((va - dtype(va0)) * dtype(1 / dva)).astype(np.int32), 0, nva - 2)
+        shifted = (tr - t) + dtype(0.5 * dd - d0)
+        node = np.clip((shifted * dtype(1 / dd)).astype(np.int32), 0, nd - 1)
+    record = table.records.view(np.float32).reshape(-1, 4)[(cell * nd + node) * (nva - 1) + va_cell]
+    out = t * record[:, 1].astype(t.dtype) + record[:, 0]
+    out += va * record[:, 2]
+    out += rh * record[:, 3]
+    return np.where(np.isnan(tr), np.nan, out).astype(t.dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_table_lookup_is_the_numpy_expression(dtype):
+    # Inputs across and beyond the table (clamping on every axis), with NaN in each input.
+    rng = np.random.default_rng(7)
+    n = 20_000
+    t = rng.uniform(-60, 30, n).astype(dtype)
+    tr = (t + rng.uniform(-20, 50, n)).astype(dtype)
+    v = rng.uniform(0, 25, n).astype(dtype)
+    rh = rng.uniform(0, 100, n).astype(dtype)
+    for values in (t, tr, v, rh):
+        values[rng.integers(0, n, 50)] = np.nan
+    clothing, storage = clothing_table(), storage_table(3.0)
+    icl, s = clothing.evaluate(t, tr, 2 / 3, v, rh, other=storage)
+    np.testing.assert_array_equal(icl, _plane_table_numpy(clothing, t, tr, 2 / 3, v, rh))
+    np.testing.assert_array_equal(s, _plane_table_numpy(storage, t, tr, 2 / 3, v, rh))
+    np.testing.assert_array_equal(clothing(t, tr, 2 / 3, v, rh), icl)
+    # The combined entry point gives exactly the two public functions' numbers.
+    clo, hours = clothing_and_exposure(t, tr, v, rh, 3.0)
+    np.testing.assert_array_equal(clo, required_insulation(t, tr, v, rh))
+    np.testing.assert_array_equal(hours, exposure_limit_hours(t, tr, v, rh, 3.0))
+    assert clo.dtype == hours.dtype == dtype
+
+
+def test_clothing_and_exposure_checks_its_inputs():
+    with pytest.raises(IndexInputError, match="rh_pct"):
+        clothing_and_exposure(np.zeros(3), np.zeros(3), np.ones(3), np.full(3, 300.0))

@@ -98,9 +98,23 @@ def required_insulation(
     an input is NaN.
     """
     dtype, t, tr, v, rh = _inputs("required_insulation", t_c, tr_c, v10_ms, rh_pct)
-    icl = clothing_table()(t, tr, body_wind_factor, v, rh)
-    np.maximum(icl, 0, out=icl)  # NaN stays NaN
-    return icl.astype(dtype, copy=False)
+    return _no_negative_clo(clothing_table()(t, tr, body_wind_factor, v, rh)).astype(
+        dtype, copy=False
+    )
+
+
+def _no_negative_clo(icl: NDArray[np.floating]) -> NDArray[np.floating]:
+    """ICLneutral below 0 (no clothing needed) as 0, in place; NaN stays NaN."""
+    return np.maximum(icl, 0, out=icl)
+
+
+def _hours_from_storage(storage: NDArray[np.floating]) -> NDArray[np.floating]:
+    """DLE = -Qlim / min(S, -0), in place: S >= 0 divides by -0.0 and gives +inf (no limit),
+    NaN stays NaN."""
+    dtype = storage.dtype.type
+    np.minimum(storage, dtype(-0.0), out=storage)
+    with np.errstate(divide="ignore"):
+        return np.divide(dtype(-QLIM_WH_M2), storage, out=storage)
 
 
 @elementwise("t_c", "tr_c", "v10_ms", "rh_pct", "clo")
@@ -134,13 +148,30 @@ def exposure_limit_hours(
     check_range("exposure_limit_hours", "clo", worn, 0.0, 10.0, "clo")
     if worn.size == 1:
         storage = storage_table(float(worn.reshape(-1)[0]))(t, tr, body_wind_factor, v, rh)
-        # -Qlim / min(S, -0): S >= 0 divides by -0.0 and gives +inf (no limit), NaN stays NaN.
-        np.minimum(storage, dtype.type(-0.0), out=storage)
-        with np.errstate(divide="ignore"):
-            return np.divide(dtype.type(-QLIM_WH_M2), storage, out=storage)
+        return _hours_from_storage(storage)
     va = np.maximum(MIN_AIR_SPEED, body_wind_factor * v.astype(np.float64))
     hours = duration_limited_exposure(t, tr, va, rh, worn, criterion="neutral", wearer=SPECTATOR)
     return hours.astype(dtype)
+
+
+def clothing_and_exposure(
+    t_c: NDArray[np.floating],
+    tr_c: NDArray[np.floating],
+    v10_ms: NDArray[np.floating],
+    rh_pct: NDArray[np.floating],
+    clo: float = 3.0,
+    *,
+    body_wind_factor: float = BODY_WIND_FACTOR,
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+    """:func:`required_insulation` and :func:`exposure_limit_hours` (scalar ``clo``) together
+    on numpy arrays, with the same numbers: the inputs are checked once and the two lookup
+    tables share one search of the air temperature and air speed cells."""
+    dtype, t, tr, v, rh = _inputs("clothing_and_exposure", t_c, tr_c, v10_ms, rh_pct)
+    check_range("clothing_and_exposure", "clo", np.asarray(clo, np.float64), 0.0, 10.0, "clo")
+    icl, storage = clothing_table().evaluate(
+        t, tr, body_wind_factor, v, rh, other=storage_table(float(clo))
+    )
+    return _no_negative_clo(icl).astype(dtype, copy=False), _hours_from_storage(storage)
 
 
 @elementwise("clo")

@@ -25,12 +25,7 @@ from numpy.typing import NDArray
 
 from ._arrays import MISSING, IndexInputError
 from ._blocks import map_blocks
-from .clothing import (
-    clothing_level,
-    exposure_limit_hours,
-    mean_radiant_temperature,
-    required_insulation,
-)
+from .clothing import clothing_and_exposure, clothing_level, mean_radiant_temperature
 from .cold import COLD_RISK_COMPONENTS, cold_risk_components, cold_risk_level
 from .cold import specific_humidity_gkg as _specific_humidity
 from .composite import spectator_level
@@ -276,9 +271,8 @@ def spectator_indices(
     else:
         tr = mean_radiant_temperature(t_c, rsds_wm2, cos_sza)
         tr = np.where(np.isnan(rsds_wm2), t_c, tr)
-    clo = required_insulation(t_c, tr, v10_ms, rh_pct)
+    clo, out["exposure_limit_h"] = clothing_and_exposure(t_c, tr, v10_ms, rh_pct, worn_clo)
     out["clothing_clo"] = clo
-    out["exposure_limit_h"] = exposure_limit_hours(t_c, tr, v10_ms, rh_pct, worn_clo)
     out["clothing_level"] = clothing_level(clo)
 
     # 4. Cold/flu risk, a daily index.

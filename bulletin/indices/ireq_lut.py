@@ -14,7 +14,9 @@ radiant excess and air speed (linear interpolation on a 2 K x 5 K x 0.5 m/s grid
   term is at most ~0.11 clo (10 °C, 18 m/s) and the linear model is within 0.002 clo;
 * evaluation (:class:`PlaneTable`): one plane in ta, va and RH per (ta, va) cell, at the
   nearest node of tr - ta after linear refinement of that axis to 0.5 K steps at load time
-  (ICL changes by <= 0.045 clo/K along it). One gather of a packed 4-float record per point.
+  (ICL changes by <= 0.045 clo/K along it). One gather of a packed 4-float record per point,
+  in one compiled loop (numba) that does the cell search once for the ICL and body heat
+  storage tables, which share the ta and va axes (:func:`clothing_and_exposure`).
 
 Beyond ta -50..20 °C and va 18.4 m/s the edge cell's plane is extended; tr - ta beyond
 -10..40 K uses the edge node. ISO 11079 itself is valid for ta <= 10 °C and va <= 18 m/s.
@@ -30,6 +32,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from .iso11079 import SPECTATOR, Wearer, required_insulation_iso
@@ -96,6 +99,64 @@ def write_ireq_lut(path: Path, wearer: Wearer = SPECTATOR) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _cell(position, top):  # pragma: no cover - compiled
+    """Truncation of a non-negative table position to an index in 0..top, as numpy's cast to
+    int then clip (negative positions and NaN give 0: a NaN point's result is NaN anyway)."""
+    if not position > 0:
+        return 0
+    if position >= top:
+        return top
+    return int(position)
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _plane_kernel(
+    t, tr, v10, rh, geometry, sizes, records, out, records2, dtr2, out2
+):  # pragma: no cover - compiled
+    """One or two :class:`PlaneTable` evaluations on flat arrays (see
+    :meth:`PlaneTable.__call__`), with one ta/va cell search for both.
+
+    ``geometry`` (in the inputs' float type) = ``(ta0, 1/dta, va_per_v10, va0, 1/dva,
+    dd/2 - d0, 1/dd)``; ``sizes`` = (ta cells, tr - ta nodes, va cells, tr - ta nodes of the
+    second table). The second table (used when ``records2`` is not empty) shares the ta and va
+    axes; ``dtr2`` = ``(dd/2 - d0, 1/dd)`` of its tr - ta axis. The arithmetic is the numpy
+    expression's, operation by operation in the inputs' float type (fastmath off: no fused
+    multiply-add), so the results are the same.
+    """
+    ta0, inv_dta, va_per_v10, va0, inv_dva, dtr_shift, inv_dd = geometry
+    dtr_shift2, inv_dd2 = dtr2
+    ta_top, n_nodes, n_va, n_nodes2 = sizes
+    va_top = n_va - 1
+    node_top = n_nodes - 1
+    node_top2 = n_nodes2 - 1
+    two = records2.shape[0] > 0
+    for i in range(t.shape[0]):
+        ti = t[i]
+        tri = tr[i]
+        rhi = rh[i]
+        va = v10[i] * va_per_v10
+        if va < va0:  # np.maximum(va, va0): NaN stays NaN
+            va = va0
+        cell = _cell((ti - ta0) * inv_dta, ta_top) * n_nodes
+        va_cell = _cell((va - va0) * inv_dva, va_top)
+        excess = tri - ti
+        k = ((cell + _cell((excess + dtr_shift) * inv_dd, node_top)) * n_va + va_cell) * 4
+        value = ti * records[k + 1]
+        value += records[k]
+        value += va * records[k + 2]
+        value += rhi * records[k + 3]
+        out[i] = value if tri == tri else np.nan
+        if two:
+            cell2 = (cell // n_nodes) * n_nodes2
+            k = ((cell2 + _cell((excess + dtr_shift2) * inv_dd2, node_top2)) * n_va + va_cell) * 4
+            value = ti * records2[k + 1]
+            value += records2[k]
+            value += va * records2[k + 2]
+            value += rhi * records2[k + 3]
+            out2[i] = value if tri == tri else np.nan
 
 
 @dataclass(frozen=True)
@@ -176,43 +237,55 @@ class PlaneTable:
         any input gives NaN. Beyond the ta and va ranges the edge cell's plane is extended;
         beyond the tr - ta range the edge node is used.
         """
+        return self.evaluate(t, tr, va_per_v10, v10, rh)[0]
+
+    def _geometry(self, dtype: type, va_per_v10: float) -> tuple[NDArray, NDArray]:
+        ta0, dta, _ = self.ta_axis
+        d0, dd, _ = self.dtr_axis
+        va0, dva, _ = self.va_axis
+        values = (ta0, 1.0 / dta, va_per_v10, va0, 1.0 / dva, 0.5 * dd - d0, 1.0 / dd)
+        return np.array([dtype(value) for value in values], dtype=dtype), np.array(
+            values[5:], dtype=dtype
+        )
+
+    def evaluate(
+        self,
+        t: NDArray[np.floating],
+        tr: NDArray[np.floating],
+        va_per_v10: float,
+        v10: NDArray[np.floating],
+        rh: NDArray[np.floating],
+        other: PlaneTable | None = None,
+    ) -> tuple[NDArray[np.floating], ...]:
+        """:meth:`__call__`, and also ``other``'s values at the same points when given (a
+        table on the same ta and va axes: the cell search is done once for both)."""
         dtype = t.dtype.type
         t, tr, v10, rh = np.broadcast_arrays(t, tr, v10, rh)
-        ta0, dta, nta = self.ta_axis
-        d0, dd, nd = self.dtr_axis
-        va0, dva, nva = self.va_axis
-        with np.errstate(invalid="ignore"):  # NaN -> arbitrary int, clipped, masked below
-            # Cell indices, truncated straight into int32 (>= 0 after the offsets, except
-            # below the table, which the clip sends to the first cell).
-            scratch = np.subtract(t, dtype(ta0))
-            cell = np.empty(t.shape, dtype=np.int32)
-            np.multiply(scratch, dtype(1.0 / dta), out=cell, casting="unsafe")
-            np.clip(cell, 0, nta - 2, out=cell)
-            va = np.multiply(v10, dtype(va_per_v10))
-            np.maximum(va, dtype(va0), out=va)  # ISO 11079 floor of relative air speed
-            np.subtract(va, dtype(va0), out=scratch)
-            va_cell = np.empty(t.shape, dtype=np.int32)
-            np.multiply(scratch, dtype(1.0 / dva), out=va_cell, casting="unsafe")
-            np.clip(va_cell, 0, nva - 2, out=va_cell)
-            # Nearest tr - ta node: truncate (tr - ta - d0) / dd + 1/2.
-            np.subtract(tr, t, out=scratch)
-            scratch += dtype(0.5 * dd - d0)
-            node = np.empty(t.shape, dtype=np.int32)
-            np.multiply(scratch, dtype(1.0 / dd), out=node, casting="unsafe")
-            np.clip(node, 0, nd - 1, out=node)
-        cell *= nd
-        cell += node
-        cell *= nva - 1
-        cell += va_cell
-        record = self.records.take(cell).view(np.float32).reshape(*cell.shape, 4)
-        out = np.multiply(t, record[..., 1], dtype=t.dtype)
-        out += record[..., 0]
-        va *= record[..., 2]
-        out += va
-        np.multiply(rh, record[..., 3], out=scratch)
-        out += scratch
-        np.copyto(out, np.nan, where=np.isnan(tr))  # the only input not in the plane
-        return out
+        shape = t.shape
+        flat = [np.ascontiguousarray(x, dtype=dtype).reshape(-1) for x in (t, tr, v10, rh)]
+        geometry, _ = self._geometry(dtype, va_per_v10)
+        out = np.empty(t.size, dtype=dtype)
+        if other is None:
+            records2, dtr2, out2, nodes2 = _NO_RECORDS, geometry[5:], out[:0], 1
+        else:
+            if other.ta_axis != self.ta_axis or other.va_axis != self.va_axis:
+                raise ValueError("tables evaluated together must share the ta and va axes")
+            records2 = other.records.view(np.float32)
+            dtr2 = other._geometry(dtype, va_per_v10)[1]
+            out2 = np.empty(t.size, dtype=dtype)
+            nodes2 = other.dtr_axis[2]
+        sizes = np.array(
+            [self.ta_axis[2] - 2, self.dtr_axis[2], self.va_axis[2] - 1, nodes2], dtype=np.int64
+        )
+        _plane_kernel(
+            *flat, geometry, sizes, self.records.view(np.float32), out, records2, dtr2, out2
+        )
+        if other is None:
+            return (out.reshape(shape),)
+        return out.reshape(shape), out2.reshape(shape)
+
+
+_NO_RECORDS = np.empty(0, dtype=np.float32)
 
 
 def ireq_lut_path() -> Path:
