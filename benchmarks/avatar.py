@@ -1,0 +1,164 @@
+"""Speed of the presenter on CPU: generator fps, procedural renderer fps, render real-time factor.
+
+    python benchmarks/avatar.py [--threads 2] [--seconds 10] [--size 640x360] [--twin PATH]
+
+* **generator**: frames per second of the LipGenerator alone at 128^2 (the tiny U-Net +
+  FiLM, 16-128 channels, the shipped twin's architecture), batch 8, fp32 and under bf16
+  autocast when the CPU has native bf16. Target (issue 4): >= 40 fps on 2 cores.
+* **procedural**: frames per second of the procedural presenter at ``--size``.
+* **render RTF**: wall seconds of :func:`avatar.render.render_presenter` over audio seconds,
+  frames consumed but not encoded, for the procedural presenter and for a twin (``--twin``, or
+  an untrained generator of the shipped architecture over the procedural template, which costs
+  the same). Target: <= 0.5.
+* **encode**: the same frames through libx264 (veryfast) into an MP4, for reference.
+
+Medians of ``--repeat`` runs after a warm-up, with ``torch.set_flush_denormal(True)``. The
+machines are shared: expect noise, and compare numbers from the same run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would shadow the
+# avatar package: drop that folder before importing it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import numpy as np  # noqa: E402
+import soundfile  # noqa: E402
+
+from avatar.audio import SAMPLE_RATE  # noqa: E402
+from avatar.procedural import ProceduralPresenter  # noqa: E402
+from avatar.render import render_presenter  # noqa: E402
+from avatar.video import parse_size, write_video  # noqa: E402
+
+
+def speech_like(seconds: float) -> np.ndarray:
+    """A harmonic voice with a 4 Hz syllable envelope and a pause every 3 s."""
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
+    envelope = (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)) * ((t % 3.0) < 2.4)
+    return (0.08 * envelope * voice).astype(np.float32)
+
+
+def timed(function, repeat: int) -> float:
+    function()  # warm-up
+    return statistics.median(_once(function) for _ in range(repeat))
+
+
+def _once(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def generator_fps(repeat: int, batch: int = 8, size: int = 128) -> dict:
+    import torch
+
+    from avatar.models import LipGenerator, ModelConfig, mask_lower_half
+    from avatar.neural import bf16_supported
+
+    torch.set_flush_denormal(True)
+    generator = LipGenerator(ModelConfig(size=size)).eval()
+    faces = torch.rand(batch, 3, size, size)
+    mel = torch.randn(batch, 1, 80, 16)
+    mouth = torch.rand(batch, 4, 5)
+    masked = mask_lower_half(faces)
+    result = {}
+    for name, enabled in (("fp32", False), ("bf16", True)):
+        if enabled and not bf16_supported():
+            continue
+
+        def run(enabled=enabled) -> None:
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
+                generator(faces, masked, mel, mouth)
+
+        result[name] = batch / timed(run, repeat)
+    return result
+
+
+def procedural_fps(size: tuple[int, int], repeat: int, n: int = 50) -> float:
+    presenter = ProceduralPresenter(size=size)
+
+    def run() -> None:
+        for i in range(n):
+            presenter.render(i / 25)
+
+    return n / timed(run, repeat)
+
+
+def render_rtf(wav: Path, avatar: str | Path, size: tuple[int, int], seconds: float, repeat: int):
+    def run() -> None:
+        for _ in render_presenter(wav, avatar=avatar, size=size):
+            pass
+
+    return timed(run, repeat) / seconds
+
+
+def untrained_twin(folder: Path) -> Path:
+    """A generator of the shipped architecture (128^2) over the procedural template."""
+    import torch
+
+    from avatar.models import LipGenerator, ModelConfig, save_checkpoint
+    from avatar.procedural import PresenterStyle
+
+    torch.manual_seed(0)
+    path = folder / "untrained_twin.pt"
+    manifest = {
+        "template": {
+            "kind": "procedural",
+            "style": dataclasses.asdict(PresenterStyle()),
+            "seed": 0,
+        },
+        "mouth_source": "audio",
+    }
+    save_checkpoint(path, LipGenerator(ModelConfig(size=128)), {}, manifest)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--twin", type=Path, default=None)
+    args = parser.parse_args(argv)
+    size = parse_size(args.size)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    report: dict = {"threads": args.threads, "size": list(size), "audio_seconds": args.seconds}
+    report["generator_fps_128"] = generator_fps(args.repeat)
+    report["procedural_fps"] = procedural_fps(size, args.repeat)
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "speech.wav"
+        soundfile.write(wav, speech_like(args.seconds), SAMPLE_RATE)
+        report["render_rtf_procedural"] = render_rtf(
+            wav, "procedural", size, args.seconds, args.repeat
+        )
+        twin = args.twin or untrained_twin(Path(folder))
+        report["render_rtf_twin"] = render_rtf(wav, twin, size, args.seconds, args.repeat)
+        report["twin"] = str(args.twin) if args.twin else "untrained 128^2 generator (same cost)"
+        out = Path(folder) / "presenter.mp4"
+
+        def encode() -> None:
+            write_video(
+                render_presenter(wav, avatar="procedural", size=size), out, size, audio_path=wav
+            )
+
+        report["render_and_encode_rtf_procedural"] = timed(encode, 1) / args.seconds
+    json.dump(report, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
