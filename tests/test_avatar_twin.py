@@ -188,3 +188,31 @@ def test_rendering_through_a_twin_keeps_the_template_outside_the_mask(tmp_path):
         inside[max(box[1] + side // 2, 0) : box[3], max(box[0], 0) : box[2]] = True
         assert not changed[~inside].any()  # the template, exactly, outside the lower face
         assert changed[inside].any()
+
+
+def test_train_command_reports_bad_footage_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from avatar.cli import avatar_cli
+
+    runner = CliRunner()
+    missing = runner.invoke(
+        avatar_cli, ["train", "--footage", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "t.pt")]
+    )
+    assert missing.exit_code != 0 and "footage file not found" in str(missing.exception)
+    blank = np.full((12 * 25, 96, 128, 3), 90, np.uint8)
+    voice = np.sin(2 * np.pi * 220 * np.arange(12 * SAMPLE_RATE) / SAMPLE_RATE) * 0.1
+    clip = tmp_path / "blank.mp4"
+    _video(clip, blank, voice.astype(np.float32))
+    result = subprocess.run(
+        [sys.executable, "-m", "avatar.cli", "train", "--footage", str(clip), "-o",
+         str(tmp_path / "t.pt"), "--steps", "10"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no detectable frontal face" in lines[0], result.stderr
+    assert not (tmp_path / "t.pt").exists()
