@@ -83,6 +83,12 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     help="Phoneme timings aligned to the footage (exact mouth track), if known.",
 )
 @click.option(
+    "--transcript",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="What the footage says, one utterance per line (en/zh): aligned espeak-ng timings.",
+)
+@click.option(
     "--size",
     type=click.Choice(["96", "128"]),
     default="96",
@@ -121,6 +127,7 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
 def train_command(
     footage: Path,
     timings: Path | None,
+    transcript: Path | None,
     size: str,
     steps: int,
     device: str,
@@ -132,6 +139,8 @@ def train_command(
     _existing_file(footage, "footage file")
     if timings is not None:
         _existing_file(timings, "timings file")
+    if transcript is not None:
+        _existing_file(transcript, "transcript file")
     try:
         from avatar.train import TrainSettings, train_twin
     except ImportError as exc:
@@ -142,6 +151,7 @@ def train_command(
         footage,
         output,
         timings=timings,
+        transcript=transcript,
         settings=TrainSettings(size=int(size), steps=steps),
         device=device,
         template=template,

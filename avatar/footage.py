@@ -5,7 +5,7 @@ end with exact ground truth, and the default twin trained by the project's own c
 Speech is espeak-ng through the project's speech stage (:func:`bulletin.speech.synthesize`), in
 English and Mandarin at several rates; the utterances are joined with short pauses, and the
 merged phoneme timings drive the presenter's mouth. Beside ``clip.mp4`` it writes
-``clip.timings.json`` (the exact mouth driver) and ``clip.txt`` (the transcript).
+``clip.timings.json`` (the exact mouth driver) and ``clip.txt`` (the transcript, one utterance per line).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def make_presenter_footage(
                 )
             pieces += [gap, samples.reshape(-1)]
             cursor += len(samples) / rate_hz
-            lines.append(f"[{lang} {rate} wpm] {text}")
+            lines.append(text)
         tail = np.zeros(round(0.5 * rate_hz), np.float32)
         audio = np.concatenate([*pieces, tail])
         duration = len(audio) / rate_hz

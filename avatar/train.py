@@ -120,7 +120,7 @@ def split_by_time(
     return train, val
 
 
-def footage_clip(footage: Footage, timings: str | Path | None) -> tuple[FaceClip, str]:
+def footage_clip(footage: Footage, timings: str | Path | dict | None) -> tuple[FaceClip, str]:
     """Training material from ingested footage: mel windows, and the mouth track from the
     timings (exact, "timings") or from the audio alone ("audio")."""
     n = len(footage.faces)
@@ -409,6 +409,7 @@ def train_twin(
     footage: str | Path,
     out: str | Path,
     timings: str | Path | None = None,
+    transcript: str | Path | None = None,
     settings: TrainSettings = TrainSettings(),
     device: str = "cpu",
     template: str = "footage",
@@ -421,7 +422,9 @@ def train_twin(
     ``template`` is what the twin renders over: ``"footage"`` (the footage itself, looped) or
     ``"procedural"`` / ``"procedural-alternate"`` (the procedural presenter, for twins of
     procedural footage such as the default twin). ``timings`` (phoneme timings aligned to the
-    footage) give an exact mouth track; without them the mouth track comes from the audio.
+    footage) give an exact mouth track; a ``transcript`` gives one through an espeak-ng
+    resynthesis aligned to the footage (:mod:`avatar.align`); with neither, the mouth track
+    comes from the audio.
     ``progress`` shows a bar on stderr (default: only when stderr is a terminal)."""
     out = Path(out)
     if template not in ("footage", "procedural", "procedural-alternate"):
@@ -429,9 +432,14 @@ def train_twin(
             f"template must be footage, procedural or procedural-alternate, got {template!r}"
         )
     data = ingest_footage(footage, size=settings.size, min_seconds=min_seconds)
+    key = data.sha256 + (file_sha256(timings) if timings is not None else "")
+    if timings is None and transcript is not None:
+        from avatar.align import transcript_timings
+
+        timings = transcript_timings(transcript, data.speech, data.fps)
+        key += file_sha256(transcript)
     clip, mouth_source = footage_clip(data, timings)
     train, val = split_by_time(clip)
-    key = data.sha256 + (file_sha256(timings) if timings is not None else "")
     out.parent.mkdir(parents=True, exist_ok=True)
     resume = out.with_name(out.name + ".resume")
     trainer = Trainer(
