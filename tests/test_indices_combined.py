@@ -238,3 +238,31 @@ def test_points_with_members_lazy_and_eager_agree():
     assert (eager["spectator_level"].values[missing] == -1).all()
     assert (eager["spectator_level"].values[~missing] >= 1).all()
     assert eager["sun_elevation"].dims == ("time", "venue")
+
+
+@pytest.mark.parametrize("time_axis", [0, 1, 2])
+def test_fresh_snow_window_with_irregular_steps(time_axis):
+    # Steps of 1 and 3 h: the 24 h window ending at each step sums rate x step length over the
+    # steps whose intervals lie within it; NaN rates count as no snow.
+    from bulletin.indices.combined import _fresh_snow
+
+    times = pd.date_range("2022-02-04T00:00", periods=40, freq="h").delete([5, 6, 20, 21, 30, 31])
+    axis = TimeAxis.from_times(times.values, times.normalize().values, np.timedelta64(24, "h"))
+    rng = np.random.default_rng(3)
+    rates = rng.uniform(0, 0.09, (len(times), 6, 5)).astype(np.float32)
+    rates[rng.uniform(size=rates.shape) < 0.05] = np.nan
+    amounts = np.nan_to_num(rates).astype(np.float64) * axis.step_hours[:, None, None]
+    hours_since = (times.values[-1] - times.values).astype("timedelta64[h]").astype(int)
+    expected = np.stack(
+        [
+            amounts[(hours_since >= hours_since[i]) & (hours_since < hours_since[i] + 24)].sum(0)
+            >= 1.0
+            for i in range(len(times))
+        ]
+    )
+    assert 0.1 < expected.mean() < 0.9  # both answers occur
+    moved = np.moveaxis(rates, 0, time_axis)
+    got = _fresh_snow(moved, time_axis, axis, 1.0)
+    np.testing.assert_array_equal(np.moveaxis(got, time_axis, 0), expected)
+    # A strided block (as the threaded blocks are) gives the same.
+    np.testing.assert_array_equal(_fresh_snow(rates[:, :, 1:4], 0, axis, 1.0), expected[:, :, 1:4])

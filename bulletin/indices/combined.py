@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from ._arrays import MISSING, IndexInputError
@@ -199,14 +200,42 @@ def _daily_cold_risk(
     }
 
 
+@njit(nogil=True, cache=True, fastmath=False)
+def _window_totals_at_least(
+    rates, hours, window_start, threshold, out
+):  # pragma: no cover - compiled
+    """For each column of ``rates`` (time, points): whether the amount in the window ending
+    at each step reaches ``threshold``; the amount is a running float64 sum of rate x hours
+    (NaN as 0) minus the sum up to ``window_start`` (-1: nothing to subtract), as
+    ``np.cumsum`` along time and a difference would give it."""
+    n_time, n_points = rates.shape
+    totals = np.empty(n_time, dtype=np.float64)
+    for j in range(n_points):
+        running = 0.0
+        for i in range(n_time):
+            rate = rates[i, j]
+            if rate != rate:
+                rate = 0.0
+            running = running + rate * hours[i]
+            totals[i] = running
+            start = window_start[i]
+            amount = running - totals[start] if start >= 0 else running
+            out[i, j] = amount >= threshold
+
+
 def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: float) -> NDArray:
     """Whether at least ``threshold_mm`` of snow (water equivalent) fell in the window ending
-    at each step, from mean rates over the preceding intervals (the schema's convention)."""
-    hours = _along(time.step_hours, axis, snowfall.ndim)
-    total = np.cumsum(np.nan_to_num(snowfall, nan=0.0) * hours, axis=axis)
-    before = np.take(total, np.clip(time.window_start, 0, None), axis=axis)
-    before *= _along(time.window_start >= 0, axis, snowfall.ndim)
-    return np.greater_equal(total - before, threshold_mm)
+    at each step, from mean rates over the preceding intervals (the schema's convention).
+
+    One compiled pass per grid column over the time axis (running sum and window difference)
+    instead of whole-array cumulative sums and gathers."""
+    along_time = np.moveaxis(snowfall, axis, 0)
+    rates = along_time.reshape(along_time.shape[0], -1)  # a copy only for strided blocks
+    fresh = np.empty(rates.shape, dtype=bool)
+    _window_totals_at_least(
+        rates, time.step_hours, time.window_start.astype(np.intp), float(threshold_mm), fresh
+    )
+    return np.moveaxis(fresh.reshape(along_time.shape), 0, axis)
 
 
 def spectator_indices(
