@@ -140,3 +140,11 @@ def test_bad_text_gives_one_line_error(text, lang, message):
         normalize(text, lang)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_speech_text_given_back_says_to_pass_the_display_text():
+    """Normalised Chinese (SPF as tone-numbered letter names) is not display text."""
+    spoken = normalize_for_speech("请涂SPF30防晒霜。", "zh")
+    assert "ai1 si1 pi1 ai1 fu1" in spoken
+    with pytest.raises(SpeechError, match=r"already normalised .*Script\.display_text"):
+        normalize(spoken, "zh")

@@ -55,6 +55,9 @@ ZH_LETTER_PINYIN = {
     "F": "ai1 fu1",
 }
 ACRONYMS = ("SPF", "UV")
+_PINYIN_LETTER_NAME_RE = re.compile(
+    r"\b(?:" + "|".join(sorted({s for n in ZH_LETTER_PINYIN.values() for s in n.split()})) + r")\b"
+)
 # Measure words and units that are read together with the number before them and so stay on
 # its subtitle line ("风力5级", "30分钟", "2月7日"; our choice: the ones the bulletins use and
 # common time and length units).
@@ -521,6 +524,13 @@ def _check_speakable(spoken_text: SpokenText) -> None:
             continue
         latin = _LATIN_RE.search(span.spoken)
         if latin:
+            if _PINYIN_LETTER_NAME_RE.search(spoken_text.display):
+                # "ai1 si1 pi1": the letter names this module writes for SPF, given back to it.
+                raise SpeechError(
+                    f"tone-numbered pinyin {latin.group(0)!r} in Chinese text: this looks like "
+                    "text already normalised for speech (Script.text); pass the display text "
+                    "(Script.display_text)"
+                )
             raise SpeechError(
                 f"English word {latin.group(0)!r} in Chinese speech text: write it in Chinese "
                 f"(only {' and '.join(ACRONYMS)} may stay in Latin letters)"
