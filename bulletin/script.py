@@ -163,8 +163,10 @@ class Sentence(NamedTuple):
 class Script:
     """A rendered bulletin script.
 
-    ``text`` is for the speech engine (numbers and units in words), ``display_text`` for
-    captions (``-12°C``, ``25 km/h``); both are the ``sentences`` joined. ``venue_id`` is None
+    ``text`` is what the voice says (numbers and units in words), ``display_text`` what
+    captions show (``-12°C``, ``25 km/h``); both are the ``sentences`` joined. Give the speech
+    stage ``display_text``: it normalises it into ``text`` again and keeps the mapping between
+    the two that word timings and subtitles need (:func:`bulletin.pipeline.speak_script`). ``venue_id`` is None
     for the overview, whose venues are in ``venue_ids``.
     """
 
