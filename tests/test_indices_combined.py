@@ -174,7 +174,9 @@ def test_fast_path_equals_the_index_functions():
     [((30, 9, 11), 0), ((4, 30, 9, 11), 1), ((12, 30), 1), ((3, 30, 12), 1)],
     ids=["grid", "members", "venue-time", "member-venue-time"],
 )
-def test_blocks_on_threads_give_identical_results(shape, time_axis):
+# 200 points: blocks cut along the longest axis; 1500: along the outermost axis that fits.
+@pytest.mark.parametrize("block_points", [200, 1500])
+def test_blocks_on_threads_give_identical_results(shape, time_axis, block_points):
     f = _fields(shape, seed=3)
     _, time = _time_axis(shape[time_axis])
     place_axis = max(i for i in range(len(shape)) if i != time_axis)
@@ -187,7 +189,13 @@ def test_blocks_on_threads_give_identical_results(shape, time_axis):
     kwargs = {"time": time, "time_axis": time_axis, **STATIC}
     whole = spectator_indices(**arrays, **kwargs)
     blocked = map_blocks(
-        spectator_indices, arrays, shape, keep_axis=time_axis, block_points=200, workers=2, **kwargs
+        spectator_indices,
+        arrays,
+        shape,
+        keep_axis=time_axis,
+        block_points=block_points,
+        workers=2,
+        **kwargs,
     )
     default = spectator_indices_blocked(arrays, **kwargs)
     for name in OUTPUTS:
