@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -189,3 +190,16 @@ def test_unwritable_output_folder(tmp_path):
 def test_bad_format_is_a_usage_error(out_dir):
     result = run_indices(SAMPLE_NC, out_dir, "--format", "xlsx")
     assert result.returncode == 2
+
+
+def test_output_file_gets_ordinary_permissions(tmp_path):
+    out = tmp_path / "perm.csv"
+    result = run_cli(
+        "indices", str(SAMPLE_NC), "--venue", "national-stadium", "-o", str(out), "--no-summary"
+    )
+    assert result.returncode == 0, result.stderr
+    mode = out.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["perm.csv"]
