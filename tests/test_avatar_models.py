@@ -39,7 +39,7 @@ def synthetic_clip(n_frames: int, seed: int) -> models.FaceClip:
 
 @pytest.fixture(scope="module")
 def clips() -> tuple[models.FaceClip, models.FaceClip]:
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # two threads on a busy 2-core machine ran up to 5x slower
     return synthetic_clip(200, seed=0), synthetic_clip(100, seed=1)
 
 
