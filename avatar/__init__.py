@@ -7,6 +7,12 @@ The package knows nothing of weather. Its parts:
 * :mod:`avatar.audio` - 16 kHz audio, log-mel windows per video frame, energy and voice activity.
 * :mod:`avatar.visemes` - phoneme timings or audio alone to a coarticulated mouth track.
 * :mod:`avatar.ground_truth` - the presenter speaking a given audio, frame by frame.
+* :mod:`avatar.render` - the streaming render API and ``presenter.mp4`` (:mod:`avatar.video`).
+* :mod:`avatar.footage` - procedural "presenter footage" (MP4 with espeak-ng speech).
+* :mod:`avatar.cli` - the ``bulletin avatar`` commands ``render`` and ``train``.
 
-Nothing here imports torch; only :mod:`avatar.models` (optional) does.
+Torch is imported only by the neural parts: :mod:`avatar.models` (networks, losses,
+checkpoints), :mod:`avatar.neural` (GAN inference and paste-back), :mod:`avatar.train` (the
+staged, resumable twin training) with :mod:`avatar.ingest` (face boxes and crops from
+footage), :mod:`avatar.align` (transcript alignment) and :mod:`avatar.metrics`.
 """

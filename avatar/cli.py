@@ -44,9 +44,9 @@ def avatar_cli() -> None:
 @click.option(
     "--avatar",
     "avatar",
-    default="default",
+    default="procedural",
     show_default=True,
-    help="procedural, default (the shipped GAN twin) or a twin checkpoint path.",
+    help="procedural (drawn, no torch), default (the shipped GAN twin) or a twin checkpoint.",
 )
 @click.option("--size", default="640x360", show_default=True, help="Frame size WIDTHxHEIGHT.")
 @click.option(

@@ -130,3 +130,24 @@ def test_paste_mask_is_zero_on_the_upper_half_and_the_rim():
     changed = np.any(out != template, axis=2)
     assert changed[:55].sum() == 0  # above the crop's mid line nothing moves
     assert changed[60:85, 5:45].all()
+
+
+def test_procedural_render_and_the_command_line_work_without_torch(wav_5s, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class BlockTorch:\n"  # a finder that makes any 'import torch' fail
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ImportError('torch is blocked in this test')\n"
+        "sys.meta_path.insert(0, BlockTorch())\n"
+        "from avatar.cli import main\n"
+        f"main(['render', '--audio', {str(wav_5s)!r}, '--size', '96x64', '-o', {str(tmp_path / 'p.mp4')!r}])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert video_info(tmp_path / "p.mp4").size == (96, 64)
