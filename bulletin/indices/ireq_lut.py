@@ -240,6 +240,8 @@ class PlaneTable:
         return self.evaluate(t, tr, va_per_v10, v10, rh)[0]
 
     def _geometry(self, dtype: type, va_per_v10: float) -> tuple[NDArray, NDArray]:
+        """The axis constants of :func:`_plane_kernel` in the inputs' float type (as the numpy
+        expression used them): all seven, and the two of the tr - ta axis."""
         ta0, dta, _ = self.ta_axis
         d0, dd, _ = self.dtr_axis
         va0, dva, _ = self.va_axis
