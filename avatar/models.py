@@ -707,11 +707,16 @@ def load_checkpoint_bundle(path: str | Path) -> tuple[nn.Module, dict, dict]:
     kind = payload.get("kind")
     if kind not in _KINDS:
         raise AvatarError(f"{path}: unknown model kind {kind!r}")
+    config = payload.get("config")
+    if not isinstance(config, dict) or not isinstance(payload.get("state_dict"), dict):
+        raise AvatarError(f"{path}: the checkpoint lacks its configuration or weights")
     fields = {
-        key: tuple(value) if isinstance(value, list) else value
-        for key, value in payload["config"].items()
+        key: tuple(value) if isinstance(value, list) else value for key, value in config.items()
     }
-    model = _KINDS[kind](ModelConfig(**fields))
+    try:
+        model = _KINDS[kind](ModelConfig(**fields))
+    except (TypeError, AvatarError) as exc:
+        raise AvatarError(f"{path}: bad model configuration in the manifest: {exc}") from None
     state = {
         name: value.float() if value.is_floating_point() else value
         for name, value in payload["state_dict"].items()

@@ -216,3 +216,33 @@ def test_train_command_reports_bad_footage_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no detectable frontal face" in lines[0], result.stderr
     assert not (tmp_path / "t.pt").exists()
+
+
+def test_truncated_or_tampered_twin_checkpoints_are_rejected(tmp_path):
+    torch.manual_seed(0)
+    config = models.ModelConfig(size=64, widths=(8, 16, 32, 64))
+    path = tmp_path / "twin.pt"
+    models.save_checkpoint(path, models.LipGenerator(config), {"ssim": 0.9}, {"steps": 3})
+    model, metrics, manifest = models.load_checkpoint_bundle(path)
+    assert isinstance(model, models.LipGenerator)
+    assert metrics == {"ssim": 0.9} and manifest == {"steps": 3}
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(AvatarError, match="cannot read checkpoint"):
+        models.load_checkpoint_bundle(truncated)
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["widths"] = [8, 16]
+    tampered = tmp_path / "tampered.pt"
+    torch.save(payload, tampered)
+    with pytest.raises(AvatarError, match="weights do not fit"):
+        models.load_checkpoint_bundle(tampered)
+    payload["config"]["colour"] = "red"
+    torch.save(payload, tampered)
+    with pytest.raises(AvatarError, match="bad model configuration"):
+        models.load_checkpoint_bundle(tampered)
+    with pytest.raises(AvatarError, match="not a generator twin"):
+        from avatar.neural import NeuralPresenter
+
+        syncnet = tmp_path / "syncnet.pt"
+        models.save_checkpoint(syncnet, models.SyncNet(config))
+        NeuralPresenter.from_checkpoint(syncnet, (160, 120))
