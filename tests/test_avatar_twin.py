@@ -246,3 +246,35 @@ def test_truncated_or_tampered_twin_checkpoints_are_rejected(tmp_path):
         syncnet = tmp_path / "syncnet.pt"
         models.save_checkpoint(syncnet, models.SyncNet(config))
         NeuralPresenter.from_checkpoint(syncnet, (160, 120))
+
+
+def test_a_footage_twin_renders_over_its_footage_looped(tmp_path):
+    from avatar.video import read_video
+
+    presenter = ProceduralPresenter(size=(160, 120), seed=1)
+    shots = [presenter.render(i / 25) for i in range(40)]
+    footage = tmp_path / "footage.mp4"
+    _video(footage, np.stack([s.image for s in shots]), None)
+    boxes = [list(s.face_box) for s in shots]
+    boxes = [
+        [x0, y0, x0 + max(x1 - x0, y1 - y0), y0 + max(x1 - x0, y1 - y0)] for x0, y0, x1, y1 in boxes
+    ]
+    torch.manual_seed(0)
+    config = models.ModelConfig(size=64, widths=(8, 16, 32, 64))
+    manifest = {"template": {"kind": "footage", "path": str(footage), "boxes": boxes}}
+    twin = tmp_path / "twin.pt"
+    models.save_checkpoint(twin, models.LipGenerator(config), {}, manifest)
+    wav = tmp_path / "speech.wav"
+    t = np.arange(round(2.0 * SAMPLE_RATE)) / SAMPLE_RATE
+    soundfile.write(wav, (0.1 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), SAMPLE_RATE)
+    frames = list(render_presenter(wav, avatar=twin, size=(160, 120)))
+    assert len(frames) == 50  # 40 footage frames, then the loop starts again
+    decoded = list(read_video(footage))
+    for index, source in ((5, 5), (45, 5)):
+        x0, y0, x1, y1 = boxes[source]
+        keep = np.ones((120, 160), bool)
+        keep[max(y0 + (y1 - y0) // 2, 0) : y1, max(x0, 0) : x1] = False
+        assert np.array_equal(frames[index][keep], decoded[source][keep])
+    footage.unlink()
+    with pytest.raises(AvatarError, match="renders over its footage"):
+        render_presenter(wav, avatar=twin, size=(160, 120))
