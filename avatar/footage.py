@@ -88,6 +88,7 @@ def make_presenter_footage(
     if count < 1:
         raise AvatarError(f"n_utterances must be at least 1, got {n_utterances}")
     rng = np.random.default_rng(seed)
+    order = rng.permutation(len(pool))  # a seeded shuffle, then cycled: every sentence is used
     out_path.parent.mkdir(parents=True, exist_ok=True)
     pieces: list[np.ndarray] = []
     phonemes: list[dict] = []
@@ -96,7 +97,7 @@ def make_presenter_footage(
     cursor = 0.0
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".footage-") as work:
         for k in range(count):
-            lang, text = pool[(k * 5) % len(pool)] if len(pool) > 1 else pool[0]
+            lang, text = pool[order[k % len(pool)]]
             rate = int(rates[k % len(rates)])
             result = synthesize(text, lang, Path(work) / f"u{k}", rate=rate)
             samples, rate_in = soundfile.read(result.wav_path, dtype="float32")

@@ -15,6 +15,7 @@ the resting shape there) while the presenter keeps blinking and breathing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from avatar.ground_truth import TimingsSource, mouth_track
 from avatar.procedural import PresenterStyle, ProceduralPresenter
 from avatar.video import FPS, check_frame_size, write_video
 from avatar.visemes import load_timings, mouth_track_from_audio
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "data" / "default_twin.pt"
 DEFAULT_SIZE = (640, 360)
@@ -100,6 +103,11 @@ def render_presenter(
     if neural.mouth_source == "timings" and parsed is not None:
         track = mouth_track(speech, parsed, fps)
     else:
+        if neural.mouth_source == "timings":
+            log.warning(
+                "%s was trained on phoneme timings; without them the mouth follows the audio",
+                choice,
+            )
         track = mouth_track_from_audio(speech, fps)
     return neural.frames(speech, track)
 
