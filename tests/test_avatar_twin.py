@@ -278,3 +278,35 @@ def test_a_footage_twin_renders_over_its_footage_looped(tmp_path):
     footage.unlink()
     with pytest.raises(AvatarError, match="renders over its footage"):
         render_presenter(wav, avatar=twin, size=(160, 120))
+
+
+def test_procedural_footage_has_sound_timings_transcript_and_a_detectable_face(tmp_path):
+    import ctypes
+    import json
+
+    try:
+        ctypes.CDLL("libespeak-ng.so.1")
+    except OSError:
+        pytest.skip("espeak-ng is not installed")
+    from avatar.footage import make_presenter_footage
+    from avatar.video import video_info
+
+    files = make_presenter_footage(
+        tmp_path / "clip.mp4", style=PresenterStyle.alternate(), size=(160, 120), n_utterances=2
+    )
+    info = video_info(files.video)
+    assert info.size == (160, 120) and abs(info.duration - files.duration) <= 0.08
+    timings = json.loads(files.timings.read_text(encoding="utf-8"))
+    starts = [p["start"] for p in timings["phonemes"]]
+    assert starts == sorted(starts) and timings["phonemes"][-1]["end"] <= timings["duration"]
+    assert len(files.transcript.read_text(encoding="utf-8").splitlines()) == 2
+    footage = ingest_footage(files.video, size=64, min_seconds=5)
+    assert footage.faces.shape[1:] == (64, 64, 3) and len(footage.faces) == round(
+        info.duration * 25
+    )
+    assert abs(footage.speech.duration - files.duration) < 0.1
+    # The smoothed crop holds the presenter's whole face: it matches the exact face box.
+    exact = ProceduralPresenter(PresenterStyle.alternate(), (160, 120), 0).render(1.0).face_box
+    x0, y0, x1, y1 = footage.boxes[25]
+    assert abs((x0 + x1) / 2 - (exact[0] + exact[2]) / 2) < 8
+    assert abs((y0 + y1) / 2 - (exact[1] + exact[3]) / 2) < 12
