@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from avatar.cli import avatar_cli
+
 from .errors import BulletinError, ScriptError
 from .venues import load_catalogue, load_venues_file, select_venues, venues_to_csv, venues_to_json
 
@@ -408,6 +410,10 @@ def speak_command(
             high,
         )
     log.info("wrote %s", ", ".join(str(path) for path in spoken.files.values()))
+
+
+# The presenter's commands live with the presenter (avatar/ knows nothing of weather).
+cli.add_command(avatar_cli)
 
 
 def main(argv: list[str] | None = None) -> None:
