@@ -16,6 +16,7 @@ import click
 
 from avatar.cli import avatar_cli
 
+from .cli_daily import daily_command, schedule_command
 from .errors import BulletinError, ScriptError
 from .venues import load_catalogue, load_venues_file, select_venues, venues_to_csv, venues_to_json
 
@@ -414,6 +415,8 @@ def speak_command(
 
 # The presenter's commands live with the presenter (avatar/ knows nothing of weather).
 cli.add_command(avatar_cli)
+cli.add_command(daily_command)
+cli.add_command(schedule_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,234 @@
+"""The TOML configuration of ``bulletin daily`` and ``bulletin schedule``.
+
+::
+
+    # bulletin.toml (relative paths are relative to this file's folder)
+    forecast = "/data/ecmwf/{date:%Y%m%d}/*.grib2"   # a path, a glob, or a list of them
+    output = "/srv/bulletins"                         # the output root
+    venues = ["genting-snow-park", "big-air-shougang"]   # absent: every venue
+    venues_file = "venues.csv"                        # optional: replaces the catalogue
+    languages = ["zh", "en"]                          # default: both
+    avatar = "procedural"                             # default | procedural | a twin checkpoint
+    tts = "pyttsx3"                                   # pyttsx3 | piper (English only)
+    voice = "cmn"                                     # optional voice name
+    date = 2022-02-05                                 # optional local day of the bulletins
+    templates = "my-templates"                        # optional template folder
+
+Forecast patterns may hold ``{date:FORMAT}`` and ``{yesterday:FORMAT}`` placeholders (Python
+``strftime`` formats), filled from the bulletin day (``--date``, else ``date`` here, else
+today in the first venue's timezone) and the day before it: a run at 05:30 Beijing time
+finds the previous evening's 12 UTC run under ``{yesterday:%Y%m%d}``.
+
+An unknown key, a value of the wrong type or an unknown language is a :class:`ConfigError`
+naming the key (exit code 2, like any usage error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BulletinError
+
+#: Languages a bulletin can be written in (bulletin.wording.LANGUAGES).
+LANGUAGES = ("zh", "en")
+ENGINES = ("pyttsx3", "piper")
+#: The placeholders a forecast pattern may hold: the bulletin day and the day before it.
+PLACEHOLDERS = ("date", "yesterday")
+
+
+class ConfigError(BulletinError):
+    """The configuration file is unreadable or holds an unknown key or a wrong value."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class DailyConfig:
+    """A parsed configuration; paths are absolute (resolved against the file's folder), the
+    forecast patterns still hold their placeholders (:meth:`forecast_patterns` fills them)."""
+
+    source: Path
+    forecast: tuple[str, ...]
+    output: Path
+    venues: tuple[str, ...] = ()
+    venues_file: Path | None = None
+    languages: tuple[str, ...] = LANGUAGES
+    avatar: str = "default"
+    tts: str = "pyttsx3"
+    voice: str | None = None
+    date: dt.date | None = None
+    templates: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def forecast_patterns(self, day: dt.date) -> list[str]:
+        """The forecast paths or globs with ``{date:...}``/``{yesterday:...}`` filled in for
+        the bulletin ``day``."""
+        values = {"date": day, "yesterday": day - dt.timedelta(days=1)}
+        return [pattern.format_map(values) for pattern in self.forecast]
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The configuration as given (JSON-ready), with the file it came from."""
+        data = {key: _jsonable(value) for key, value in self.raw.items()}
+        return {"file": str(self.source), **data}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"config key {key!r} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _strings(key: str, value: Any, *, allow_single: bool) -> tuple[str, ...]:
+    if allow_single and isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        kind = "a string or a list of strings" if allow_single else "a list of strings"
+        raise ConfigError(f"config key {key!r} must be {kind}, not {value!r}")
+    return tuple(value)
+
+
+def _check_placeholders(pattern: str) -> None:
+    """Only ``{date:...}`` and ``{yesterday:...}`` placeholders (with a strftime format)."""
+    try:
+        fields = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise ConfigError(f"config key 'forecast': bad placeholder in {pattern!r}: {exc}") from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or conversion:
+            raise ConfigError(
+                f"config key 'forecast': unknown placeholder {{{name}}} in {pattern!r}; "
+                "use {date:%Y%m%d} or {yesterday:%Y%m%d} ('{{' for a literal brace)"
+            )
+        if not spec:
+            raise ConfigError(
+                f"config key 'forecast': placeholder {{{name}}} in {pattern!r} needs a "
+                f"strftime format, e.g. {{{name}:%Y%m%d}}"
+            )
+
+
+def _resolve(folder: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
+    """Check the keys and values of a loaded TOML document (see the module docstring)."""
+    known = {
+        "forecast",
+        "output",
+        "venues",
+        "venues_file",
+        "languages",
+        "avatar",
+        "tts",
+        "voice",
+        "date",
+        "templates",
+    }
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {unknown[0]!r} in {source}; known keys: {', '.join(sorted(known))}"
+        )
+    for key in ("forecast", "output"):
+        if key not in data:
+            raise ConfigError(f"config file {source} lacks the required key {key!r}")
+    folder = source.parent
+    forecast = _strings("forecast", data["forecast"], allow_single=True)
+    if not forecast:
+        raise ConfigError("config key 'forecast' is an empty list")
+    for pattern in forecast:
+        _check_placeholders(pattern)
+    # A pattern is resolved as text so that glob characters and placeholders survive.
+    forecast = tuple(str(_resolve(folder, pattern)) for pattern in forecast)
+    output = _resolve(folder, _string("output", data["output"]))
+    venues = _strings("venues", data.get("venues", []), allow_single=False)
+    venues_file = data.get("venues_file")
+    if venues_file is not None:
+        venues_file = _resolve(folder, _string("venues_file", venues_file))
+    languages = _strings("languages", data.get("languages", list(LANGUAGES)), allow_single=False)
+    if not languages:
+        raise ConfigError("config key 'languages' is an empty list")
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise ConfigError(
+                f"config key 'languages': unknown language {lang!r}; use {', '.join(LANGUAGES)}"
+            )
+    languages = tuple(dict.fromkeys(languages))
+    avatar = _string("avatar", data.get("avatar", "default"))
+    if avatar not in ("default", "procedural"):
+        avatar = str(_resolve(folder, avatar))
+    tts = _string("tts", data.get("tts", "pyttsx3"))
+    if tts not in ENGINES:
+        raise ConfigError(f"config key 'tts': unknown engine {tts!r}; use {', '.join(ENGINES)}")
+    voice = data.get("voice")
+    if voice is not None:
+        voice = _string("voice", voice)
+    date = data.get("date")
+    if date is not None:
+        date = parse_day(date, "config key 'date'")
+    templates = data.get("templates")
+    if templates is not None:
+        templates = _resolve(folder, _string("templates", templates))
+    return DailyConfig(
+        source=source,
+        forecast=forecast,
+        output=output,
+        venues=venues,
+        venues_file=venues_file,
+        languages=languages,
+        avatar=avatar,
+        tts=tts,
+        voice=voice,
+        date=date,
+        templates=templates,
+        raw=dict(data),
+    )
+
+
+def parse_day(value: Any, where: str) -> dt.date:
+    """A local day from ``YYYY-MM-DD`` text or a TOML date."""
+    if isinstance(value, dt.datetime):
+        raise ConfigError(f"{where} must be a day (YYYY-MM-DD), not a date and time {value}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where} must be a day (YYYY-MM-DD), not {value!r}")
+
+
+def load_config(path: str | Path) -> DailyConfig:
+    """Read and check a configuration file (see the module docstring)."""
+    source = Path(path).expanduser().absolute()
+    try:
+        text = source.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {source}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {source} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {source} is not valid TOML: {exc}") from None
+    return parse_config(data, source)
+
+
+__all__ = ["LANGUAGES", "ConfigError", "DailyConfig", "load_config", "parse_config", "parse_day"]

@@ -1,0 +1,84 @@
+"""``manifest.json``: what a daily run read, made and skipped, for monitors and the page.
+
+Schema (``bulletin.daily.page`` reads it; keys are stable)::
+
+    {"tool": "spectator-bulletin", "version": str, "run_id": str,
+     "started_utc": iso, "finished_utc": iso, "forecast_init_utc": iso,
+     "date": "YYYY-MM-DD", "languages": [...],
+     "inputs": [{"path": str, "sha256": str, "bytes": int}],
+     "config": {...}, "stage_seconds": {"indices": float, ...},
+     "units": [{"venue_id", "venue_name": {"en", "zh"}, "lang",
+                "status": "ok" | "failed" | "skipped", "error": str | null,
+                "folder": "<venue>/<lang>", "outputs": {"<file>": {"sha256", "bytes"}},
+                "speech_seconds": float | null, "stage_seconds": {...}}],
+     "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...}}]}
+
+``skipped`` means finished by an earlier run (the complete folder was there); its outputs are
+still listed. Folders are relative to the run folder ``ROOT/<init date>/<init hour>Z``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..output import atomic_path
+
+MANIFEST_NAME = "manifest.json"
+TOOL = "spectator-bulletin"
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB pieces."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_record(path: str | Path) -> dict[str, Any]:
+    """``{"path", "sha256", "bytes"}`` of an input file."""
+    path = Path(path)
+    return {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
+
+
+def folder_outputs(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every regular file directly in ``folder`` by name: ``{"sha256", "bytes"}`` (hidden
+    files, such as leftovers of an interrupted write, are not outputs)."""
+    outputs = {}
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+            continue
+        outputs[entry.name] = {"sha256": file_sha256(entry.path), "bytes": entry.stat().st_size}
+    return outputs
+
+
+def write_manifest(run_folder: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``run_folder/manifest.json`` atomically (UTF-8, indented, sorted units)."""
+    path = run_folder / MANIFEST_NAME
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(run_folder: Path) -> dict[str, Any] | None:
+    """The manifest of an earlier run in ``run_folder``, or None (absent or unreadable)."""
+    try:
+        return json.loads((run_folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+__all__ = [
+    "MANIFEST_NAME",
+    "TOOL",
+    "file_record",
+    "file_sha256",
+    "folder_outputs",
+    "read_manifest",
+    "write_manifest",
+]

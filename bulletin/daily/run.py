@@ -1,0 +1,588 @@
+"""``run_daily``: every venue's bulletin in every language for one forecast, rerun-safe.
+
+A run reads the forecast once, computes the venue table, and builds one *unit* per venue and
+language (:func:`bulletin.unit.build_venue_bulletin`: script, speech, presenter, video, chart,
+poster, CSV) plus the daily overview per language (script and speech of all venues), into::
+
+    ROOT/<init YYYY-MM-DD>/<init HH>Z/<venue>/<lang>/...      one unit
+    ROOT/<init YYYY-MM-DD>/<init HH>Z/_overview/<lang>/...    the overview
+    ROOT/<init YYYY-MM-DD>/<init HH>Z/manifest.json           (bulletin.daily.manifest)
+    ROOT/<init YYYY-MM-DD>/<init HH>Z/index.html              (bulletin.daily.page)
+
+Every folder and file is made under a hidden temporary name and renamed into place, so a
+crash (``kill -9`` included) leaves no partial output; hidden leftovers of such a crash are
+removed when the next run starts, and that run builds only what is missing (``force``
+rebuilds everything). Units that fail are recorded with their error and the others are still
+published. One run at a time holds ``ROOT/.bulletin-daily.lock`` (:mod:`bulletin.daily.lock`).
+
+The bulletin day is ``date`` (``--date``, else the config's ``date``); without one it is the
+first local day, after the forecast's start, that the forecast covers from 00:00 to 24:00 at
+every venue (the default of ``bulletin script``). A day the forecast does not reach yet is
+"not yet available" (exit code 75: retry later); a day that starts before the forecast does
+is an error (exit code 1: that forecast will never cover it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import logging
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BulletinError, ForecastError, VenueError
+from ..output import OutputError
+from .config import DailyConfig
+from .lock import run_lock
+from .manifest import TOOL, file_record, folder_outputs, read_manifest, write_manifest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..venues import Venue
+
+#: Exit codes of ``bulletin daily`` (sysexits' EX_TEMPFAIL for "try again later").
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_SOME_FAILED = 3
+EXIT_NOT_AVAILABLE = 75
+
+OVERVIEW_FOLDER = "_overview"
+#: What a finished overview folder holds (bulletin.pipeline.speak_script).
+OVERVIEW_FILES = ("script.txt", "speech.wav", "timings.json", "subtitles.srt", "subtitles.vtt")
+
+log = logging.getLogger("bulletin.daily")
+
+
+class ForecastNotAvailable(BulletinError):
+    """The forecast is not there yet, or does not reach the bulletin day: retry later."""
+
+    exit_code = EXIT_NOT_AVAILABLE
+
+
+@dataclass(frozen=True)
+class DailyResult:
+    """What :func:`run_daily` made: the run folder, its manifest (also as a dict), the page,
+    and the exit code (0 all done, 3 some units failed)."""
+
+    run_id: str
+    run_folder: Path
+    manifest_path: Path
+    index_path: Path
+    manifest: dict[str, Any]
+    exit_code: int
+
+
+class _RunLog(logging.LoggerAdapter):
+    """Every log line starts with the run id."""
+
+    def process(self, msg, kwargs):
+        return f"[{self.extra['run_id']}] {msg}", kwargs
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """``YYYYMMDDTHHMMSSZ-xxxxxx``: the start time in UTC and 6 random hex digits."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def resolve_forecast(patterns: Sequence[str]) -> list[Path]:
+    """The forecast files the patterns name, globs expanded (sorted), duplicates dropped.
+    Raises :class:`ForecastNotAvailable` when a glob matches nothing or a plain path is not
+    there (both read as "not published yet")."""
+    files: list[Path] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise ForecastNotAvailable(
+                    f"forecast not available yet: nothing matches {pattern} (exit 75: retry later)"
+                )
+            files.extend(Path(m) for m in matches)
+        else:
+            path = Path(pattern)
+            if not path.exists():
+                raise ForecastNotAvailable(
+                    f"forecast file {path} does not exist (not published yet? exit 75: retry later)"
+                )
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def select_run_venues(config: DailyConfig) -> list[Venue]:
+    """The venues of the run: the config's ids (all when absent) from the catalogue or the
+    config's venues file. Ids are safe folder names (bulletin.venues.check_venue_id)."""
+    from ..venues import check_venue_id, load_catalogue, load_venues_file, select_venues
+
+    catalogue = load_venues_file(config.venues_file) if config.venues_file else load_catalogue()
+    for venue_id in config.venues:
+        check_venue_id(venue_id, where="config key 'venues'")
+    venues = select_venues(catalogue, list(config.venues))
+    for venue in venues:
+        if venue.id == OVERVIEW_FOLDER:  # the overview's folder name; ids cannot start with _
+            raise VenueError(f"venue id {venue.id!r} is reserved for the daily overview")
+    return venues
+
+
+def check_requests(config: DailyConfig) -> None:
+    """Everything that can be checked before the forecast is read: templates of every
+    language and kind, the speech engine for every language, the presenter."""
+    from avatar.render import resolve_avatar
+
+    from ..script import check_templates
+    from ..speech import check_request
+
+    for lang in config.languages:
+        for kind in ("venue", "overview"):
+            check_templates(config.templates, lang=lang, kind=kind)
+        check_request(lang, engine=config.tts, voice=config.voice)
+    resolve_avatar(config.avatar)
+
+
+def forecast_init(dataset) -> dt.datetime:
+    """The forecast's reference (init) time in UTC; the first valid time when the file has
+    no ``forecast_reference_time``."""
+    import numpy as np
+
+    reference = dataset.coords.get("forecast_reference_time")
+    value = dataset["time"].values.min() if reference is None else reference.values
+    seconds = int(np.datetime64(value, "s").astype("int64"))
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def bulletin_day(table: pd.DataFrame, venues: Sequence[Venue], day: dt.date | None) -> dt.date:
+    """The local day of the bulletins (see the module docstring), checked against what the
+    table covers at every venue with the script stage's own rule (``_local_days``)."""
+    from ..script import _local_days, _venue_rows
+
+    covered = {venue.id: _local_days(_venue_rows(table, venue)) for venue in venues}
+    if day is None:
+        full = [set(days.index[days["full"]]) for days in covered.values()]
+        common = sorted(set.intersection(*full))
+        if not common:
+            first = next(iter(covered.values()))
+            raise ForecastNotAvailable(
+                f"the forecast covers no whole local day at every venue yet (it spans "
+                f"{first.index[0]} to {first.index[-1]}); exit 75: retry later"
+            )
+        return dt.date.fromisoformat(common[0])
+    iso = day.isoformat()
+    for venue_id, days in covered.items():
+        if iso in days.index and bool(days.loc[iso, "full"]):
+            continue
+        first = days.index[0]
+        if iso < first or (iso == first and not bool(days.loc[iso, "full"])):
+            raise ForecastError(
+                f"the forecast starts after the beginning of {iso} at venue {venue_id} "
+                f"(it covers {first} to {days.index[-1]}); choose a later --date"
+            )
+        raise ForecastNotAvailable(
+            f"the forecast does not cover all of {iso} at venue {venue_id} yet (it ends on "
+            f"{days.index[-1]}); exit 75: retry later"
+        )
+    return day
+
+
+# -- units -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UnitTask:
+    """One piece of work for a worker: a venue bulletin (``venue`` set) or the overview of
+    ``venues`` (``venue`` None) in one language, into ``folder``."""
+
+    lang: str
+    folder: Path
+    table: Any  # pandas.DataFrame: the rows of the venues concerned
+    venues: tuple[Venue, ...]
+    venue: Venue | None
+    date: dt.date
+    init: dt.datetime
+    avatar: str
+    tts: str
+    voice: str | None
+    templates: Path | None
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, BulletinError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"internal error: {type(exc).__name__}: {first}".rstrip(": ")
+
+
+def _replace_folder(tmp: Path, final: Path) -> None:
+    """Put the finished ``tmp`` folder at ``final``; an older ``final`` goes only afterwards."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.{secrets.token_hex(4)}.old")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _build_overview(task: UnitTask) -> dict[str, Any]:
+    from ..pipeline import make_script, speak_script
+
+    started = time.perf_counter()
+    task.folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = task.folder.with_name(f".{task.folder.name}.{secrets.token_hex(4)}.tmp")
+    tmp.mkdir()
+    try:
+        script = make_script(
+            task.table,
+            list(task.venues),
+            lang=task.lang,
+            kind="overview",
+            date=task.date.isoformat(),
+            templates_dir=task.templates,
+        )
+        script_s = time.perf_counter() - started
+        spoken = speak_script(script, tmp, engine=task.tts, voice=task.voice)
+        _replace_folder(tmp, task.folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {
+        "speech_seconds": spoken.duration_s,
+        "stage_seconds": {"script": script_s, "speech": time.perf_counter() - started - script_s},
+    }
+
+
+def run_unit(task: UnitTask) -> dict[str, Any]:
+    """Build one unit (on a dask worker or in-process) and describe it for the manifest:
+    ``status`` ok or failed, ``error``, ``outputs`` (name -> sha256, bytes),
+    ``speech_seconds`` and ``stage_seconds``. Never raises for a failing unit."""
+    try:
+        if task.venue is None:
+            built = _build_overview(task)
+        else:
+            from ..unit import build_venue_bulletin
+
+            result = build_venue_bulletin(
+                task.table,
+                task.venue,
+                task.lang,
+                task.folder,
+                avatar=task.avatar,
+                tts=task.tts,
+                voice=task.voice,
+                date=task.date,
+                forecast_init=task.init,
+                templates_dir=task.templates,
+            )
+            built = {
+                "speech_seconds": result.speech_seconds,
+                "stage_seconds": dict(result.stage_seconds),
+            }
+    except Exception as exc:
+        return {
+            "status": "failed",
+            "error": _error_text(exc),
+            "outputs": {},
+            "speech_seconds": None,
+            "stage_seconds": {},
+        }
+    return {
+        "status": "ok",
+        "error": None,
+        "outputs": folder_outputs(task.folder),
+        "speech_seconds": round(float(built["speech_seconds"]), 3),
+        "stage_seconds": {k: round(float(v), 3) for k, v in built["stage_seconds"].items()},
+    }
+
+
+def _unit_files() -> tuple[str, ...]:
+    from ..unit import UNIT_FILES
+
+    return UNIT_FILES
+
+
+def is_complete(folder: Path, files: Sequence[str]) -> bool:
+    """Whether ``folder`` is a finished unit: it exists with every expected file (folders
+    are only ever renamed into place complete, so this guards against hand-made ones)."""
+    return folder.is_dir() and all((folder / name).is_file() for name in files)
+
+
+def _skipped(folder: Path) -> dict[str, Any]:
+    import soundfile
+
+    try:
+        speech_s = round(float(soundfile.info(str(folder / "speech.wav")).duration), 3)
+    except (OSError, RuntimeError):
+        speech_s = None
+    return {
+        "status": "skipped",
+        "error": None,
+        "outputs": folder_outputs(folder),
+        "speech_seconds": speech_s,
+        "stage_seconds": {},
+    }
+
+
+def clean_leftovers(run_folder: Path) -> list[Path]:
+    """Remove the hidden temporary files and folders an interrupted run left in the run
+    folder, its venue folders and their language folders. Returns what was removed."""
+    removed = []
+    folders = [run_folder]
+    for entry in run_folder.iterdir():
+        if entry.is_dir() and not entry.name.startswith("."):
+            folders.append(entry)
+            folders.extend(e for e in entry.iterdir() if e.is_dir() and not e.name.startswith("."))
+    for folder in folders:
+        for entry in folder.iterdir():
+            if not entry.name.startswith("."):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+# -- the run -----------------------------------------------------------------------------------
+def _progress(total: int) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """A rich progress bar on stderr when it is a terminal; otherwise nothing."""
+    if not sys.stderr.isatty():
+        return (lambda _: None), (lambda: None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(console=Console(stderr=True), transient=False)
+    bar = progress.add_task("bulletins", total=total)
+    progress.start()
+    return (lambda label: progress.update(bar, advance=1, description=label)), progress.stop
+
+
+def _venue_name(venue: Venue) -> dict[str, str]:
+    return {"en": venue.name, "zh": venue.name_zh or venue.name}
+
+
+def run_daily(
+    config: DailyConfig,
+    *,
+    date: dt.date | None = None,
+    force: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    wait: bool = False,
+) -> DailyResult:
+    """Build the day's bulletins (see the module docstring) and return what was made.
+
+    ``date`` overrides the config's; ``force`` rebuilds finished units; ``scheduler`` (or
+    the environment's ``DASK_SCHEDULER_ADDRESS``) sends the work to a dask cluster and
+    ``workers`` starts a local one (:mod:`bulletin.daily.scale`); ``wait`` waits for another
+    run's lock instead of refusing. Raises :class:`BulletinError` subclasses for bad input
+    (:class:`ForecastNotAvailable` for "retry later"); failing units do not raise.
+    """
+    from .. import __version__
+    from ..pipeline import prepare_folder
+    from .scale import dask_client
+
+    started = dt.datetime.now(dt.UTC)
+    run_id = new_run_id(started)
+    rlog = _RunLog(log, {"run_id": run_id})
+    day = date or config.date
+    venues = select_run_venues(config)
+    check_requests(config)
+    root = config.output
+    try:
+        prepare_folder(root)
+    except OutputError as exc:
+        raise OutputError(f"output root: {exc}") from None
+    with run_lock(root, wait=wait) as lock_path:
+        rlog.info("holding %s", lock_path)
+        # Placeholders without a day: today where the (first) venue is.
+        pattern_day = day or dt.datetime.now(venues[0].tz).date()
+        files = resolve_forecast(config.forecast_patterns(pattern_day))
+        stage_seconds: dict[str, float] = {}
+        with dask_client(scheduler, workers, rlog) as client:
+            clock = time.perf_counter()
+            table, init = _venue_table(files, venues, client, rlog)
+            stage_seconds["indices"] = round(time.perf_counter() - clock, 3)
+            day = bulletin_day(table, venues, day)
+            run_folder = root / f"{init:%Y-%m-%d}" / f"{init:%H}Z"
+            try:
+                run_folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot create run folder {run_folder}: {exc.strerror or exc}"
+                ) from None
+            for leftover in clean_leftovers(run_folder):
+                rlog.info("removed %s (left by an interrupted run)", leftover)
+            rlog.info(
+                "forecast init %s, bulletin day %s, %d venue(s) x %s -> %s",
+                init.strftime("%Y-%m-%d %H:%MZ"),
+                day.isoformat(),
+                len(venues),
+                "/".join(config.languages),
+                run_folder,
+            )
+            clock = time.perf_counter()
+            records = _run_units(config, venues, table, day, init, run_folder, force, client, rlog)
+            stage_seconds["units"] = round(time.perf_counter() - clock, 3)
+        inputs = [file_record(path.absolute()) for path in files]
+        manifest = {
+            "tool": TOOL,
+            "version": __version__,
+            "run_id": run_id,
+            "started_utc": started.isoformat().replace("+00:00", "Z"),
+            "finished_utc": None,
+            "forecast_init_utc": init.isoformat().replace("+00:00", "Z"),
+            "date": day.isoformat(),
+            "languages": list(config.languages),
+            "inputs": inputs,
+            "config": config.to_manifest(),
+            "stage_seconds": stage_seconds,
+            "units": records["units"],
+            "overview": records["overview"],
+        }
+        previous = read_manifest(run_folder)
+        if previous is not None and previous.get("run_id"):
+            manifest["previous_run_id"] = previous["run_id"]
+        from .page import write_index_html
+
+        manifest["finished_utc"] = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+        index_path = write_index_html(run_folder, manifest)
+        manifest_path = write_manifest(run_folder, manifest)
+    failed = [
+        f"{u['venue_id']}/{u['lang']}" for u in manifest["units"] if u["status"] == "failed"
+    ] + [f"overview/{o['lang']}" for o in manifest["overview"] if o["status"] == "failed"]
+    counts = {
+        status: sum(1 for u in manifest["units"] + manifest["overview"] if u["status"] == status)
+        for status in ("ok", "skipped", "failed")
+    }
+    rlog.info(
+        "done: %d built, %d already there, %d failed%s; %s",
+        counts["ok"],
+        counts["skipped"],
+        counts["failed"],
+        f" ({', '.join(failed)})" if failed else "",
+        index_path,
+    )
+    return DailyResult(
+        run_id=run_id,
+        run_folder=run_folder,
+        manifest_path=manifest_path,
+        index_path=index_path,
+        manifest=manifest,
+        exit_code=EXIT_SOME_FAILED if failed else EXIT_OK,
+    )
+
+
+def _venue_table(files, venues, client, rlog) -> tuple[pd.DataFrame, dt.datetime]:
+    """Read the forecast (dask-chunked on a cluster, so the index computation runs there
+    chunk by chunk) and compute the venue table."""
+    from .. import compute_indices, open_forecast, venue_table
+    from .scale import FORECAST_CHUNKS
+
+    rlog.info("reading %s", ", ".join(str(p) for p in files))
+    dataset = open_forecast(files, chunks=FORECAST_CHUNKS if client is not None else None)
+    init = forecast_init(dataset)
+    table = venue_table(compute_indices(dataset), venues)
+    if "member" in table.columns:
+        raise ForecastError(
+            "the forecast is an ensemble; daily bulletins are written from one forecast "
+            "(give the control run or one member)"
+        )
+    return table, init
+
+
+def _run_units(config, venues, table, day, init, run_folder, force, client, rlog):
+    """Build (or skip) every unit and overview; their manifest records, in a stable order."""
+    from .scale import run_tasks
+
+    unit_files = _unit_files()
+    entries: list[tuple[str, dict[str, Any], UnitTask | None]] = []
+
+    def task_for(lang: str, folder: Path, venue: Venue | None) -> UnitTask:
+        chosen = [venue] if venue is not None else list(venues)
+        ids = {v.id for v in chosen}
+        rows = table[table["venue_id"].isin(ids)].reset_index(drop=True)
+        return UnitTask(
+            lang=lang,
+            folder=folder,
+            table=rows,
+            venues=tuple(chosen),
+            venue=venue,
+            date=day,
+            init=init,
+            avatar=config.avatar,
+            tts=config.tts,
+            voice=config.voice,
+            templates=config.templates,
+        )
+
+    for venue in venues:
+        for lang in config.languages:
+            folder = run_folder / venue.id / lang
+            base = {
+                "venue_id": venue.id,
+                "venue_name": _venue_name(venue),
+                "lang": lang,
+                "folder": f"{venue.id}/{lang}",
+            }
+            done = not force and is_complete(folder, unit_files)
+            entries.append(("unit", base, None if done else task_for(lang, folder, venue)))
+    for lang in config.languages:
+        folder = run_folder / OVERVIEW_FOLDER / lang
+        base = {"lang": lang, "folder": f"{OVERVIEW_FOLDER}/{lang}"}
+        done = not force and is_complete(folder, OVERVIEW_FILES)
+        entries.append(("overview", base, None if done else task_for(lang, folder, None)))
+
+    todo = [task for _, _, task in entries if task is not None]
+    rlog.info("%d to build, %d already built", len(todo), len(entries) - len(todo))
+    advance, stop = _progress(len(todo))
+
+    def done(task: UnitTask, record: dict[str, Any]) -> None:
+        name = f"{task.venue.id if task.venue else 'overview'}/{task.lang}"
+        advance(name)
+        if record["status"] == "failed":
+            rlog.warning("%s failed: %s", name, record["error"])
+        else:
+            rlog.info("%s built (%.1f s of speech)", name, record["speech_seconds"] or 0.0)
+
+    try:
+        results = iter(run_tasks(client, run_unit, todo, done))
+    finally:
+        stop()
+    units, overview = [], []
+    for kind, base, task in entries:
+        record = next(results) if task is not None else _skipped(run_folder / base["folder"])
+        if kind == "unit":
+            units.append({**base, **record})
+        else:
+            overview.append(
+                {**base, **{k: record[k] for k in ("status", "error", "outputs")}}
+                | {"speech_seconds": record["speech_seconds"]}
+            )
+    return {"units": units, "overview": overview}
+
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_NOT_AVAILABLE",
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_USAGE",
+    "OVERVIEW_FILES",
+    "OVERVIEW_FOLDER",
+    "DailyResult",
+    "ForecastNotAvailable",
+    "UnitTask",
+    "bulletin_day",
+    "clean_leftovers",
+    "forecast_init",
+    "is_complete",
+    "resolve_forecast",
+    "run_daily",
+    "run_unit",
+]
