@@ -11,29 +11,17 @@ $(STAMP): pyproject.toml constraints.txt scripts/setup.sh scripts/debian-package
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/setup.sh
 	touch $(STAMP)
 
-# The demo speaks one venue per competition zone (Beijing, Yanqing, Zhangjiakou) and the
-# overview of all venues, in Chinese and English, for the cold-wave day of the sample forecast.
-DEMO_FORECAST ?= samples/forecast_ecmwf.grib2
-DEMO_DATE ?= 2022-02-07
-DEMO_VENUES ?= big-air-shougang national-alpine-skiing-centre genting-snow-park
+# The demo is the daily job on the sample forecast (samples/demo.toml): two venues in Chinese
+# and English with the procedural presenter, the overviews, manifest.json and index.html in
+# out/daily/2022-02-04/12Z/. A rerun skips what is already built (--force rebuilds).
+DEMO_CONFIG ?= samples/demo.toml
 
 demo: $(STAMP)
-	mkdir -p $(OUT)
-	$(BIN)/bulletin indices $(DEMO_FORECAST) -o $(OUT)/indices.csv
-	@echo "demo: index table for every venue in $(OUT)/indices.csv"
-	@set -e; for lang in zh en; do \
-	  for venue in $(DEMO_VENUES); do \
-	    $(BIN)/bulletin -q speak $(DEMO_FORECAST) --venue $$venue --lang $$lang \
-	      --date $(DEMO_DATE) -o $(OUT)/$$venue-$$lang; \
-	    echo "demo: $$venue ($$lang) bulletin in $(OUT)/$$venue-$$lang/"; \
-	  done; \
-	  $(BIN)/bulletin -q speak $(DEMO_FORECAST) --kind overview --lang $$lang \
-	    --date $(DEMO_DATE) -o $(OUT)/overview-$$lang; \
-	  echo "demo: overview ($$lang) of all venues in $(OUT)/overview-$$lang/"; \
-	done
-	@echo "demo: each bulletin folder holds script.txt (what captions show), script.tts.txt (what"
-	@echo "      is said), script.json (sentences, indices, times), speech.wav, timings.json"
-	@echo "      (phonemes and words for lip sync), subtitles.srt and subtitles.vtt"
+	@set -e; index=$$($(BIN)/bulletin daily --config $(DEMO_CONFIG)); \
+	echo "demo: the daily page is $$index (open it in a browser)"; \
+	echo "demo: every venue: $(BIN)/bulletin daily --config FILE, with FILE a copy of"; \
+	echo "      $(DEMO_CONFIG) without its 'venues' line (absent = all venues);"; \
+	echo "      one venue at a time: $(BIN)/bulletin run samples/forecast_ecmwf.grib2 --venue ID --lang all --avatar procedural -o out/run"
 
 test: $(STAMP) lint pytest
 
