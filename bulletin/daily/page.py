@@ -167,7 +167,7 @@ def render_index_html(run_folder: Path, manifest: Mapping[str, Any]) -> str:
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("bulletin.daily", "."),
+        loader=jinja2.FileSystemLoader(Path(__file__).parent),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -227,10 +227,10 @@ def _unit_card(
         return card
     files = _files(run_folder, unit, where)
     card.update(
-        poster=_image(run_folder, files, "poster.png"),
-        chart=_image(run_folder, files, "chart.png"),
-        video=files.get("bulletin.mp4"),
-        vtt=files.get("subtitles.vtt"),
+        poster=_image(files, "poster.png"),
+        chart=_image(files, "chart.png"),
+        video=_href(files, "bulletin.mp4"),
+        vtt=_href(files, "subtitles.vtt"),
         duration=_duration_text(unit.get("speech_seconds"), where),
         links=_links(
             files,
@@ -253,11 +253,10 @@ def _overview_item(
     files = _files(run_folder, item, where)
     script_text = ""
     if "script.txt" in files:
-        script_path = run_folder / _folder(item, where) / "script.txt"
-        script_text = script_path.read_text(encoding="utf-8").strip()
+        script_text = files["script.txt"].path.read_text(encoding="utf-8").strip()
     return {
         "failed": False,
-        "audio": files.get("speech.wav"),
+        "audio": _href(files, "speech.wav"),
         "script_text": script_text,
         "links": _links(
             files,
@@ -270,8 +269,14 @@ def _overview_item(
     }
 
 
-def _files(run_folder: Path, entry: Mapping[str, Any], where: str) -> dict[str, str]:
-    """File name -> relative, percent-encoded link, for the entry's listed outputs on disk."""
+@dataclass(frozen=True)
+class _File:
+    path: Path  # on disk
+    href: str  # relative to the page, percent-encoded
+
+
+def _files(run_folder: Path, entry: Mapping[str, Any], where: str) -> dict[str, _File]:
+    """The entry's listed outputs that exist in its folder, by file name."""
     folder = _folder(entry, where)
     outputs = entry.get("outputs")
     if outputs is None:
@@ -282,8 +287,9 @@ def _files(run_folder: Path, entry: Mapping[str, Any], where: str) -> dict[str, 
     for name in outputs:
         if not isinstance(name, str) or not _SEGMENT.fullmatch(name):
             raise PageError(f"manifest {where}.outputs has an unsafe file name {name!r}")
-        if (run_folder / folder / name).is_file():
-            found[name] = "/".join(quote(part) for part in (*folder.parts, name))
+        path = run_folder / folder / name
+        if path.is_file():
+            found[name] = _File(path, "/".join(quote(part) for part in (*folder.parts, name)))
     return found
 
 
@@ -298,30 +304,26 @@ def _folder(entry: Mapping[str, Any], where: str) -> Path:
     return Path(*parts)
 
 
-def _image(run_folder: Path, files: Mapping[str, str], name: str) -> dict[str, Any] | None:
+def _image(files: Mapping[str, _File], name: str) -> dict[str, Any] | None:
     if name not in files:
         return None
+    from PIL import Image
+
     # The size reserves the image's place before it loads (no layout jumps on a phone).
-    width = height = None
     try:
-        from PIL import Image
-
-        folder = Path(*[part for part in files[name].split("/")[:-1]])
-        with Image.open(run_folder / _unquoted(folder) / name) as image:
+        with Image.open(files[name].path) as image:
             width, height = image.size
-    except OSError:
-        pass
-    return {"href": files[name], "width": width, "height": height}
+    except OSError:  # not an image Pillow reads: the browser may still show it
+        width = height = None
+    return {"href": files[name].href, "width": width, "height": height}
 
 
-def _unquoted(folder: Path) -> Path:
-    from urllib.parse import unquote
-
-    return Path(*[unquote(part) for part in folder.parts]) if folder.parts else folder
+def _href(files: Mapping[str, _File], name: str) -> str | None:
+    return files[name].href if name in files else None
 
 
-def _links(files: Mapping[str, str], wanted: list[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"href": files[name], "label": label} for name, label in wanted if name in files]
+def _links(files: Mapping[str, _File], wanted: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"href": files[name].href, "label": label} for name, label in wanted if name in files]
 
 
 def _venue_name(unit: Mapping[str, Any], lang: str, venue_id: str, where: str) -> str:
