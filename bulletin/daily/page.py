@@ -155,9 +155,8 @@ def render_index_html(run_folder: Path, manifest: Mapping[str, Any]) -> str:
         "date": _text(manifest, "date"),
         "forecast_init": _utc_text(manifest, "forecast_init_utc"),
         "finished": _utc_text(manifest, "finished_utc"),
-        "title": " · ".join(
-            f"{_labels(lang).heading} {_text(manifest, 'date')}" for lang in languages
-        ),
+        "title": " · ".join(_labels(lang).heading for lang in languages)
+        + f" {_text(manifest, 'date')}",
         "sections": sections,
         "sections_in_page_order": page_order,
         "default_lang": _labels(languages[0]),
