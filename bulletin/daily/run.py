@@ -24,6 +24,7 @@ is an error (exit code 1: that forecast will never cover it).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import logging
@@ -32,7 +33,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,11 +82,33 @@ class DailyResult:
     exit_code: int
 
 
-class _RunLog(logging.LoggerAdapter):
-    """Every log line starts with the run id."""
+class _RunIdFilter(logging.Filter):
+    """Puts ``[run id]`` in front of every record a handler emits (once per record)."""
 
-    def process(self, msg, kwargs):
-        return f"[{self.extra['run_id']}] {msg}", kwargs
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "run_id", None) is None:
+            record.run_id = self.run_id
+            record.msg = f"[{self.run_id}] {record.msg}"
+        return True
+
+
+@contextlib.contextmanager
+def _tag_logs(run_id: str) -> Iterator[None]:
+    """For the block, every line the ``bulletin`` loggers' (and the root logger's) handlers
+    write starts with the run id, whichever module logs it."""
+    run_filter = _RunIdFilter(run_id)
+    handlers = [*logging.getLogger("bulletin").handlers, *logging.getLogger().handlers]
+    for handler in handlers:
+        handler.addFilter(run_filter)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(run_filter)
 
 
 def new_run_id(now: dt.datetime) -> str:
@@ -383,13 +406,18 @@ def run_daily(
     run's lock instead of refusing. Raises :class:`BulletinError` subclasses for bad input
     (:class:`ForecastNotAvailable` for "retry later"); failing units do not raise.
     """
+    started = dt.datetime.now(dt.UTC)
+    run_id = new_run_id(started)
+    with _tag_logs(run_id):
+        return _run_daily(config, run_id, started, date, force, scheduler, workers, wait)
+
+
+def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -> DailyResult:
     from .. import __version__
     from ..pipeline import prepare_folder
     from .scale import dask_client
 
-    started = dt.datetime.now(dt.UTC)
-    run_id = new_run_id(started)
-    rlog = _RunLog(log, {"run_id": run_id})
+    rlog = log
     day = date or config.date
     venues = select_run_venues(config)
     check_requests(config)
@@ -426,8 +454,11 @@ def run_daily(
                 "/".join(config.languages),
                 run_folder,
             )
+            previous = read_manifest(run_folder)
             clock = time.perf_counter()
-            records = _run_units(config, venues, table, day, init, run_folder, force, client, rlog)
+            records = _run_units(
+                config, venues, table, day, init, run_folder, force, client, rlog, previous
+            )
             stage_seconds["units"] = round(time.perf_counter() - clock, 3)
         inputs = [file_record(path.absolute()) for path in files]
         manifest = {
@@ -445,7 +476,6 @@ def run_daily(
             "units": records["units"],
             "overview": records["overview"],
         }
-        previous = read_manifest(run_folder)
         if previous is not None and previous.get("run_id"):
             manifest["previous_run_id"] = previous["run_id"]
         from .page import write_index_html
@@ -479,13 +509,15 @@ def run_daily(
 
 
 def _venue_table(files, venues, client, rlog) -> tuple[pd.DataFrame, dt.datetime]:
-    """Read the forecast (dask-chunked on a cluster, so the index computation runs there
-    chunk by chunk) and compute the venue table."""
+    """Read the forecast with dask chunks and compute the venue table: on a cluster the
+    index computation runs there chunk by chunk, otherwise on dask's threads in this
+    process. Chunked in both cases, so a cluster run and a local run compute the same
+    numbers (the eager, unchunked engine path rounds some float32 values differently)."""
     from .. import compute_indices, open_forecast, venue_table
     from .scale import FORECAST_CHUNKS
 
     rlog.info("reading %s", ", ".join(str(p) for p in files))
-    dataset = open_forecast(files, chunks=FORECAST_CHUNKS if client is not None else None)
+    dataset = open_forecast(files, chunks=FORECAST_CHUNKS)
     init = forecast_init(dataset)
     table = venue_table(compute_indices(dataset), venues)
     if "member" in table.columns:
@@ -496,9 +528,24 @@ def _venue_table(files, venues, client, rlog) -> tuple[pd.DataFrame, dt.datetime
     return table, init
 
 
-def _run_units(config, venues, table, day, init, run_folder, force, client, rlog):
-    """Build (or skip) every unit and overview; their manifest records, in a stable order."""
+def _run_units(config, venues, table, day, init, run_folder, force, client, rlog, previous):
+    """Build (or skip) every unit and overview; their manifest records, in a stable order.
+    A skipped unit keeps the stage timings the ``previous`` manifest recorded for the same
+    outputs."""
     from .scale import run_tasks
+
+    earlier = {
+        entry.get("folder"): entry
+        for entry in (previous or {}).get("units", []) + (previous or {}).get("overview", [])
+        if isinstance(entry, dict)
+    }
+
+    def skipped(folder: str) -> dict[str, Any]:
+        record = _skipped(run_folder / folder)
+        before = earlier.get(folder, {})
+        if before.get("outputs") == record["outputs"]:
+            record["stage_seconds"] = before.get("stage_seconds") or {}
+        return record
 
     unit_files = _unit_files()
     entries: list[tuple[str, dict[str, Any], UnitTask | None]] = []
@@ -556,14 +603,12 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, rlog
         stop()
     units, overview = [], []
     for kind, base, task in entries:
-        record = next(results) if task is not None else _skipped(run_folder / base["folder"])
+        record = next(results) if task is not None else skipped(base["folder"])
         if kind == "unit":
             units.append({**base, **record})
         else:
-            overview.append(
-                {**base, **{k: record[k] for k in ("status", "error", "outputs")}}
-                | {"speech_seconds": record["speech_seconds"]}
-            )
+            keys = ("status", "error", "outputs", "speech_seconds", "stage_seconds")
+            overview.append({**base, **{key: record[key] for key in keys}})
     return {"units": units, "overview": overview}
 
 
