@@ -1,0 +1,196 @@
+"""One venue, one language: every file of a venue bulletin, built atomically.
+
+:func:`build_venue_bulletin` is the unit of work of ``bulletin run`` and ``bulletin daily``. It
+reuses the stages' own functions: the script (:func:`bulletin.pipeline.make_script`), the speech
+(:func:`bulletin.pipeline.speak_script`), the presenter (:func:`avatar.render.render_presenter`)
+and the pictures and video (:mod:`bulletin.video`). Files (:data:`UNIT_FILES`, plus
+``script.tts.txt`` and ``script.json``)::
+
+    indices.csv    the venue's hourly rows, as ``bulletin indices`` writes them
+    script.txt     script.tts.txt  script.json (sentences with their index and times)
+    speech.wav     timings.json    subtitles.srt  subtitles.vtt
+    chart.png      poster.png      bulletin.mp4
+
+Everything is written into a temporary sibling folder (``.<lang>.<random>.tmp``) which is
+renamed into place only when complete; an older folder is replaced only then, so a crash (or
+``kill -9``) never leaves a partial unit folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .output import OutputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .venues import Venue
+
+log = logging.getLogger(__name__)
+
+UNIT_FILES = (
+    "indices.csv",
+    "script.txt",
+    "speech.wav",
+    "timings.json",
+    "subtitles.srt",
+    "subtitles.vtt",
+    "chart.png",
+    "poster.png",
+    "bulletin.mp4",
+)
+STAGES = ("script", "speech", "avatar", "compose")
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """A finished unit: where it is, its files, the speech length and the time of each stage
+    (``avatar``: presenter frames; ``compose``: chart, poster, compositing and encoding)."""
+
+    venue_id: str
+    lang: str
+    folder: Path
+    files: dict[str, Path]
+    speech_seconds: float
+    stage_seconds: dict[str, float]
+
+
+def _forecast_time(rows: pd.DataFrame) -> dt.datetime:
+    """The first valid time of the rows (UTC): the forecast time shown when the caller knows
+    no init time (``bulletin daily``'s rule for files without a reference time)."""
+    import pandas as pd
+
+    return pd.to_datetime(rows["time_utc"], utc=True).min().to_pydatetime()
+
+
+def _replace_folder(tmp: Path, final: Path) -> None:
+    """Put the finished ``tmp`` at ``final``; an older ``final`` is moved aside only now and
+    removed after the rename."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.{secrets.token_hex(4)}.old")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_venue_bulletin(
+    table: pd.DataFrame,
+    venue: Venue,
+    lang: str,
+    folder: str | Path,
+    *,
+    avatar: str | Path = "default",
+    tts: str = "pyttsx3",
+    voice: str | None = None,
+    date: str | dt.date | None = None,
+    forecast_init: dt.datetime | None = None,
+    templates_dir: str | Path | None = None,
+) -> UnitResult:
+    """Build the unit ATOMICALLY at ``folder`` (e.g. ``OUT/<venue_id>/<lang>``): everything is
+    made in a temporary sibling folder and renamed into place at the end (an existing folder
+    is replaced only after the new one is complete). A crash leaves no partial ``folder``.
+
+    ``table`` is a venue table (:func:`bulletin.pipeline.forecast_table`), possibly of several
+    venues; ``date`` the local day (default: the first full one). Errors are
+    :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
+    from avatar.render import render_presenter, resolve_avatar
+
+    from .output import write_table
+    from .pipeline import make_script, speak_script
+    from .script import _venue_rows
+    from .venues import check_venue_id
+    from .video.cards import day_facts
+    from .video.chart import write_chart
+    from .video.compose import (
+        Compositor,
+        presenter_size,
+        read_cues,
+        read_sentences,
+        write_bulletin_video,
+    )
+    from .video.poster import write_poster
+
+    check_venue_id(venue.id)
+    resolve_avatar(avatar)  # a missing twin fails before any work
+    folder = Path(folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.tmp")
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(f"cannot write in {folder.parent}: {exc.strerror or exc}") from None
+    stage: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+    try:
+        started = time.perf_counter()
+        rows = _venue_rows(table, venue)
+        write_table(rows, tmp / "indices.csv", "csv")
+        script = make_script(table, [venue], lang=lang, date=date, templates_dir=templates_dir)
+        stage["script"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        spoken = speak_script(script, tmp, engine=tts, voice=voice)
+        stage["speech"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        init = forecast_init or _forecast_time(rows)
+        facts = day_facts(table, venue, lang, script.date, templates_dir)
+        chart = write_chart(
+            table, venue, script.date, lang, tmp / "chart.png",
+            title=f"{facts.venue_name}  {facts.date_text}", templates_dir=templates_dir,
+        )  # fmt: skip
+        write_poster(facts, lang, init, chart, tmp / "poster.png")
+        presenter = render_presenter(
+            tmp / "speech.wav", tmp / "timings.json", avatar=avatar, size=presenter_size()
+        )
+        compositor = Compositor(
+            facts,
+            lang,
+            init,
+            chart,
+            read_sentences(tmp / "script.json"),
+            read_cues(tmp / "subtitles.srt"),
+            presenter,
+        )
+        stats = write_bulletin_video(
+            compositor, tmp / "speech.wav", spoken.duration_s, tmp / "bulletin.mp4"
+        )
+        stage["avatar"] = stats.presenter_seconds
+        stage["compose"] = time.perf_counter() - started - stats.presenter_seconds
+
+        missing = [name for name in UNIT_FILES if not (tmp / name).is_file()]
+        if missing:
+            raise OutputError(f"unit {venue.id}/{lang} lacks {', '.join(missing)}")
+        _replace_folder(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    files = {path.name: path for path in sorted(folder.iterdir()) if path.is_file()}
+    log.info(
+        "%s/%s: %.1f s of speech; script %.1f s, speech %.1f s, avatar %.1f s, compose %.1f s",
+        venue.id,
+        lang,
+        spoken.duration_s,
+        *(stage[name] for name in STAGES),
+    )
+    return UnitResult(
+        venue_id=venue.id,
+        lang=lang,
+        folder=folder,
+        files=files,
+        speech_seconds=spoken.duration_s,
+        stage_seconds=stage,
+    )
+
+
+__all__ = ["STAGES", "UNIT_FILES", "UnitResult", "build_venue_bulletin"]
