@@ -17,6 +17,7 @@ import click
 from avatar.cli import avatar_cli
 
 from .cli_daily import daily_command, schedule_command
+from .cli_run import run_command
 from .errors import BulletinError, ScriptError
 from .venues import load_catalogue, load_venues_file, select_venues, venues_to_csv, venues_to_json
 
@@ -417,6 +418,7 @@ def speak_command(
 cli.add_command(avatar_cli)
 cli.add_command(daily_command)
 cli.add_command(schedule_command)
+cli.add_command(run_command)
 
 
 def main(argv: list[str] | None = None) -> None:
