@@ -34,6 +34,14 @@ SENTENCES: dict[str, tuple[str, ...]] = {
         "Tomorrow will be calm and bright, perfect for watching the downhill race.",
         "Spectators should take the shuttle early, as the car parks fill up quickly.",
         "That is the outlook for now; enjoy the games and stay warm outside.",
+        "Fog lifts slowly from the valley, and visibility improves before noon.",
+        "Expect heavy snow overnight, with twenty centimetres on the upper runs.",
+        "Sunscreen is a must today: the ultraviolet index reaches seven at midday.",
+        "Wind gusts could delay the ski jumping, so check the schedule before you leave.",
+        "Evening temperatures drop quickly, so pack an extra layer for the medal ceremony.",
+        "Frostbite can set in within thirty minutes on exposed cheeks and fingers.",
+        "The big air stadium stays clear and cold, with a gentle breeze from the east.",
+        "Here is the spectator index for Zhangjiakou: wrap up well and keep moving.",
     ),
     "zh": (
         "各位观众早上好，山区今天早晨有小雪。",
@@ -42,6 +50,12 @@ SENTENCES: dict[str, tuple[str, ...]] = {
         "下午天气转晴，雪面上的紫外线比较强。",
         "明天风力减弱，阳光充足，适合观看比赛。",
         "请大家提前乘坐班车，注意保暖。",
+        "傍晚气温下降很快，请多带一件外套。",
+        "夜间有中到大雪，山顶积雪可达二十厘米。",
+        "中午紫外线指数达到七级，请涂抹防晒霜。",
+        "阵风可能影响跳台滑雪，出发前请查看赛程。",
+        "暴露的皮肤三十分钟内可能冻伤，请注意防护。",
+        "延庆赛区今天多云，能见度良好。",
     ),
 }
 RATES = (150, 175, 205)

@@ -30,9 +30,10 @@ from PIL import Image
 
 from avatar.errors import AvatarError
 
-REGRESSOR_GRID = (12, 16)
-"""Mouth-region features: the crop's mouth area box-averaged to 12 x 16 grey pixels per colour
-channel (our choice: coarse enough to ignore texture, fine enough for lip positions)."""
+REGRESSOR_GRID = (24, 32)
+"""Mouth-region features: the crop's mouth area box-averaged to 24 x 32 pixels per colour
+channel (our choice: on 150 s of procedural footage, held-out jaw MAE of the regressor on the
+ground-truth frames 0.048 at 24 x 32 against 0.052 at 12 x 16)."""
 
 
 def mouth_region(faces: np.ndarray) -> np.ndarray:
@@ -48,27 +49,36 @@ def _features(faces: np.ndarray) -> np.ndarray:
     small = np.stack(
         [np.asarray(Image.fromarray(r).resize((cols, rows), Image.Resampling.BOX)) for r in region]
     ).astype(np.float64)
-    flat = small.reshape(len(faces), -1) / 255.0
-    return np.concatenate([flat, np.ones((len(faces), 1))], axis=1)
+    return small.reshape(len(faces), -1) / 255.0
 
 
 @dataclass
 class JawRegressor:
     """Ridge regression (Hoerl & Kennard 1970, Technometrics 12(1):55-67) from mouth-region
-    pixels to the jaw opening; ``alpha`` = 1e-2 per sample is our choice."""
+    pixels to the jaw opening, on centred features and target so that the intercept is not
+    shrunk; ``alpha`` = 1e-4 per sample is our choice. (An earlier version penalised the
+    intercept with alpha 1e-2: it read 0.12 on closed ground-truth mouths, more than the 0.1
+    gate, and had a held-out MAE of 0.073 against 0.048 now, on the same footage.)"""
 
     weights: np.ndarray
+    feature_mean: np.ndarray
+    target_mean: float
 
     @classmethod
-    def fit(cls, faces: np.ndarray, jaw: np.ndarray, alpha: float = 1e-2) -> JawRegressor:
+    def fit(cls, faces: np.ndarray, jaw: np.ndarray, alpha: float = 1e-4) -> JawRegressor:
         x = _features(faces)
         if len(x) < 10:
             raise AvatarError(f"the jaw regressor needs at least 10 frames, got {len(x)}")
-        gram = x.T @ x + alpha * len(x) * np.eye(x.shape[1])
-        return cls(np.linalg.solve(gram, x.T @ np.asarray(jaw, np.float64)))
+        y = np.asarray(jaw, np.float64)
+        mean, target = x.mean(axis=0), float(y.mean())
+        xc = x - mean
+        gram = xc.T @ xc + alpha * len(x) * np.eye(x.shape[1])
+        return cls(np.linalg.solve(gram, xc.T @ (y - target)), mean, target)
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        return np.clip(_features(faces) @ self.weights, 0.0, 1.0)
+        return np.clip(
+            (_features(faces) - self.feature_mean) @ self.weights + self.target_mean, 0.0, 1.0
+        )
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:

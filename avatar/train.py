@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -70,12 +71,19 @@ class TrainSettings:
     steps: int = 2000
     batch: int = 8
     sync_batch: int = 16
-    lr: float = 1e-4
+    lr: float = 1e-3  # generator and discriminator peak lr (Wav2Lip: 1e-4)
     seed: int = 0
     widths: tuple[int, ...] = (16, 32, 64, 128, 128)
     sync_widths: tuple[int, ...] = (32, 64, 128, 256)
     sync_dim: int = 256
-    sync_steps: int | None = None  # default: max(50, steps // 2)
+    sync_steps: int | None = None  # default: max(50, steps // 10)
+    sync_lr: float | None = 1e-4  # None: lr
+    condition: str = "mouth"  # the generator's speech code: mel, mouth or both
+    warmup: int = 100  # generator steps of linear lr warm-up
+    final_lr_fraction: float = 0.05  # cosine decay of the generator lr to this fraction
+    mouth_weight: float = 2.0  # extra L1 weight of the mouth area
+    gradient_weight: float = 1.0  # L1 weight of the lower half's image gradients
+    reference: str = "rest"  # reference frames: "rest" (mouth at rest) or "random"
 
     def __post_init__(self) -> None:
         if self.size not in (64, 96, 128):
@@ -84,17 +92,34 @@ class TrainSettings:
             raise AvatarError(f"steps must be at least 10, got {self.steps}")
         if self.batch < 2:
             raise AvatarError(f"batch must be at least 2, got {self.batch}")
+        if self.reference not in ("rest", "random"):
+            raise AvatarError(f"reference must be rest or random, got {self.reference!r}")
 
     def config(self) -> ModelConfig:
         widths = self.widths[: 4 if self.size == 64 else len(self.widths)]
         return ModelConfig(
-            size=self.size, widths=widths, sync_widths=self.sync_widths, sync_dim=self.sync_dim
+            size=self.size,
+            widths=widths,
+            sync_widths=self.sync_widths,
+            sync_dim=self.sync_dim,
+            condition=self.condition,
         )
 
+    def generator_lr(self, step: int) -> float:
+        """The generator's learning rate at generator step ``step`` (0-based): a linear warm-up
+        over ``warmup`` steps, then a cosine decay to ``final_lr_fraction * lr`` at the last
+        step (Loshchilov & Hutter 2017, "SGDR", ICLR; warm-up as Goyal et al. 2017)."""
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        span = max(1, self.steps - self.warmup)
+        progress = min(1.0, (step - self.warmup) / span)
+        floor = self.final_lr_fraction
+        return self.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
     def phases(self) -> list[tuple[str, int]]:
-        sync_steps = self.sync_steps if self.sync_steps is not None else max(50, self.steps // 2)
-        pixel = round(0.4 * self.steps)
-        sync = round(0.2 * self.steps)
+        sync_steps = self.sync_steps if self.sync_steps is not None else max(50, self.steps // 10)
+        pixel = round(0.6 * self.steps)
+        sync = round(0.15 * self.steps)
         return [
             ("judge", sync_steps),
             ("evaluator", sync_steps),
@@ -118,6 +143,51 @@ def split_by_time(
     train = FaceClip(clip.faces[:cut], clip.mels[:cut], clip.mouth[:cut])
     val = FaceClip(clip.faces[cut:], clip.mels[cut:], clip.mouth[cut:])
     return train, val
+
+
+REST_TOLERANCE = 0.02
+"""A frame is "at rest" when every mouth parameter is within this of the resting shape (our
+choice: the coarticulated track settles to within 0.02 in pauses of 0.3 s and more)."""
+REFERENCE_WINDOW = 50
+"""Rest references are drawn from rest frames within this many frames (2 s) of the target, so
+that the head pose is close (our choice)."""
+REFERENCE_GAP = 3
+"""...and at least this many frames from it: never the target itself (our choice)."""
+MIN_REST_FRAMES = 10
+
+
+def rest_frames(mouth: np.ndarray) -> np.ndarray:
+    """Indices of the frames whose mouth parameters (N, 4) are at rest (closed, relaxed)."""
+    from avatar.mouth import MouthShape
+
+    distance = np.abs(np.asarray(mouth) - MouthShape.rest().as_array()).max(axis=1)
+    return np.flatnonzero(distance <= REST_TOLERANCE)
+
+
+def rest_references(
+    rest: np.ndarray, targets: np.ndarray, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """A rest frame for every target: drawn at random (``rng``) among the rest frames
+    ``REFERENCE_GAP`` to ``REFERENCE_WINDOW`` frames away, or the nearest one at least
+    ``REFERENCE_GAP`` away (no ``rng``, or none in the window).
+
+    This is the reference of the render path, where the template frame with its mouth at
+    rest is the reference: the generator learns to open a closed mouth of nearly the same
+    pose, a local edit, instead of redrawing the mouth of a random frame (our choice; the
+    reference still comes from another time, so the target's mouth cannot be copied)."""
+    out = np.empty(len(targets), np.int64)
+    for k, target in enumerate(targets):
+        gap = np.abs(rest - target)
+        allowed = gap >= REFERENCE_GAP
+        window = np.flatnonzero(allowed & (gap <= REFERENCE_WINDOW))
+        if rng is not None and window.size:
+            out[k] = rest[window[rng.integers(window.size)]]
+        else:
+            candidates = np.flatnonzero(allowed)
+            if candidates.size == 0:  # every rest frame is next to the target
+                candidates = np.arange(len(rest))
+            out[k] = rest[candidates[np.argmin(gap[candidates])]]
+    return out
 
 
 def footage_clip(footage: Footage, timings: str | Path | dict | None) -> tuple[FaceClip, str]:
@@ -201,13 +271,17 @@ class Trainer:
         self.discriminator = PatchDiscriminator(config).to(self.device)
         adam = torch.optim.Adam
         lr = settings.lr
+        sync_lr = settings.sync_lr if settings.sync_lr is not None else lr
         self.optimisers = {
-            "judge": adam(self.judge.parameters(), lr=lr),
-            "evaluator": adam(self.evaluator.parameters(), lr=lr),
+            "judge": adam(self.judge.parameters(), lr=sync_lr),
+            "evaluator": adam(self.evaluator.parameters(), lr=sync_lr),
             "generator": adam(self.generator.parameters(), lr=lr, betas=(0.5, 0.999)),
             "discriminator": adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
         }
         self.rng = np.random.default_rng(settings.seed)
+        self.rest = rest_frames(train.mouth)
+        # Too few pauses to draw rest references from: random references, as Wav2Lip.
+        self.rest_reference = settings.reference == "rest" and len(self.rest) >= MIN_REST_FRAMES
         self.done = 0
         self.history: list[dict] = []
 
@@ -275,8 +349,12 @@ class Trainer:
         optimiser.step()
         return {"sync_bce": loss.item()}
 
-    def _generator_step(self, phase: str) -> dict:
+    def _generator_step(self, phase: str, step: int) -> dict:
         clip, s = self.train, self.settings
+        lr = s.generator_lr(step)
+        for name in ("generator", "discriminator"):
+            for group in self.optimisers[name].param_groups:
+                group["lr"] = lr
         n = len(clip)
         half = clip.size // 2
         gan = phase == "gan"
@@ -284,11 +362,16 @@ class Trainer:
         targets = self.rng.integers(lo, hi, size=s.batch)
         if gan:  # consecutive pairs for the temporal loss
             targets = np.concatenate([targets[: s.batch // 2], targets[: s.batch // 2] + 1])
-        references = (targets + self.rng.integers(5, n - 5, size=len(targets))) % n
+        if self.rest_reference:
+            references = rest_references(self.rest, targets, self.rng)
+        else:
+            references = (targets + self.rng.integers(5, n - 5, size=len(targets))) % n
         b = generator_inputs(clip, targets, references, self.device)
         self.generator.train()
         fake = self.generator(b["reference"], b["masked"], b["mel"], b["mouth"])
-        l1 = reconstruction_loss(fake, b["real"])
+        l1 = reconstruction_loss(
+            fake, b["real"], mouth_weight=s.mouth_weight, gradient_weight=s.gradient_weight
+        )
         record = {"l1": l1.item()}
         w_sync = SYNC_WEIGHT if phase in ("sync", "gan") else 0.0
         w_adv = ADV_WEIGHT if gan else 0.0
@@ -336,6 +419,7 @@ class Trainer:
         total = sum(n for _, n in phases)
         self.judge.requires_grad_(True)
         start = 0
+        generator_start = sum(n for p, n in phases if p in ("judge", "evaluator"))
         for phase, length in phases:
             if phase in ("pixel", "sync", "gan"):
                 self.judge.requires_grad_(False)
@@ -347,7 +431,7 @@ class Trainer:
                 elif phase == "evaluator":
                     record = self._sync_step(self.evaluator, self.optimisers["evaluator"])
                 else:
-                    record = self._generator_step(phase)
+                    record = self._generator_step(phase, self.done - generator_start)
                 record["phase"] = phase
                 self.history.append(record)
                 self.done += 1
@@ -363,14 +447,20 @@ class Trainer:
     @torch.no_grad()
     def generate(self, clip: FaceClip, batch: int = 32) -> np.ndarray:
         """Generated faces for every frame of ``clip`` pasted back onto the real crops, with a
-        reference frame half the clip away (never the frame itself, so the mouth cannot be
-        copied from the reference)."""
+        reference frame that is never the frame itself, so the mouth cannot be copied from
+        it: the nearest rest frame of ``clip`` at least ``REFERENCE_GAP`` frames away when
+        the twin learned from rest references, else the frame half the clip away."""
         self.generator.eval()
         n = len(clip)
         out = np.empty_like(clip.faces)
+        rest = rest_frames(clip.mouth)
+        use_rest = self.rest_reference and len(rest) >= 2
         for start in range(0, n, batch):
             targets = np.arange(start, min(n, start + batch))
-            references = (targets + n // 2) % n
+            if use_rest:
+                references = rest_references(rest, targets)
+            else:
+                references = (targets + n // 2) % n
             b = generator_inputs(clip, targets, references, self.device)
             fake = self.generator(b["reference"], b["masked"], b["mel"], b["mouth"])
             faces = (fake.clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()

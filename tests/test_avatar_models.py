@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+F = pytest.importorskip("torch.nn.functional")
 
 from avatar import models  # noqa: E402
 from avatar.audio import SAMPLE_RATE, mel_windows  # noqa: E402
@@ -124,6 +125,30 @@ def test_generator_learns_to_follow_the_mouth_code(clips):
     assert error_right < error_wrong  # the mouth it draws depends on the code it is given
     change = (right - wrong).abs()
     assert change[..., lower, :].mean() > 2 * change[..., : SIZE // 2, :].mean()
+
+
+def test_reconstruction_loss_weights_the_mouth_and_its_edges():
+    rng = np.random.default_rng(0)
+    real = torch.from_numpy(rng.random((2, 3, 32, 32), dtype=np.float32))
+    assert float(models.reconstruction_loss(real, real, mouth_weight=2, gradient_weight=1)) == 0
+    top, bottom, left, right = models.mouth_box(32)
+    assert (top, bottom, left, right) == (18, 30, 8, 24)
+    in_mouth = real.clone()
+    in_mouth[..., top:bottom, left:right] += 0.1
+    plain = float(models.reconstruction_loss(in_mouth, real))
+    weighted = float(models.reconstruction_loss(in_mouth, real, mouth_weight=2))
+    assert weighted == pytest.approx(plain + 2 * 0.1, rel=1e-4)
+    # A uniform shift of the lower half has no gradient error; a blur of it does.
+    shifted = real.clone()
+    shifted[..., 16:, :] += 0.05
+    blurred = real.clone()
+    blurred[..., 16:, :] = F.avg_pool2d(real[..., 16:, :], 3, stride=1, padding=1)
+    assert float(models.reconstruction_loss(shifted, real, gradient_weight=1)) == pytest.approx(
+        float(models.reconstruction_loss(shifted, real)), rel=1e-5
+    )
+    assert float(models.reconstruction_loss(blurred, real, gradient_weight=1)) > float(
+        models.reconstruction_loss(blurred, real)
+    )
 
 
 def test_full_objective_with_judge_and_discriminator_runs(clips):

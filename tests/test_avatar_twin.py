@@ -18,7 +18,13 @@ from avatar.mouth import MouthTrack  # noqa: E402
 from avatar.neural import ProceduralTemplate, paste_mask  # noqa: E402
 from avatar.procedural import PresenterStyle, ProceduralPresenter  # noqa: E402
 from avatar.render import render_presenter  # noqa: E402
-from avatar.train import Trainer, TrainSettings, split_by_time  # noqa: E402
+from avatar.train import (  # noqa: E402
+    Trainer,
+    TrainSettings,
+    rest_frames,
+    rest_references,
+    split_by_time,
+)
 from avatar.video import write_video  # noqa: E402
 
 TINY = TrainSettings(
@@ -31,6 +37,8 @@ TINY = TrainSettings(
     sync_widths=(16, 32, 64),
     sync_dim=64,
     sync_steps=100,  # the evaluator found the true offset for seeds 0, 1 and 2 at 100 steps
+    sync_lr=1e-3,
+    warmup=10,
 )
 
 
@@ -89,6 +97,32 @@ def test_metrics_of_the_smoke_twin_on_held_out_frames(trained):
     # Upper half of every crop is the real frame's, untouched.
     outside = paste_mask(64) == 0
     assert np.array_equal(generated[:, outside], val.faces[:, outside])
+
+
+def test_rest_references_come_from_nearby_rest_frames_never_the_target():
+    mouth = np.tile(np.array([0.5, 0.6, 0.2, 0.3], np.float32), (300, 1))
+    mouth[100:130] = [0.0, 0.4, 0.0, 0.0]  # a pause: the mouth at rest
+    mouth[250:260] = [0.01, 0.41, 0.0, 0.0]  # within the tolerance
+    rest = rest_frames(mouth)
+    assert rest.tolist() == list(range(100, 130)) + list(range(250, 260))
+    targets = np.array([80, 100, 115, 140, 200, 255, 299])
+    drawn = rest_references(rest, targets, np.random.default_rng(0))
+    nearest = rest_references(rest, targets)
+    for chosen in (drawn, nearest):
+        assert set(chosen.tolist()) <= set(rest.tolist())
+        assert np.all(np.abs(chosen - targets) >= 3)  # never the target or its neighbours
+    assert np.all(np.abs(drawn - targets) <= 50)
+    assert nearest.tolist() == [100, 103, 112, 129, 250, 252, 259]
+
+
+def test_generator_lr_warms_up_then_decays_to_its_floor():
+    settings = TrainSettings(steps=1000, lr=1e-3, warmup=100, final_lr_fraction=0.1)
+    lrs = np.array([settings.generator_lr(step) for step in range(1000)])
+    assert lrs[0] == pytest.approx(1e-5) and lrs[99] == pytest.approx(1e-3)
+    assert np.all(np.diff(lrs[:100]) > 0) and np.all(np.diff(lrs[100:]) <= 0)
+    assert lrs[-1] == pytest.approx(1e-4, rel=0.01)
+    with pytest.raises(AvatarError, match="reference"):
+        TrainSettings(reference="target")
 
 
 def test_silent_frames_keep_a_margin_around_speech():
