@@ -239,12 +239,17 @@ def test_each_complete_unit_has_poster_video_subtitles_chart_and_csv(small_page)
         ("genting-snow-park/zh/subtitles.vtt", "zh-Hans", "subtitles"),
         ("genting-snow-park/en/subtitles.vtt", "en", "subtitles"),
     }
+    # The poster is the video's face (not repeated as an image); the chart is an image.
+    assert [v["poster"] for v in videos] == [
+        "genting-snow-park/en/poster.png",
+        "genting-snow-park/zh/poster.png",
+    ]
     images = {a["src"]: a for a in page.attrs("img")}
-    for lang in ("zh", "en"):
-        poster = images[f"genting-snow-park/{lang}/poster.png"]
-        assert (poster["width"], poster["height"]) == ("640", "360")
-        assert images[f"genting-snow-park/{lang}/chart.png"]["width"] == "800"
+    assert set(images) == {"genting-snow-park/en/chart.png", "genting-snow-park/zh/chart.png"}
+    for image in images.values():
+        assert (image["width"], image["height"]) == ("800", "400")  # space kept while loading
     hrefs = {a["href"] for a in page.attrs("a")}
+    assert "genting-snow-park/zh/poster.png" in hrefs
     assert {"genting-snow-park/zh/indices.csv", "genting-snow-park/en/indices.csv"} <= hrefs
     assert {"_overview/zh/speech.wav", "_overview/en/script.txt"} <= hrefs
     assert [a["src"] for a in page.attrs("audio")] == [
@@ -292,19 +297,14 @@ def test_a_listed_file_missing_on_disk_is_not_linked(small_run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     (copy / "genting-snow-park" / "en" / "chart.png").unlink()
+    (copy / "genting-snow-park" / "en" / "bulletin.mp4").unlink()
     page = _parse(render_index_html(copy, manifest))
     srcs = [a["src"] for a in page.attrs("img")]
     assert "genting-snow-park/en/chart.png" not in srcs
     assert "genting-snow-park/zh/chart.png" in srcs
-
-
-def test_folder_names_are_percent_encoded(tmp_path):
-    run = tmp_path / "run"
-    _make_unit_files(run / "v_1" / "en", "en")
-    (run / "v_1" / "en" / "poster.png").rename(run / "v_1" / "en" / "poster-1.0.png")
-    manifest = _manifest([_unit(run, "v_1", "en", {"en": "V"})], [], languages=["en"])
-    page = _parse(render_index_html(run, manifest))
-    assert "v_1/en/bulletin.mp4" in [a["src"] for a in page.attrs("source")]
+    # No video: the poster shows on its own.
+    assert [a["src"] for a in page.attrs("source")] == ["genting-snow-park/zh/bulletin.mp4"]
+    assert "genting-snow-park/en/poster.png" in srcs
 
 
 @pytest.mark.parametrize(
@@ -417,8 +417,8 @@ def browser(tmp_path_factory):
 # Everything the page loads, as the browser sees it (readyState 1 = HAVE_METADATA).
 _MEDIA_STATE = """
 return {
-  images: [...document.images].map(i => ({src: i.getAttribute('src'), complete: i.complete,
-                                          width: i.naturalWidth})),
+  images: [...document.images, ...(window.posters || [])].map(i => ({
+      src: i.getAttribute('src'), complete: i.complete, width: i.naturalWidth})),
   media: [...document.querySelectorAll('video, audio')].map(m => ({
       src: m.currentSrc, state: m.readyState, duration: m.duration,
       error: m.error && m.error.code, width: m.videoWidth || 0})),
@@ -446,6 +446,11 @@ def _open_and_wait(driver, url: str) -> dict:
     driver.execute_script(
         "document.querySelectorAll('track').forEach(t => t.track.mode = 'hidden')"
     )
+    # A video's poster is not in document.images: load each one as an image to check it.
+    driver.execute_script(
+        "window.posters = [...document.querySelectorAll('video[poster]')].map(v => {"
+        " const i = new Image(); i.src = v.getAttribute('poster'); return i; })"
+    )
     WebDriverWait(driver, 60, poll_frequency=0.2).until(
         lambda d: _loaded(d.execute_script(_MEDIA_STATE))
     )
@@ -471,7 +476,7 @@ def test_small_page_loads_in_chromium(small_run, small_page, served, browser):
     url = served(run)
     state = _open_and_wait(browser, url)
     _check_everything_loaded(state, videos=2, audios=2)
-    assert len(state["images"]) == 4
+    assert len(state["images"]) == 4  # 2 charts, 2 posters
 
     # The language switch: the default section shows first; #en shows English only.
     zh, en = (browser.find_element("id", lang) for lang in ("zh", "en"))
@@ -479,3 +484,42 @@ def test_small_page_loads_in_chromium(small_run, small_page, served, browser):
     browser.get(url + "#en")
     assert browser.find_element("id", "en").is_displayed()
     assert not browser.find_element("id", "zh").is_displayed()
+
+
+@pytest.fixture(scope="module")
+def real_run(browser, tmp_path_factory) -> tuple[Path, dict]:
+    """A real daily run: one venue in Chinese (the CJK path) with the procedural presenter on
+    the shipped NetCDF sample, its overview, manifest and page (bulletin.daily.run_daily, which
+    builds the unit with bulletin.unit.build_venue_bulletin). Asks for ``browser`` first so
+    that nothing is built where Chromium is absent."""
+    from bulletin.daily.config import parse_config
+    from bulletin.daily.run import run_daily
+
+    folder = tmp_path_factory.mktemp("daily")
+    config = parse_config(
+        {
+            "forecast": str(Path(__file__).resolve().parents[1] / "samples" / "forecast_cf.nc"),
+            "output": str(folder / "out"),
+            "venues": ["genting-snow-park"],
+            "languages": ["zh"],
+            "avatar": "procedural",
+            "tts": "pyttsx3",
+            "date": "2022-02-05",
+        },
+        folder / "bulletin.toml",
+    )
+    result = run_daily(config)
+    assert result.exit_code == 0, result.manifest
+    return result.run_folder, result.manifest
+
+
+def test_real_daily_page_loads_in_chromium(real_run, served, browser):
+    run, manifest = real_run
+    assert (run / "index.html").is_file()
+    state = _open_and_wait(browser, served(run))
+    # One unit: its chart and poster, its video; the overview's audio.
+    _check_everything_loaded(state, videos=1, audios=1)
+    assert len(state["images"]) == 2
+    video = next(m for m in state["media"] if m["width"] > 0)
+    assert video["width"] == 1280
+    assert abs(video["duration"] - manifest["units"][0]["speech_seconds"]) <= 0.1

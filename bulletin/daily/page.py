@@ -4,9 +4,9 @@
 the run's manifest (schema in :mod:`bulletin.daily.manifest`) and writes
 ``run_folder/index.html`` atomically. The page holds, per language, the forecast init time,
 tool version and run id, the overview (audio player and script text) and, per venue, the
-poster, the video (``<video controls preload="metadata">`` with the WebVTT subtitles as a
-``<track>``), the chart and links to the index table (CSV), subtitles and script; a failed
-unit shows its error instead. It needs no network and no script: styles are inline, links are
+video (``<video controls preload="metadata">`` with the poster as its face and the WebVTT
+subtitles as a ``<track>``; the poster alone where there is no video), the chart and links to
+the index table (CSV), poster, subtitles and script; a failed unit shows its error instead. It needs no network and no script: styles are inline, links are
 relative and percent-encoded, and the language switch is CSS ``:target`` over one section per
 language (the first language in the manifest shows by default).
 
@@ -65,6 +65,7 @@ class _Labels:
     chart_alt: str
     poster_alt: str
     csv: str
+    poster: str
     subtitles: str
     script: str
     audio: str
@@ -90,6 +91,7 @@ LABELS = {
         chart_alt="{venue}当日逐时图表",
         poster_alt="{venue}观赛气象摘要",
         csv="指数表 (CSV)",
+        poster="摘要图 (PNG)",
         subtitles="字幕 (WebVTT)",
         script="文稿",
         audio="音频",
@@ -113,6 +115,7 @@ LABELS = {
         chart_alt="Hourly chart for {venue}",
         poster_alt="Spectator weather summary for {venue}",
         csv="Index table (CSV)",
+        poster="Summary card (PNG)",
         subtitles="Subtitles (WebVTT)",
         script="Script",
         audio="Audio",
@@ -235,6 +238,7 @@ def _unit_card(
             files,
             [
                 ("indices.csv", labels.csv),
+                ("poster.png", labels.poster),
                 ("subtitles.vtt", labels.subtitles),
                 ("script.txt", labels.script),
             ],
