@@ -26,6 +26,7 @@ naming the key (exit code 2, like any usage error).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import string
 import tomllib
 from dataclasses import dataclass, field
@@ -122,8 +123,9 @@ def _check_placeholders(pattern: str) -> None:
 
 
 def _resolve(folder: Path, value: str) -> Path:
+    """``value`` (``~`` expanded) relative to ``folder``, with ``..`` folded away."""
     path = Path(value).expanduser()
-    return path if path.is_absolute() else folder / path
+    return Path(os.path.normpath(path if path.is_absolute() else folder / path))
 
 
 def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
