@@ -176,6 +176,8 @@ def draw_title_bar(image: Image.Image, facts: DayFacts, lang: str, forecast_init
     name_font = fit_text(draw, facts.venue_name, 34, 480, bold=True)
     draw.text((24, middle), facts.venue_name, font=name_font, fill=TEXT, anchor="lm")
     draw.text((WIDTH / 2 + 40, middle), facts.date_text, font=font(28), fill=TEXT, anchor="mm")
+    if forecast_init.tzinfo is None:  # a naive init time is taken as UTC, as forecasts are
+        forecast_init = forecast_init.replace(tzinfo=dt.UTC)
     init = forecast_init.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     draw.text(
         (WIDTH - 24, middle), f"{_FORECAST_WORD[lang]} {init}", font=font(22), fill=MUTED,
