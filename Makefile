@@ -19,9 +19,10 @@ DEMO_CONFIG ?= samples/demo.toml
 demo: $(STAMP)
 	@set -e; index=$$($(BIN)/bulletin daily --config $(DEMO_CONFIG)); \
 	echo "demo: the daily page is $$index (open it in a browser)"; \
-	echo "demo: every venue: $(BIN)/bulletin daily --config FILE, with FILE a copy of"; \
-	echo "      $(DEMO_CONFIG) without its 'venues' line (absent = all venues);"; \
-	echo "      one venue at a time: $(BIN)/bulletin run samples/forecast_ecmwf.grib2 --venue ID --lang all --avatar procedural -o out/run"
+	echo "demo: every venue (the two above are skipped, already built):"; \
+	echo "      $(BIN)/bulletin daily --config samples/all_venues.toml [--workers 2]"; \
+	echo "demo: one venue into a folder of your choice (ids: $(BIN)/bulletin venues):"; \
+	echo "      $(BIN)/bulletin run samples/forecast_ecmwf.grib2 --venue ID --lang all --avatar procedural -o out/run"
 
 test: $(STAMP) lint pytest
 

@@ -226,3 +226,23 @@ def test_schedule_refuses_bad_times_and_zones(tmp_path):
         result = run_cli("schedule", "--config", str(config), *args)
         assert result.returncode == 2, result.stderr
         one_line_error(result, args[1])
+
+
+def test_a_unit_is_finished_only_for_its_day_and_venues(tmp_path):
+    import json
+
+    from bulletin.daily.run import OVERVIEW_FILES, is_complete
+
+    folder = tmp_path / "_overview" / "en"
+    folder.mkdir(parents=True)
+    for name in OVERVIEW_FILES:
+        (folder / name).write_bytes(b"")
+    day = dt.date(2022, 2, 5)
+    script = {"date": "2022-02-05", "venue_ids": ["a", "b"]}
+    (folder / "script.json").write_text(json.dumps(script), encoding="utf-8")
+    assert is_complete(folder, OVERVIEW_FILES)
+    assert is_complete(folder, OVERVIEW_FILES, day, ["a", "b"])
+    assert not is_complete(folder, OVERVIEW_FILES, day + dt.timedelta(days=1), ["a", "b"])
+    assert not is_complete(folder, OVERVIEW_FILES, day, ["a", "b", "c"])
+    (folder / "speech.wav").unlink()
+    assert not is_complete(folder, OVERVIEW_FILES)

@@ -17,7 +17,10 @@ published. One run at a time holds ``ROOT/.bulletin-daily.lock`` (:mod:`bulletin
 
 The bulletin day is ``date`` (``--date``, else the config's ``date``); without one it is the
 first local day, after the forecast's start, that the forecast covers from 00:00 to 24:00 at
-every venue (the default of ``bulletin script``). A day the forecast does not reach yet is
+every venue (the default of ``bulletin script``). A run folder holds one bulletin day: a
+unit is "finished" when its folder is complete *and* its ``script.json`` is about that day
+(and, for the overview, the same venues); otherwise it is rebuilt. Other changes (templates,
+voice, presenter) need ``force``. A day the forecast does not reach yet is
 "not yet available" (exit code 75: retry later); a day that starts before the forecast does
 is an error (exit code 1: that forecast will never cover it).
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import json
 import logging
 import os
 import secrets
@@ -58,7 +62,14 @@ EXIT_NOT_AVAILABLE = 75
 
 OVERVIEW_FOLDER = "_overview"
 #: What a finished overview folder holds (bulletin.pipeline.speak_script).
-OVERVIEW_FILES = ("script.txt", "speech.wav", "timings.json", "subtitles.srt", "subtitles.vtt")
+OVERVIEW_FILES = (
+    "script.txt",
+    "script.json",
+    "speech.wav",
+    "timings.json",
+    "subtitles.srt",
+    "subtitles.vtt",
+)
 
 log = logging.getLogger("bulletin.daily")
 
@@ -328,10 +339,25 @@ def _unit_files() -> tuple[str, ...]:
     return UNIT_FILES
 
 
-def is_complete(folder: Path, files: Sequence[str]) -> bool:
+def is_complete(
+    folder: Path, files: Sequence[str], day: dt.date | None = None, venue_ids: Sequence[str] = ()
+) -> bool:
     """Whether ``folder`` is a finished unit: it exists with every expected file (folders
-    are only ever renamed into place complete, so this guards against hand-made ones)."""
-    return folder.is_dir() and all((folder / name).is_file() for name in files)
+    are only ever renamed into place complete, so this guards against hand-made ones) and,
+    when ``day`` is given, its ``script.json`` is about that day and those venues (a run
+    folder holds one bulletin day; another ``--date`` or other venues in an overview
+    replace what is there)."""
+    if not (folder.is_dir() and all((folder / name).is_file() for name in files)):
+        return False
+    if day is None:
+        return True
+    try:
+        script = json.loads((folder / "script.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return script.get("date") == day.isoformat() and list(script.get("venue_ids", [])) == list(
+        venue_ids
+    )
 
 
 def _skipped(folder: Path) -> dict[str, Any]:
@@ -577,12 +603,12 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, rlog
                 "lang": lang,
                 "folder": f"{venue.id}/{lang}",
             }
-            done = not force and is_complete(folder, unit_files)
+            done = not force and is_complete(folder, unit_files, day, [venue.id])
             entries.append(("unit", base, None if done else task_for(lang, folder, venue)))
     for lang in config.languages:
         folder = run_folder / OVERVIEW_FOLDER / lang
         base = {"lang": lang, "folder": f"{OVERVIEW_FOLDER}/{lang}"}
-        done = not force and is_complete(folder, OVERVIEW_FILES)
+        done = not force and is_complete(folder, OVERVIEW_FILES, day, [v.id for v in venues])
         entries.append(("overview", base, None if done else task_for(lang, folder, None)))
 
     todo = [task for _, _, task in entries if task is not None]
