@@ -191,8 +191,9 @@ def draw_overall(image: Image.Image, overall: CardFacts, weather: str, highlight
     x0, y0, x1, y1 = OVERALL_BOX
     colour = hex_rgb(overall.colour)
     draw.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), 14, fill=colour)
-    if highlighted:
-        draw.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), 14, outline=HIGHLIGHT_BORDER, width=6)
+    if highlighted:  # white, then the yellow of the cards: visible on yellow and orange levels
+        draw.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), 14, outline=(255, 255, 255), width=8)
+        draw.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), 14, outline=HIGHLIGHT_BORDER, width=3)
     ink = text_on(overall.colour)
     middle = (y0 + y1) / 2
     draw.text((x0 + 20, middle), overall.title, font=font(24, bold=True), fill=ink, anchor="lm")
