@@ -1,0 +1,224 @@
+"""Speed of the whole pipeline: one venue bulletin by stage, and the daily run on 1 vs 2 workers.
+
+    python benchmarks/pipeline.py [--quick] [--venue ID] [--date YYYY-MM-DD] [--skip-daily]
+
+* **one bulletin**: for one venue on ``samples/forecast_cf.nc`` (procedural presenter,
+  espeak-ng speech), the wall seconds of each stage: indices (reading the forecast, the six
+  indices and the venue table: :func:`bulletin.pipeline.forecast_table`, timed here, cold
+  and again warm), then script, speech, avatar (presenter frames) and compose (chart, poster,
+  compositing and encoding) from :attr:`bulletin.unit.UnitResult.stage_seconds`, "other" (the
+  CSV, the atomic rename: the rest of the unit's wall time), and the real-time factor wall /
+  audio seconds of the unit alone and with the warm indices stage. Target (issue 5): <= 1.0 on
+  2 cores. Both languages; ``--quick``: English only.
+* **daily run**: :func:`bulletin.daily.run_daily` over the same units (4 venues x 1 language,
+  ``--quick``: 2 venues; plus the day's overview, which a daily run always makes) on a real
+  dask LocalCluster of 1 and then 2 single-threaded worker processes, each into a fresh
+  output root. Speed-up = wall(1 worker) / wall(2 workers), for the whole run (cluster start
+  and shut-down included) and for its units stage (``stage_seconds["units"]`` of the
+  manifest). Target (issue 5): >= 1.7x.
+
+One run of each (these take minutes); the machine is shared, so the load average is printed
+beside the figures and only ratios within the same run should be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, and benchmarks/avatar.py would
+# shadow the avatar package the unit imports: drop that folder before importing anything.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+REPO = Path(__file__).resolve().parents[1]
+FORECAST = REPO / "samples" / "forecast_cf.nc"
+DEFAULT_VENUE = "genting-snow-park"
+# The cold-wave day of the sample (the longest bulletins: every index has something to say).
+DEFAULT_DATE = "2022-02-07"
+DAILY_VENUES = (
+    "big-air-shougang",
+    "national-alpine-skiing-centre",
+    "genting-snow-park",
+    "national-biathlon-centre",
+)
+UNIT_STAGES = ("script", "speech", "avatar", "compose")
+
+
+def _load(short: bool = False) -> str:
+    one, five, _ = os.getloadavg()
+    if short:
+        return f"{one:.1f} / {five:.1f}"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def bench_bulletin(venue_id: str, langs: list[str], date: str, out: Path) -> list[dict]:
+    """Build one venue's bulletin per language; the stage times of each."""
+    from bulletin.pipeline import forecast_table
+    from bulletin.unit import build_venue_bulletin
+    from bulletin.venues import load_catalogue, select_venues
+
+    venue = select_venues(load_catalogue(), [venue_id])[0]
+    clock = time.perf_counter()
+    forecast_table([FORECAST], [venue])  # imports, numba compilation, file cache
+    indices_cold = time.perf_counter() - clock
+    clock = time.perf_counter()
+    table = forecast_table([FORECAST], [venue])
+    indices_warm = time.perf_counter() - clock
+    rows = []
+    for lang in langs:
+        clock = time.perf_counter()
+        result = build_venue_bulletin(
+            table, venue, lang, out / venue.id / lang, avatar="procedural", date=date
+        )
+        wall = time.perf_counter() - clock
+        stages = {name: float(result.stage_seconds.get(name, 0.0)) for name in UNIT_STAGES}
+        rows.append(
+            {
+                "lang": lang,
+                "indices_cold": indices_cold,
+                "indices": indices_warm,
+                **stages,
+                "other": wall - sum(stages.values()),
+                "unit": wall,
+                "audio": result.speech_seconds,
+            }
+        )
+    return rows
+
+
+def print_bulletin(rows: list[dict], venue_id: str, date: str) -> None:
+    print(f"\n## One venue bulletin: {venue_id}, {date}, procedural presenter, espeak-ng")
+    columns = ["indices", *UNIT_STAGES, "other", "unit", "audio"]
+    print("| lang | " + " | ".join(columns) + " | RTF unit | RTF with indices |")
+    print("|---" * (len(columns) + 3) + "|")
+    for row in rows:
+        rtf_unit = row["unit"] / row["audio"]
+        rtf_all = (row["unit"] + row["indices"]) / row["audio"]
+        cells = " | ".join(f"{row[c]:.2f}" for c in columns)
+        print(f"| {row['lang']} | {cells} | {rtf_unit:.2f} | {rtf_all:.2f} |")
+    print(
+        f"seconds of wall time (audio: seconds of speech); indices cold (first call: imports, "
+        f"numba compilation) {rows[0]['indices_cold']:.2f} s, warm as shown"
+    )
+    worst = max((r["unit"] + r["indices"]) / r["audio"] for r in rows)
+    verdict = "met" if worst <= 1.0 else "NOT met"
+    print(
+        f"real-time factor (unit + warm indices) / speech: worst {worst:.2f} (target <= 1.0: {verdict})"
+    )
+
+
+def bench_daily(venues: list[str], date: str, workers: int, out: Path) -> dict:
+    """One daily run on a LocalCluster of ``workers`` processes into a fresh root."""
+    from bulletin.daily.config import parse_config
+    from bulletin.daily.run import run_daily
+
+    root = out / f"daily-{workers}w"
+    load_before = _load(short=True)
+    config = parse_config(
+        {
+            "forecast": str(FORECAST),
+            "output": str(root),
+            "venues": venues,
+            "languages": ["en"],
+            "avatar": "procedural",
+            "tts": "pyttsx3",
+            "date": date,
+        },
+        out / "benchmark.toml",
+    )
+    clock = time.perf_counter()
+    result = run_daily(config, workers=workers)
+    wall = time.perf_counter() - clock
+    manifest = result.manifest
+    entries = manifest["units"] + manifest["overview"]
+    failed = [
+        f"{e.get('venue_id', 'overview')}/{e['lang']}: {e['error']}"
+        for e in entries
+        if e["status"] != "ok"
+    ]
+    speech = sum(u["speech_seconds"] or 0.0 for u in manifest["units"])
+    return {
+        "workers": workers,
+        "wall": wall,
+        "indices": manifest["stage_seconds"]["indices"],
+        "units_stage": manifest["stage_seconds"]["units"],
+        "units": len(manifest["units"]),
+        "tasks": len(entries),
+        "audio": speech,
+        "failed": failed,
+        "load": f"{load_before} -> {_load(short=True)}",
+    }
+
+
+def print_daily(rows: list[dict], date: str) -> None:
+    print(f"\n## Daily run on a dask LocalCluster: {date}, English, procedural presenter")
+    print(
+        "| workers | units (+ overview) | wall s | indices s | units stage s | audio s "
+        "| load 1/5 min before -> after |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['workers']} | {row['units']} (+{row['tasks'] - row['units']}) | {row['wall']:.1f} "
+            f"| {row['indices']:.1f} | {row['units_stage']:.1f} | {row['audio']:.1f} | {row['load']} |"
+        )
+    one, two = rows
+    whole = one["wall"] / two["wall"]
+    units = one["units_stage"] / two["units_stage"]
+    verdict = "met" if whole >= 1.7 else "NOT met"
+    print(
+        f"speed-up 2 workers over 1: whole run {whole:.2f}x (target >= 1.7x: {verdict}); units stage {units:.2f}x"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="English only, 2 venues in the daily run"
+    )
+    parser.add_argument(
+        "--venue", default=DEFAULT_VENUE, help=f"venue of the one-bulletin part ({DEFAULT_VENUE})"
+    )
+    parser.add_argument("--date", default=DEFAULT_DATE, help=f"bulletin day ({DEFAULT_DATE})")
+    parser.add_argument("--skip-bulletin", action="store_true", help="only the daily run")
+    parser.add_argument("--skip-daily", action="store_true", help="only the one-bulletin part")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the runs to stderr")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    if not args.verbose:
+        # pint's unit redefinitions (cf-xarray) and dask's cluster chatter, here and in the
+        # spawned workers (they read dask's configuration from the environment).
+        logging.getLogger("pint").setLevel(logging.ERROR)
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    dt.date.fromisoformat(args.date)
+
+    print(
+        f"# benchmarks/pipeline.py {'--quick ' if args.quick else ''}on {FORECAST.name}; {_load()}"
+    )
+    status = 0
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        out = Path(tmp)
+        if not args.skip_bulletin:
+            langs = ["en"] if args.quick else ["zh", "en"]
+            rows = bench_bulletin(args.venue, langs, args.date, out / "one")
+            print_bulletin(rows, args.venue, args.date)
+        if not args.skip_daily:
+            venues = list(DAILY_VENUES[:2] if args.quick else DAILY_VENUES)
+            rows = [bench_daily(venues, args.date, workers, out) for workers in (1, 2)]
+            print_daily(rows, args.date)
+            for row in rows:
+                for failure in row["failed"]:
+                    print(f"FAILED ({row['workers']} worker(s)): {failure}")
+                    status = 1
+    print(f"\n# done; {_load()}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
