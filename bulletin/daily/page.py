@@ -17,6 +17,7 @@ cannot point the page outside the run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -181,8 +182,7 @@ def _labels(lang: str) -> _Labels:
     # labels but its own code, so the browser still picks the right fonts.
     labels = LABELS.get(lang)
     if labels is None:
-        base = LABELS["en"]
-        return _Labels(**{**base.__dict__, "html_lang": lang, "language_name": lang})
+        return dataclasses.replace(LABELS["en"], html_lang=lang, language_name=lang)
     return labels
 
 
@@ -256,7 +256,8 @@ def _overview_item(
     files = _files(run_folder, item, where)
     script_text = ""
     if "script.txt" in files:
-        script_text = files["script.txt"].path.read_text(encoding="utf-8").strip()
+        script = files["script.txt"].path
+        script_text = script.read_text(encoding="utf-8", errors="replace").strip()
     return {
         "failed": False,
         "audio": _href(files, "speech.wav"),
