@@ -39,6 +39,17 @@ class ClusterError(BulletinError):
     """The dask scheduler cannot be reached, or the local cluster cannot start."""
 
 
+def _worker_environ() -> dict[str, Any]:
+    """The environment of local worker processes: dask's defaults (one OpenMP/BLAS thread)
+    plus one numba thread. Each worker runs one task at a time and there are as many workers
+    as cores asked for, so inner thread pools would only oversubscribe the cores."""
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ["NUMBA_NUM_THREADS"] = 1
+    return environ
+
+
 def scheduler_address(scheduler: str | None) -> str | None:
     """``--scheduler`` if given, else ``DASK_SCHEDULER_ADDRESS`` from the environment."""
     return scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
@@ -54,6 +65,7 @@ def dask_client(
     if address is None and not workers:
         yield None
         return
+    import dask
     from dask.distributed import Client, LocalCluster
 
     cluster = None
@@ -63,14 +75,15 @@ def dask_client(
             client = Client(address, timeout=CONNECT_TIMEOUT_S)
         else:
             log.info("starting a local dask cluster of %d worker process(es)", workers)
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,  # no fixed port: runs and tests may overlap
-            )
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": _worker_environ()}):
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,  # no fixed port: runs and tests may overlap
+                )
             client = Client(cluster)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: a nanny that failed
         if cluster is not None:
             cluster.close()
         where = f"the dask scheduler at {address}" if address else "a local dask cluster"
