@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from pathlib import Path
 from ..errors import BulletinError
 
 LOCK_NAME = ".bulletin-daily.lock"
+
+log = logging.getLogger("bulletin.daily")
 
 
 class LockedError(BulletinError):
@@ -42,6 +45,7 @@ def run_lock(root: Path, *, wait: bool = False, poll_s: float = 1.0) -> Iterator
         handle = open(path, "a+")  # held open for the whole block
     except OSError as exc:
         raise BulletinError(f"cannot open lock file {path}: {exc.strerror or exc}") from None
+    waiting = False
     try:
         while True:
             try:
@@ -53,6 +57,9 @@ def run_lock(root: Path, *, wait: bool = False, poll_s: float = 1.0) -> Iterator
                         f"another bulletin daily run holds {path} (pid {_holder(handle)}); "
                         "try again when it has finished, or pass --wait"
                     ) from None
+                if not waiting:
+                    log.info("waiting for %s (held by pid %s)", path, _holder(handle))
+                    waiting = True
                 time.sleep(poll_s)
         handle.seek(0)
         handle.truncate()
