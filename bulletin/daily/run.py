@@ -443,7 +443,6 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
     from ..pipeline import prepare_folder
     from .scale import dask_client
 
-    rlog = log
     day = date or config.date
     venues = select_run_venues(config)
     check_requests(config)
@@ -453,14 +452,14 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
     except OutputError as exc:
         raise OutputError(f"output root: {exc}") from None
     with run_lock(root, wait=wait) as lock_path:
-        rlog.info("holding %s", lock_path)
+        log.info("holding %s", lock_path)
         # Placeholders without a day: today where the (first) venue is.
         pattern_day = day or dt.datetime.now(venues[0].tz).date()
         files = resolve_forecast(config.forecast_patterns(pattern_day))
         stage_seconds: dict[str, float] = {}
-        with dask_client(scheduler, workers, rlog) as client:
+        with dask_client(scheduler, workers, log) as client:
             clock = time.perf_counter()
-            table, init = _venue_table(files, venues, client, rlog)
+            table, init = _venue_table(files, venues, log)
             stage_seconds["indices"] = round(time.perf_counter() - clock, 3)
             day = bulletin_day(table, venues, day)
             run_folder = root / f"{init:%Y-%m-%d}" / f"{init:%H}Z"
@@ -471,8 +470,8 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
                     f"cannot create run folder {run_folder}: {exc.strerror or exc}"
                 ) from None
             for leftover in clean_leftovers(run_folder):
-                rlog.info("removed %s (left by an interrupted run)", leftover)
-            rlog.info(
+                log.info("removed %s (left by an interrupted run)", leftover)
+            log.info(
                 "forecast init %s, bulletin day %s, %d venue(s) x %s -> %s",
                 init.strftime("%Y-%m-%d %H:%MZ"),
                 day.isoformat(),
@@ -483,7 +482,7 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
             previous = read_manifest(run_folder)
             clock = time.perf_counter()
             records = _run_units(
-                config, venues, table, day, init, run_folder, force, client, rlog, previous
+                config, venues, table, day, init, run_folder, force, client, log, previous
             )
             stage_seconds["units"] = round(time.perf_counter() - clock, 3)
         inputs = [file_record(path.absolute()) for path in files]
@@ -516,7 +515,7 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
         status: sum(1 for u in manifest["units"] + manifest["overview"] if u["status"] == status)
         for status in ("ok", "skipped", "failed")
     }
-    rlog.info(
+    log.info(
         "done: %d built, %d already there, %d failed%s; %s",
         counts["ok"],
         counts["skipped"],
@@ -534,7 +533,7 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
     )
 
 
-def _venue_table(files, venues, client, rlog) -> tuple[pd.DataFrame, dt.datetime]:
+def _venue_table(files, venues, log) -> tuple[pd.DataFrame, dt.datetime]:
     """Read the forecast with dask chunks and compute the venue table: on a cluster the
     index computation runs there chunk by chunk, otherwise on dask's threads in this
     process. Chunked in both cases, so a cluster run and a local run compute the same
@@ -542,7 +541,7 @@ def _venue_table(files, venues, client, rlog) -> tuple[pd.DataFrame, dt.datetime
     from .. import compute_indices, open_forecast, venue_table
     from .scale import FORECAST_CHUNKS
 
-    rlog.info("reading %s", ", ".join(str(p) for p in files))
+    log.info("reading %s", ", ".join(str(p) for p in files))
     dataset = open_forecast(files, chunks=FORECAST_CHUNKS)
     init = forecast_init(dataset)
     table = venue_table(compute_indices(dataset), venues)
@@ -554,7 +553,7 @@ def _venue_table(files, venues, client, rlog) -> tuple[pd.DataFrame, dt.datetime
     return table, init
 
 
-def _run_units(config, venues, table, day, init, run_folder, force, client, rlog, previous):
+def _run_units(config, venues, table, day, init, run_folder, force, client, log, previous):
     """Build (or skip) every unit and overview; their manifest records, in a stable order.
     A skipped unit keeps the stage timings the ``previous`` manifest recorded for the same
     outputs."""
@@ -612,16 +611,16 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, rlog
         entries.append(("overview", base, None if done else task_for(lang, folder, None)))
 
     todo = [task for _, _, task in entries if task is not None]
-    rlog.info("%d to build, %d already built", len(todo), len(entries) - len(todo))
+    log.info("%d to build, %d already built", len(todo), len(entries) - len(todo))
     advance, stop = _progress(len(todo))
 
     def done(task: UnitTask, record: dict[str, Any]) -> None:
         name = f"{task.venue.id if task.venue else 'overview'}/{task.lang}"
         advance(name)
         if record["status"] == "failed":
-            rlog.warning("%s failed: %s", name, record["error"])
+            log.warning("%s failed: %s", name, record["error"])
         else:
-            rlog.info("%s built (%.1f s of speech)", name, record["speech_seconds"] or 0.0)
+            log.info("%s built (%.1f s of speech)", name, record["speech_seconds"] or 0.0)
 
     try:
         results = iter(run_tasks(client, run_unit, todo, done))
