@@ -1,9 +1,20 @@
-"""All six indices in one compiled pass: the engine behind :func:`.spectator_indices_blocked`.
+"""All six indices in one compiled pass: ``spectator_indices_blocked(..., engine="fused")``.
 
 :func:`.combined.spectator_indices` chains ~70 numpy operations, each streaming a temporary
-through memory. Here one numba kernel walks every grid column along the time axis and writes
-each output once into preallocated arrays, with the same formulas operation by operation, in
-the same float type and order (fastmath off, so no fused multiply-adds and no reassociation):
+through memory. Here one numba kernel walks the grid in rows of :data:`CHUNK_POINTS` points
+that keep the whole time axis and writes each output once into preallocated arrays, with the
+same formulas operation by operation, in the same float type and order (fastmath off, so no
+fused multiply-adds and no reassociation). Each time step of a row runs in stages: plain
+arithmetic and comparisons in loops of their own (which the compiler vectorises), the C
+library's ``log``/``exp``/``acos``/``asin``/``cos`` in loops of their own, and the clothing
+table look-ups in a loop of their own (random reads from the MB-sized tables then overlap).
+
+Status (measured with ``benchmarks/indices.py --profile --engine both`` on the 1e7-point
+benchmark grid, one thread, 2 shared cores under load): ~150 ns of CPU per point against
+~105 ns for the numpy engine, so it is not the default. What it costs: the scalar
+transcendental calls (numpy evaluates them 8-16 at a time with SIMD) and the radiant
+temperature stage (~40 ns/point); vectorisable float32 ``exp``/``log``/``acos`` in the
+kernel would be the next step.
 
 * per time step: the sun's terms (declination, hour angle) are 1-D, from :mod:`.uv`;
 * per point and step: wind chill, frostbite, solar elevation, mean radiant temperature,
