@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import logging
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -57,6 +58,13 @@ def _load(short: bool = False) -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (ffmpeg, espeak-ng workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def bench_bulletin(venue_id: str, langs: list[str], date: str, out: Path) -> list[dict]:
     """Build one venue's bulletin per language; the stage times of each."""
     from bulletin.pipeline import forecast_table
@@ -72,11 +80,13 @@ def bench_bulletin(venue_id: str, langs: list[str], date: str, out: Path) -> lis
     indices_warm = time.perf_counter() - clock
     rows = []
     for lang in langs:
+        cpu = _cpu_seconds()
         clock = time.perf_counter()
         result = build_venue_bulletin(
             table, venue, lang, out / venue.id / lang, avatar="procedural", date=date
         )
         wall = time.perf_counter() - clock
+        cpu = _cpu_seconds() - cpu
         stages = {name: float(result.stage_seconds.get(name, 0.0)) for name in UNIT_STAGES}
         rows.append(
             {
@@ -87,6 +97,8 @@ def bench_bulletin(venue_id: str, langs: list[str], date: str, out: Path) -> lis
                 "other": wall - sum(stages.values()),
                 "unit": wall,
                 "audio": result.speech_seconds,
+                "cpu": cpu,
+                "cores": cpu / wall,
             }
         )
     return rows
@@ -94,7 +106,7 @@ def bench_bulletin(venue_id: str, langs: list[str], date: str, out: Path) -> lis
 
 def print_bulletin(rows: list[dict], venue_id: str, date: str) -> None:
     print(f"\n## One venue bulletin: {venue_id}, {date}, procedural presenter, espeak-ng")
-    columns = ["indices", *UNIT_STAGES, "other", "unit", "audio"]
+    columns = ["indices", *UNIT_STAGES, "other", "unit", "audio", "cpu", "cores"]
     print("| lang | " + " | ".join(columns) + " | RTF unit | RTF with indices |")
     print("|---" * (len(columns) + 3) + "|")
     for row in rows:
@@ -103,7 +115,9 @@ def print_bulletin(rows: list[dict], venue_id: str, date: str) -> None:
         cells = " | ".join(f"{row[c]:.2f}" for c in columns)
         print(f"| {row['lang']} | {cells} | {rtf_unit:.2f} | {rtf_all:.2f} |")
     print(
-        f"seconds of wall time (audio: seconds of speech); indices cold (first call: imports, "
+        f"seconds of wall time (audio: seconds of speech; cpu: CPU seconds of the unit, "
+        f"children included; cores = cpu / unit: a unit's own parallelism, which bounds the "
+        f"daily run's speed-up on 2 cores to 2 / cores); indices cold (first call: imports, "
         f"numba compilation) {rows[0]['indices_cold']:.2f} s, warm as shown"
     )
     worst = max((r["unit"] + r["indices"]) / r["audio"] for r in rows)
