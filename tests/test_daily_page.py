@@ -2,10 +2,12 @@
 
 The unit tests render a page for a synthetic manifest over small real files (PNGs drawn with
 Pillow, an MP4 and a WAV encoded by the ffmpeg binary imageio-ffmpeg ships, WebVTT text). The
-browser test serves a run folder holding a real unit from ``build_venue_bulletin`` (procedural
-presenter, shipped sample forecast) from a local http.server thread, opens the page in headless
-Debian Chromium through chromedriver, and checks that every image decodes and every video and
-audio player loads its metadata.
+browser tests serve that run folder, and one of a real daily run (``run_daily``: one venue in
+Chinese built by ``build_venue_bulletin`` with the procedural presenter on the shipped sample
+forecast, its overview, manifest and page), from a local http.server thread, open the page in
+headless Debian Chromium through chromedriver at a phone's width, and check that every image
+and poster decodes, every video and audio player loads its metadata, every subtitle track
+loads, and nothing scrolls sideways.
 """
 
 from __future__ import annotations
