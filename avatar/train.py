@@ -10,8 +10,15 @@ Stages (the avatar notes, section 5; Prajwal et al. 2020 for the recipe):
    matching (x10, pix2pixHD) and a temporal loss: L1 between generated and real frame
    differences of consecutive frames (weight 0.5, the notes' choice).
 
-Stage lengths for ``steps`` generator steps: 40 % pixel, 20 % sync, 40 % gan; each SyncNet gets
-``steps // 2`` steps at least 50 (our choice). Every ``save_every`` steps the whole state (all
+Stage lengths for ``steps`` generator steps: 60 % pixel, 15 % sync, 25 % gan; each SyncNet gets
+``steps // 10`` steps, at least 50 (our choices: on a CPU the pixel stage is what draws the
+mouth, and a SyncNet step costs about three generator steps).
+
+Sample efficiency (our choices, measured in the avatar README): the reference frame is a frame
+with the mouth at rest from a nearby pause (:func:`rest_references`), as at render time; the
+generator is conditioned on the mouth-parameter window; the pixel loss weights the mouth area
+and the image gradients (:func:`avatar.models.reconstruction_loss`); Adam runs at lr 1e-3 with
+a warm-up and a cosine decay (:meth:`TrainSettings.generator_lr`). Every ``save_every`` steps the whole state (all
 networks, optimisers, random generators) goes to ``<output>.resume`` atomically; a rerun with
 the same footage and settings continues from there. The footage is split by time: the last 10 %
 is held out and only used for ``metrics.json``.

@@ -344,3 +344,24 @@ def test_procedural_footage_has_sound_timings_transcript_and_a_detectable_face(t
     x0, y0, x1, y1 = footage.boxes[25]
     assert abs((x0 + x1) / 2 - (exact[0] + exact[2]) / 2) < 8
     assert abs((y0 + y1) / 2 - (exact[1] + exact[3]) / 2) < 12
+
+
+def test_the_shipped_default_twin_meets_the_bar_and_renders(tmp_path):
+    from avatar.metrics import gates
+    from avatar.render import DEFAULT_CHECKPOINT
+
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip("the default twin is not shipped in this checkout")
+    assert DEFAULT_CHECKPOINT.stat().st_size < 20_000_000
+    generator, metrics, manifest = models.load_checkpoint_bundle(DEFAULT_CHECKPOINT)
+    assert isinstance(generator, models.LipGenerator)
+    assert {"architecture", "data_sha256", "training_steps", "template"} <= set(manifest)
+    assert all(gates(metrics).values()), metrics["gates"]  # held-out metrics of its training run
+    # 2 s of audio: 1 s of a harmonic voice, then silence; no timings (the mouth follows audio).
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20)) * (t < 1.0)
+    wav = tmp_path / "speech.wav"
+    soundfile.write(wav, (0.1 * voice).astype(np.float32), SAMPLE_RATE)
+    torch.set_num_threads(1)
+    frames = np.stack(list(render_presenter(wav, avatar="default", size=(320, 180))))
+    assert frames.shape == (50, 180, 320, 3)
