@@ -14,12 +14,11 @@ On one ~1e7-point float32 grid (time x latitude x longitude) it times:
 and prints medians and the two ratios the project targets: our wind chill / bare numpy <= 1,
 all six indices / xclim wind chill <= 2.
 
-    python benchmarks/indices.py --profile [--engine numpy|fused|both] [--points 1e7]
+    python benchmarks/indices.py --profile [--points 1e7]
 
 instead measures the CPU time (``time.process_time``, robust on a shared machine) of the
-index engine alone (:func:`bulletin.indices.combined.spectator_indices_blocked`, the numpy
-engine or the compiled one) on one thread, then prints the functions with the most CPU time
-of their own, in ns per point; ``both`` times the two engines alternately in one run (the
+index engine alone (:func:`bulletin.indices.combined.spectator_indices_blocked`) on one
+thread, then prints the functions with the most CPU time of their own, in ns per point (the
 load average is printed too: on a busy machine only same-run comparisons mean much).
 """
 
@@ -118,31 +117,26 @@ def engine_arrays(ds: xr.Dataset) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, settings
 
 
-def profile_engine(ds: xr.Dataset, repeat: int, engine: str = "numpy", top: int = 25) -> None:
+def profile_engine(ds: xr.Dataset, repeat: int, top: int = 25) -> None:
     """Single-thread CPU time of the index engine per point, then its profile by function."""
     from bulletin.indices.combined import spectator_indices_blocked
 
     arrays, settings = engine_arrays(ds)
     n = ds["t2m"].size
-    engines = ("numpy", "fused") if engine == "both" else (engine,)
 
-    def run(name=engines[-1]):
-        return spectator_indices_blocked(arrays, workers=1, engine=name, **settings)
+    def run():
+        return spectator_indices_blocked(arrays, workers=1, **settings)
 
-    cpu = {name: [] for name in engines}
-    for name in engines:
-        run(name)  # warm-up: compiled kernels, lookup tables
+    run()  # warm-up: compiled kernels, lookup tables
+    seconds = []
     for _ in range(repeat):
-        for name in engines:
-            start = time.process_time()
-            run(name)
-            cpu[name].append(time.process_time() - start)
+        start = time.process_time()
+        run()
+        seconds.append(time.process_time() - start)
     print(f"grid: {n:.3g} points; index engine on one thread, CPU time per point:")
-    for name, seconds in cpu.items():
-        print(
-            f"  {name:5s} min {min(seconds) / n * 1e9:.1f} ns, "
-            f"median {statistics.median(seconds) / n * 1e9:.1f} ns"
-        )
+    print(
+        f"  min {min(seconds) / n * 1e9:.1f} ns, median {statistics.median(seconds) / n * 1e9:.1f} ns"
+    )
     print(f"  load average (1, 5, 15 min): {os.getloadavg()}")
     profiler = cProfile.Profile()
     profiler.enable()
@@ -163,15 +157,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="CPU time of the index engine by function"
     )
-    parser.add_argument(
-        "--engine",
-        choices=("numpy", "fused", "both"),
-        default="numpy",
-        help="index engine for --profile (default: numpy, the one compute_indices uses)",
-    )
     args = parser.parse_args()
     if args.profile:
-        profile_engine(make_grid(args.points), args.repeat, args.engine)
+        profile_engine(make_grid(args.points), args.repeat)
         return
 
     import xclim.indices

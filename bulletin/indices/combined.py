@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 
 from ._arrays import MISSING, IndexInputError
 from ._blocks import map_blocks
-from ._fused import fused_supported, spectator_indices_fused
 from .clothing import clothing_and_exposure, clothing_level, mean_radiant_temperature
 from .cold import COLD_RISK_COMPONENTS, cold_risk_components, cold_risk_level
 from .cold import specific_humidity_gkg as _specific_humidity
@@ -363,26 +362,16 @@ def spectator_indices_blocked(
     arrays: Mapping[str, NDArray | None],
     *,
     workers: int | None = None,
-    engine: str = "numpy",
     **kwargs,
 ) -> dict[str, NDArray]:
     """:func:`spectator_indices` (keyword ``arrays`` by parameter name, the rest in
     ``kwargs``) on cache-sized blocks that keep the whole time axis, on ``workers`` threads.
     Identical results to one call on the whole arrays.
 
-    ``engine="fused"`` tries the compiled single-pass engine first (:mod:`._fused`: the same
-    levels, float outputs within a few units in the last place) for float32 fields; other
-    inputs, and inputs it finds out of range, still go through the numpy engine (which also
-    words the range errors). It is not the default: scalar compiled code measured ~190 ns
-    of CPU per point on the benchmark grid against ~110 ns for the numpy engine's
-    vectorised loops (``benchmarks/indices.py --profile --engine fused``).
+    (A compiled single-pass numba kernel over the same formulas was tried and measured slower:
+    ~144 against ~91 ns of CPU per point on one thread on the benchmark grid, commit b22dc76;
+    numpy's vectorised float32 loops win over scalar compiled code here.)
     """
-    if engine not in ("numpy", "fused"):
-        raise ValueError(f"engine must be 'numpy' or 'fused', got {engine!r}")
-    if engine == "fused" and fused_supported(arrays):
-        fused = spectator_indices_fused(arrays, workers=workers, **kwargs)
-        if fused is not None:
-            return {key: fused[key] for key in OUTPUTS}
     clothing_table()  # load the lookup tables once, before the threads need them
     storage_table(float(kwargs["worn_clo"]))
     present = [value for value in arrays.values() if value is not None]
