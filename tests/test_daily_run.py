@@ -276,3 +276,14 @@ def test_local_cluster_of_2_workers_gives_the_same_bulletins(first_run, tmp_path
             25,
         )
     check_outputs_listed(run_folder, manifest)
+
+
+def test_local_workers_get_one_thread_and_glibcs_own_mmap_threshold():
+    # dask's MALLOC_TRIM_THRESHOLD_ turns off glibc's dynamic mmap threshold, which made every
+    # frame-sized array a fresh zeroed mmap (a venue bulletin 94 s instead of 60 s).
+    from bulletin.daily.scale import _worker_environ
+
+    environ = _worker_environ()
+    assert "MALLOC_TRIM_THRESHOLD_" not in environ
+    assert environ["OMP_NUM_THREADS"] == 1
+    assert environ["NUMBA_NUM_THREADS"] == 1

@@ -8,6 +8,7 @@ by about 2.7 MB per 1280x720 frame, i.e. by over 800 MB between the two.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -108,3 +109,14 @@ def test_memory_stays_flat_as_the_video_gets_longer(tmp_path):
     assert (short["frames"], long["frames"]) == (75, 300)
     # 225 more frames held would be >600 MB; allow 40 MB of allocator noise.
     assert long["peak_mib"] - short["peak_mib"] < 40, (short, long)
+
+
+def test_encoder_threads_follow_the_process_thread_budget(monkeypatch):
+    from bulletin.video.compose import encoder_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert encoder_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert encoder_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")
+    assert encoder_threads() == len(os.sched_getaffinity(0))

@@ -41,11 +41,20 @@ class ClusterError(BulletinError):
 
 def _worker_environ() -> dict[str, Any]:
     """The environment of local worker processes: dask's defaults (one OpenMP/BLAS thread)
-    plus one numba thread. Each worker runs one task at a time and there are as many workers
-    as cores asked for, so inner thread pools would only oversubscribe the cores."""
+    plus one numba thread, but without dask's ``MALLOC_TRIM_THRESHOLD_``.
+
+    Each worker runs one task at a time and there are as many workers as cores asked for, so
+    inner thread pools would only oversubscribe the cores (the video encoder follows
+    ``OMP_NUM_THREADS`` too). Setting any glibc malloc threshold turns off glibc's dynamic mmap
+    threshold (mallopt(3)), so every frame-sized array becomes a fresh mmap that the kernel
+    must zero: measured here, one venue bulletin took 94 s instead of 60 s with dask's
+    ``MALLOC_TRIM_THRESHOLD_=65536`` (``benchmarks/pipeline.py --quick --skip-daily`` with and
+    without it in the environment)."""
     import dask
+    import distributed  # noqa: F401  (registers distributed's configuration defaults)
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     environ["NUMBA_NUM_THREADS"] = 1
     return environ
 

@@ -75,6 +75,20 @@ AI_LABEL = {"zh": "AI生成主播", "en": "AI-generated presenter"}
 _FORECAST_WORD = {"zh": "预报时间", "en": "Forecast"}
 
 
+def encoder_threads() -> int:
+    """Threads for x264: the CPUs this process may use, capped by ``OMP_NUM_THREADS`` when it
+    is set. Dask worker processes get ``OMP_NUM_THREADS=1`` (one task per core): an encoder
+    with a thread per machine core there would only compete with the other workers' tasks."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        available = os.cpu_count() or 1
+    budget = os.environ.get("OMP_NUM_THREADS", "")
+    if budget.isdigit() and int(budget) > 0:
+        available = min(available, int(budget))
+    return max(1, available)
+
+
 def presenter_size() -> tuple[int, int]:
     """(width, height) of the presenter frames the compositor expects."""
     x0, y0, x1, y1 = PRESENTER_BOX
@@ -372,7 +386,7 @@ def write_bulletin_video(
             codec="libx264",
             audio_codec="aac",
             preset=PRESET,
-            threads=os.cpu_count() or 1,
+            threads=encoder_threads(),
             ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
             temp_audiofile_path=str(out_path.parent),
             logger=None,
