@@ -5,24 +5,26 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint pytest samples bench clean
+.PHONY: demo test lint pytest samples bench bench-pipeline bench-avatar clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup.sh scripts/debian-packages.txt
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/setup.sh
 	touch $(STAMP)
 
 # The demo is the daily job on the sample forecast (samples/demo.toml): two venues in Chinese
-# and English with the procedural presenter, the overviews, manifest.json and index.html in
-# out/daily/2022-02-04/12Z/. A rerun skips what is already built (--force rebuilds).
+# and English with the default presenter (the shipped GAN twin), the overviews, manifest.json
+# and index.html in out/daily/<init date>/<HH>Z/, on a local dask cluster of DEMO_WORKERS
+# processes. A rerun skips what is already built (--force rebuilds).
 DEMO_CONFIG ?= samples/demo.toml
+DEMO_WORKERS ?= 2
 
 demo: $(STAMP)
-	@set -e; index=$$($(BIN)/bulletin daily --config $(DEMO_CONFIG)); \
+	@set -e; index=$$($(BIN)/bulletin daily --config $(DEMO_CONFIG) --workers $(DEMO_WORKERS)); \
 	echo "demo: the daily page is $$index (open it in a browser)"; \
 	echo "demo: every venue (the two above are skipped, already built):"; \
 	echo "      $(BIN)/bulletin daily --config samples/all_venues.toml [--workers 2]"; \
 	echo "demo: one venue into a folder of your choice (ids: $(BIN)/bulletin venues):"; \
-	echo "      $(BIN)/bulletin run samples/forecast_ecmwf.grib2 --venue ID --lang all --avatar procedural -o out/run"
+	echo "      $(BIN)/bulletin run samples/forecast_ecmwf.grib2 --venue ID --lang all -o out/run"
 
 test: $(STAMP) lint pytest
 
@@ -38,6 +40,12 @@ samples: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/indices.py
+
+bench-pipeline: $(STAMP)
+	$(BIN)/python benchmarks/pipeline.py
+
+bench-avatar: $(STAMP)
+	$(BIN)/python benchmarks/avatar.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
