@@ -43,6 +43,11 @@ RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]
 
 SUPERSAMPLE = 4
+#: Sub-pixel steps of the breathing shift of the body (our choice: 1/16 px, at most 1/32 px
+#: from the exact shift, invisible; each step's shifted body is drawn once and kept).
+BREATH_PHASES = 16
+#: Memory the shifted bodies may take (our choice; 1920x1080 frames need ~90 MB).
+BREATH_CACHE_BYTES = 128 << 20
 """Static layers and per-frame features are drawn at this multiple of the output size and
 box-downsampled: 4x4 samples per pixel give 16 coverage levels, smooth enough for edges."""
 
@@ -428,6 +433,7 @@ class ProceduralPresenter:
         )
         self._background = self._draw_background()
         self._body, self._body_top = self._draw_body()
+        self._body_phases: dict[int, Image.Image] = {0: self._body}
         self._hair_back = self._draw_sprite(self._paint_hair_back)
         self._head = self._draw_sprite(self._paint_head)
         self._eye_crops = [self._crop_box(EYE_CROP, dx) for dx in (-self._eye_x, self._eye_x)]
@@ -468,7 +474,7 @@ class ProceduralPresenter:
         img *= (1.0 - 0.45 * np.clip(rr * 1.6, 0, 1) ** 1.5)[..., None]
         img += rng.uniform(-0.5, 0.5, img.shape).astype(np.float32)
         rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(rgb, "RGB").convert("RGBA")
+        return Image.fromarray(rgb).convert("RGBA")
 
     def _draw_body(self) -> tuple[Image.Image, int]:
         """Neck, shoulders, jacket with lapels, shirt collar and the neckwear accent.
@@ -1035,6 +1041,23 @@ class ProceduralPresenter:
         y0 = round(cy - h / 2)
         return x0, y0, x0 + w, y0 + h
 
+    def _body_at_phase(self, phase: int) -> Image.Image:
+        """The body strip moved down by ``phase / BREATH_PHASES`` of a pixel (bilinear), made
+        once per phase: the shift was ~40 % of a frame's drawing time when made every frame.
+        Frames so large that the phases would take over :data:`BREATH_CACHE_BYTES` shift the
+        body every frame instead."""
+        body = self._body_phases.get(phase)
+        if body is None:
+            body = self._body.transform(
+                self._body.size,
+                Image.Transform.AFFINE,
+                (1, 0, 0, 0, 1, -phase / BREATH_PHASES),
+                Image.Resampling.BILINEAR,
+            )
+            if self._body.width * self._body.height * 4 * BREATH_PHASES <= BREATH_CACHE_BYTES:
+                self._body_phases[phase] = body
+        return body
+
     def _warp(
         self, frame: Image.Image, sprite: Image.Image, rot: np.ndarray, offset: np.ndarray
     ) -> None:
@@ -1079,13 +1102,10 @@ class ProceduralPresenter:
         breath_px = pose.breath * self._unit
         body_y = self._body_top + breath_px
         iy = math.floor(body_y)
-        body = self._body
-        if body_y != iy:
-            frac = body_y - iy
-            body = body.transform(
-                body.size, Image.Transform.AFFINE, (1, 0, 0, 0, 1, -frac), Image.Resampling.BILINEAR
-            )
-        _composite_at(frame, body, 0, iy)
+        phase = round((body_y - iy) * BREATH_PHASES)
+        if phase == BREATH_PHASES:
+            iy, phase = iy + 1, 0
+        _composite_at(frame, self._body_at_phase(phase), 0, iy)
         self._warp(frame, head, rot, offset)
         image = np.asarray(frame.convert("RGB"))
         return PresenterFrame(
