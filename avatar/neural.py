@@ -7,7 +7,8 @@ For each output frame (Wav2Lip's inference recipe, Prajwal et al. 2020, ACM MM):
 2. its square face crop is resized to the generator's size; the crop is the reference frame
    and, with the lower half blanked, the masked target;
 3. the generator, conditioned by FiLM on the 0.2 s mel window and the 5-frame mouth window,
-   draws the face; its lower half is pasted back with a feathered mask.
+   draws the face; its lower half (in training and metrics) or the feathered ellipse around
+   the mouth and jaw inside it (when rendering, :func:`mouth_mask`) is pasted back.
 
 Pixels where the mask is 0 are copied from the template unchanged (the composite is integer
 exact there). Inference runs under bf16 autocast when the CPU has native bf16 (about 2x in the
@@ -37,6 +38,13 @@ FEATHER_FRACTION = 1 / 16
 """Width of the paste mask's soft edge as a fraction of the crop side (8 px at 128^2, the
 avatar notes' recommendation); our choice, wide enough to hide a seam, narrow enough to keep the
 cheeks from the template."""
+
+MOUTH_ELLIPSE = (0.48, 0.685, 0.23, 0.18)
+"""Centre (x, y) and semi-axes of the render paste region, in fractions of the face crop's side
+(our choice, measured on the crops of both procedural styles: the mouth's box spans x
+0.30-0.65 and y 0.54-0.83 of the crop; the ellipse holds it but not the chin's outline, the
+hair beside the jaw or the collar, which the generator only blurs at 96^2). A presenter whose
+chin drops far when speaking may need a larger region."""
 
 BATCH = 8
 """Frames per generator call: batch 8 was the fastest at 128^2 in the avatar notes' CPU table."""
@@ -84,9 +92,28 @@ def paste_mask(size: int) -> np.ndarray:
     return (rows[:, None] * cols[None, :]).astype(np.float32)
 
 
-def paste_back(template: np.ndarray, face: np.ndarray, box: Box) -> np.ndarray:
-    """Composite ``face`` (SxSx3 uint8) into the square ``box`` of ``template`` through the
-    feathered :func:`paste_mask` drawn at the box's own side (so the mid line stays sharp).
+@functools.lru_cache(maxsize=16)
+def mouth_mask(size: int) -> np.ndarray:
+    """:func:`paste_mask` times a feathered ellipse (:data:`MOUTH_ELLIPSE`, soft edge of
+    ``FEATHER_FRACTION * size`` pixels inside it): the region a rendered frame takes from the
+    generator. The rest of the lower face (hair beside the jaw, neck, collar) stays the
+    template's, which is sharp where the generator's 96^2 face, scaled up to the box, is not."""
+    cx, cy, rx, ry = MOUTH_ELLIPSE
+    centres = (np.arange(size) + 0.5) / size
+    # Distance from the ellipse's edge, inwards, in fractions of the side (first-order).
+    radius = np.hypot((centres[None, :] - cx) / rx, (centres[:, None] - cy) / ry)
+    inside = (1 - radius) * min(rx, ry)
+    ellipse = np.clip(inside / FEATHER_FRACTION, 0, 1)
+    return (paste_mask(size) * ellipse).astype(np.float32)
+
+
+def paste_back(
+    template: np.ndarray, face: np.ndarray, box: Box, *, mask: str = "lower_half"
+) -> np.ndarray:
+    """Composite ``face`` (SxSx3 uint8) into the square ``box`` of ``template`` through a
+    feathered mask drawn at the box's own side (so the mid line stays sharp):
+    :func:`paste_mask` (``mask="lower_half"``, as in training and the metrics) or
+    :func:`mouth_mask` (``mask="mouth"``, as rendered).
 
     The face is resized to the box side; parts outside the frame are cut off. Where the mask
     is 0 the template pixel is kept exactly."""
@@ -100,7 +127,9 @@ def paste_back(template: np.ndarray, face: np.ndarray, box: Box) -> np.ndarray:
     face_big = np.asarray(
         Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32
     )
-    alpha = paste_mask(side)
+    if mask not in ("lower_half", "mouth"):
+        raise ValueError(f"mask must be 'lower_half' or 'mouth', got {mask!r}")
+    alpha = paste_mask(side) if mask == "lower_half" else mouth_mask(side)
     sx, sy = x0 - box[0], y0 - box[1]
     a = alpha[sy : sy + (y1 - y0), sx : sx + (x1 - x0), None]
     g = face_big[sy : sy + (y1 - y0), sx : sx + (x1 - x0)]
@@ -313,4 +342,4 @@ class NeuralPresenter:
         stop = start + len(pending)
         generated = self.generate(faces, mels[start:stop], mouths[start:stop])
         for template, face in zip(pending, generated, strict=True):
-            yield paste_back(template.image, face, template.box)
+            yield paste_back(template.image, face, template.box, mask="mouth")

@@ -132,6 +132,29 @@ def test_paste_mask_is_zero_on_the_upper_half_and_the_rim():
     assert changed[60:85, 5:45].all()
 
 
+def test_rendering_pastes_only_the_mouth_region_and_keeps_hair_and_collar():
+    from avatar.neural import MOUTH_ELLIPSE, mouth_mask, paste_back, paste_mask
+
+    mask = mouth_mask(96)
+    assert np.all(mask <= paste_mask(96))  # inside the trained lower-half region
+    cx, cy, rx, ry = MOUTH_ELLIPSE
+    assert mask[round(cy * 96), round(cx * 96)] == 1
+    # The sides of the lower half (hair beside the jaw) and its bottom rows (neck, collar).
+    assert mask[60:, : round((cx - rx) * 96)].max() == 0
+    assert mask[60:, round((cx + rx) * 96) + 1 :].max() == 0
+    assert mask[round((cy + ry) * 96) + 1 :].max() == 0
+    template = np.random.default_rng(1).integers(0, 256, (120, 120, 3), dtype=np.uint8)
+    face = np.full((48, 48, 3), 255, np.uint8)  # a 48^2 face on a 96 px box: upscaled
+    out = paste_back(template, face, (10, 10, 106, 106), mask="mouth")
+    changed = np.any(out != template, axis=2)
+    assert changed[10 + round(cy * 96), 10 + round(cx * 96)]
+    region = np.zeros_like(changed)
+    region[10:106, 10:106] = mouth_mask(96) > 0
+    assert not changed[~region].any()  # the template, exactly, outside the mouth region
+    with pytest.raises(ValueError, match="mask"):
+        paste_back(template, face, (10, 10, 106, 106), mask="upper")
+
+
 def test_procedural_render_and_the_command_line_work_without_torch(wav_5s, tmp_path):
     import subprocess
     import sys
