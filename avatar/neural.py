@@ -117,6 +117,8 @@ def paste_back(
 
     The face is resized to the box side; parts outside the frame are cut off. Where the mask
     is 0 the template pixel is kept exactly."""
+    if mask not in ("lower_half", "mouth"):
+        raise ValueError(f"mask must be 'lower_half' or 'mouth', got {mask!r}")
     side = box[2] - box[0]
     height, width = template.shape[:2]
     x0, y0 = max(0, box[0]), max(0, box[1])
@@ -127,8 +129,6 @@ def paste_back(
     face_big = np.asarray(
         Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32
     )
-    if mask not in ("lower_half", "mouth"):
-        raise ValueError(f"mask must be 'lower_half' or 'mouth', got {mask!r}")
     alpha = paste_mask(side) if mask == "lower_half" else mouth_mask(side)
     sx, sy = x0 - box[0], y0 - box[1]
     a = alpha[sy : sy + (y1 - y0), sx : sx + (x1 - x0), None]

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..indices._blocks import default_workers
 from .cards import (
     CARD_INDICES,
     CARD_OF_INDEX,
@@ -79,10 +80,7 @@ def encoder_threads() -> int:
     """Threads for x264: the CPUs this process may use, capped by ``OMP_NUM_THREADS`` when it
     is set. Dask worker processes get ``OMP_NUM_THREADS=1`` (one task per core): an encoder
     with a thread per machine core there would only compete with the other workers' tasks."""
-    try:
-        available = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        available = os.cpu_count() or 1
+    available = default_workers()
     budget = os.environ.get("OMP_NUM_THREADS", "")
     if budget.isdigit() and int(budget) > 0:
         available = min(available, int(budget))
