@@ -11,9 +11,11 @@ written for speed (float32 kept, in-place operations); :func:`elementwise` adds 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -65,6 +67,23 @@ def as_float(x: ArrayLike, dtype: np.dtype) -> NDArray[np.floating]:
     return np.asarray(x, dtype=dtype)
 
 
+#: False while a caller that has already checked its raw inputs runs the index functions on
+#: them and on values derived from them (:func:`inputs_already_checked`).
+_CHECKING = contextvars.ContextVar("bulletin_index_input_checks", default=True)
+
+
+@contextlib.contextmanager
+def inputs_already_checked() -> Iterator[None]:
+    """Within the block (in the current thread), :func:`check_range` and :func:`check_levels`
+    do no work: for a caller such as the combined engine that checks each raw input once
+    instead of once in every index function it feeds (the checks were ~10 % of its time)."""
+    token = _CHECKING.set(False)
+    try:
+        yield
+    finally:
+        _CHECKING.reset(token)
+
+
 def check_range(
     function: str,
     name: str,
@@ -79,7 +98,7 @@ def check_range(
     NaN is allowed everywhere (it means missing). ``np.fmin.reduce`` / ``np.fmax.reduce`` skip
     NaN and cost about a millisecond per 1e7 values, so the check is cheap enough to be always on.
     """
-    if values.size == 0:
+    if values.size == 0 or not _CHECKING.get():
         return
     suffix = f" ({hint})" if hint else ""
     if low is not None:
@@ -106,7 +125,7 @@ def check_levels(function: str, name: str, levels: NDArray, low: int, high: int)
         if not np.array_equal(rounded, np.round(rounded)):
             raise IndexInputError(f"{function}: {name} must hold whole level numbers")
         levels = rounded.astype(np.int8)
-    if levels.size:
+    if levels.size and _CHECKING.get():
         smallest, largest = int(levels.min()), int(levels.max())
         bad = largest > high or (smallest < low and smallest != MISSING) or smallest < MISSING
         if bad:

@@ -19,6 +19,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import (
@@ -252,10 +253,8 @@ def mean_radiant_temperature(
     check_range(name, "rsds_wm2", ghi, -1.0, 1500.0, "W/m²")
     check_range(name, "cos_sza", mu, -1.0, 1.0, "")
     check_range(name, "surface_albedo", albedo, 0.0, 1.0, "")
-    t, ghi, mu, albedo = np.broadcast_arrays(t, ghi, mu, albedo)
-
     if day_of_year is None:
-        extra = dtype.type(SOLAR_CONSTANT)
+        extra = np.asarray(SOLAR_CONSTANT, dtype=dtype)
     else:
         from pvlib.irradiance import get_extra_radiation
 
@@ -263,66 +262,196 @@ def mean_radiant_temperature(
         check_range(name, "day_of_year", doy, 0.0, 367.0, "days")
         extra = np.asarray(get_extra_radiation(doy), dtype=dtype)
 
-    ghi = np.maximum(ghi, 0)  # tiny negative fluxes from GRIB packing are no sunshine
-    # Erbs et al. (1982) diffuse fraction of the clearness index kt = G / (I0 max(cos z, 0.065)),
-    # kt clipped to [0, 1] as in pvlib. Erbs' three pieces (1 - 0.09 kt below 0.22, a quartic
-    # up to 0.8, 0.165 above) meet continuously, so they are evaluated without branches as the
-    # quartic on kt clipped to [0.22, 0.8] plus the linear piece's slope below 0.22 (differs
-    # from the piecewise form by < 3e-4 in the diffuse fraction).
-    kt = np.maximum(mu, dtype.type(_MIN_COS_ZENITH))
-    kt *= extra
-    np.divide(ghi, kt, out=kt)
-    np.clip(kt, 0, 1, out=kt)
-    low = np.minimum(kt, dtype.type(0.22))
-    low -= dtype.type(0.22)
-    low *= dtype.type(-0.09)
-    np.clip(kt, dtype.type(0.22), dtype.type(0.8), out=kt)
-    diffuse = kt * dtype.type(12.336)
-    for coefficient in (-16.638, 4.388, -0.1604):
-        diffuse += dtype.type(coefficient)
-        diffuse *= kt
-    diffuse += dtype.type(0.9511)
-    diffuse += low
-    diffuse *= ghi  # diffuse horizontal irradiance D
+    shape = np.broadcast_shapes(t.shape, ghi.shape, mu.shape, albedo.shape, extra.shape)
+
+    def flat(x: NDArray) -> NDArray:
+        return np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1)
+
+    t, ghi, mu = flat(t), flat(ghi), flat(mu)
+    # The kernel has a fast loop for the usual single albedo and extraterrestrial irradiance.
+    if albedo.size == 1 and extra.size == 1:
+        albedo, extra = albedo.reshape(1), extra.reshape(1)
+    else:
+        albedo, extra = flat(albedo), flat(extra)
+    out = np.empty(t.size, dtype=dtype)
+    _tmrt_kernel(t, ghi, mu, _projected_area_factor(mu), albedo, extra, _tmrt_constants(dtype), out)
+    return out.reshape(shape)
+
+
+def _projected_area_factor(mu: NDArray[np.floating]) -> NDArray[np.floating]:
+    """fp = 0.308 cos(γ (0.998 - γ²/50000)) of a standing person, γ the solar elevation in
+    degrees from cos(zenith) ``mu`` (clipped to 0..1) (Jendritzky et al. 1990, as in Di Napoli
+    et al. 2020). With numpy's vectorised arcsin and cos: the kernel after it has none."""
+    dtype = mu.dtype.type
+    gamma = np.clip(mu, 0, 1)
+    np.arcsin(gamma, out=gamma)
+    gamma *= dtype(180.0 / np.pi)  # degrees (np.rad2deg has no SIMD loop for float32)
+    fp = gamma * gamma
+    fp *= dtype(-1.0 / 50000.0)
+    fp += dtype(0.998)
+    fp *= gamma
+    fp *= dtype(np.pi / 180.0)
+    np.cos(fp, out=fp)
+    fp *= dtype(0.308)
+    return fp
+
+
+def _tmrt_constants(dtype: np.dtype) -> NDArray[np.floating]:
+    """The constants of :func:`_tmrt_kernel` in the computation's float type."""
+    values = (
+        _MIN_COS_ZENITH,
+        _MAX_ZENITH_COS,
+        _ABSORPTIVITY_SW / _EMISSIVITY / _STEFAN_BOLTZMANN,
+        *_ERBS,
+        273.15,
+        0.0,
+        1.0,
+        0.5,
+    )
+    return np.array(values, dtype=dtype)
+
+
+#: Erbs et al. (1982) diffuse fraction: the edges 0.22 and 0.8 of the clearness index, the
+#: slope -0.09 of the linear piece below 0.22, and the quartic's coefficients from kt⁴ down.
+_ERBS = (0.22, 0.8, -0.09, 12.336, -16.638, 4.388, -0.1604, 0.9511)
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _tmrt_kernel(t, ghi, mu, fp, albedo, extra, constants, out):  # pragma: no cover - compiled
+    """Tmrt (see :func:`mean_radiant_temperature`) per point of flat arrays, from the
+    projected-area factor ``fp``; ``albedo`` and ``extra`` hold one value or one per point.
+
+    Element-wise arithmetic only (no calls, no fused multiply-add: fastmath off), so LLVM
+    vectorises the loop and each operation rounds as the same numpy ufunc would; NaN
+    propagates through every comparison as through np.maximum/np.minimum/np.clip."""
+    # All in the arrays' float type (a Python number would make numba compute in float64).
+    (min_cos, max_zenith_cos, gain, kt_low, kt_high, slope_low, a4, a3, a2, a1, a0, t0) = constants[
+        :12
+    ]
+    zero, one, half = constants[12], constants[13], constants[14]
+    if albedo.size == 1 and extra.size == 1:
+        for i in range(t.shape[0]):
+            out[i] = _tmrt_point(
+                t[i],
+                ghi[i],
+                mu[i],
+                fp[i],
+                albedo[0],
+                extra[0],
+                min_cos,
+                max_zenith_cos,
+                gain,
+                kt_low,
+                kt_high,
+                slope_low,
+                a4,
+                a3,
+                a2,
+                a1,
+                a0,
+                t0,
+                zero,
+                one,
+                half,
+            )
+    else:
+        for i in range(t.shape[0]):
+            out[i] = _tmrt_point(
+                t[i],
+                ghi[i],
+                mu[i],
+                fp[i],
+                albedo[i],
+                extra[i],
+                min_cos,
+                max_zenith_cos,
+                gain,
+                kt_low,
+                kt_high,
+                slope_low,
+                a4,
+                a3,
+                a2,
+                a1,
+                a0,
+                t0,
+                zero,
+                one,
+                half,
+            )
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy", inline="always")
+def _tmrt_point(
+    t,
+    g,
+    m,
+    fp,
+    albedo,
+    extra,
+    min_cos,
+    max_zenith_cos,
+    gain,
+    kt_low,
+    kt_high,
+    slope_low,
+    a4,
+    a3,
+    a2,
+    a1,
+    a0,
+    t0,
+    zero,
+    one,
+    half,
+):  # pragma: no cover - compiled
+    if g < zero:  # tiny negative fluxes from GRIB packing are no sunshine
+        g = zero
+    # Erbs et al. (1982) diffuse fraction of the clearness index kt = G / (I0 max(cos z,
+    # 0.065)), kt clipped to [0, 1] as in pvlib. Erbs' three pieces (1 - 0.09 kt below 0.22,
+    # a quartic up to 0.8, 0.165 above) meet continuously, so they are evaluated without
+    # branches as the quartic on kt clipped to [0.22, 0.8] plus the linear piece's slope
+    # below 0.22 (differs from the piecewise form by < 3e-4 in the diffuse fraction).
+    kt = m
+    if kt < min_cos:
+        kt = min_cos
+    kt = g / (kt * extra)
+    if kt < zero:
+        kt = zero
+    if kt > one:
+        kt = one
+    low = kt
+    if low > kt_low:
+        low = kt_low
+    low = (low - kt_low) * slope_low
+    if kt < kt_low:
+        kt = kt_low
+    if kt > kt_high:
+        kt = kt_high
+    diffuse = kt * a4
+    diffuse = (diffuse + a3) * kt
+    diffuse = (diffuse + a2) * kt
+    diffuse = (diffuse + a1) * kt
+    diffuse = (diffuse + a0) + low
+    diffuse = diffuse * g  # diffuse horizontal irradiance D
     # Beam normal irradiance I = (G - D) / cos z, none with the sun within 3° of the horizon,
     # and at most the extraterrestrial irradiance: an hourly-mean G with the end-of-hour sun
     # position can imply more at low sun (our guard; Erbs/pvlib leave it uncapped).
-    sun_up = np.greater_equal(mu, dtype.type(_MAX_ZENITH_COS))
-    beam = np.subtract(ghi, diffuse)
-    np.divide(beam, np.maximum(mu, dtype.type(_MAX_ZENITH_COS), out=kt), out=beam)
-    beam *= sun_up
-    np.minimum(beam, extra, out=beam)
+    m_beam = m
+    if m_beam < max_zenith_cos:
+        m_beam = max_zenith_cos
+    beam = (g - diffuse) / m_beam
+    beam = beam * (one if m >= max_zenith_cos else zero)
+    if beam > extra:
+        beam = extra
     # Closure G = D + I cos z: what is not beam is diffuse.
-    np.multiply(beam, mu, out=kt)
-    np.subtract(ghi, kt, out=diffuse)
-    # Projected area factor fp = 0.308 cos(γ (0.998 - γ²/50000)) of a standing person, γ the
-    # solar elevation in degrees.
-    gamma = np.clip(mu, 0, 1, out=kt)
-    np.arcsin(gamma, out=gamma)
-    np.rad2deg(gamma, out=gamma)
-    fp = gamma * gamma
-    fp *= dtype.type(-1.0 / 50000.0)
-    fp += dtype.type(0.998)
-    fp *= gamma
-    np.deg2rad(fp, out=fp)
-    np.cos(fp, out=fp)
-    fp *= dtype.type(0.308)
+    diffuse = g - beam * m
     # Absorbed shortwave (W/m²): fp I + 0.5 D + 0.5 ρ G, times absorptivity / (emissivity σ).
-    absorbed = np.multiply(beam, fp, out=beam)
-    np.multiply(albedo, ghi, out=fp)
-    fp += diffuse
-    fp *= dtype.type(0.5)
-    absorbed += fp
-    absorbed *= dtype.type(_ABSORPTIVITY_SW / _EMISSIVITY / _STEFAN_BOLTZMANN)
+    absorbed = (beam * fp + ((albedo * g) + diffuse) * half) * gain
     # Tmrt = Ta (1 + absorbed/Ta⁴)^(1/4), written as Ta + Ta((1 + x)^(1/4) - 1) so that
     # Tmrt == Ta exactly where nothing is absorbed.
-    t_k = t + dtype.type(273.15)
-    np.multiply(t_k, t_k, out=fp)
-    fp *= fp
-    ratio = np.divide(absorbed, fp, out=absorbed)
-    ratio += 1
-    np.sqrt(ratio, out=ratio)
-    np.sqrt(ratio, out=ratio)
-    ratio -= 1
-    ratio *= t_k
-    return np.add(t, ratio, out=ratio)
+    t_k = t + t0
+    t4 = t_k * t_k
+    t4 = t4 * t4
+    ratio = np.sqrt(np.sqrt(absorbed / t4 + one))
+    return t + (ratio - one) * t_k

@@ -17,6 +17,7 @@ same numbers) as a caller using them one by one:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._arrays import MISSING, IndexInputError
+from ._arrays import MISSING, IndexInputError, check_range, inputs_already_checked
 from ._blocks import map_blocks
 from .clothing import clothing_and_exposure, clothing_level, mean_radiant_temperature
 from .cold import COLD_RISK_COMPONENTS, cold_risk_components, cold_risk_level
@@ -36,6 +37,7 @@ from .ireq_lut import clothing_table, storage_table
 from .uv import (
     SNOW_COVER_DEPTH_M,
     _cos_zenith,
+    _zenith_degrees,
     snow_albedo,
     snow_uv_factor,
     sunscreen_level,
@@ -238,7 +240,29 @@ def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: floa
     return np.moveaxis(fresh.reshape(along_time.shape), 0, axis)
 
 
-def spectator_indices(
+#: Range of each raw input of :func:`spectator_indices`: the strictest that any index function
+#: it feeds applies to that quantity (low, high, unit, hint). Checked once per call, instead
+#: of once in each index function (see :func:`._arrays.inputs_already_checked`).
+INPUT_RANGES: dict[str, tuple[float | None, float | None, str, str]] = {
+    "t_c": (-100.0, 60.0, "°C", "air temperature in °C expected"),
+    "rh_pct": (0.0, 105.0, "%", "relative humidity in % expected"),
+    "v10_ms": (0.0, 150.0, "m/s", ""),
+    "lat": (-90.0, 90.0, "degrees", ""),
+    "lon": (-360.0, 360.0, "degrees", ""),
+    "ozone_du": (50.0, 700.0, "DU", "ozone in DU expected"),
+    "tcc_fraction": (-0.01, 1.01, "", "cloud fraction 0..1 expected"),
+    "rsds_wm2": (-1.0, 1500.0, "W/m²", ""),
+    "snow_depth_m": (0.0, 50.0, "m", "snow depth in m expected"),
+    "snowfall_mmh": (0.0, 500.0, "mm/h", ""),
+    # As snowfall (our choice).
+    "precip_mmh": (0.0, 500.0, "mm/h", ""),
+    "visibility_m": (0.0, None, "m", ""),
+    "uv_index_model": (-0.5, 100.0, "", "UV index expected"),
+    "elevation_m": (-500.0, 9000.0, "m", "elevation in m expected"),
+}
+
+
+def _spectator_indices(
     t_c: NDArray,
     rh_pct: NDArray,
     v10_ms: NDArray,
@@ -288,11 +312,10 @@ def spectator_indices(
     # Sun position: 1-D time terms against latitude/longitude (float32 is ample here).
     times = _along(time.times_utc, time_axis, ndim)
     cos_z = _cos_zenith(times, lat.astype(np.float32), lon.astype(np.float32))
-    elevation = np.arccos(cos_z)
-    np.rad2deg(elevation, out=elevation)
-    np.subtract(np.float32(90.0), elevation, out=elevation)
+    cos_sza = np.maximum(cos_z, 0)
+    # Elevation = 90° - zenith, as 90 - :func:`.solar_zenith`.
+    elevation = np.subtract(np.float32(90.0), _zenith_degrees(cos_z), out=cos_z)
     out["sun_elevation"] = elevation
-    cos_sza = np.maximum(cos_z, 0, out=cos_z)
 
     # 3. Clothing (ISO 11079); radiant temperature from solar radiation where it is known.
     if rsds_wm2 is None:
@@ -356,6 +379,20 @@ def spectator_indices(
         out["goggles_level"],
     )
     return {key: np.broadcast_to(out[key], shape) for key in OUTPUTS}
+
+
+def spectator_indices(**arrays_and_settings) -> dict[str, NDArray]:
+    """:func:`_spectator_indices` (same parameters) with each raw input checked once against
+    :data:`INPUT_RANGES` (:class:`IndexInputError` names the input and the value)."""
+    for name, (low, high, unit, hint) in INPUT_RANGES.items():
+        values = arrays_and_settings.get(name)
+        if values is not None:
+            check_range("spectator_indices", name, values, low, high, unit, hint)
+    with inputs_already_checked():
+        return _spectator_indices(**arrays_and_settings)
+
+
+spectator_indices.__signature__ = inspect.signature(_spectator_indices)  # type: ignore[attr-defined]
 
 
 def spectator_indices_blocked(
