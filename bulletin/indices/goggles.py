@@ -15,9 +15,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from ._arrays import as_float, check_range, count_at_or_above, elementwise, float_dtype
+from ._arrays import as_float, check_range, elementwise, float_dtype
 
 #: Ocular UV index edges for 1, 2, 3 points (our proposal: WHO moderate/high at the eye).
 OCULAR_UV_EDGES = (2.0, 4.0, 6.0)
@@ -55,7 +56,9 @@ def ocular_uv(uvi_no_snow: ArrayLike, snow_albedo: ArrayLike) -> NDArray[np.floa
 
 
 class _Drivers:
-    """The seven goggles drivers as same-shape arrays, with the derived conditions."""
+    """The seven goggles drivers, checked, as flat same-length arrays (each in its own float
+    dtype, snow cover as given), and the thresholds in each driver's dtype (as numpy compares
+    an array with a Python number)."""
 
     def __init__(
         self,
@@ -86,23 +89,86 @@ class _Drivers:
             array = as_float(raw, float_dtype(raw))
             check_range(name, label, array, low, high, unit, hint)
             arrays.append(array)
-        self.uvi, snowfall, wind, visibility, elevation, cloud, cover = np.broadcast_arrays(
-            *arrays, cover
+        arrays.append(cover)
+        self.shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        uvi, snowfall, wind, visibility, elevation, cloud, cover = (
+            np.ascontiguousarray(np.broadcast_to(a, self.shape)).reshape(-1) for a in arrays
         )
-        self.covered = np.greater_equal(cover, 0.5)  # bool, or fraction >= 0.5 (our choice)
-        self.day = np.greater(elevation, 0)
-        self.low_visibility = np.less(visibility, FLAT_LIGHT_VISIBILITY_M)
-        self.cloud = cloud
-        self.glare = np.less(cloud, GLARE_MAX_CLOUD)
-        self.glare &= self.day
-        self.glare &= self.covered
-        self.snowing = np.greater_equal(snowfall, SNOWFALL_MMH)
-        self.snowing |= np.greater_equal(wind, BLOWING_SNOW_WIND_MS) & self.covered
-        self.missing = np.isnan(self.uvi)
-        for x in (snowfall, wind, visibility, elevation, cloud):
-            self.missing |= np.isnan(x)
-        if cover.dtype.kind == "f":
-            self.missing |= np.isnan(cover)
+        self.arrays = (uvi, snowfall, wind, cover, visibility, elevation, cloud)
+        self.thresholds = (
+            *(uvi.dtype.type(edge) for edge in (*OCULAR_UV_EDGES, S4_OCULAR_UV)),
+            snowfall.dtype.type(SNOWFALL_MMH),
+            wind.dtype.type(BLOWING_SNOW_WIND_MS),
+            cover.dtype.type(0.5) if cover.dtype.kind == "f" else True,
+            visibility.dtype.type(FLAT_LIGHT_VISIBILITY_M),
+            elevation.dtype.type(0.0),
+            cloud.dtype.type(GLARE_MAX_CLOUD),
+            cloud.dtype.type(DULL_LIGHT_CLOUD),
+        )
+
+    def compute(self) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
+        """Level and lens (see :func:`_goggles_kernel`), shaped as the drivers."""
+        size = int(np.prod(self.shape))
+        level, lens = np.empty(size, dtype=np.int8), np.empty(size, dtype=np.int8)
+        _goggles_kernel(*self.arrays, *self.thresholds, level, lens)
+        return level.reshape(self.shape), lens.reshape(self.shape)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _goggles_kernel(
+    uvi,
+    snowfall,
+    wind,
+    cover,
+    visibility,
+    elevation,
+    cloud,
+    uv1,
+    uv2,
+    uv3,
+    uv_s4,
+    snowing_mmh,
+    blowing_ms,
+    covered_from,
+    flat_light_m,
+    horizon,
+    glare_cloud,
+    dull_cloud,
+    level_out,
+    lens_out,
+):  # pragma: no cover - compiled
+    """Goggles level (:func:`goggles_level`) and lens (:func:`goggles_lens`) per point of
+    flat arrays, written without branches (0/1 arithmetic) so that the loop vectorises.
+
+    Derived conditions: snow cover (``cover >= covered_from``; a boolean cover is itself),
+    day (elevation > horizon), flat light (visibility < flat_light_m), snow glare (day, cloud
+    < glare_cloud, snow cover), falling or blowing snow (snowfall >= snowing_mmh, or wind >=
+    blowing_ms over snow cover), dull light (flat light or cloud > dull_cloud). NaN in any
+    driver gives -1 for both."""
+    for i in range(uvi.shape[0]):
+        u = uvi[i]
+        fall = snowfall[i]
+        w = wind[i]
+        c = cover[i]
+        v = visibility[i]
+        e = elevation[i]
+        sky = cloud[i]
+        missing = (u != u) | (fall != fall) | (w != w) | (c != c) | (v != v) | (e != e)
+        missing = missing | (sky != sky)
+        covered = np.int8(c >= covered_from)
+        day = np.int8(e > horizon)
+        low_visibility = np.int8(v < flat_light_m)
+        glare = np.int8(sky < glare_cloud) & day & covered
+        snowing = np.int8(fall >= snowing_mmh) | (np.int8(w >= blowing_ms) & covered)
+        level = 1 + np.int8(u >= uv1) + np.int8(u >= uv2) + np.int8(u >= uv3)
+        level = level + snowing + (low_visibility & day)
+        level = min(level, 4)
+        level = max(level, glare + 1)
+        dull = low_visibility | np.int8(sky > dull_cloud)
+        bright = glare + 1 + (glare & np.int8(u >= uv_s4))
+        lens = (bright * (1 - dull) + 1) * day
+        level_out[i] = -1 if missing else level
+        lens_out[i] = -1 if missing else lens
 
 
 @elementwise(
@@ -150,7 +216,7 @@ def goggles_level(
         sun_elevation_deg,
         tcc_fraction,
     )
-    return _level(d)
+    return d.compute()[0]
 
 
 @elementwise(
@@ -199,33 +265,7 @@ def goggles_lens(
         sun_elevation_deg,
         tcc_fraction,
     )
-    return _lens(d)
-
-
-def _level(d: _Drivers) -> NDArray[np.int8]:
-    """The points of :func:`goggles_level` from prepared drivers."""
-    level = count_at_or_above(d.uvi, OCULAR_UV_EDGES, start=1)
-    level += d.snowing
-    level += d.low_visibility & d.day
-    np.minimum(level, 4, out=level)
-    np.maximum(level, d.glare.view(np.int8) + np.int8(1), out=level)
-    np.copyto(level, np.int8(-1), where=d.missing)
-    return level
-
-
-def _lens(d: _Drivers) -> NDArray[np.int8]:
-    """The lens table of :func:`goggles_lens` from prepared drivers."""
-    # Integer arithmetic instead of masked assignments (much faster on noisy masks):
-    # bright = 2 + glare + (glare and UVI_eye >= 6) in 2..4; dull light -> 1; night -> 0.
-    glare = d.glare.view(np.int8)
-    lens = glare + np.int8(1)
-    lens += glare & np.greater_equal(d.uvi, S4_OCULAR_UV).view(np.int8)
-    dull = d.low_visibility | np.greater(d.cloud, DULL_LIGHT_CLOUD)
-    lens *= ~dull  # now 0 where dull, bright - 1 elsewhere
-    lens += np.int8(1)
-    lens *= d.day
-    np.copyto(lens, np.int8(-1), where=d.missing)
-    return lens
+    return d.compute()[1]
 
 
 @elementwise(
@@ -258,4 +298,5 @@ def goggles_level_and_lens(
         sun_elevation_deg,
         tcc_fraction,
     )
-    return {"level": _level(d), "lens": _lens(d)}
+    level, lens = d.compute()
+    return {"level": level, "lens": lens}
