@@ -388,8 +388,14 @@ def spectator_indices(**arrays_and_settings) -> dict[str, NDArray]:
         values = arrays_and_settings.get(name)
         if values is not None:
             check_range("spectator_indices", name, values, low, high, unit, hint)
+    # A block of a larger grid is a strided view: one contiguous copy of each input here is
+    # cheaper than the copies the compiled kernels and the strided numpy loops would make.
+    contiguous = {
+        key: np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
+        for key, value in arrays_and_settings.items()
+    }
     with inputs_already_checked():
-        return _spectator_indices(**arrays_and_settings)
+        return _spectator_indices(**contiguous)
 
 
 spectator_indices.__signature__ = inspect.signature(_spectator_indices)  # type: ignore[attr-defined]

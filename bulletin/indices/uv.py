@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 from pvlib.solarposition import declination_spencer71, equation_of_time_spencer71
 
@@ -241,13 +242,27 @@ def cloud_modification_factor(tcc_fraction: ArrayLike) -> NDArray[np.floating]:
         "",
         "cloud fraction 0..1 expected",
     )
-    # Class 0..3 by counting edges; NaN adds 4 and lands on a NaN entry of the table.
-    factors = np.array([*CLOUD_FACTORS] + [np.nan] * 4, dtype=float_dtype(cover))
-    index = np.greater_equal(cover, 0.2).view(np.int8)
-    index += np.greater_equal(cover, 0.7)
-    index += np.greater(cover, 0.9)
-    index += np.isnan(cover).view(np.int8) * np.int8(4)
-    return factors.take(index)
+    dtype = float_dtype(cover)
+    out = np.empty(cover.shape, dtype=dtype)
+    factors = tuple(dtype.type(f) for f in CLOUD_FACTORS)
+    edges = tuple(cover.dtype.type(e) for e in (0.2, 0.7, 0.9))
+    _cloud_factor_kernel(np.ascontiguousarray(cover).reshape(-1), edges, factors, out.reshape(-1))
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _cloud_factor_kernel(cover, edges, factors, out):  # pragma: no cover - compiled
+    """The factor of each cloud class (edges: 0.2 and 0.7 to the cloudier class, 0.9 to
+    "broken"); NaN -> NaN. Selects, no branches: the loop vectorises."""
+    scattered, broken, overcast = edges
+    nan = factors[0] * np.nan
+    for i in range(cover.shape[0]):
+        c = cover[i]
+        f = factors[0]
+        f = factors[1] if c >= scattered else f
+        f = factors[2] if c >= broken else f
+        f = factors[3] if c > overcast else f
+        out[i] = nan if c != c else f
 
 
 @elementwise("snow_cover", "fresh_snow")
@@ -261,23 +276,50 @@ def snow_albedo(snow_cover: ArrayLike, fresh_snow: ArrayLike) -> NDArray[np.floa
     cover = np.asarray(snow_cover)
     fresh = np.asarray(fresh_snow)
     dtype = float_dtype(np.float32, *(x for x in (cover, fresh) if x.dtype.kind == "f"))
-    return _SNOW_ALBEDOS.astype(dtype).take(_snow_class(np.greater_equal(cover, 0.5), fresh, cover))
+    return _by_snow_class(cover, 0.5, fresh, _SNOW_ALBEDOS, dtype)
 
 
-def _snow_class(covered: NDArray[np.bool_], fresh: NDArray, *flags: NDArray) -> NDArray[np.int8]:
-    """0 no snow, 1 old snow cover, 2-3 fresh snow, 4-7 missing (NaN in ``fresh`` or
-    ``flags``)."""
-    index = covered.view(np.int8) + np.int8(2) * np.greater_equal(fresh, 0.5)
-    for flag in (fresh, *flags):
-        if flag.dtype.kind == "f":
-            index |= np.isnan(flag).view(np.int8) * np.int8(4)
-    return index
+def _by_snow_class(
+    cover: NDArray, covered_from: float, fresh: NDArray, table: tuple[float, ...], dtype
+) -> NDArray[np.floating]:
+    """``table[class]`` in ``dtype`` for the snow class of each point: 0 no snow, 1 snow
+    cover (``cover >= covered_from``), 2 fresh snow (``fresh >= 0.5``), 3 both; NaN where
+    ``cover`` or ``fresh`` is NaN. Booleans are compared as they are, other numbers as
+    floats (as numpy compares them with a Python float)."""
+    cover, fresh = (x if x.dtype.kind in "bf" else x.astype(np.float64) for x in (cover, fresh))
+    shape = np.broadcast_shapes(cover.shape, fresh.shape)
+    out = np.empty(shape, dtype=dtype)
+
+    def flat(x: NDArray) -> NDArray:
+        return np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1)
+
+    _snow_class_kernel(
+        flat(cover),
+        cover.dtype.type(covered_from),
+        flat(fresh),
+        fresh.dtype.type(0.5),
+        tuple(dtype.type(value) for value in table),
+        out.reshape(-1),
+    )
+    return out
 
 
-#: Albedo by :func:`_snow_class`: none, old snow, fresh (with or without cover), missing.
-_SNOW_ALBEDOS = np.array(
-    [ALBEDO_NO_SNOW, ALBEDO_OLD_SNOW, ALBEDO_FRESH_SNOW, ALBEDO_FRESH_SNOW] + [np.nan] * 4
-)
+@njit(nogil=True, cache=True, error_model="numpy")
+def _snow_class_kernel(cover, covered_from, fresh, fresh_from, table, out):  # pragma: no cover
+    """See :func:`_by_snow_class` (selects, no branches: the loop vectorises)."""
+    nan = table[0] * np.nan
+    for i in range(cover.shape[0]):
+        c = cover[i]
+        f = fresh[i]
+        value = table[1] if c >= covered_from else table[0]
+        value = table[2] if f >= fresh_from else value
+        value = table[3] if (c >= covered_from) & (f >= fresh_from) else value
+        out[i] = nan if (c != c) | (f != f) else value
+
+
+#: Albedo by snow class (:func:`_by_snow_class`): none, old snow, fresh (with or without
+#: cover).
+_SNOW_ALBEDOS = (ALBEDO_NO_SNOW, ALBEDO_OLD_SNOW, ALBEDO_FRESH_SNOW, ALBEDO_FRESH_SNOW)
 
 
 @elementwise("snow_depth_m", "fresh_snow")
@@ -292,10 +334,9 @@ def snow_uv_factor(snow_depth_m: ArrayLike, fresh_snow: ArrayLike) -> NDArray[np
     depth = np.asarray(snow_depth_m)
     depth = depth if np.issubdtype(depth.dtype, np.floating) else depth.astype(np.float64)
     check_range("snow_uv_factor", "snow_depth_m", depth, 0.0, 50.0, "m", "snow depth in m expected")
-    covered = np.greater_equal(depth, SNOW_COVER_DEPTH_M)
-    factors = 1.0 / (1.0 - BACKSCATTER * _SNOW_ALBEDOS)
-    return factors.astype(float_dtype(depth)).take(
-        _snow_class(covered, np.asarray(fresh_snow), depth)
+    factors = tuple(1.0 / (1.0 - BACKSCATTER * albedo) for albedo in _SNOW_ALBEDOS)
+    return _by_snow_class(
+        depth, SNOW_COVER_DEPTH_M, np.asarray(fresh_snow), factors, float_dtype(depth)
     )
 
 
