@@ -277,8 +277,10 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
     """
     _require(forecast)
     tz = utc_offset_hours(forecast, timezone)
-    out = forecast.copy()
     values = _all_indices(forecast, tz)
+    # New variables by name, added to the forecast in one merge at the end (a merge per
+    # variable cost ~0.05 s on a 1e7-point grid).
+    out: dict[str, xr.DataArray] = {}
 
     # 1. Wind chill.
     out["wind_chill"] = values["wind_chill"].assign_attrs(
@@ -359,7 +361,7 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
         index = name.removesuffix("_level")
         values, meanings = _level_meanings(index)
         ref = {"sunscreen": "uv", "spectator": "spectator"}.get(index, index)
-        out[name] = out[name].astype(np.int8)
+        out[name] = out[name].astype(np.int8, copy=False)
         out[name].attrs = _level_attrs(
             index, f"{index.replace('_', ' ')} level", values, meanings, ref
         )
@@ -374,7 +376,7 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
         "missing_value": np.int8(-1),
         "references": REFERENCES["goggles"],
     }
-    for name in [k for k in out.data_vars if k.startswith("cold_")]:
+    for name in [k for k in out if k.startswith("cold_")]:
         out[name].attrs = {
             "long_name": "cold/flu risk " + name.removeprefix("cold_").replace("_", " "),
             "units": "1",
@@ -385,6 +387,7 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
         "cold", "cold/flu risk level", *_level_meanings("cold"), "cold"
     )
 
+    out = forecast.assign(out)
     if "member" in out.dims:
         for name in LEVEL_VARIABLES:
             level = out[name]

@@ -257,7 +257,8 @@ def test_fresh_snow_window_with_irregular_steps(time_axis):
     times = pd.date_range("2022-02-04T00:00", periods=40, freq="h").delete([5, 6, 20, 21, 30, 31])
     axis = TimeAxis.from_times(times.values, times.normalize().values, np.timedelta64(24, "h"))
     rng = np.random.default_rng(3)
-    rates = rng.uniform(0, 0.09, (len(times), 6, 5)).astype(np.float32)
+    # 6 x 50 = 300 columns: more than one chunk of WINDOW_COLUMNS, the last one partial.
+    rates = rng.uniform(0, 0.09, (len(times), 6, 50)).astype(np.float32)
     rates[rng.uniform(size=rates.shape) < 0.05] = np.nan
     amounts = np.nan_to_num(rates).astype(np.float64) * axis.step_hours[:, None, None]
     hours_since = (times.values[-1] - times.values).astype("timedelta64[h]").astype(int)

