@@ -145,30 +145,40 @@ def mark_missing(levels: NDArray[np.int8], *drivers: NDArray) -> NDArray[np.int8
     return levels
 
 
-def count_at_or_below(values: NDArray, edges: tuple[float, ...], start: int = 0) -> NDArray:
+def count_at_or_below(
+    values: NDArray, edges: tuple[float, ...], start: int = 0, *, nan_missing: bool = False
+) -> NDArray:
     """``start`` + number of ``edges`` that ``values`` is at or below, as int8.
 
     The cheap form of a band lookup for descending thresholds (a count of comparisons costs
-    less than ``np.digitize`` or ``np.select``; one compiled pass over ``values``). NaN counts 0.
+    less than ``np.digitize`` or ``np.select``; one compiled pass over ``values``). NaN counts
+    0, or gives ``MISSING`` with ``nan_missing``.
     """
-    return _count_edges(values, edges, start, below=True)
+    return _count_edges(values, edges, start, below=True, nan_missing=nan_missing)
 
 
-def count_at_or_above(values: NDArray, edges: tuple[float, ...], start: int = 0) -> NDArray:
-    """``start`` + number of ``edges`` that ``values`` is at or above, as int8 (NaN counts 0)."""
-    return _count_edges(values, edges, start, below=False)
+def count_at_or_above(
+    values: NDArray, edges: tuple[float, ...], start: int = 0, *, nan_missing: bool = False
+) -> NDArray:
+    """``start`` + number of ``edges`` that ``values`` is at or above, as int8 (NaN counts 0,
+    or gives ``MISSING`` with ``nan_missing``)."""
+    return _count_edges(values, edges, start, below=False, nan_missing=nan_missing)
 
 
-def _count_edges(values: NDArray, edges: tuple[float, ...], start: int, below: bool) -> NDArray:
+def _count_edges(
+    values: NDArray, edges: tuple[float, ...], start: int, below: bool, nan_missing: bool
+) -> NDArray:
     values = np.asarray(values)
     out = np.empty(values.shape, dtype=np.int8)
     typed = tuple(values.dtype.type(edge) for edge in edges)
     flat = np.ascontiguousarray(values).reshape(-1)
     if typed:
         kernel = _count_at_or_below_kernel if below else _count_at_or_above_kernel
-        kernel(flat, typed, np.int8(start), out.reshape(-1))
+        kernel(flat, typed, np.int8(start), nan_missing, out.reshape(-1))
     else:
         out.fill(start)
+        if nan_missing:
+            mark_missing(out, values)
     return out
 
 
@@ -176,23 +186,23 @@ def _count_edges(values: NDArray, edges: tuple[float, ...], start: int, below: b
 # over the points vectorised: one pass and no temporaries, ~4x faster than a numpy comparison
 # and addition per edge.
 @njit(nogil=True, cache=True, error_model="numpy")
-def _count_at_or_above_kernel(values, edges, start, out):  # pragma: no cover - compiled
+def _count_at_or_above_kernel(values, edges, start, nan_missing, out):  # pragma: no cover
     for i in range(values.shape[0]):
         value = values[i]
         level = start
         for edge in edges:
             level += value >= edge
-        out[i] = level
+        out[i] = MISSING if nan_missing and value != value else level
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _count_at_or_below_kernel(values, edges, start, out):  # pragma: no cover - compiled
+def _count_at_or_below_kernel(values, edges, start, nan_missing, out):  # pragma: no cover
     for i in range(values.shape[0]):
         value = values[i]
         level = start
         for edge in edges:
             level += value <= edge
-        out[i] = level
+        out[i] = MISSING if nan_missing and value != value else level
 
 
 def _is_dask(x: Any) -> bool:

@@ -28,7 +28,6 @@ from ._arrays import (
     count_at_or_above,
     elementwise,
     float_dtype,
-    mark_missing,
 )
 from .ireq_lut import clothing_table, storage_table
 from .iso11079 import QLIM_WH_M2, SPECTATOR, duration_limited_exposure
@@ -196,8 +195,7 @@ def clothing_level(clo: ArrayLike) -> NDArray[np.int8]:
     """
     c = np.asarray(clo)
     c = c if np.issubdtype(c.dtype, np.floating) else c.astype(np.float64)
-    level = count_at_or_above(c, CLOTHING_LEVEL_EDGES, start=1)
-    return mark_missing(level, c)
+    return count_at_or_above(c, CLOTHING_LEVEL_EDGES, start=1, nan_missing=True)
 
 
 @elementwise("t_c", "rsds_wm2", "cos_sza", "surface_albedo", "day_of_year")

@@ -26,6 +26,7 @@ Only the acute cold hazards (wind chill, frostbite) can reach Ⅳ.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import MISSING, check_levels, elementwise
@@ -96,14 +97,63 @@ def spectator_level(
         for name, levels in components.items()
     }
     shape = np.broadcast_shapes(*(lv.shape for lv in checked.values()))
-    out = np.ones(shape, dtype=np.int8)
-    missing = np.zeros(shape, dtype=np.bool_)
-    for name, lv in checked.items():
-        # int8 comparisons and sums: far cheaper than a table lookup per point.
-        impact = np.ones(lv.shape, dtype=np.int8)
-        for edge in _IMPACT_EDGES[name]:
-            impact += np.greater_equal(lv, np.int8(edge))
-        np.maximum(out, impact, out=out)
-        missing |= np.equal(lv, MISSING)
-    np.copyto(out, MISSING, where=missing)
+    flat = [
+        np.ascontiguousarray(np.broadcast_to(lv, shape), dtype=np.int8).reshape(-1)
+        for lv in checked.values()
+    ]
+    edges = [tuple(np.int8(edge) for edge in _IMPACT_EDGES[name]) for name in checked]
+    out = np.empty(shape, dtype=np.int8)
+    _spectator_level_kernel(*flat, *edges, out.reshape(-1))
     return out
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _impact(level, edges):  # pragma: no cover - compiled
+    """Impact 1..4 of a component level: 1 + the number of ``edges`` it reaches."""
+    impact = 1
+    for edge in edges:
+        impact += level >= edge
+    return impact
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _spectator_level_kernel(
+    wind_chill,
+    frostbite,
+    clothing,
+    cold,
+    sunscreen,
+    goggles,
+    wind_chill_edges,
+    frostbite_edges,
+    clothing_edges,
+    cold_edges,
+    sunscreen_edges,
+    goggles_edges,
+    out,
+):  # pragma: no cover - compiled
+    """The worst impact of the six component levels per point, -1 where one is missing;
+    integer comparisons only (the edge loops unroll), so the loop vectorises."""
+    for i in range(out.shape[0]):
+        a, b, c, d, e, f = (
+            wind_chill[i],
+            frostbite[i],
+            clothing[i],
+            cold[i],
+            sunscreen[i],
+            goggles[i],
+        )
+        worst = max(_impact(a, wind_chill_edges), _impact(b, frostbite_edges))
+        worst = max(worst, _impact(c, clothing_edges))
+        worst = max(worst, _impact(d, cold_edges))
+        worst = max(worst, _impact(e, sunscreen_edges))
+        worst = max(worst, _impact(f, goggles_edges))
+        missing = (
+            (a == MISSING)
+            | (b == MISSING)
+            | (c == MISSING)
+            | (d == MISSING)
+            | (e == MISSING)
+            | (f == MISSING)
+        )
+        out[i] = MISSING if missing else worst

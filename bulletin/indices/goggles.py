@@ -52,6 +52,8 @@ def ocular_uv(uvi_no_snow: ArrayLike, snow_albedo: ArrayLike) -> NDArray[np.floa
     check_range("ocular_uv", "uvi_no_snow", uvi, -0.5, 100.0, "")
     check_range("ocular_uv", "snow_albedo", albedo, 0.0, 1.0, "")
     out = albedo + dtype.type(1.0)
+    if out.shape == np.broadcast_shapes(out.shape, uvi.shape):
+        return np.multiply(out, uvi, out=out)
     return np.multiply(out, uvi, dtype=dtype)
 
 

@@ -31,7 +31,6 @@ from ._arrays import (
     count_at_or_above,
     elementwise,
     float_dtype,
-    mark_missing,
 )
 
 #: Edges of the US EPA cloud table on total cloud fraction and its factors: [0, 0.2) clear
@@ -396,8 +395,7 @@ def _rounded_uvi_levels(uvi: ArrayLike, edges: tuple[float, ...], start: int, na
     u = np.asarray(uvi)
     u = u if np.issubdtype(u.dtype, np.floating) else u.astype(np.float64)
     check_range(name, "uvi", u, -0.5, 100.0, "", "UV index expected")
-    level = count_at_or_above(u, edges, start=start)
-    return mark_missing(level, u)
+    return count_at_or_above(u, edges, start=start, nan_missing=True)
 
 
 @elementwise("uvi")

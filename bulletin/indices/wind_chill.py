@@ -25,7 +25,6 @@ from ._arrays import (
     count_at_or_below,
     elementwise,
     float_dtype,
-    mark_missing,
 )
 
 #: 3 mph in km/h: the NWS formula is defined for winds above this (NWS; MetPy masks V <= 3 mph).
@@ -160,6 +159,6 @@ def wind_chill_level(wci_c: ArrayLike) -> NDArray[np.int8]:
     w = np.asarray(wci_c)
     if not np.issubdtype(w.dtype, np.floating):
         w = w.astype(np.float64)
-    level = count_at_or_below(w, WIND_CHILL_LEVEL_EDGES)
-    level += np.less(w, w.dtype.type(0.5))
-    return mark_missing(level, w)
+    level = count_at_or_below(w, WIND_CHILL_LEVEL_EDGES, nan_missing=True)
+    level += np.less(w, w.dtype.type(0.5))  # NaN adds nothing: stays missing
+    return level
