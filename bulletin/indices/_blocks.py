@@ -63,9 +63,9 @@ def map_blocks(
     and ~1.6x the time), else the longest.
     ``block_points`` defaults to :func:`block_points_for` the number of threads.
     ``func`` returns a dict of arrays broadcastable to the block's shape; the result holds each
-    as a full ``shape`` array. The first block runs alone to learn the output dtypes; the
-    others run on ``workers`` threads (default: :func:`default_workers`) and write straight
-    into the outputs.
+    as a full ``shape`` array. A one-slice block runs first to learn the output dtypes; then
+    the blocks run on ``workers`` threads (default: :func:`default_workers`) and write
+    straight into the outputs.
     """
     workers = default_workers() if workers is None else workers
     if block_points is None:
@@ -100,16 +100,26 @@ def map_blocks(
         for key, value in result.items():
             outputs[key][where] = value
 
-    first = run(starts[0])
-    for key, value in first.items():
+    # The output dtypes from the first element of the split axis (a block of one slice, run
+    # ahead: cheaper than running the whole first block alone while the other threads wait).
+    sample = {
+        key: None
+        if value is None
+        else value[
+            tuple(
+                slice(0, 1) if dim == axis and value.shape[axis] > 1 else slice(None)
+                for dim in range(value.ndim)
+            )
+        ]
+        for key, value in arrays.items()
+    }
+    for key, value in func(**sample, **kwargs).items():
         outputs[key] = np.empty(shape, dtype=value.dtype)
-    store(starts[0], first)
-    del first
-    if workers <= 1 or len(starts) == 2:
-        for start in starts[1:]:
+    if workers <= 1:
+        for start in starts:
             store(start, run(start))
         return outputs
-    with ThreadPoolExecutor(max_workers=min(workers, len(starts) - 1)) as pool:
-        for _ in pool.map(lambda start: store(start, run(start)), starts[1:]):
+    with ThreadPoolExecutor(max_workers=min(workers, len(starts))) as pool:
+        for _ in pool.map(lambda start: store(start, run(start)), starts):
             pass
     return outputs

@@ -405,7 +405,10 @@ def _spectator_indices(
         out["sunscreen_level"],
         out["goggles_level"],
     )
-    return {key: np.broadcast_to(out[key], shape) for key in OUTPUTS}
+    return {
+        key: out[key] if out[key].shape == shape else np.broadcast_to(out[key], shape)
+        for key in OUTPUTS
+    }
 
 
 def spectator_indices(**arrays_and_settings) -> dict[str, NDArray]:
