@@ -414,16 +414,17 @@ def _spectator_indices(
 def spectator_indices(**arrays_and_settings) -> dict[str, NDArray]:
     """:func:`_spectator_indices` (same parameters) with each raw input checked once against
     :data:`INPUT_RANGES` (:class:`IndexInputError` names the input and the value)."""
-    for name, (low, high, unit, hint) in INPUT_RANGES.items():
-        values = arrays_and_settings.get(name)
-        if values is not None:
-            check_range("spectator_indices", name, values, low, high, unit, hint)
     # A block of a larger grid is a strided view: one contiguous copy of each input here is
-    # cheaper than the copies the compiled kernels and the strided numpy loops would make.
+    # cheaper than the copies the compiled kernels and the strided numpy loops would make,
+    # and the range checks then read the copies from the cache.
     contiguous = {
         key: np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
         for key, value in arrays_and_settings.items()
     }
+    for name, (low, high, unit, hint) in INPUT_RANGES.items():
+        values = contiguous.get(name)
+        if values is not None:
+            check_range("spectator_indices", name, values, low, high, unit, hint)
     with inputs_already_checked():
         return _spectator_indices(**contiguous)
 

@@ -15,6 +15,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import (
@@ -68,10 +69,6 @@ def frostbite_minutes(
     name = "frostbite_minutes"
     check_range(name, "t_c", t, -100.0, 60.0, "°C", "air temperature in °C expected")
     check_range(name, "v10_kmh", v, 0.0, None, "km/h")
-    # Wind factor -24.5 (0.667 V + 4.8) + 2111, with V capped at the fit range's top.
-    wind_factor = np.minimum(v, dtype.type(FIT_MAX_WIND_KMH))
-    wind_factor *= dtype.type(-24.5 * 0.667)
-    wind_factor += dtype.type(2111.0 - 24.5 * 4.8)
     # (-4.8 - T)^-1.668 as exp(-1.668 ln(.)): cheaper than a float32 pow. ln of a negative
     # number is NaN (T > -4.8); ln 0 = -inf gives +inf at T = -4.8 exactly, set NaN below.
     cooling = np.subtract(dtype.type(FROSTBITE_MAX_T_C), t, dtype=dtype)
@@ -79,13 +76,33 @@ def frostbite_minutes(
         np.log(cooling, out=cooling)
     cooling *= dtype.type(-1.668)
     np.exp(cooling, out=cooling)
-    out = np.multiply(cooling, wind_factor, dtype=dtype)
-    np.copyto(out, np.nan, where=np.isinf(out))
+    shape = np.broadcast_shapes(cooling.shape, v.shape)
+    out = np.empty(shape, dtype=dtype)
+    constants = (FIT_MAX_WIND_KMH, -24.5 * 0.667, 2111.0 - 24.5 * 4.8)
+    _frostbite_kernel(
+        *(np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1) for x in (cooling, v)),
+        tuple(dtype.type(c) for c in constants),
+        out.reshape(-1),
+    )
     if fit_range_only:
         outside = np.logical_or(np.less_equal(v, FIT_MIN_WIND_KMH), np.greater(v, FIT_MAX_WIND_KMH))
         outside = np.logical_or(outside, np.greater(out, FIT_MAX_MINUTES))
         np.copyto(out, np.nan, where=outside)
     return out
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _frostbite_kernel(cooling, v, constants, out):  # pragma: no cover - compiled
+    """``(-4.8 - T)^-1.668`` times the wind factor ``-24.5 (0.667 V + 4.8) + 2111`` with V
+    capped at the fit range's top, per point of flat arrays; +-inf (T = -4.8 exactly) -> NaN.
+    Each operation rounds as the numpy ufunc would (fastmath off); the loop vectorises."""
+    max_wind, slope, intercept = constants
+    nan = intercept * np.nan
+    for i in range(cooling.shape[0]):
+        wind = v[i]
+        wind = max_wind if wind > max_wind else wind  # NaN stays NaN, as np.minimum
+        value = cooling[i] * (wind * slope + intercept)
+        out[i] = nan if (value == np.inf) | (value == -np.inf) else value
 
 
 @elementwise("minutes", "wci_c")
