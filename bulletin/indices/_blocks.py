@@ -18,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 
-#: Points per block on one thread (our choice, measured on the benchmark grid with the blocks
-#: cut along the outer axis: 2**19 points took ~92 ns of CPU per point, 2**18 ~108 ns, 2**17
-#: ~135 ns; the per-block Python overhead is spread wider while the temporaries still fit the
-#: caches). With more threads the blocks shrink (:func:`block_points_for`).
-BLOCK_POINTS = 1 << 19
-#: The smallest block (our choice: below it the per-block overhead dominates).
+#: Points per block for one or two threads (our choice, measured on the forecast-like
+#: benchmark grid with the blocks cut along the outer axis, CPU time of the engine: one
+#: thread 0.60 s on blocks of 2**17 points, 0.56 s on 2**18, 0.99 s on 2**19, whose ~60 MB
+#: of inputs, temporaries and outputs no longer fit the 32 MB last-level cache; two threads
+#: 0.45 / 0.36 / 0.53 s of wall). More threads get smaller blocks (:func:`block_points_for`).
+BLOCK_POINTS = 1 << 18
+#: The smallest block (our choice: below it the per-block Python overhead, ~1 ms, dominates).
 MIN_BLOCK_POINTS = 1 << 17
 
 
@@ -36,11 +37,10 @@ def default_workers() -> int:
 
 
 def block_points_for(workers: int) -> int:
-    """Points per block for ``workers`` threads: :data:`BLOCK_POINTS` shared out between the
-    threads, at least :data:`MIN_BLOCK_POINTS`. The threads share the last-level cache: on
-    the 2-core benchmark machine, 2 threads on blocks of 2**19 points spent 1.46x the CPU
-    time of one thread (0.80 s wall for the engine), on blocks of 2**18 1.05x (0.68 s)."""
-    return max(MIN_BLOCK_POINTS, BLOCK_POINTS // max(1, workers))
+    """Points per block for ``workers`` threads: :data:`BLOCK_POINTS` for one or two, shared
+    out beyond two (the threads share the last-level cache; measured on two threads only),
+    at least :data:`MIN_BLOCK_POINTS`."""
+    return max(MIN_BLOCK_POINTS, BLOCK_POINTS * 2 // max(2, workers))
 
 
 def map_blocks(
