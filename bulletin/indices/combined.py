@@ -120,6 +120,74 @@ def _along(values: NDArray, axis: int, ndim: int) -> NDArray:
     return values.reshape(shape)
 
 
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _daily_statistics(
+    t, rh, wind, day_starts, t_zero, rh_zero, tmin, tmax, tmean, rh_mean, wind_max
+):  # pragma: no cover - compiled
+    """Per local day (rows from ``day_starts`` along the time axis of (time, points) arrays):
+    NaN-skipping minimum, maximum and mean of ``t``, mean of ``rh``, maximum of ``wind``
+    (NaN where a day has no value); ``t_zero``/``rh_zero``: 0 in each array's float type.
+    As numpy's ``fmin``/``fmax``/``add`` reductions over a
+    day's steps: the sums run step by step in the arrays' float type, the mean divides them
+    in float64 by the count of values. Step after step across contiguous rows: the loops
+    vectorise and each value is read once."""
+    n_time, n_points = t.shape
+    n_days = day_starts.shape[0]
+    t_sum = np.empty(n_points, dtype=t.dtype)
+    rh_sum = np.empty(n_points, dtype=rh.dtype)
+    t_count = np.empty(n_points, dtype=np.int64)
+    rh_count = np.empty(n_points, dtype=np.int64)
+    for day in range(n_days):
+        first = day_starts[day]
+        end = day_starts[day + 1] if day + 1 < n_days else n_time
+        low, high, top = tmin[day], tmax[day], wind_max[day]
+        low[:] = t[first]
+        high[:] = t[first]
+        top[:] = wind[first]
+        t_sum[:] = 0
+        rh_sum[:] = 0
+        t_count[:] = 0
+        rh_count[:] = 0
+        for i in range(first, end):
+            t_row, rh_row, wind_row = t[i], rh[i], wind[i]
+            for j in range(n_points):
+                x = t_row[j]
+                low[j] = x if (x < low[j]) | (low[j] != low[j]) else low[j]
+                high[j] = x if (x > high[j]) | (high[j] != high[j]) else high[j]
+                valid = x == x
+                t_sum[j] += x if valid else t_zero
+                t_count[j] += valid
+                y = rh_row[j]
+                valid = y == y
+                rh_sum[j] += y if valid else rh_zero
+                rh_count[j] += valid
+                w = wind_row[j]
+                top[j] = w if (w > top[j]) | (top[j] != top[j]) else top[j]
+        mean_t, mean_rh = tmean[day], rh_mean[day]
+        for j in range(n_points):
+            mean_t[j] = np.float64(t_sum[j]) / t_count[j]
+            mean_rh[j] = np.float64(rh_sum[j]) / rh_count[j]
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _daily_amounts(rates, hours, day_starts, out):  # pragma: no cover - compiled
+    """Per local day: the float64 sum of rate x step hours over the day's steps (NaN as 0),
+    step by step as numpy's ``add`` reduction."""
+    n_time, n_points = rates.shape
+    n_days = day_starts.shape[0]
+    for day in range(n_days):
+        first = day_starts[day]
+        end = day_starts[day + 1] if day + 1 < n_days else n_time
+        total = out[day]
+        total[:] = 0.0
+        for i in range(first, end):
+            row = rates[i]
+            step_hours = hours[i]
+            for j in range(n_points):
+                rate = row[j]
+                total[j] += (0.0 if rate != rate else rate) * step_hours
+
+
 def _daily_cold_risk(
     t: NDArray,
     rh: NDArray,
@@ -137,40 +205,31 @@ def _daily_cold_risk(
     claim a cold wave it cannot see). Daily wind is the maximum, precipitation the amount.
     """
 
-    bounds = list(zip(time.day_starts, [*time.day_starts[1:], time.day_of_step.size], strict=True))
-
-    def per_day(reduce, values: NDArray) -> NDArray:
-        # One reduction per day over a slice of the (sorted) time axis: much faster than
-        # ``ufunc.reduceat`` along an outer axis, which numpy does point by point.
-        lead = (slice(None),) * axis
-        return np.stack(
-            [reduce(values[(*lead, slice(start, end))], axis=axis) for start, end in bounds],
-            axis=axis,
-        )
-
-    def mean(values: NDArray) -> NDArray:
-        # NaN-skipping mean; the sum over a day's steps in float32, as xarray's mean does.
-        if not np.isnan(values).any():
-            total = per_day(np.add.reduce, values)
-            count = _along(np.diff([*time.day_starts, time.day_of_step.size]), axis, values.ndim)
-        else:
-            valid = ~np.isnan(values)
-            total = per_day(np.add.reduce, np.where(valid, values, 0))
-            count = per_day(np.add.reduce, valid.astype(np.int32))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (total / count).astype(values.dtype, copy=False)
-
-    tmin = per_day(np.fmin.reduce, t)
-    tmax = per_day(np.fmax.reduce, t)
-    tmean = mean(t)
-    rh_mean = mean(rh)
-    wind_max = per_day(np.fmax.reduce, wind)
+    shape = np.broadcast_shapes(t.shape, rh.shape, wind.shape)
+    along_time = [np.moveaxis(np.broadcast_to(x, shape), axis, 0) for x in (t, rh, wind)]
+    t2, rh2, wind2 = (x.reshape(x.shape[0], -1) for x in along_time)  # copies only if needed
+    n_days = time.day_starts.size
+    tmin, tmax, tmean = (np.empty((n_days, t2.shape[1]), dtype=t.dtype) for _ in range(3))
+    rh_mean = np.empty((n_days, rh2.shape[1]), dtype=rh.dtype)
+    wind_max = np.empty((n_days, wind2.shape[1]), dtype=wind.dtype)
+    starts = time.day_starts.astype(np.intp)
+    zeros = t.dtype.type(0), rh.dtype.type(0)
+    _daily_statistics(t2, rh2, wind2, starts, *zeros, tmin, tmax, tmean, rh_mean, wind_max)
     if precip is None:
-        precip_day = np.zeros((1,) * tmin.ndim)
+        precip_day = np.zeros((1,) * t.ndim)
     else:
-        hours = _along(time.step_hours, axis, precip.ndim)
-        precip_day = per_day(np.add.reduce, np.nan_to_num(precip, nan=0.0) * hours)
-    n_days = tmin.shape[axis]
+        along = np.moveaxis(precip, axis, 0)
+        precip2 = along.reshape(along.shape[0], -1)
+        amounts = np.empty((n_days, precip2.shape[1]), dtype=np.float64)
+        _daily_amounts(precip2, time.step_hours, starts, amounts)
+        precip_day = np.moveaxis(amounts.reshape((n_days, *along.shape[1:])), 0, axis)
+
+    def daily(values: NDArray, like: NDArray) -> NDArray:
+        return np.moveaxis(values.reshape((n_days, *like.shape[1:])), 0, axis)
+
+    tmin, tmax, tmean = (daily(x, along_time[0]) for x in (tmin, tmax, tmean))
+    rh_mean = daily(rh_mean, along_time[1])
+    wind_max = daily(wind_max, along_time[2])
 
     def drop(k: int) -> NDArray:
         # Fall of the daily minimum over k days (positive = cooling); 0 before the first day.
