@@ -189,3 +189,24 @@ def test_uv_levels_monotone(a, b):
 def test_uv_level_rejects_negative_index():
     with pytest.raises(IndexInputError, match="uvi"):
         sunscreen_level(-3.0)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_cos_zenith_along_an_axis_is_the_grid_formula(axis):
+    # The engine's one-pass form gives exactly the numpy form, for a grid whose places vary
+    # only after the time axis (compiled) and for one with a place axis before it (fallback).
+    from bulletin.indices.uv import _cos_zenith, _cos_zenith_along
+
+    times = pd.date_range("2022-02-04T00:00", periods=30, freq="h").values
+    lat = np.linspace(39.5, 41.5, 7, dtype=np.float32)
+    lon = np.linspace(115.0, 117.0, 9, dtype=np.float32)
+    if axis == 0:
+        lat3, lon3 = lat[None, :, None], lon[None, None, :]
+    else:
+        lat3, lon3 = lat[:, None, None], lon[None, None, :]
+    shape = [1, 1, 1]
+    shape[axis] = times.size
+    expected = _cos_zenith(times.reshape(shape), lat3, lon3)
+    got = _cos_zenith_along(times, lat3, lon3, axis)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)

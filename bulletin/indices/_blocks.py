@@ -51,6 +51,7 @@ def map_blocks(
     keep_axis: int | None = None,
     block_points: int | None = None,
     workers: int | None = None,
+    dtypes: Mapping[str, np.dtype] | None = None,
     **kwargs,
 ) -> dict[str, NDArray]:
     """Call ``func(**blocks, **kwargs)`` on blocks of ``arrays`` and assemble its outputs.
@@ -63,9 +64,9 @@ def map_blocks(
     and ~1.6x the time), else the longest.
     ``block_points`` defaults to :func:`block_points_for` the number of threads.
     ``func`` returns a dict of arrays broadcastable to the block's shape; the result holds each
-    as a full ``shape`` array. A one-slice block runs first to learn the output dtypes; then
-    the blocks run on ``workers`` threads (default: :func:`default_workers`) and write
-    straight into the outputs.
+    as a full ``shape`` array. The outputs' dtypes are ``dtypes`` (by output name) when given,
+    else learnt from a one-slice block run first; then the blocks run on ``workers`` threads
+    (default: :func:`default_workers`) and write straight into the outputs.
     """
     workers = default_workers() if workers is None else workers
     if block_points is None:
@@ -100,21 +101,23 @@ def map_blocks(
         for key, value in result.items():
             outputs[key][where] = value
 
-    # The output dtypes from the first element of the split axis (a block of one slice, run
-    # ahead: cheaper than running the whole first block alone while the other threads wait).
-    sample = {
-        key: None
-        if value is None
-        else value[
-            tuple(
-                slice(0, 1) if dim == axis and value.shape[axis] > 1 else slice(None)
-                for dim in range(value.ndim)
-            )
-        ]
-        for key, value in arrays.items()
-    }
-    for key, value in func(**sample, **kwargs).items():
-        outputs[key] = np.empty(shape, dtype=value.dtype)
+    if dtypes is None:
+        # From the first element of the split axis (a one-slice block run ahead: cheaper
+        # than running the whole first block alone while the other threads wait).
+        sample = {
+            key: None
+            if value is None
+            else value[
+                tuple(
+                    slice(0, 1) if dim == axis and value.shape[axis] > 1 else slice(None)
+                    for dim in range(value.ndim)
+                )
+            ]
+            for key, value in arrays.items()
+        }
+        dtypes = {key: value.dtype for key, value in func(**sample, **kwargs).items()}
+    for key, dtype in dtypes.items():
+        outputs[key] = np.empty(shape, dtype=dtype)
     if workers <= 1:
         for start in starts:
             store(start, run(start))

@@ -36,7 +36,7 @@ from .goggles import goggles_level_and_lens, ocular_uv
 from .ireq_lut import clothing_table, storage_table
 from .uv import (
     SNOW_COVER_DEPTH_M,
-    _cos_zenith,
+    _cos_zenith_along,
     _zenith_degrees,
     snow_albedo,
     snow_uv_factor,
@@ -394,8 +394,9 @@ def _spectator_indices(
     out["frostbite_level"] = frostbite_level(minutes, wci)
 
     # Sun position: 1-D time terms against latitude/longitude (float32 is ample here).
-    times = _along(time.times_utc, time_axis, ndim)
-    cos_z = _cos_zenith(times, lat.astype(np.float32), lon.astype(np.float32))
+    cos_z = _cos_zenith_along(
+        time.times_utc, lat.astype(np.float32), lon.astype(np.float32), time_axis
+    )
     cos_sza = np.maximum(cos_z, 0)
     # Elevation = 90° - zenith, as 90 - :func:`.solar_zenith`.
     elevation = np.subtract(np.float32(90.0), _zenith_degrees(cos_z), out=cos_z)
@@ -495,15 +496,19 @@ def spectator_indices_blocked(
     arrays: Mapping[str, NDArray | None],
     *,
     workers: int | None = None,
+    dtypes: Mapping[str, np.dtype] | None = None,
     **kwargs,
 ) -> dict[str, NDArray]:
     """:func:`spectator_indices` (keyword ``arrays`` by parameter name, the rest in
     ``kwargs``) on cache-sized blocks that keep the whole time axis, on ``workers`` threads.
-    Identical results to one call on the whole arrays.
+    Identical results to one call on the whole arrays. ``dtypes``: the output dtypes by name,
+    when the caller knows them (else one slice is computed first to learn them).
 
-    (A compiled single-pass numba kernel over the same formulas was tried and measured slower:
-    ~144 against ~91 ns of CPU per point on one thread on the benchmark grid, commit b22dc76;
-    numpy's vectorised float32 loops win over scalar compiled code here.)
+    (One compiled numba kernel over all the formulas was tried and measured slower, ~144
+    against ~91 ns of CPU per point on one thread, commit b22dc76: without Intel's SVML its
+    exp/log/arcsin/cos calls are scalar, where numpy's float32 loops for them are SIMD. The
+    index functions therefore leave those to numpy and run the arithmetic between them in
+    small vectorised numba loops.)
     """
     clothing_table()  # load the lookup tables once, before the threads need them
     storage_table(float(kwargs["worn_clo"]))
@@ -515,5 +520,6 @@ def spectator_indices_blocked(
         shape,
         keep_axis=kwargs["time_axis"],
         workers=workers,
+        dtypes=dtypes,
         **kwargs,
     )

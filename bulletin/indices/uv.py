@@ -89,23 +89,65 @@ def _sun_terms(times_utc: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
     return np.asarray(declination), np.deg2rad(hour_angle_deg), np.asarray(days)
 
 
-def _cos_zenith(times_utc, lat, lon) -> NDArray[np.floating]:
+def _zenith_terms(times_utc, lat, lon) -> tuple[NDArray, ...]:
+    """The factors of ``cos z = a X - b Y + c Z``: ``a = cos δ cos H0``, ``b = cos δ sin H0``,
+    ``c = sin δ`` on the times, ``X = cos φ cos λ``, ``Y = cos φ sin λ``, ``Z = sin φ`` on the
+    places (cos(H0 + λ) expanded, so that no trigonometric function runs on the full
+    time x space grid), in the float type of ``lat``/``lon``."""
     declination, hour_angle0, _ = _sun_terms(times_utc)
     dtype = float_dtype(lat, lon)
     lat_r = np.deg2rad(as_float(lat, dtype))
     lon_r = np.deg2rad(as_float(lon, dtype))
-    # cos z = sin δ sin φ + cos δ cos φ cos(H0 + λ), with cos(H0 + λ) expanded so that no
-    # trigonometric function runs on the full time x space grid.
     cos_d = np.cos(declination)
     a = (cos_d * np.cos(hour_angle0)).astype(dtype)
     b = (cos_d * np.sin(hour_angle0)).astype(dtype)
     c = np.sin(declination).astype(dtype)
     cos_lat = np.cos(lat_r)
-    out = a * (cos_lat * np.cos(lon_r))
-    out -= b * (cos_lat * np.sin(lon_r))
-    out += c * np.sin(lat_r)
+    return a, b, c, cos_lat * np.cos(lon_r), cos_lat * np.sin(lon_r), np.sin(lat_r)
+
+
+def _cos_zenith(times_utc, lat, lon) -> NDArray[np.floating]:
+    a, b, c, x, y, z = _zenith_terms(times_utc, lat, lon)
+    out = a * x
+    out -= b * y
+    out += c * z
     np.clip(out, -1, 1, out=out)
     return out
+
+
+def _cos_zenith_along(
+    times_utc: NDArray, lat: NDArray, lon: NDArray, axis: int
+) -> NDArray[np.floating]:
+    """:func:`_cos_zenith` (the same numbers) for 1-D ``times_utc`` along ``axis`` of the
+    ``lat``/``lon`` arrays (size 1 there): in one compiled pass over the grid when no axis
+    before ``axis`` varies in space (as in the index engine), else as :func:`_cos_zenith`."""
+    ndim = max(lat.ndim, lon.ndim)
+    shape = [1] * ndim
+    shape[axis] = times_utc.size
+    times = times_utc.reshape(shape)
+    space = np.broadcast_shapes(lat.shape, lon.shape)
+    if any(size > 1 for size in space[: axis + 1]):
+        return _cos_zenith(times, lat, lon)
+    a, b, c, x, y, z = _zenith_terms(times_utc, lat, lon)
+    out_shape = (*space[:axis], times_utc.size, *space[axis + 1 :])
+    out = np.empty(out_shape, dtype=x.dtype)
+    places = (np.ascontiguousarray(np.broadcast_to(v, space)).reshape(-1) for v in (x, y, z))
+    _cos_zenith_kernel(a, b, c, *places, out.reshape(times_utc.size, -1))
+    return out
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _cos_zenith_kernel(a, b, c, x, y, z, out):  # pragma: no cover - compiled
+    """``clip((a[i] x[j] - b[i] y[j]) + c[i] z[j], -1, 1)`` into ``out[i, j]``, each
+    operation rounded as numpy's (fastmath off); the inner loop vectorises."""
+    one = a[0] - a[0] + 1
+    for i in range(out.shape[0]):
+        ai, bi, ci = a[i], b[i], c[i]
+        row = out[i]
+        for j in range(row.shape[0]):
+            value = (ai * x[j] - bi * y[j]) + ci * z[j]
+            value = -one if value < -one else value
+            row[j] = one if value > one else value
 
 
 def cos_solar_zenith(times_utc: ArrayLike, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.floating]:
