@@ -20,6 +20,7 @@ from bulletin.indices import iso11079 as iso
 from bulletin.indices.clothing import clothing_and_exposure
 from bulletin.indices.ireq_lut import (
     LUT_FILE,
+    PairedTables,
     build_ireq_lut,
     clothing_table,
     ireq_lut_path,
@@ -391,7 +392,7 @@ def test_compiled_table_lookup_is_the_numpy_expression(dtype):
     for values in (t, tr, v, rh):
         values[rng.integers(0, n, 50)] = np.nan
     clothing, storage = clothing_table(), storage_table(3.0)
-    icl, s = clothing.evaluate(t, tr, 2 / 3, v, rh, other=storage)
+    icl, s = PairedTables.of(clothing, storage).evaluate(t, tr, 2 / 3, v, rh)
     np.testing.assert_array_equal(icl, _plane_table_numpy(clothing, t, tr, 2 / 3, v, rh))
     np.testing.assert_array_equal(s, _plane_table_numpy(storage, t, tr, 2 / 3, v, rh))
     np.testing.assert_array_equal(clothing(t, tr, 2 / 3, v, rh), icl)
@@ -405,3 +406,14 @@ def test_compiled_table_lookup_is_the_numpy_expression(dtype):
 def test_clothing_and_exposure_checks_its_inputs():
     with pytest.raises(IndexInputError, match="rh_pct"):
         clothing_and_exposure(np.zeros(3), np.zeros(3), np.ones(3), np.full(3, 300.0))
+
+
+def test_paired_tables_need_the_same_axes():
+    from bulletin.indices.ireq_lut import DTR_AXIS, TA_AXIS, VA_AXIS, PlaneTable
+
+    shape = (TA_AXIS[2], DTR_AXIS[2], VA_AXIS[2])
+    coarse = PlaneTable.from_coarse(
+        np.ones(shape), np.zeros(shape), TA_AXIS, DTR_AXIS, VA_AXIS, 60.0, dtr_step=0.5
+    )
+    with pytest.raises(ValueError, match="share their axes"):
+        PairedTables.of(coarse, storage_table(3.0))

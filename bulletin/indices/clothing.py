@@ -29,7 +29,7 @@ from ._arrays import (
     elementwise,
     float_dtype,
 )
-from .ireq_lut import clothing_table, storage_table
+from .ireq_lut import clothing_and_storage_tables, clothing_table, storage_table
 from .iso11079 import QLIM_WH_M2, SPECTATOR, duration_limited_exposure
 
 #: Body-height (~1.5 m) wind as a fraction of the 10 m wind: the JAG/TI wind chill model's
@@ -168,9 +168,7 @@ def clothing_and_exposure(
     tables share one search of the air temperature and air speed cells."""
     dtype, t, tr, v, rh = _inputs("clothing_and_exposure", t_c, tr_c, v10_ms, rh_pct)
     check_range("clothing_and_exposure", "clo", np.asarray(clo, np.float64), 0.0, 10.0, "clo")
-    icl, storage = clothing_table().evaluate(
-        t, tr, body_wind_factor, v, rh, other=storage_table(float(clo))
-    )
+    icl, storage = clothing_and_storage_tables(float(clo)).evaluate(t, tr, body_wind_factor, v, rh)
     return _no_negative_clo(icl).astype(dtype, copy=False), _hours_from_storage(storage)
 
 

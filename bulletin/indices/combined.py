@@ -33,7 +33,7 @@ from .cold import specific_humidity_gkg as _specific_humidity
 from .composite import spectator_level
 from .frostbite import frostbite_level, frostbite_minutes
 from .goggles import goggles_level_and_lens, ocular_uv
-from .ireq_lut import clothing_table, storage_table
+from .ireq_lut import clothing_and_storage_tables
 from .uv import (
     SNOW_COVER_DEPTH_M,
     _cos_zenith_along,
@@ -510,8 +510,7 @@ def spectator_indices_blocked(
     index functions therefore leave those to numpy and run the arithmetic between them in
     small vectorised numba loops.)
     """
-    clothing_table()  # load the lookup tables once, before the threads need them
-    storage_table(float(kwargs["worn_clo"]))
+    clothing_and_storage_tables(float(kwargs["worn_clo"]))  # built once, before the threads
     present = [value for value in arrays.values() if value is not None]
     shape = np.broadcast_shapes(*(value.shape for value in present))
     return map_blocks(

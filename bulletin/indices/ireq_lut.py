@@ -13,10 +13,11 @@ radiant excess and air speed (linear interpolation on a 2 K x 5 K x 0.5 m/s grid
   pressure (skin evaporation and respiration), so ICL is almost exactly linear in it; the slope
   term is at most ~0.11 clo (10 °C, 18 m/s) and the linear model is within 0.002 clo;
 * evaluation (:class:`PlaneTable`): one plane in ta, va and RH per (ta, va) cell, at the
-  nearest node of tr - ta after linear refinement of that axis to 0.5 K steps at load time
+  nearest node of tr - ta after linear refinement of that axis to 0.25 K steps at load time
   (ICL changes by <= 0.045 clo/K along it). One gather of a packed 4-float record per point,
-  in one compiled loop (numba) that does the cell search once for the ICL and body heat
-  storage tables, which share the ta and va axes (:func:`clothing_and_exposure`).
+  in one compiled loop (numba); the ICL and body heat storage tables share all three axes,
+  and :class:`PairedTables` interleaves their records so that one cell search and one cache
+  line serve both (:func:`bulletin.indices.clothing_and_exposure`).
 
 Beyond ta -50..20 °C and va 18.4 m/s the edge cell's plane is extended; tr - ta beyond
 -10..40 K uses the edge node. ISO 11079 itself is valid for ta <= 10 °C and va <= 18 m/s.
@@ -44,8 +45,9 @@ VA_AXIS = (0.4, 0.5, 37)  # m/s at body height: 0.4 .. 18.4
 #: Relative humidity (%) of the stored values, and the two ends of the RH secant.
 RH_REFERENCE = 60.0
 RH_SECANT = (10.0, 100.0)
-#: Step (K) of the tr - ta axis after refinement at load time (nearest-node lookup).
-DTR_FINE_STEP = 0.5
+#: Step (K) of the tr - ta axis after refinement at load time (nearest-node lookup): that of
+#: the storage tables, so that the two pair up (:class:`PairedTables`).
+DTR_FINE_STEP = 0.25
 #: Step (K) of tr - ta (-10..40 K) of the body heat storage tables built at run time.
 STORAGE_DTR_STEP = 0.25
 
@@ -113,26 +115,22 @@ def _cell(position, top):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True, fastmath=False)
-def _plane_kernel(
-    t, tr, v10, rh, geometry, sizes, records, out, records2, dtr2, out2
-):  # pragma: no cover - compiled
-    """One or two :class:`PlaneTable` evaluations on flat arrays (see
-    :meth:`PlaneTable.__call__`), with one ta/va cell search for both.
+def _plane_kernel(t, tr, v10, rh, geometry, sizes, records, width, out, out2):  # pragma: no cover
+    """One :class:`PlaneTable` evaluation on flat arrays (see :meth:`PlaneTable.__call__`),
+    or two at once from interleaved records (:class:`PairedTables`).
 
     ``geometry`` (in the inputs' float type) = ``(ta0, 1/dta, va_per_v10, va0, 1/dva,
-    dd/2 - d0, 1/dd)``; ``sizes`` = (ta cells, tr - ta nodes, va cells, tr - ta nodes of the
-    second table). The second table (used when ``records2`` is not empty) shares the ta and va
-    axes; ``dtr2`` = ``(dd/2 - d0, 1/dd)`` of its tr - ta axis. The arithmetic is the numpy
-    expression's, operation by operation in the inputs' float type (fastmath off: no fused
-    multiply-add), so the results are the same.
+    dd/2 - d0, 1/dd)``; ``sizes`` = (ta cells, tr - ta nodes, va cells); ``records`` holds
+    ``width`` floats per cell: 4 for one table, 8 for two (the second plane in the last four,
+    written to ``out2``). The arithmetic is the numpy expression's, operation by operation
+    in the inputs' float type (fastmath off: no fused multiply-add), so the results are the
+    same.
     """
     ta0, inv_dta, va_per_v10, va0, inv_dva, dtr_shift, inv_dd = geometry
-    dtr_shift2, inv_dd2 = dtr2
-    ta_top, n_nodes, n_va, n_nodes2 = sizes
+    ta_top, n_nodes, n_va = sizes
     va_top = n_va - 1
     node_top = n_nodes - 1
-    node_top2 = n_nodes2 - 1
-    two = records2.shape[0] > 0
+    two = width == 8
     for i in range(t.shape[0]):
         ti = t[i]
         tri = tr[i]
@@ -142,20 +140,18 @@ def _plane_kernel(
             va = va0
         cell = _cell((ti - ta0) * inv_dta, ta_top) * n_nodes
         va_cell = _cell((va - va0) * inv_dva, va_top)
-        excess = tri - ti
-        k = ((cell + _cell((excess + dtr_shift) * inv_dd, node_top)) * n_va + va_cell) * 4
+        node = _cell((tri - ti + dtr_shift) * inv_dd, node_top)
+        k = ((cell + node) * n_va + va_cell) * width
         value = ti * records[k + 1]
         value += records[k]
         value += va * records[k + 2]
         value += rhi * records[k + 3]
         out[i] = value if tri == tri else np.nan
         if two:
-            cell2 = (cell // n_nodes) * n_nodes2
-            k = ((cell2 + _cell((excess + dtr_shift2) * inv_dd2, node_top2)) * n_va + va_cell) * 4
-            value = ti * records2[k + 1]
-            value += records2[k]
-            value += va * records2[k + 2]
-            value += rhi * records2[k + 3]
+            value = ti * records[k + 5]
+            value += records[k + 4]
+            value += va * records[k + 6]
+            value += rhi * records[k + 7]
             out2[i] = value if tri == tri else np.nan
 
 
@@ -237,7 +233,7 @@ class PlaneTable:
         any input gives NaN. Beyond the ta and va ranges the edge cell's plane is extended;
         beyond the tr - ta range the edge node is used.
         """
-        return self.evaluate(t, tr, va_per_v10, v10, rh)[0]
+        return self.evaluate(t, tr, va_per_v10, v10, rh)
 
     def _geometry(self, dtype: type, va_per_v10: float) -> tuple[NDArray, NDArray]:
         """The axis constants of :func:`_plane_kernel` in the inputs' float type (as the numpy
@@ -257,37 +253,67 @@ class PlaneTable:
         va_per_v10: float,
         v10: NDArray[np.floating],
         rh: NDArray[np.floating],
-        other: PlaneTable | None = None,
-    ) -> tuple[NDArray[np.floating], ...]:
-        """:meth:`__call__`, and also ``other``'s values at the same points when given (a
-        table on the same ta and va axes: the cell search is done once for both)."""
-        dtype = t.dtype.type
-        t, tr, v10, rh = np.broadcast_arrays(t, tr, v10, rh)
-        shape = t.shape
-        flat = [np.ascontiguousarray(x, dtype=dtype).reshape(-1) for x in (t, tr, v10, rh)]
-        geometry, _ = self._geometry(dtype, va_per_v10)
-        out = np.empty(t.size, dtype=dtype)
-        if other is None:
-            records2, dtr2, out2, nodes2 = _NO_RECORDS, geometry[5:], out[:0], 1
-        else:
-            if other.ta_axis != self.ta_axis or other.va_axis != self.va_axis:
-                raise ValueError("tables evaluated together must share the ta and va axes")
-            records2 = other.records.view(np.float32)
-            dtr2 = other._geometry(dtype, va_per_v10)[1]
-            out2 = np.empty(t.size, dtype=dtype)
-            nodes2 = other.dtr_axis[2]
-        sizes = np.array(
-            [self.ta_axis[2] - 2, self.dtr_axis[2], self.va_axis[2] - 1, nodes2], dtype=np.int64
-        )
-        _plane_kernel(
-            *flat, geometry, sizes, self.records.view(np.float32), out, records2, dtr2, out2
-        )
-        if other is None:
-            return (out.reshape(shape),)
-        return out.reshape(shape), out2.reshape(shape)
+    ) -> NDArray[np.floating]:
+        """:meth:`__call__`."""
+        return _evaluate(self, self.records.view(np.float32), 4, t, tr, va_per_v10, v10, rh)[0]
 
 
-_NO_RECORDS = np.empty(0, dtype=np.float32)
+def _evaluate(
+    table: PlaneTable,
+    records: NDArray[np.float32],
+    width: int,
+    t: NDArray[np.floating],
+    tr: NDArray[np.floating],
+    va_per_v10: float,
+    v10: NDArray[np.floating],
+    rh: NDArray[np.floating],
+) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+    """The kernel on ``records`` of ``width`` floats per cell laid out on ``table``'s axes:
+    the first plane's values and (width 8) the second's."""
+    dtype = t.dtype.type
+    t, tr, v10, rh = np.broadcast_arrays(t, tr, v10, rh)
+    shape = t.shape
+    flat = [np.ascontiguousarray(x, dtype=dtype).reshape(-1) for x in (t, tr, v10, rh)]
+    geometry, _ = table._geometry(dtype, va_per_v10)
+    out = np.empty(t.size, dtype=dtype)
+    out2 = np.empty(t.size if width == 8 else 0, dtype=dtype)
+    sizes = np.array(
+        [table.ta_axis[2] - 2, table.dtr_axis[2], table.va_axis[2] - 1], dtype=np.int64
+    )
+    _plane_kernel(*flat, geometry, sizes, records, width, out, out2)
+    return out.reshape(shape), out2.reshape(shape if width == 8 else (0,))
+
+
+@dataclass(frozen=True)
+class PairedTables:
+    """Two :class:`PlaneTable` on the same axes, evaluated together: their records
+    interleaved cell by cell (8 floats, 32 bytes), so one cell search and one cache line
+    serve both. Each value is exactly its table's own."""
+
+    first: PlaneTable
+    second: PlaneTable
+    records: NDArray[np.float32]  # (cells * 8,)
+
+    @classmethod
+    def of(cls, first: PlaneTable, second: PlaneTable) -> PairedTables:
+        axes = ("ta_axis", "dtr_axis", "va_axis")
+        if any(getattr(first, axis) != getattr(second, axis) for axis in axes):
+            raise ValueError("tables evaluated together must share their axes")
+        records = np.concatenate(
+            [t.records.view(np.float32).reshape(-1, 4) for t in (first, second)], axis=1
+        )
+        return cls(first, second, np.ascontiguousarray(records).reshape(-1))
+
+    def evaluate(
+        self,
+        t: NDArray[np.floating],
+        tr: NDArray[np.floating],
+        va_per_v10: float,
+        v10: NDArray[np.floating],
+        rh: NDArray[np.floating],
+    ) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+        """Both tables' values at the points (see :meth:`PlaneTable.__call__`)."""
+        return _evaluate(self.first, self.records, 8, t, tr, va_per_v10, v10, rh)
 
 
 def ireq_lut_path() -> Path:
@@ -347,6 +373,13 @@ def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> PlaneTable:
         RH_REFERENCE,
         dtr_step=STORAGE_DTR_STEP,
     )
+
+
+@cache
+def clothing_and_storage_tables(clo: float) -> PairedTables:
+    """:func:`clothing_table` and :func:`storage_table` (``clo``) paired (same axes: the
+    clothing table is refined to the storage table's tr - ta step)."""
+    return PairedTables.of(clothing_table(), storage_table(clo))
 
 
 def main(argv: list[str] | None = None) -> int:
