@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numba import njit
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from bulletin.errors import BulletinError
 
@@ -83,6 +83,14 @@ def inputs_already_checked() -> Iterator[None]:
         yield
     finally:
         _CHECKING.reset(token)
+
+
+def flat_as(x: NDArray, shape: tuple[int, ...], dtype: DTypeLike = None) -> NDArray:
+    """``x`` broadcast to ``shape`` as a flat C-contiguous array (of ``dtype`` when given): a
+    view when it already is one, else a copy (the compiled kernels take flat arrays)."""
+    if x.shape != shape:
+        x = np.broadcast_to(x, shape)
+    return np.ascontiguousarray(x, dtype=dtype).reshape(-1)
 
 
 def check_range(

@@ -27,6 +27,7 @@ from ._arrays import (
     check_range,
     count_at_or_above,
     elementwise,
+    flat_as,
     float_dtype,
 )
 from .ireq_lut import clothing_and_storage_tables, clothing_table, storage_table
@@ -261,7 +262,7 @@ def mean_radiant_temperature(
     shape = np.broadcast_shapes(t.shape, ghi.shape, mu.shape, albedo.shape, extra.shape)
 
     def flat(x: NDArray) -> NDArray:
-        return np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1)
+        return flat_as(x, shape)
 
     t, ghi, mu = flat(t), flat(ghi), flat(mu)
     # The kernel has a fast loop for the usual single albedo and extraterrestrial irradiance.

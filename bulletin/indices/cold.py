@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import (
@@ -30,8 +31,8 @@ from ._arrays import (
     check_range,
     count_at_or_above,
     elementwise,
+    flat_as,
     float_dtype,
-    mark_missing,
 )
 
 #: Names of the component scores, in bulletin order.
@@ -158,39 +159,79 @@ def cold_risk_components(
     check_range(name, "q_gkg", q, 0.0, 60.0, "g/kg", "specific humidity in g/kg expected")
     check_range(name, "v10_ms", wind, 0.0, 150.0, "m/s")
     check_range(name, "precip_mm", precip, 0.0, 2000.0, "mm")
-    d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip = np.broadcast_arrays(
-        d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip
+    shape = np.broadcast_shapes(*(x.shape for x in (d24, d48, d72, t_min, t_max, t_mean, rh, q)))
+    shape = np.broadcast_shapes(shape, wind.shape, precip.shape)
+    drivers = [
+        flat_as(x, shape) for x in (d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip)
+    ]
+    thresholds = tuple(
+        dtype.type(value)
+        for value in (
+            *COOLING_EDGES_48H,
+            *COLD_WAVE_DROPS,
+            COLD_WAVE_MAX_TMIN,
+            *DIURNAL_RANGE_EDGES,
+            *COLD_EDGES,
+            DRY_Q_GKG,
+            DRY_RH_PCT,
+            DAMP_RH_PCT,
+            DAMP_MAX_TMEAN,
+            WIND_MS,
+            PRECIP_MM,
+        )
     )
-
-    cooling = count_at_or_above(d48, COOLING_EDGES_48H)
-    cold_wave = np.greater_equal(d24, COLD_WAVE_DROPS[0])
-    cold_wave |= np.greater_equal(d48, COLD_WAVE_DROPS[1])
-    cold_wave |= np.greater_equal(d72, COLD_WAVE_DROPS[2])
-    cold_wave &= np.less_equal(t_min, COLD_WAVE_MAX_TMIN)
-    np.copyto(cooling, np.int8(4), where=cold_wave)
-
-    diurnal_range = count_at_or_above(np.subtract(t_max, t_min), DIURNAL_RANGE_EDGES)
-
-    cold = np.less(t_mean, COLD_EDGES[0]).view(np.int8)
-    cold += np.less(t_mean, COLD_EDGES[1])
-
-    dry_air = np.less(q, DRY_Q_GKG)
-    dry_air |= np.less(rh, DRY_RH_PCT)
-
-    damp_cold = np.greater_equal(rh, DAMP_RH_PCT)
-    damp_cold &= np.less(t_mean, DAMP_MAX_TMEAN)
-
-    wind_precip = np.greater_equal(wind, WIND_MS)
-    wind_precip |= np.greater_equal(precip, PRECIP_MM)
-
+    parts = np.empty((len(COLD_RISK_COMPONENTS), int(np.prod(shape))), dtype=np.int8)
+    _components_kernel(*drivers, thresholds, parts)
     return {
-        "cooling": mark_missing(cooling, d24, d48, d72, t_min),
-        "diurnal_range": mark_missing(diurnal_range, t_max, t_min),
-        "cold": mark_missing(cold, t_mean),
-        "dry_air": mark_missing(dry_air.view(np.int8), q, rh),
-        "damp_cold": mark_missing(damp_cold.view(np.int8), rh, t_mean),
-        "wind_precip": mark_missing(wind_precip.view(np.int8), wind, precip),
+        name: part.reshape(shape) for name, part in zip(COLD_RISK_COMPONENTS, parts, strict=True)
     }
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _components_kernel(
+    d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip, thresholds, out
+):  # pragma: no cover - compiled
+    """The six component scores of :func:`cold_risk_components` per point of flat arrays
+    (rows of ``out`` in :data:`COLD_RISK_COMPONENTS` order), each -1 where one of its own
+    drivers is NaN; 0/1 arithmetic without branches, so that the loop vectorises."""
+    (
+        c1,
+        c2,
+        c3,
+        w24,
+        w48,
+        w72,
+        wave_tmin,
+        r1,
+        r2,
+        r3,
+        cool,
+        very_cold,
+        dry_q,
+        dry_rh,
+        damp_rh,
+        damp_t,
+        windy,
+        wet,
+    ) = thresholds
+    for i in range(d24.shape[0]):
+        a, b, c, lo, hi, mean = d24[i], d48[i], d72[i], t_min[i], t_max[i], t_mean[i]
+        h, sh, w, p = rh[i], q[i], wind[i], precip[i]
+        cooling = np.int8(b >= c1) + np.int8(b >= c2) + np.int8(b >= c3)
+        wave = ((a >= w24) | (b >= w48) | (c >= w72)) & (lo <= wave_tmin)
+        cooling = 4 if wave else cooling
+        out[0, i] = -1 if (a != a) | (b != b) | (c != c) | (lo != lo) else cooling
+        spread = hi - lo
+        diurnal = np.int8(spread >= r1) + np.int8(spread >= r2) + np.int8(spread >= r3)
+        out[1, i] = -1 if (hi != hi) | (lo != lo) else diurnal
+        cold = np.int8(mean < cool) + np.int8(mean < very_cold)
+        out[2, i] = -1 if mean != mean else cold
+        dry = np.int8((sh < dry_q) | (h < dry_rh))
+        out[3, i] = -1 if (sh != sh) | (h != h) else dry
+        damp = np.int8((h >= damp_rh) & (mean < damp_t))
+        out[4, i] = -1 if (h != h) | (mean != mean) else damp
+        wet_or_windy = np.int8((w >= windy) | (p >= wet))
+        out[5, i] = -1 if (w != w) | (p != p) else wet_or_windy
 
 
 def cold_risk_score(components: Mapping[str, ArrayLike]) -> NDArray[np.int8]:

@@ -28,7 +28,8 @@ from numpy.typing import NDArray
 from ._arrays import MISSING, IndexInputError, check_range, inputs_already_checked
 from ._blocks import map_blocks
 from .clothing import clothing_and_exposure, clothing_level, mean_radiant_temperature
-from .cold import COLD_RISK_COMPONENTS, cold_risk_components, cold_risk_level
+from .cold import COLD_RISK_COMPONENTS, cold_risk_components
+from .cold import LEVEL_EDGES as COLD_LEVEL_EDGES
 from .cold import specific_humidity_gkg as _specific_humidity
 from .composite import spectator_level
 from .frostbite import frostbite_level, frostbite_minutes
@@ -247,18 +248,53 @@ def _daily_cold_risk(
         drop(1), drop(2), drop(3), tmin, tmax, tmean, rh_mean, q, wind_max, precip_day
     )
     missing = np.isnan(tmin) | np.isnan(rh_mean) | np.isnan(wind_max)
-    daily: dict[str, NDArray[np.int8]] = {}
-    score = np.zeros(missing.shape, dtype=np.int8)
-    for name in COLD_RISK_COMPONENTS:
-        part = np.broadcast_to(parts[name], missing.shape)
-        score += part
-        daily[f"cold_{name}"] = np.where(missing, MISSING, part).astype(np.int8)
-    daily["cold_score"] = np.where(missing, MISSING, score).astype(np.int8)
-    daily["cold_level"] = np.where(missing, MISSING, cold_risk_level(daily["cold_score"]))
+    # Score, level and the spreading onto the steps in one compiled pass.
+    days_first = np.moveaxis(missing, axis, 0)
+    rest = days_first.shape[1:]
+    stacked = np.stack(
+        [
+            np.moveaxis(np.broadcast_to(parts[name], missing.shape), axis, 0)
+            for name in COLD_RISK_COMPONENTS
+        ]
+    ).reshape(len(COLD_RISK_COMPONENTS), n_days, -1)
+    names = [*(f"cold_{name}" for name in COLD_RISK_COMPONENTS), "cold_score", "cold_level"]
+    steps = np.empty((len(names), time.day_of_step.size, stacked.shape[2]), dtype=np.int8)
+    _cold_score_level_steps(
+        stacked,
+        np.ascontiguousarray(days_first).reshape(n_days, -1),
+        time.day_of_step.astype(np.intp),
+        tuple(np.int8(edge) for edge in COLD_LEVEL_EDGES),
+        steps,
+    )
     return {
-        key: np.take(value, time.day_of_step, axis=axis).astype(np.int8, copy=False)
-        for key, value in daily.items()
+        name: np.moveaxis(values.reshape((time.day_of_step.size, *rest)), 0, axis)
+        for name, values in zip(names, steps, strict=True)
     }
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _cold_score_level_steps(parts, missing, day_of_step, level_edges, out):  # pragma: no cover
+    """From the daily component scores ``parts`` (component, day, point) and the daily
+    ``missing`` mask: the components, their sum (score) and the level (:func:`.cold_risk_level`:
+    1 + the number of ``level_edges`` reached), -1 where missing, written for every step
+    (``out``: output, step, point) from its day."""
+    n_parts, n_days, n_points = parts.shape
+    daily = np.empty((n_parts + 2, n_days, n_points), dtype=np.int8)
+    for day in range(n_days):
+        for j in range(n_points):
+            gone = missing[day, j]
+            score = np.int8(0)
+            for k in range(n_parts):
+                part = parts[k, day, j]
+                score += part
+                daily[k, day, j] = MISSING if gone else part
+            level = np.int8(1)
+            for edge in level_edges:
+                level += score >= edge
+            daily[n_parts, day, j] = MISSING if gone else score
+            daily[n_parts + 1, day, j] = MISSING if gone or score < 0 else level
+    for i in range(day_of_step.shape[0]):
+        out[:, i, :] = daily[:, day_of_step[i], :]
 
 
 #: Grid columns per pass of :func:`_window_totals_at_least` (our choice, measured: the

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from ._arrays import MISSING, check_levels, elementwise
+from ._arrays import MISSING, check_levels, elementwise, flat_as
 
 #: Impact 1..4 of each component level; index = level (-1 -> the last entry, missing).
 IMPACT_TABLES: dict[str, tuple[int, ...]] = {
@@ -97,10 +97,7 @@ def spectator_level(
         for name, levels in components.items()
     }
     shape = np.broadcast_shapes(*(lv.shape for lv in checked.values()))
-    flat = [
-        np.ascontiguousarray(np.broadcast_to(lv, shape), dtype=np.int8).reshape(-1)
-        for lv in checked.values()
-    ]
+    flat = [flat_as(lv, shape, np.int8) for lv in checked.values()]
     edges = [tuple(np.int8(edge) for edge in _IMPACT_EDGES[name]) for name in checked]
     out = np.empty(shape, dtype=np.int8)
     _spectator_level_kernel(*flat, *edges, out.reshape(-1))

@@ -23,6 +23,7 @@ from ._arrays import (
     check_range,
     count_at_or_below,
     elementwise,
+    flat_as,
     float_dtype,
     mark_missing,
 )
@@ -80,7 +81,7 @@ def frostbite_minutes(
     out = np.empty(shape, dtype=dtype)
     constants = (FIT_MAX_WIND_KMH, -24.5 * 0.667, 2111.0 - 24.5 * 4.8)
     _frostbite_kernel(
-        *(np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1) for x in (cooling, v)),
+        *(flat_as(x, shape) for x in (cooling, v)),
         tuple(dtype.type(c) for c in constants),
         out.reshape(-1),
     )

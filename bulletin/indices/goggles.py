@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from ._arrays import as_float, check_range, elementwise, float_dtype
+from ._arrays import as_float, check_range, elementwise, flat_as, float_dtype
 
 #: Ocular UV index edges for 1, 2, 3 points (our proposal: WHO moderate/high at the eye).
 OCULAR_UV_EDGES = (2.0, 4.0, 6.0)
@@ -94,7 +94,7 @@ class _Drivers:
         arrays.append(cover)
         self.shape = np.broadcast_shapes(*(a.shape for a in arrays))
         uvi, snowfall, wind, visibility, elevation, cloud, cover = (
-            np.ascontiguousarray(np.broadcast_to(a, self.shape)).reshape(-1) for a in arrays
+            flat_as(a, self.shape) for a in arrays
         )
         self.arrays = (uvi, snowfall, wind, cover, visibility, elevation, cloud)
         self.thresholds = (

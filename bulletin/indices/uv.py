@@ -19,6 +19,8 @@ References
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from numba import njit
@@ -30,6 +32,7 @@ from ._arrays import (
     check_range,
     count_at_or_above,
     elementwise,
+    flat_as,
     float_dtype,
 )
 
@@ -94,16 +97,25 @@ def _zenith_terms(times_utc, lat, lon) -> tuple[NDArray, ...]:
     ``c = sin δ`` on the times, ``X = cos φ cos λ``, ``Y = cos φ sin λ``, ``Z = sin φ`` on the
     places (cos(H0 + λ) expanded, so that no trigonometric function runs on the full
     time x space grid), in the float type of ``lat``/``lon``."""
-    declination, hour_angle0, _ = _sun_terms(times_utc)
+    times = _datetimes(times_utc)
     dtype = float_dtype(lat, lon)
+    a, b, c = (
+        x.reshape(times.shape).astype(dtype) for x in _time_factors(times.tobytes(), times.size)
+    )
     lat_r = np.deg2rad(as_float(lat, dtype))
     lon_r = np.deg2rad(as_float(lon, dtype))
-    cos_d = np.cos(declination)
-    a = (cos_d * np.cos(hour_angle0)).astype(dtype)
-    b = (cos_d * np.sin(hour_angle0)).astype(dtype)
-    c = np.sin(declination).astype(dtype)
     cos_lat = np.cos(lat_r)
     return a, b, c, cos_lat * np.cos(lon_r), cos_lat * np.sin(lon_r), np.sin(lat_r)
+
+
+@functools.lru_cache(maxsize=16)
+def _time_factors(times_ns: bytes, size: int) -> tuple[NDArray[np.float64], ...]:
+    """``cos δ cos H0``, ``cos δ sin H0`` and ``sin δ`` (float64, flat) for the datetime64[ns]
+    times in ``times_ns``: kept, since every block of a grid has the same times."""
+    times = np.frombuffer(times_ns, dtype="datetime64[ns]", count=size)
+    declination, hour_angle0, _ = _sun_terms(times)
+    cos_d = np.cos(declination)
+    return cos_d * np.cos(hour_angle0), cos_d * np.sin(hour_angle0), np.sin(declination)
 
 
 def _cos_zenith(times_utc, lat, lon) -> NDArray[np.floating]:
@@ -131,7 +143,7 @@ def _cos_zenith_along(
     a, b, c, x, y, z = _zenith_terms(times_utc, lat, lon)
     out_shape = (*space[:axis], times_utc.size, *space[axis + 1 :])
     out = np.empty(out_shape, dtype=x.dtype)
-    places = (np.ascontiguousarray(np.broadcast_to(v, space)).reshape(-1) for v in (x, y, z))
+    places = (flat_as(v, space) for v in (x, y, z))
     _cos_zenith_kernel(a, b, c, *places, out.reshape(times_utc.size, -1))
     return out
 
@@ -332,7 +344,7 @@ def _by_snow_class(
     out = np.empty(shape, dtype=dtype)
 
     def flat(x: NDArray) -> NDArray:
-        return np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1)
+        return flat_as(x, shape)
 
     _snow_class_kernel(
         flat(cover),

@@ -25,6 +25,7 @@ from ._arrays import (
     check_range,
     count_at_or_below,
     elementwise,
+    flat_as,
     float_dtype,
 )
 
@@ -88,7 +89,7 @@ def wind_chill(
     np.exp(v16, out=v16)
     if light_wind == "nws":
         shape = np.broadcast_shapes(t.shape, v.shape)
-        flat = [np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1) for x in (t, v16, v)]
+        flat = [flat_as(x, shape) for x in (t, v16, v)]
         out = np.empty(shape, dtype=dtype)
         constants = (0.3965, 0.6215, -11.37, 13.12, NWS_MIN_WIND_KMH, NWS_MAX_T_C)
         _wind_chill_nws_kernel(*flat, tuple(dtype.type(c) for c in constants), out.reshape(-1))
