@@ -282,15 +282,22 @@ def _projected_area_factor(mu: NDArray[np.floating]) -> NDArray[np.floating]:
     dtype = mu.dtype.type
     gamma = np.clip(mu, 0, 1)
     np.arcsin(gamma, out=gamma)
-    gamma *= dtype(180.0 / np.pi)  # degrees (np.rad2deg has no SIMD loop for float32)
-    fp = gamma * gamma
-    fp *= dtype(-1.0 / 50000.0)
-    fp += dtype(0.998)
-    fp *= gamma
-    fp *= dtype(np.pi / 180.0)
-    np.cos(fp, out=fp)
+    constants = (180.0 / np.pi, -1.0 / 50000.0, 0.998, np.pi / 180.0)
+    _fp_argument_kernel(gamma.reshape(-1), tuple(dtype(c) for c in constants))
+    fp = np.cos(gamma, out=gamma)
     fp *= dtype(0.308)
     return fp
+
+
+@njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _fp_argument_kernel(gamma, constants):  # pragma: no cover - compiled
+    """In place: γ (radians) -> γ' (0.998 - γ'²/50000) in radians, with γ' = γ in degrees
+    (degrees by multiplication: np.rad2deg has no SIMD loop for float32); each operation
+    rounds as numpy's (fastmath off); the loop vectorises."""
+    to_degrees, quadratic, linear, to_radians = constants
+    for i in range(gamma.shape[0]):
+        g = gamma[i] * to_degrees
+        gamma[i] = (((g * g) * quadratic + linear) * g) * to_radians
 
 
 def _tmrt_constants(dtype: np.dtype) -> NDArray[np.floating]:
