@@ -197,10 +197,27 @@ def test_blocks_on_threads_give_identical_results(shape, time_axis, block_points
         workers=2,
         **kwargs,
     )
+    # Outputs handed over as they are made (as spectator_indices_blocked does), one thread
+    # and two.
+    emitted = [
+        map_blocks(
+            spectator_indices,
+            arrays,
+            shape,
+            keep_axis=time_axis,
+            block_points=block_points,
+            workers=workers,
+            emit=True,
+            **kwargs,
+        )
+        for workers in (1, 2)
+    ]
     default = spectator_indices_blocked(arrays, **kwargs)
     for name in OUTPUTS:
         np.testing.assert_array_equal(blocked[name], whole[name], err_msg=name)
         np.testing.assert_array_equal(default[name], whole[name], err_msg=name)
+        for result in emitted:
+            np.testing.assert_array_equal(result[name], whole[name], err_msg=name)
 
 
 def test_times_out_of_order_are_a_clear_error():

@@ -52,6 +52,7 @@ def map_blocks(
     block_points: int | None = None,
     workers: int | None = None,
     dtypes: Mapping[str, np.dtype] | None = None,
+    emit: bool = False,
     **kwargs,
 ) -> dict[str, NDArray]:
     """Call ``func(**blocks, **kwargs)`` on blocks of ``arrays`` and assemble its outputs.
@@ -66,7 +67,9 @@ def map_blocks(
     ``func`` returns a dict of arrays broadcastable to the block's shape; the result holds each
     as a full ``shape`` array. The outputs' dtypes are ``dtypes`` (by output name) when given,
     else learnt from a one-slice block run first; then the blocks run on ``workers`` threads
-    (default: :func:`default_workers`) and write straight into the outputs.
+    (default: :func:`default_workers`) and write straight into the outputs. With ``emit``,
+    ``func`` also gets ``emit=callback``, and may hand each output to ``callback(name,
+    array)`` as soon as it has it instead of returning it.
     """
     workers = default_workers() if workers is None else workers
     if block_points is None:
@@ -92,7 +95,14 @@ def map_blocks(
             key: None if value is None else value[index(start, value.ndim, value.shape[axis])]
             for key, value in arrays.items()
         }
-        return func(**blocks, **kwargs)
+        if not emit:
+            return func(**blocks, **kwargs)
+        where = index(start, len(shape), shape[axis])
+
+        def callback(key: str, value: NDArray) -> None:
+            outputs[key][where] = value
+
+        return func(**blocks, **kwargs, emit=callback)
 
     outputs: dict[str, NDArray] = {}
 

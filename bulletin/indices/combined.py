@@ -18,7 +18,7 @@ same numbers) as a caller using them one by one:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -404,6 +404,7 @@ def _spectator_indices(
     visibility_m: NDArray | None = None,
     uv_index_model: NDArray | None = None,
     elevation_m: NDArray | None = None,
+    emit: Callable[[str, NDArray], None] | None = None,
 ) -> dict[str, NDArray]:
     """Every per-point output of the six indices (names in :data:`OUTPUTS`).
 
@@ -414,11 +415,15 @@ def _spectator_indices(
     no snowfall or precipitation, ``default_visibility_m``, radiant temperature equal to the
     air temperature, sea level. ``ozone_du`` is total ozone (e.g. the climatology on
     (time, latitude)); ``uv_index_model`` replaces the parametric UV index when given.
+
+    With ``emit``, each output is handed to ``emit(name, array)`` as soon as it is made and
+    not kept (a block's outputs then leave the cache while it is computed, instead of piling
+    up to 40 bytes a point), and the result is empty.
     """
     ndim = t_c.ndim
     shape = np.broadcast_shapes(t_c.shape, rh_pct.shape, v10_ms.shape)
     zero = np.zeros((1,) * ndim, dtype=t_c.dtype)
-    out: dict[str, NDArray] = {}
+    out = _Results(emit)
 
     # 1-2. Wind chill and frostbite.
     wind_kmh = v10_ms * np.float32(kmh_per_ms)  # float32 grids stay float32
@@ -449,7 +454,8 @@ def _spectator_indices(
     out["clothing_level"] = clothing_level(clo)
 
     # 4. Cold/flu risk, a daily index.
-    out.update(_daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time))
+    for name, value in _daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time).items():
+        out[name] = value
 
     # 5. UV index and sunscreen.
     # NaN as 0 for the non-negative, finite (checked) depth and snowfall: np.fmax skips NaN in
@@ -501,10 +507,41 @@ def _spectator_indices(
         out["sunscreen_level"],
         out["goggles_level"],
     )
+    if emit is not None:
+        return {}
     return {
         key: out[key] if out[key].shape == shape else np.broadcast_to(out[key], shape)
         for key in OUTPUTS
     }
+
+
+#: The outputs that :func:`_spectator_indices` reads again (for the composite level).
+_COMPONENT_LEVELS = frozenset(
+    (
+        "wind_chill_level",
+        "frostbite_level",
+        "clothing_level",
+        "cold_level",
+        "sunscreen_level",
+        "goggles_level",
+    )
+)
+
+
+class _Results(dict):
+    """The outputs as they are made: kept, or (with ``emit``) handed on at once and kept
+    only if the composite level needs them."""
+
+    def __init__(self, emit: Callable[[str, NDArray], None] | None) -> None:
+        super().__init__()
+        self.emit = emit
+
+    def __setitem__(self, key: str, value: NDArray) -> None:
+        if self.emit is not None:
+            self.emit(key, value)
+            if key not in _COMPONENT_LEVELS:
+                return
+        super().__setitem__(key, value)
 
 
 def spectator_indices(**arrays_and_settings) -> dict[str, NDArray]:
@@ -556,5 +593,6 @@ def spectator_indices_blocked(
         keep_axis=kwargs["time_axis"],
         workers=workers,
         dtypes=dtypes,
+        emit=True,
         **kwargs,
     )
