@@ -293,8 +293,12 @@ def _cold_score_level_steps(parts, missing, day_of_step, level_edges, out):  # p
                 level += score >= edge
             daily[n_parts, day, j] = MISSING if gone else score
             daily[n_parts + 1, day, j] = MISSING if gone or score < 0 else level
-    for i in range(day_of_step.shape[0]):
-        out[:, i, :] = daily[:, day_of_step[i], :]
+    for k in range(n_parts + 2):
+        for i in range(day_of_step.shape[0]):
+            source = daily[k, day_of_step[i]]
+            target = out[k, i]
+            for j in range(n_points):
+                target[j] = source[j]
 
 
 #: Grid columns per pass of :func:`_window_totals_at_least` (our choice, measured: the
