@@ -18,6 +18,7 @@ Daily inputs: the caller aggregates hourly forecasts to days.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -164,27 +165,31 @@ def cold_risk_components(
     drivers = [
         flat_as(x, shape) for x in (d24, d48, d72, t_min, t_max, t_mean, rh, q, wind, precip)
     ]
-    thresholds = tuple(
-        dtype.type(value)
-        for value in (
-            *COOLING_EDGES_48H,
-            *COLD_WAVE_DROPS,
-            COLD_WAVE_MAX_TMIN,
-            *DIURNAL_RANGE_EDGES,
-            *COLD_EDGES,
-            DRY_Q_GKG,
-            DRY_RH_PCT,
-            DAMP_RH_PCT,
-            DAMP_MAX_TMEAN,
-            WIND_MS,
-            PRECIP_MM,
-        )
-    )
     parts = np.empty((len(COLD_RISK_COMPONENTS), int(np.prod(shape))), dtype=np.int8)
-    _components_kernel(*drivers, thresholds, parts)
+    _components_kernel(*drivers, _component_thresholds(dtype), parts)
     return {
         name: part.reshape(shape) for name, part in zip(COLD_RISK_COMPONENTS, parts, strict=True)
     }
+
+
+@functools.cache
+def _component_thresholds(dtype: np.dtype) -> tuple:
+    """The thresholds of :func:`_components_kernel` in ``dtype`` (as numpy compares an array
+    with a Python number)."""
+    values = (
+        *COOLING_EDGES_48H,
+        *COLD_WAVE_DROPS,
+        COLD_WAVE_MAX_TMIN,
+        *DIURNAL_RANGE_EDGES,
+        *COLD_EDGES,
+        DRY_Q_GKG,
+        DRY_RH_PCT,
+        DAMP_RH_PCT,
+        DAMP_MAX_TMEAN,
+        WIND_MS,
+        PRECIP_MM,
+    )
+    return tuple(dtype.type(value) for value in values)
 
 
 @njit(nogil=True, cache=True, fastmath=False, error_model="numpy")

@@ -207,7 +207,10 @@ def _daily_cold_risk(
     """
 
     shape = np.broadcast_shapes(t.shape, rh.shape, wind.shape)
-    along_time = [np.moveaxis(np.broadcast_to(x, shape), axis, 0) for x in (t, rh, wind)]
+    along_time = [
+        _time_first(x if x.shape == shape else np.broadcast_to(x, shape), axis)
+        for x in (t, rh, wind)
+    ]
     t2, rh2, wind2 = (x.reshape(x.shape[0], -1) for x in along_time)  # copies only if needed
     n_days = time.day_starts.size
     tmin, tmax, tmean = (np.empty((n_days, t2.shape[1]), dtype=t.dtype) for _ in range(3))
@@ -219,14 +222,14 @@ def _daily_cold_risk(
     if precip is None:
         precip_day = np.zeros((1,) * t.ndim)
     else:
-        along = np.moveaxis(precip, axis, 0)
+        along = _time_first(precip, axis)
         precip2 = along.reshape(along.shape[0], -1)
         amounts = np.empty((n_days, precip2.shape[1]), dtype=np.float64)
         _daily_amounts(precip2, time.step_hours, starts, amounts)
-        precip_day = np.moveaxis(amounts.reshape((n_days, *along.shape[1:])), 0, axis)
+        precip_day = _time_back(amounts.reshape((n_days, *along.shape[1:])), axis)
 
     def daily(values: NDArray, like: NDArray) -> NDArray:
-        return np.moveaxis(values.reshape((n_days, *like.shape[1:])), 0, axis)
+        return _time_back(values.reshape((n_days, *like.shape[1:])), axis)
 
     tmin, tmax, tmean = (daily(x, along_time[0]) for x in (tmin, tmax, tmean))
     rh_mean = daily(rh_mean, along_time[1])
@@ -240,7 +243,7 @@ def _daily_cold_risk(
             later = [slice(None)] * tmin.ndim
             earlier[axis], later[axis] = slice(None, -k), slice(k, None)
             np.subtract(tmin[tuple(earlier)], tmin[tuple(later)], out=out[tuple(later)])
-            np.nan_to_num(out, copy=False, nan=0.0)
+            np.copyto(out, 0, where=np.isnan(out))
         return out
 
     q = _specific_humidity(tmean, rh_mean)
@@ -249,11 +252,11 @@ def _daily_cold_risk(
     )
     missing = np.isnan(tmin) | np.isnan(rh_mean) | np.isnan(wind_max)
     # Score, level and the spreading onto the steps in one compiled pass.
-    days_first = np.moveaxis(missing, axis, 0)
+    days_first = _time_first(missing, axis)
     rest = days_first.shape[1:]
     stacked = np.stack(
         [
-            np.moveaxis(np.broadcast_to(parts[name], missing.shape), axis, 0)
+            _time_first(np.broadcast_to(parts[name], missing.shape), axis)
             for name in COLD_RISK_COMPONENTS
         ]
     ).reshape(len(COLD_RISK_COMPONENTS), n_days, -1)
@@ -267,9 +270,19 @@ def _daily_cold_risk(
         steps,
     )
     return {
-        name: np.moveaxis(values.reshape((time.day_of_step.size, *rest)), 0, axis)
+        name: _time_back(values.reshape((time.day_of_step.size, *rest)), axis)
         for name, values in zip(names, steps, strict=True)
     }
+
+
+def _time_first(values: NDArray, axis: int) -> NDArray:
+    """``values`` with ``axis`` moved first (as it is in the engine's usual layout: no call)."""
+    return values if axis == 0 else np.moveaxis(values, axis, 0)
+
+
+def _time_back(values: NDArray, axis: int) -> NDArray:
+    """The inverse of :func:`_time_first`."""
+    return values if axis == 0 else np.moveaxis(values, 0, axis)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -355,13 +368,13 @@ def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: floa
 
     One compiled pass per grid column over the time axis (running sum and window difference)
     instead of whole-array cumulative sums and gathers."""
-    along_time = np.moveaxis(snowfall, axis, 0)
+    along_time = _time_first(snowfall, axis)
     rates = along_time.reshape(along_time.shape[0], -1)  # a copy only for strided blocks
     fresh = np.empty(rates.shape, dtype=bool)
     _window_totals_at_least(
         rates, time.step_hours, time.window_start.astype(np.intp), float(threshold_mm), fresh
     )
-    return np.moveaxis(fresh.reshape(along_time.shape), 0, axis)
+    return _time_back(fresh.reshape(along_time.shape), axis)
 
 
 #: Range of each raw input of :func:`spectator_indices`: the strictest that any index function
