@@ -1,8 +1,8 @@
 """Cache-sized blocks on a thread pool, for element-wise work on large numpy arrays.
 
 A chain of numpy operations over a 1e7-point grid streams every temporary through main memory
-(and page-faults each freshly allocated one); on blocks of ~1e5 points the temporaries stay in
-the CPU caches and are reused by the allocator, which is several times faster. numpy releases
+(and page-faults each freshly allocated one); on blocks of a few 1e5 points the temporaries
+stay in the CPU caches and are reused by the allocator, which is several times faster. numpy releases
 the GIL inside its loops, so blocks also run in parallel on a thread pool. Results are
 identical to one call on the whole arrays for element-wise functions (every element goes
 through the same operations), and for functions that only reduce or scan along the one axis

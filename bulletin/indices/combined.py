@@ -114,13 +114,6 @@ class TimeAxis:
         )
 
 
-def _along(values: NDArray, axis: int, ndim: int) -> NDArray:
-    """A 1-D array shaped to broadcast along ``axis`` of an ``ndim``-D array."""
-    shape = [1] * ndim
-    shape[axis] = values.size
-    return values.reshape(shape)
-
-
 @njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
 def _daily_statistics(
     t, rh, wind, day_starts, t_zero, rh_zero, tmin, tmax, tmean, rh_mean, wind_max
@@ -128,10 +121,9 @@ def _daily_statistics(
     """Per local day (rows from ``day_starts`` along the time axis of (time, points) arrays):
     NaN-skipping minimum, maximum and mean of ``t``, mean of ``rh``, maximum of ``wind``
     (NaN where a day has no value); ``t_zero``/``rh_zero``: 0 in each array's float type.
-    As numpy's ``fmin``/``fmax``/``add`` reductions over a
-    day's steps: the sums run step by step in the arrays' float type, the mean divides them
-    in float64 by the count of values. Step after step across contiguous rows: the loops
-    vectorise and each value is read once."""
+    As numpy's ``fmin``/``fmax``/``add`` reductions over a day's steps: the sums run step by
+    step in the arrays' float type, the mean divides them in float64 by the count of values.
+    Step after step across contiguous rows: the loops vectorise, each value is read once."""
     n_time, n_points = t.shape
     n_days = day_starts.shape[0]
     t_sum = np.empty(n_points, dtype=t.dtype)
@@ -366,7 +358,7 @@ def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: floa
     """Whether at least ``threshold_mm`` of snow (water equivalent) fell in the window ending
     at each step, from mean rates over the preceding intervals (the schema's convention).
 
-    One compiled pass per grid column over the time axis (running sum and window difference)
+    One compiled pass (running sums and window differences, :func:`_window_totals_at_least`)
     instead of whole-array cumulative sums and gathers."""
     along_time = _time_first(snowfall, axis)
     rates = along_time.reshape(along_time.shape[0], -1)  # a copy only for strided blocks
