@@ -208,6 +208,8 @@ def test_blocks_on_threads_give_identical_results(shape, time_axis, block_points
             block_points=block_points,
             workers=workers,
             emit=True,
+            # Known dtypes: the outputs are allocated without a sample block first.
+            dtypes={name: value.dtype for name, value in whole.items()},
             **kwargs,
         )
         for workers in (1, 2)
@@ -292,3 +294,26 @@ def test_fresh_snow_window_with_irregular_steps(time_axis):
     np.testing.assert_array_equal(np.moveaxis(got, time_axis, 0), expected)
     # A strided block (as the threaded blocks are) gives the same.
     np.testing.assert_array_equal(_fresh_snow(rates[:, :, 1:4], 0, axis, 1.0), expected[:, :, 1:4])
+
+
+def test_engine_checks_each_raw_input_once_and_not_again_inside():
+    from bulletin.indices._arrays import check_range, inputs_already_checked
+
+    shape = (30, 4, 5)
+    f = _fields(shape, seed=5)
+    _, time = _time_axis(shape[0])
+    lat = np.full((1, 4, 1), 40.0, dtype=np.float32)
+    lon = np.full((1, 1, 5), 116.0, dtype=np.float32)
+    arrays = {**f, "lat": lat, "lon": lon, "ozone_du": np.full((1, 1, 1), 330.0, np.float32)}
+    kwargs = {"time": time, "time_axis": 0, **STATIC}
+    kelvin = {**arrays, "t_c": arrays["t_c"] + np.float32(273.15)}
+    with pytest.raises(BulletinError, match=r"spectator_indices: t_c has a value .* above"):
+        spectator_indices(**kelvin, **kwargs)
+    wet = {**arrays, "rh_pct": arrays["rh_pct"] * np.float32(3.0)}
+    with pytest.raises(BulletinError, match="spectator_indices: rh_pct"):
+        spectator_indices_blocked(wet, **kwargs)
+    # Inside the engine the index functions skip their own checks; outside they run.
+    with inputs_already_checked():
+        check_range("f", "x", np.array([500.0]), 0.0, 1.0, "u")
+    with pytest.raises(BulletinError, match="f: x has a value 500"):
+        check_range("f", "x", np.array([500.0]), 0.0, 1.0, "u")

@@ -181,8 +181,7 @@ def _count_edges(
     typed = tuple(values.dtype.type(edge) for edge in edges)
     flat = np.ascontiguousarray(values).reshape(-1)
     if typed:
-        kernel = _count_at_or_below_kernel if below else _count_at_or_above_kernel
-        kernel(flat, typed, np.int8(start), nan_missing, out.reshape(-1))
+        _count_edges_kernel(flat, typed, np.int8(start), below, nan_missing, out.reshape(-1))
     else:
         out.fill(start)
         if nan_missing:
@@ -194,22 +193,12 @@ def _count_edges(
 # over the points vectorised: one pass and no temporaries, ~4x faster than a numpy comparison
 # and addition per edge.
 @njit(nogil=True, cache=True, error_model="numpy")
-def _count_at_or_above_kernel(values, edges, start, nan_missing, out):  # pragma: no cover
+def _count_edges_kernel(values, edges, start, below, nan_missing, out):  # pragma: no cover
     for i in range(values.shape[0]):
         value = values[i]
         level = start
         for edge in edges:
-            level += value >= edge
-        out[i] = MISSING if nan_missing and value != value else level
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _count_at_or_below_kernel(values, edges, start, nan_missing, out):  # pragma: no cover
-    for i in range(values.shape[0]):
-        value = values[i]
-        level = start
-        for edge in edges:
-            level += value <= edge
+            level += (value <= edge) if below else (value >= edge)
         out[i] = MISSING if nan_missing and value != value else level
 
 

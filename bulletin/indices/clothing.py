@@ -300,8 +300,9 @@ def _fp_argument_kernel(gamma, constants):  # pragma: no cover - compiled
         gamma[i] = (((g * g) * quadratic + linear) * g) * to_radians
 
 
-def _tmrt_constants(dtype: np.dtype) -> NDArray[np.floating]:
-    """The constants of :func:`_tmrt_kernel` in the computation's float type."""
+def _tmrt_constants(dtype: np.dtype) -> tuple:
+    """The constants of :func:`_tmrt_point` in the computation's float type (a Python number
+    would make numba compute in float64)."""
     values = (
         _MIN_COS_ZENITH,
         _MAX_ZENITH_COS,
@@ -312,7 +313,7 @@ def _tmrt_constants(dtype: np.dtype) -> NDArray[np.floating]:
         1.0,
         0.5,
     )
-    return np.array(values, dtype=dtype)
+    return tuple(dtype.type(value) for value in values)
 
 
 #: Erbs et al. (1982) diffuse fraction: the edges 0.22 and 0.8 of the clearness index, the
@@ -328,87 +329,34 @@ def _tmrt_kernel(t, ghi, mu, fp, albedo, extra, constants, out):  # pragma: no c
     Element-wise arithmetic only (no calls, no fused multiply-add: fastmath off), so LLVM
     vectorises the loop and each operation rounds as the same numpy ufunc would; NaN
     propagates through every comparison as through np.maximum/np.minimum/np.clip."""
-    # All in the arrays' float type (a Python number would make numba compute in float64).
-    (min_cos, max_zenith_cos, gain, kt_low, kt_high, slope_low, a4, a3, a2, a1, a0, t0) = constants[
-        :12
-    ]
-    zero, one, half = constants[12], constants[13], constants[14]
-    if albedo.size == 1 and extra.size == 1:
+    if albedo.size == 1 and extra.size == 1:  # the usual case: a loop without gathers
         for i in range(t.shape[0]):
-            out[i] = _tmrt_point(
-                t[i],
-                ghi[i],
-                mu[i],
-                fp[i],
-                albedo[0],
-                extra[0],
-                min_cos,
-                max_zenith_cos,
-                gain,
-                kt_low,
-                kt_high,
-                slope_low,
-                a4,
-                a3,
-                a2,
-                a1,
-                a0,
-                t0,
-                zero,
-                one,
-                half,
-            )
+            out[i] = _tmrt_point(t[i], ghi[i], mu[i], fp[i], albedo[0], extra[0], constants)
     else:
         for i in range(t.shape[0]):
-            out[i] = _tmrt_point(
-                t[i],
-                ghi[i],
-                mu[i],
-                fp[i],
-                albedo[i],
-                extra[i],
-                min_cos,
-                max_zenith_cos,
-                gain,
-                kt_low,
-                kt_high,
-                slope_low,
-                a4,
-                a3,
-                a2,
-                a1,
-                a0,
-                t0,
-                zero,
-                one,
-                half,
-            )
+            out[i] = _tmrt_point(t[i], ghi[i], mu[i], fp[i], albedo[i], extra[i], constants)
 
 
 @njit(nogil=True, cache=True, fastmath=False, error_model="numpy", inline="always")
-def _tmrt_point(
-    t,
-    g,
-    m,
-    fp,
-    albedo,
-    extra,
-    min_cos,
-    max_zenith_cos,
-    gain,
-    kt_low,
-    kt_high,
-    slope_low,
-    a4,
-    a3,
-    a2,
-    a1,
-    a0,
-    t0,
-    zero,
-    one,
-    half,
-):  # pragma: no cover - compiled
+def _tmrt_point(t, g, m, fp, albedo, extra, constants):  # pragma: no cover - compiled
+    """Tmrt at one point (see :func:`_tmrt_kernel`; ``constants``: :func:`_tmrt_constants`)."""
+    (
+        min_cos,
+        max_zenith_cos,
+        gain,
+        kt_low,
+        kt_high,
+        slope_low,
+        a4,
+        a3,
+        a2,
+        a1,
+        a0,
+        t0,
+        zero,
+        one,
+        half,
+    ) = constants
     if g < zero:  # tiny negative fluxes from GRIB packing are no sunshine
         g = zero
     # Erbs et al. (1982) diffuse fraction of the clearness index kt = G / (I0 max(cos z,

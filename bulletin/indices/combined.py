@@ -31,7 +31,7 @@ from .clothing import clothing_and_exposure, clothing_level, mean_radiant_temper
 from .cold import COLD_RISK_COMPONENTS, cold_risk_components
 from .cold import LEVEL_EDGES as COLD_LEVEL_EDGES
 from .cold import specific_humidity_gkg as _specific_humidity
-from .composite import spectator_level
+from .composite import LEVEL_RANGES, spectator_level
 from .frostbite import frostbite_level, frostbite_minutes
 from .goggles import goggles_level_and_lens, ocular_uv
 from .ireq_lut import clothing_and_storage_tables
@@ -525,16 +525,7 @@ def _spectator_indices(
 
 
 #: The outputs that :func:`_spectator_indices` reads again (for the composite level).
-_COMPONENT_LEVELS = frozenset(
-    (
-        "wind_chill_level",
-        "frostbite_level",
-        "clothing_level",
-        "cold_level",
-        "sunscreen_level",
-        "goggles_level",
-    )
-)
+_COMPONENT_LEVELS = frozenset(f"{name}_level" for name in LEVEL_RANGES)
 
 
 class _Results(dict):

@@ -233,29 +233,16 @@ class PlaneTable:
         any input gives NaN. Beyond the ta and va ranges the edge cell's plane is extended;
         beyond the tr - ta range the edge node is used.
         """
-        return self.evaluate(t, tr, va_per_v10, v10, rh)
+        return _evaluate(self, self.records.view(np.float32), 4, t, tr, va_per_v10, v10, rh)[0]
 
-    def _geometry(self, dtype: type, va_per_v10: float) -> tuple[NDArray, NDArray]:
+    def _geometry(self, dtype: type, va_per_v10: float) -> NDArray:
         """The axis constants of :func:`_plane_kernel` in the inputs' float type (as the numpy
-        expression used them): all seven, and the two of the tr - ta axis."""
+        expression used them)."""
         ta0, dta, _ = self.ta_axis
         d0, dd, _ = self.dtr_axis
         va0, dva, _ = self.va_axis
         values = (ta0, 1.0 / dta, va_per_v10, va0, 1.0 / dva, 0.5 * dd - d0, 1.0 / dd)
-        return np.array([dtype(value) for value in values], dtype=dtype), np.array(
-            values[5:], dtype=dtype
-        )
-
-    def evaluate(
-        self,
-        t: NDArray[np.floating],
-        tr: NDArray[np.floating],
-        va_per_v10: float,
-        v10: NDArray[np.floating],
-        rh: NDArray[np.floating],
-    ) -> NDArray[np.floating]:
-        """:meth:`__call__`."""
-        return _evaluate(self, self.records.view(np.float32), 4, t, tr, va_per_v10, v10, rh)[0]
+        return np.array([dtype(value) for value in values], dtype=dtype)
 
 
 def _evaluate(
@@ -274,7 +261,7 @@ def _evaluate(
     t, tr, v10, rh = np.broadcast_arrays(t, tr, v10, rh)
     shape = t.shape
     flat = [np.ascontiguousarray(x, dtype=dtype).reshape(-1) for x in (t, tr, v10, rh)]
-    geometry, _ = table._geometry(dtype, va_per_v10)
+    geometry = table._geometry(dtype, va_per_v10)
     out = np.empty(t.size, dtype=dtype)
     out2 = np.empty(t.size if width == 8 else 0, dtype=dtype)
     sizes = np.array(
