@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ import bulletin.indices as ix
 from bulletin import compute_indices
 from bulletin.compute import LEVEL_VARIABLES
 from bulletin.errors import BulletinError
+from bulletin.indices import _blocks
 from bulletin.indices._blocks import map_blocks
 from bulletin.indices.combined import (
     OUTPUTS,
@@ -317,3 +320,33 @@ def test_engine_checks_each_raw_input_once_and_not_again_inside():
         check_range("f", "x", np.array([500.0]), 0.0, 1.0, "u")
     with pytest.raises(BulletinError, match="f: x has a value 500"):
         check_range("f", "x", np.array([500.0]), 0.0, 1.0, "u")
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(_blocks._glibc() is None, reason="malloc settings are glibc's")
+def test_steady_heap_keeps_freed_memory_while_blocks_run_then_hands_it_back(monkeypatch):
+    monkeypatch.delenv(_blocks.MALLOC_TUNING_ENV, raising=False)
+    size = 24 << 20  # below the 32 MiB mmap threshold: from the heap
+    with _blocks.steady_heap():
+        with _blocks.steady_heap():  # nested (as concurrent dask chunks are): one setting
+            block = np.ones(size, dtype=np.uint8)
+            del block
+        # Leaving the inner use restores nothing: the freed block is still resident.
+        held = _resident_bytes()
+        block = np.ones(size, dtype=np.uint8)  # the kept memory again: no new pages
+        assert _resident_bytes() - held < size // 4
+        del block
+        assert _blocks._heap_users == 1
+    # The last to leave hands the kept memory back to the kernel.
+    assert _blocks._heap_users == 0
+    assert held - _resident_bytes() > size // 2
+
+
+def test_steady_heap_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv(_blocks.MALLOC_TUNING_ENV, "0")
+    with _blocks.steady_heap():
+        assert _blocks._heap_users == 0

@@ -7,25 +7,107 @@ the GIL inside its loops, so blocks also run in parallel on a thread pool. Resul
 identical to one call on the whole arrays for element-wise functions (every element goes
 through the same operations), and for functions that only reduce or scan along the one axis
 that is never split (``keep_axis``).
+
+While blocks run, glibc's malloc is asked to keep freed memory (:func:`steady_heap`): each
+block allocates and frees some 100 bytes of temporaries per point, and with glibc's default
+(dynamic) thresholds the heap was given back to the kernel and faulted in again block after
+block as soon as blocks grew past ~2.6e5 points (measured on the 1e7-point benchmark grid,
+one thread, blocks of 3.9e5 points: 1514 ``brk`` calls and 183,000 page faults per call,
+0.29 s of system time, against 0.4 s of work).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import functools
 import os
-from collections.abc import Callable, Mapping
+import platform
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import NDArray
 
-#: Points per block for one or two threads (our choice, measured on the forecast-like
-#: benchmark grid with the blocks cut along the outer axis, CPU time of the engine: one
-#: thread 0.60 s on blocks of 2**17 points, 0.56 s on 2**18, 0.99 s on 2**19, whose ~60 MB
-#: of inputs, temporaries and outputs no longer fit the 32 MB last-level cache; two threads
-#: 0.45 / 0.36 / 0.53 s of wall). More threads get smaller blocks (:func:`block_points_for`).
-BLOCK_POINTS = 1 << 18
+#: Points per block for one or two threads (our choice, measured with :func:`steady_heap` on
+#: the 1e7-point forecast-like benchmark grid, 100 latitude rows, two threads, whole
+#: ``compute_indices``: 0.323 s on blocks of 2**18 points (2 rows), 0.277 s on 4 rows,
+#: 0.268 s on 2**19 (5 rows), 0.266 s on 6 rows; fewer blocks mean less of the ~0.65 ms of
+#: Python per block, which two threads partly serialise on the GIL). Without steady_heap,
+#: blocks past ~2.6e5 points were much slower (see the module docstring), which an earlier
+#: version of this note put down to the last-level cache. More threads get smaller blocks
+#: (:func:`block_points_for`).
+BLOCK_POINTS = 1 << 19
 #: The smallest block (our choice: below it the per-block Python overhead, ~1 ms, dominates).
 MIN_BLOCK_POINTS = 1 << 17
+
+
+#: glibc ``mallopt`` parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+#: While blocks run: allocations below 32 MiB (glibc's own ceiling for its dynamic mmap
+#: threshold) come from the heap, and up to 1 GiB of free heap is kept rather than given back
+#: (our choices: a block's temporaries are a few MiB each, its peak some 100 MiB).
+_MMAP_THRESHOLD = 32 << 20
+_TRIM_THRESHOLD_WHILE_RUNNING = 1 << 30
+#: Afterwards: the trim threshold that glibc's dynamic rule pairs with that mmap threshold
+#: (twice it); the memory kept meanwhile is handed back with ``malloc_trim(0)``.
+_TRIM_THRESHOLD_AFTER = 2 * _MMAP_THRESHOLD
+#: Set to "0" to leave malloc's settings alone.
+MALLOC_TUNING_ENV = "BULLETIN_MALLOC_TUNING"
+
+_heap_lock = threading.Lock()
+_heap_users = 0
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (``mallopt`` and ``malloc_trim`` exist), else None."""
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+        libc.mallopt.restype = ctypes.c_int
+        libc.malloc_trim.argtypes = (ctypes.c_size_t,)
+        libc.malloc_trim.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+@contextlib.contextmanager
+def steady_heap() -> Iterator[None]:
+    """Within the block, glibc malloc keeps the memory that is freed (see the module
+    docstring), and on leaving it hands it back (``malloc_trim``). Nested and concurrent uses
+    (dask threads each computing a chunk) share one setting: the last to leave restores.
+
+    These are process-wide settings, in force only while some caller is inside. A no-op off
+    glibc, and when the environment variable ``BULLETIN_MALLOC_TUNING`` is ``0``. glibc has
+    no call to read its settings back, so "restore" means the mmap threshold stays at 32 MiB
+    (the ceiling that glibc's dynamic threshold grows to by itself) and the trim threshold
+    returns to twice that, as glibc's dynamic rule pairs them.
+    """
+    global _heap_users
+    libc = None if os.environ.get(MALLOC_TUNING_ENV) == "0" else _glibc()
+    if libc is None:
+        yield
+        return
+    with _heap_lock:
+        if _heap_users == 0:
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+            libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_WHILE_RUNNING)
+        _heap_users += 1
+    try:
+        yield
+    finally:
+        with _heap_lock:
+            _heap_users -= 1
+            if _heap_users == 0:
+                libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_AFTER)
+                libc.malloc_trim(0)
 
 
 def default_workers() -> int:
@@ -128,11 +210,12 @@ def map_blocks(
         dtypes = {key: value.dtype for key, value in func(**sample, **kwargs).items()}
     for key, dtype in dtypes.items():
         outputs[key] = np.empty(shape, dtype=dtype)
-    if workers <= 1:
-        for start in starts:
-            store(start, run(start))
-        return outputs
-    with ThreadPoolExecutor(max_workers=min(workers, len(starts))) as pool:
-        for _ in pool.map(lambda start: store(start, run(start)), starts):
-            pass
+    with steady_heap():
+        if workers <= 1:
+            for start in starts:
+                store(start, run(start))
+            return outputs
+        with ThreadPoolExecutor(max_workers=min(workers, len(starts))) as pool:
+            for _ in pool.map(lambda start: store(start, run(start)), starts):
+                pass
     return outputs
