@@ -350,3 +350,17 @@ def test_steady_heap_can_be_turned_off(monkeypatch):
     monkeypatch.setenv(_blocks.MALLOC_TUNING_ENV, "0")
     with _blocks.steady_heap():
         assert _blocks._heap_users == 0
+
+
+def test_large_block_outputs_start_on_huge_page_boundaries():
+    values = np.arange(4 * 512 * 1024, dtype=np.float32).reshape(4, 512, 1024)  # 8 MiB
+
+    def double(x):
+        return {"twice": x * np.float32(2), "small": (x[:, :1, :1] > 0).astype(np.int8)}
+
+    out = map_blocks(double, {"x": values}, values.shape, block_points=1 << 18, workers=2)
+    np.testing.assert_array_equal(out["twice"], values * 2)
+    assert out["twice"].ctypes.data % _blocks.HUGE_PAGE == 0
+    assert out["twice"].flags.c_contiguous and out["twice"].flags.writeable
+    small = _blocks.huge_page_aligned_empty((3, 5), np.int8)  # small arrays: plain np.empty
+    assert small.shape == (3, 5) and small.dtype == np.int8
