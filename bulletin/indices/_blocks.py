@@ -119,7 +119,7 @@ def huge_page_aligned_empty(shape: tuple[int, ...], dtype: np.dtype) -> NDArray:
 
     numpy asks the kernel for transparent huge pages on allocations of 4 MiB and more, but
     malloc places them at arbitrary 4 KiB boundaries, and the parts before the first and after
-    the last 2 MiB boundary are then faulted in 4 KiB at a time (~11,000 faults for the 23
+    the last 2 MiB boundary are then faulted in 4 KiB at a time (~11,000 faults for the 22
     outputs of the 1e7-point benchmark grid). Aligned, the whole array is huge pages; measured
     (two threads, compute_indices, alternating runs): 0.291 -> 0.282 s median, 27,000 ->
     16,000 page faults. The unused start of the buffer is never touched, so costs no memory.
