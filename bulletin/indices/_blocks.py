@@ -143,8 +143,9 @@ def default_workers() -> int:
 
 def block_points_for(workers: int) -> int:
     """Points per block for ``workers`` threads: :data:`BLOCK_POINTS` for one or two, shared
-    out beyond two (the threads share the last-level cache; measured on two threads only),
-    at least :data:`MIN_BLOCK_POINTS`."""
+    out beyond two (our choice, measured on two threads only: it keeps the memory of the
+    blocks in flight, ~100 bytes a point each, about the same), at least
+    :data:`MIN_BLOCK_POINTS`."""
     return max(MIN_BLOCK_POINTS, BLOCK_POINTS * 2 // max(2, workers))
 
 
