@@ -193,8 +193,10 @@ def indices_command(
     FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged).
     """
     from . import compute_indices, open_forecast, venue_table
-    from .output import write_table
+    from .output import file_target, write_table
 
+    if output != "-":
+        file_target(output)  # a directory, FIFO or device fails before the forecast is read
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".")
         fmt = suffix if suffix in ("csv", "json", "parquet") else "csv"

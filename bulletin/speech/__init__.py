@@ -5,14 +5,9 @@
 """
 
 from bulletin.speech.normalize import normalize, normalize_for_speech
+from bulletin.speech.result import SpeechResult
 from bulletin.speech.subtitles import Cue, build_cues, write_subtitles
-from bulletin.speech.synthesis import (
-    SpeechRequest,
-    SpeechResult,
-    check_request,
-    synthesize,
-    synthesize_many,
-)
+from bulletin.speech.synthesis import SpeechRequest, check_request, synthesize, synthesize_many
 from bulletin.speech.timings import (
     Phoneme,
     Sentence,

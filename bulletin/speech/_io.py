@@ -1,13 +1,13 @@
-"""Atomic file output for the speech stage: a temporary file in the same folder, then rename."""
+"""The speech stage's files through :mod:`bulletin.output`, its failures as :class:`SpeechError`."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import tempfile
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from bulletin.errors import SpeechError
+from bulletin.output import OutputError, atomic_path, check_writable_folder, write_text
 
 
 def prepare_output_dir(out_dir: Path) -> Path:
@@ -20,52 +20,31 @@ def prepare_output_dir(out_dir: Path) -> Path:
             f"cannot create speech output folder {out_dir}: {error.strerror or error}"
         ) from None
     try:
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise SpeechError(
-            f"speech output folder {out_dir} is not writable: {error.strerror or error}"
-        ) from None
+        check_writable_folder(out_dir)
+    except OutputError as error:
+        raise SpeechError(f"speech output folder {out_dir} is not writable ({error})") from None
     return out_dir
 
 
-def temporary_path(final: Path, suffix: str) -> Path:
-    """A fresh, unused, empty file next to ``final`` (the caller writes it, then
-    :func:`commit`). Created with mode 0o666 less the umask, as ``open`` would, so the final
-    file gets the usual permissions (``tempfile.mkstemp`` would make it owner-only)."""
-    for _attempt in range(100):
-        path = final.parent / f".{final.stem}-{secrets.token_hex(6)}{suffix}"
-        try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        os.close(handle)
-        return path
-    raise FileExistsError(f"no free temporary name next to {final}")
+def _speech_error(path: Path, error: Exception) -> SpeechError:
+    text = str(error)
+    return SpeechError(text if text.startswith("cannot write") else f"cannot write {path}: {text}")
 
 
-def commit(temporary: Path, final: Path) -> None:
-    """Move a finished temporary file into place atomically."""
-    os.replace(temporary, final)
-
-
-def discard(temporary: Path) -> None:
-    temporary.unlink(missing_ok=True)
+@contextlib.contextmanager
+def speech_file(path: Path) -> Iterator[Path]:
+    """:func:`bulletin.output.atomic_path` for the speech stage: yields the temporary file
+    that becomes ``path`` when the block succeeds."""
+    try:
+        with atomic_path(path) as temporary:
+            yield temporary
+    except OutputError as error:
+        raise _speech_error(Path(path), error) from None
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
-    path = Path(path)
     try:
-        temporary = temporary_path(path, ".tmp")
-    except OSError as error:
-        raise SpeechError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        commit(temporary, path)
-    except OSError as error:
-        discard(temporary)
-        raise SpeechError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:
-        discard(temporary)
-        raise
+        write_text(path, text)
+    except OutputError as error:
+        raise _speech_error(Path(path), error) from None

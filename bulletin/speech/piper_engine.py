@@ -27,14 +27,15 @@ from concurrent.futures import ThreadPoolExecutor
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from bulletin.errors import SpeechError
 from bulletin.speech import espeak
-from bulletin.speech._io import commit, discard, prepare_output_dir, temporary_path
+from bulletin.speech._io import prepare_output_dir, speech_file
 from bulletin.speech.normalize import normalize
+from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
 from bulletin.speech.timings import (
     RawPhoneme,
     Timings,
@@ -44,9 +45,6 @@ from bulletin.speech.timings import (
     phonemes_from_events,
     write_timings,
 )
-
-if TYPE_CHECKING:
-    from bulletin.speech.synthesis import SpeechResult
 
 ENGINE_LABEL = "piper"
 VOICE_NAME = "en_US-joe-medium"
@@ -67,8 +65,6 @@ def synthesize_piper(
     text: str, lang: str, out_dir: Path, *, voice: str | None = None, rate: int | None = None
 ) -> SpeechResult:
     """Speak English ``text`` with piper into ``out_dir`` (``speech.wav`` + ``timings.json``)."""
-    from bulletin.speech.synthesis import TIMINGS_NAME, WAV_NAME, result_from
-
     length_scale = check_options(lang, voice, rate)
     spoken = normalize(text, lang)
     out_dir = prepare_output_dir(out_dir)
@@ -105,18 +101,14 @@ def synthesize_piper(
     check_timings(timings)
     wav_path = out_dir / WAV_NAME
     timings_path = out_dir / TIMINGS_NAME
-    temporary = temporary_path(wav_path, ".wav")
-    try:
+    with speech_file(wav_path) as temporary:
         with wave.open(str(temporary), "wb") as writer:
             writer.setnchannels(1)
             writer.setsampwidth(2)
             writer.setframerate(sample_rate)
             writer.writeframes(audio.tobytes())
         write_timings(timings_path, timings)
-        commit(temporary, wav_path)
-    finally:
-        discard(temporary)
-    return result_from(timings, wav_path, timings_path)
+    return speech_result(timings, wav_path, timings_path)
 
 
 def check_options(lang: str, voice: str | None, rate: int | None) -> float | None:

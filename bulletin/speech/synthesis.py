@@ -12,14 +12,12 @@ from pathlib import Path
 
 from bulletin.errors import SpeechError
 from bulletin.speech import espeak
-from bulletin.speech._io import commit, discard, prepare_output_dir, temporary_path
+from bulletin.speech._io import prepare_output_dir, speech_file
 from bulletin.speech.normalize import SpokenText, check_language, normalize
 from bulletin.speech.pinyin import to_pinyin
+from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
 from bulletin.speech.timings import (
-    Phoneme,
-    Sentence,
     Timings,
-    Word,
     assemble,
     check_timings,
     phonemes_from_events,
@@ -27,33 +25,15 @@ from bulletin.speech.timings import (
 )
 
 ENGINES = ("pyttsx3", "piper")
-WAV_NAME = "speech.wav"
-TIMINGS_NAME = "timings.json"
 ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"
 
 # espeak-ng voices per language. cmn-latn-pinyin, not cmn: Debian's 1.51 cmn voice reads
 # pinyin as English letters (espeak-ng issue #1236), and this stage gives the voice pinyin.
 DEFAULT_ESPEAK_VOICE = {"en": "en-us", "zh": "cmn-latn-pinyin"}
 # Words per minute (our choice). en 165: a little under espeak's 175 default, within the
-# 150-180 wpm of broadcast English, for listeners outdoors. zh 220: measured in the research
-# notes as news pace for this voice (282 characters in 58.8 s, 4.8 characters per second).
+# 150-180 wpm of broadcast English, for listeners outdoors. zh 220: our choice of news pace
+# for this voice (about 4.8 characters per second).
 DEFAULT_RATE = {"en": 165, "zh": 220}
-
-
-@dataclass(frozen=True)
-class SpeechResult:
-    """What :func:`synthesize` wrote and the timings inside ``timings.json``."""
-
-    wav_path: Path
-    timings_path: Path
-    duration_s: float
-    sample_rate: int
-    phonemes: tuple[Phoneme, ...]
-    words: tuple[Word, ...]
-    sentences: tuple[Sentence, ...]
-    engine: str
-    voice: str
-    lang: str
 
 
 @dataclass(frozen=True)
@@ -95,8 +75,9 @@ def synthesize(
     engine_text, origin = espeak_input(spoken)
     timing = espeak.timing_pass(engine_text, voice, rate)
     wav_path = out_dir / WAV_NAME
-    temporary_wav = _pyttsx3_wav_matching(engine_text, voice, rate, wav_path, timing)
-    try:
+    timings_path = out_dir / TIMINGS_NAME
+    with speech_file(wav_path) as temporary_wav:
+        _pyttsx3_wav_matching(engine_text, voice, rate, temporary_wav, timing)
         raw_phonemes, raw_words = phonemes_from_events(timing.events, timing.n_samples)
         phonemes, words, sentences = assemble(
             raw_phonemes, raw_words, timing.n_samples, timing.sample_rate, origin, spoken
@@ -112,12 +93,8 @@ def synthesize(
             sentences=sentences,
         )
         check_timings(timings)
-        timings_path = out_dir / TIMINGS_NAME
         write_timings(timings_path, timings)
-        commit(temporary_wav, wav_path)
-    finally:
-        discard(temporary_wav)
-    return result_from(timings, wav_path, timings_path)
+    return speech_result(timings, wav_path, timings_path)
 
 
 def check_request(
@@ -220,21 +197,6 @@ def espeak_input(spoken: SpokenText) -> tuple[str, tuple[int, ...]]:
     return spoken.spoken, spoken.origin
 
 
-def result_from(timings: Timings, wav_path: Path, timings_path: Path) -> SpeechResult:
-    return SpeechResult(
-        wav_path=wav_path,
-        timings_path=timings_path,
-        duration_s=timings.duration,
-        sample_rate=timings.sample_rate,
-        phonemes=timings.phonemes,
-        words=timings.words,
-        sentences=timings.sentences,
-        engine=timings.engine,
-        voice=timings.voice,
-        lang=timings.lang,
-    )
-
-
 def wav_pcm(path: Path) -> tuple[int, bytes]:
     """(sample rate, PCM bytes) of a mono 16-bit WAV; :class:`SpeechError` for anything else."""
     try:
@@ -247,29 +209,26 @@ def wav_pcm(path: Path) -> tuple[int, bytes]:
 
 
 def _pyttsx3_wav_matching(
-    text: str, voice: str, rate: int, wav_path: Path, timing: espeak.EspeakPass
-) -> Path:
-    """Write the WAV with pyttsx3 into a temporary file whose PCM equals the timing pass's.
+    text: str, voice: str, rate: int, temporary: Path, timing: espeak.EspeakPass
+) -> None:
+    """Write the WAV with pyttsx3 into ``temporary`` so that its PCM equals the timing pass's.
 
     A mismatch (which would make the timings wrong) is retried once in a fresh process, then
     reported.
     """
     problem = ""
     for _attempt in range(2):
-        temporary = temporary_path(wav_path, ".wav")
         try:
             espeak.pyttsx3_save(text, voice, rate, temporary)
             sample_rate, pcm = wav_pcm(temporary)
         except SpeechError as error:
-            discard(temporary)
             problem = str(error)
             continue
         digest = hashlib.sha256(pcm).hexdigest()
         if sample_rate == timing.sample_rate and digest == timing.pcm_sha256:
-            return temporary
-        discard(temporary)
+            return
         problem = (
             f"pyttsx3 wrote {len(pcm) // 2} samples at {sample_rate} Hz, the timing pass "
             f"{timing.n_samples} at {timing.sample_rate} Hz, and the audio differs"
         )
-    raise SpeechError(f"cannot write {wav_path.name} with exact timings: {problem}")
+    raise SpeechError(f"cannot write {WAV_NAME} with exact timings: {problem}")
