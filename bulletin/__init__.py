@@ -3,8 +3,8 @@
 The Python API (the ``bulletin`` command line is a thin layer over it)::
 
     ds = bulletin.open_forecast(["forecast.grib2"])       # -> xarray.Dataset, internal schema
-    idx = bulletin.compute_indices(ds)                     # six indices + levels, lazy under dask
-    table = bulletin.venue_table(idx, bulletin.load_catalogue())   # -> pandas.DataFrame
+    table = bulletin.venue_table(ds, bulletin.load_catalogue())    # -> pandas.DataFrame
+    grid = bulletin.compute_indices(ds)                    # six indices + levels on the grid
     daily = bulletin.summarize(table)                      # daily worst levels, local time
     script = bulletin.render_script(table, venue, lang="zh")    # -> Script (display + speech text)
     spoken = bulletin.speak_script(script, "out/zh")            # speech.wav, timings, subtitles

@@ -138,7 +138,7 @@ _OPTIONAL_INPUTS = {
     "snowfall": "snowfall_mmh",
     "precip": "precip_mmh",
     "visibility": "visibility_m",
-    "uv_index": "uv_index_model",
+    "uv_index_model": "uv_index_model",
     "orography": "elevation_m",
 }
 #: Plausible values for the one-point evaluation that finds the output dtypes.
@@ -352,7 +352,7 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
         # Clear sky is the cautious assumption for UV advice (our choice).
         cloud_note = "no cloud cover in the forecast: clear sky assumed"
     ozone_note = "forecast total ozone" if "ozone" in forecast else "ozone climatology"
-    if "uv_index" in forecast:
+    if "uv_index_model" in forecast:
         uv_note = "model UV index product"
     else:
         uv_note = f"parametric all-sky UV index ({ozone_note}; {cloud_note}; {snow_note})"

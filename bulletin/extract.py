@@ -15,7 +15,7 @@ from .venues import Venue
 #: Standard-atmosphere lapse rate (ICAO 1993; WMO): temperature falls 6.5 K per km of height.
 LAPSE_RATE_K_PER_M = 0.0065
 
-#: Columns the CSV always has, in this order (the issue's contract); extras follow.
+#: Columns the CSV always has, in this order (README "Index tables"); extras follow.
 CORE_COLUMNS = (
     "venue_id",
     "time_utc",
@@ -64,17 +64,50 @@ def _check_inside(forecast: xr.Dataset, venues: list[Venue]) -> None:
             )
 
 
+def _bracket(axis: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point on an ascending axis: the grid lines below and above, and the fraction.
+
+    A point on the last grid line uses the last interval with fraction 1; an axis of one line
+    gives that line twice with fraction 0.
+    """
+    n = axis.size
+    if n == 1:
+        zeros = np.zeros(points.size, dtype=np.intp)
+        return zeros, zeros, np.zeros(points.size)
+    lower = np.clip(np.searchsorted(axis, points, side="right") - 1, 0, n - 2)
+    upper = lower + 1
+    fraction = (points - axis[lower]) / (axis[upper] - axis[lower])
+    return lower, upper, fraction
+
+
+def _bilinear(cells: xr.DataArray, weights: np.ndarray) -> np.ndarray:
+    """Weighted sum over the trailing ``corner`` axis, in float64.
+
+    Corners of zero weight are left out, so a venue on a grid line does not take a missing
+    value from the cell beyond it; a missing value at a corner that counts stays missing.
+    """
+    values = np.asarray(cells.transpose(..., "corner").values, dtype=np.float64)
+    return np.where(weights > 0.0, values * weights, 0.0).sum(axis=-1)
+
+
 def extract_venues(
     forecast: xr.Dataset, venues: list[Venue], *, lapse_rate_correction: bool = True
 ) -> xr.Dataset:
-    """Forecast fields at each venue: bilinear in latitude/longitude, dims ``(venue, time[, member])``.
+    """The forecast's input fields at each venue, dims ``([member,] time, venue)``.
+
+    Bilinear in latitude/longitude on the four grid cells around each venue; only those cells
+    are read (a vectorised selection first, so a dask-backed forecast computes nothing else
+    and memory scales with venues x time), and the result is in memory. Every field is
+    interpolated the same way, in float64, and stored in its own floating dtype (float32 in
+    the internal schema), so a numpy-backed and a dask-backed forecast give identical values.
 
     When the forecast carries ``orography``, temperature is moved from the model surface height
-    to the venue elevation at the standard lapse rate (6.5 K/km); without orography values are
-    used as they are. Relative humidity is kept (our simplification: the correction is small
-    next to the forecast's own humidity error). The result's ``orography`` holds the venue
-    elevation, which the UV altitude factor then uses. Index variables in ``forecast`` are
-    dropped: :func:`venue_table` recomputes them from the corrected point values.
+    to the venue elevation at the standard lapse rate (6.5 K/km) and the model height at the
+    venue is kept as ``model_height``; without orography values are used as they are. Relative
+    humidity is kept (our simplification: the correction is small next to the forecast's own
+    humidity error). The result's ``orography`` holds the venue elevation, which the UV
+    altitude factor then uses. Only the schema's input fields (:data:`bulletin.schema.FIELDS`)
+    are taken: computed indices in ``forecast`` are left out, to be recomputed at the venues.
     """
     if not venues:
         raise VenueError("no venues to extract")
@@ -82,34 +115,66 @@ def extract_venues(
         raise VenueError("forecast is not on a latitude/longitude grid")
     _check_inside(forecast, venues)
     names = [f.name for f in FIELDS if f.name in forecast]
-    fields = forecast[names]
-    points = fields.interp(
-        latitude=xr.DataArray([v.lat for v in venues], dims="venue"),
-        longitude=xr.DataArray([v.lon for v in venues], dims="venue"),
-        method="linear",
+    venue_lat = np.array([v.lat for v in venues], dtype=np.float64)
+    venue_lon = np.array([v.lon for v in venues], dtype=np.float64)
+    lat0, lat1, fy = _bracket(np.asarray(forecast["latitude"].values, np.float64), venue_lat)
+    lon0, lon1, fx = _bracket(np.asarray(forecast["longitude"].values, np.float64), venue_lon)
+    # Corners in the order (lat0, lon0), (lat0, lon1), (lat1, lon0), (lat1, lon1).
+    lat_index = np.stack([lat0, lat0, lat1, lat1], axis=-1)
+    lon_index = np.stack([lon0, lon1, lon0, lon1], axis=-1)
+    weights = np.stack(
+        [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx], axis=-1
+    )  # (venue, corner)
+    cells = forecast[names].isel(
+        latitude=xr.DataArray(lat_index, dims=("venue", "corner")),
+        longitude=xr.DataArray(lon_index, dims=("venue", "corner")),
     )
-    venue_elev = xr.DataArray(
-        np.array([v.elevation_m for v in venues], dtype=np.float32), dims="venue"
+    cells = cells.drop_vars([c for c in cells.coords if "corner" in cells[c].dims]).load()
+
+    # Each field as an xr.Variable over its own dims, so arithmetic broadcasts by name.
+    values = {
+        name: xr.Variable(
+            tuple(d for d in cells[name].dims if d != "corner"),
+            _bilinear(cells[name], weights),
+            dict(forecast[name].attrs),
+        )
+        for name in names
+    }
+    dtypes = {name: np.result_type(forecast[name].dtype, np.float32) for name in names}
+    venue_elev = xr.Variable(
+        ("venue",),
+        np.array([v.elevation_m for v in venues], dtype=np.float64),
+        {"standard_name": "surface_altitude", "units": "m", "long_name": "venue elevation"},
     )
-    if "orography" in points and lapse_rate_correction:
-        shift = (points["orography"] - venue_elev) * np.float32(LAPSE_RATE_K_PER_M)
-        attrs = dict(points["t2m"].attrs)
-        points["t2m"] = (points["t2m"] + shift).astype(np.float32)
+    if "orography" in values and lapse_rate_correction:
+        model_height = values["orography"]
+        shift = (model_height - venue_elev) * LAPSE_RATE_K_PER_M
+        attrs = dict(values["t2m"].attrs)
         attrs["comment"] = "corrected from model surface height to venue elevation at 6.5 K/km"
-        points["t2m"].attrs = attrs
-        points = points.assign(model_height=points["orography"].astype(np.float32))
-    points["orography"] = venue_elev.assign_attrs(
-        standard_name="surface_altitude", units="m", long_name="venue elevation"
-    )
-    points = points.assign_coords(
+        values["t2m"] = values["t2m"] + shift
+        values["t2m"].attrs = attrs
+        values["model_height"] = model_height.copy()
+        values["model_height"].attrs = {
+            "standard_name": "surface_altitude",
+            "units": "m",
+            "long_name": "model surface height at the venue",
+        }
+        dtypes["model_height"] = dtypes["orography"]
+    values["orography"] = venue_elev
+    dtypes["orography"] = np.dtype(np.float32)
+    order = ("member", "time", "venue")
+    data_vars = {}
+    for name, variable in values.items():
+        dims = [d for d in order if d in variable.dims]
+        dims += [d for d in variable.dims if d not in order]
+        data_vars[name] = variable.astype(dtypes[name]).transpose(*dims)
+    coords = {c: cells[c].variable for c in cells.coords if c not in ("latitude", "longitude")}
+    points = xr.Dataset(data_vars, coords=coords).assign_coords(
         venue=[v.id for v in venues],
-        latitude=("venue", np.array([v.lat for v in venues])),
-        longitude=("venue", np.array([v.lon for v in venues])),
+        latitude=("venue", venue_lat),
+        longitude=("venue", venue_lon),
     )
-    for name in names:
-        if name in forecast and name != "orography":
-            points[name].attrs = {**forecast[name].attrs, **points[name].attrs}
-    points.attrs = dict(forecast.attrs)
+    points.attrs = {k: v for k, v in forecast.attrs.items() if k != "local_day_timezone"}
     return points
 
 
@@ -127,28 +192,29 @@ def _format_times(times: np.ndarray, venue: Venue) -> tuple[list[str], list[str]
 
 
 def venue_table(
-    indices: xr.Dataset, venues: list[Venue], *, lapse_rate_correction: bool = True
+    forecast: xr.Dataset, venues: list[Venue], *, lapse_rate_correction: bool = True
 ) -> pd.DataFrame:
     """One row per venue x valid time (x member) with the six indices and their levels.
 
-    ``indices`` is the output of :func:`bulletin.compute_indices` (or a forecast in the internal
-    schema). Indices are recomputed at each venue from the extracted, elevation-corrected values,
-    with the venue's own timezone for local days. Column names and order: :data:`CORE_COLUMNS`,
-    then ``member`` (ensembles), then :data:`EXTRA_COLUMNS` and the ensemble probabilities.
-    Levels are nullable integers; ``frostbite_minutes`` is empty where frostbite is not expected.
+    ``forecast`` is a Dataset in the internal schema (:func:`bulletin.open_forecast`), numpy-
+    or dask-backed; one that already holds computed indices gives the same table, since only
+    the input fields are read. They are interpolated to the venues (:func:`extract_venues`,
+    reading only the grid cells around them) and the indices are computed at those points
+    only (:func:`bulletin.compute_indices`), with the venue's own timezone for local days.
+    Column names and order: :data:`CORE_COLUMNS`, then ``member`` (ensembles), then
+    :data:`EXTRA_COLUMNS` and the ensemble probabilities. Levels are nullable integers;
+    ``frostbite_minutes`` is empty where frostbite is not expected.
     """
-    points = extract_venues(indices, venues, lapse_rate_correction=lapse_rate_correction)
+    points = extract_venues(forecast, venues, lapse_rate_correction=lapse_rate_correction)
+    by_tz: dict[str, list[int]] = {}
+    for position, v in enumerate(venues):
+        by_tz.setdefault(v.timezone, []).append(position)
     frames = []
-    by_tz: dict[str, list[Venue]] = {}
-    for v in venues:
-        by_tz.setdefault(v.timezone, []).append(v)
-    for tz, group in by_tz.items():
-        sub = points.sel(venue=[v.id for v in group])
-        result = compute_indices(sub, timezone=tz).compute()
-        for venue in group:
-            frames.append(_venue_frame(result.sel(venue=venue.id), venue))
-    table = pd.concat(frames, ignore_index=True)
-    return table
+    for tz, positions in by_tz.items():  # venues grouped by timezone, in order of appearance
+        result = compute_indices(points.isel(venue=positions), timezone=tz)
+        for at, position in enumerate(positions):
+            frames.append(_venue_frame(result.isel(venue=at), venues[position]))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _venue_frame(ds: xr.Dataset, venue: Venue) -> pd.DataFrame:

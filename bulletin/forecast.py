@@ -77,7 +77,7 @@ DEFAULT_SNOW_DENSITY_KG_M3 = 250.0
 #: Outside them the input is wrong (bad units, wrong variable, corrupt data) and the reader
 #: raises. Sources: -100..60 °C brackets the observed extremes of 2 m temperature (-89.2 °C
 #: Vostok, 56.7 °C Death Valley, WMO Archive of Weather and Climate Extremes); RH above 110 %
-#: or a cloud fraction above 1.05 cannot be rounding (task specification); the rest are our
+#: or a cloud fraction above 1.05 cannot be rounding (our choice of tolerance); the rest are our
 #: choice, each with a margin around the record: 10 m wind <= 150 m s-1 (record gust 113 m s-1,
 #: Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2 (solar constant 1361 W m-2);
 #: snow depth <= 100 m (ECMWF caps snow at 10 m water equivalent on glaciers, 40 m at our
@@ -96,7 +96,7 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
     "precip": (-0.05, 500.0),
     "visibility": (0.0, 1.0e6),
     "ozone": (50.0, 1000.0),
-    "uv_index": (-0.05, 50.0),
+    "uv_index_model": (-0.05, 50.0),
     "msl": (80000.0, 110000.0),
     "orography": (-500.0, 9000.0),
 }
@@ -110,7 +110,7 @@ _CLIP: dict[str, tuple[float | None, float | None]] = {
     "snow_depth": (0.0, None),
     "snowfall": (0.0, None),
     "precip": (0.0, None),
-    "uv_index": (0.0, None),
+    "uv_index_model": (0.0, None),
 }
 
 # Alduchov & Eskridge (1996), J. Appl. Meteor. 35, 601-609, eq. 21 (AERK): saturation vapour
@@ -552,7 +552,7 @@ def _derive(
         ("precip", ("precipitation_amount", "precipitation_rate")),
         ("visibility", ("visibility",)),
         ("ozone", ("ozone_thickness", "ozone_mass")),
-        ("uv_index", ("uv_index", "uv_dose_rate")),
+        ("uv_index_model", ("uv_index", "uv_dose_rate")),
         ("msl", ("mean_sea_level_pressure",)),
         ("orography", ("surface_altitude", "surface_geopotential")),
     ):

@@ -59,7 +59,7 @@ FIELDS: tuple[Field, ...] = (
         "DU",
         "total column ozone",
     ),
-    Field("uv_index", "ultraviolet_index", "1", "all-sky UV index from the model"),
+    Field("uv_index_model", "ultraviolet_index", "1", "all-sky UV index from the model"),
     Field("msl", "air_pressure_at_mean_sea_level", "Pa", "mean sea-level pressure"),
     Field("orography", "surface_altitude", "m", "model surface height (2-D)"),
 )

@@ -2,10 +2,10 @@
 
 The shipped catalogue holds the eight outdoor venues of the Beijing 2022 Winter Olympics. Sources
 of the coordinates and elevations (spectator areas: finish or stadium level where known):
-en/it/zh Wikipedia venue infoboxes, OpenStreetMap, olympedia.org and venue press releases, as
-collected in the project's data-ecosystem notes (§3.1). The National Biathlon Centre position is
-an estimate (±1-2 km) next to the cross-country centre, and the Alpine centre uses the base
-elevation because the finish-area height is unpublished.
+en/it/zh Wikipedia venue infoboxes, OpenStreetMap, olympedia.org and venue press releases.
+The National Biathlon Centre position is an estimate (±1-2 km) next to the cross-country
+centre, and the Alpine centre uses the base elevation because the finish-area height is
+unpublished.
 """
 
 from __future__ import annotations

@@ -424,7 +424,7 @@ def _check_cf(ds: xr.Dataset, truth: dict) -> None:
     np.testing.assert_allclose(ds.precip, truth["precip"], rtol=1e-5)
     np.testing.assert_allclose(ds.msl, truth["msl"], rtol=1e-6)
     np.testing.assert_allclose(ds.orography, truth["orog"], rtol=1e-6)
-    assert "snowfall" not in ds and "uv_index" not in ds
+    assert "snowfall" not in ds and "uv_index_model" not in ds
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,7 @@ def test_ozone_uv_and_snow_from_cf(tmp_path):
     ds.to_netcdf(path)
     out = open_forecast(path)
     np.testing.assert_allclose(out.ozone, 300.0, rtol=1e-3)
-    np.testing.assert_allclose(out.uv_index, 6.0, rtol=1e-6)
+    np.testing.assert_allclose(out.uv_index_model, 6.0, rtol=1e-6)
     np.testing.assert_allclose(out.snow_depth, 50.0 / DEFAULT_SNOW_DENSITY_KG_M3, rtol=1e-6)
     assert "assumed density" in out.snow_depth.attrs["comment"]
 
@@ -171,7 +171,7 @@ def test_ozone_uv_and_snow_from_cf(tmp_path):
 def test_uv_index_without_units_is_dimensionless(tmp_path):
     path = tmp_path / "uvi.nc"
     _cf(uvi=(np.array(7.0), {"standard_name": "ultraviolet_index"})).to_netcdf(path)
-    np.testing.assert_allclose(open_forecast(path).uv_index, 7.0)
+    np.testing.assert_allclose(open_forecast(path).uv_index_model, 7.0)
 
 
 def test_ecmwf_snow_density_and_wind_speed_fields(tmp_path):

@@ -5,13 +5,13 @@ A file variable is identified, in this order, by
 1. its GRIB identity (cfgrib's ``GRIB_paramId`` / ``GRIB_shortName`` attributes, also present
    in NetCDF converted by cfgrib): when it has one, nothing else is consulted, because cfgrib's
    ``standard_name`` is unreliable (``sde`` comes out as ``lwe_thickness_of_surface_snow_amount``,
-   ``ssrd`` as a flux; data_ecosystem.md section 1.4);
+   ``ssrd`` as a flux, against the ECMWF parameter database);
 2. its CF ``standard_name`` (CF standard name table; CMIP/xclim ``variables.yml`` names);
 3. a known variable name, but only when its ``units`` convert to the source's units (a name
    alone never identifies a variable).
 
 Short names and parameter ids are ecCodes' (ECMWF parameter database): ECMWF IFS/AIFS open data
-and NCEP GFS pgrb2 names as listed in data_ecosystem.md sections 1.1-1.3. ecCodes' ``uvi``
+and NCEP GFS pgrb2 names (NCEP GFS product inventory). ecCodes' ``uvi``
 (paramId 151187, a wind increment) is deliberately absent: it is not a UV index.
 
 Each :class:`Source` converts to one intermediate unit, with a pint context where physics is

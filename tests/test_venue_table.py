@@ -1,0 +1,129 @@
+"""The venue path: input fields to the venues first, indices at those points only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask.array
+import numpy as np
+import pytest
+import xarray as xr
+
+from bulletin import compute_indices, load_catalogue, open_forecast, venue_table
+from bulletin.extract import extract_venues
+from bulletin.schema import FIELDS, FIELDS_BY_NAME
+from bulletin.venues import Venue
+
+from .synthetic import schema_dataset
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLE_FILES = ("forecast_cf.nc", "forecast_ecmwf.grib2")
+
+VENUES = [
+    Venue("high", "High", 40.55, 115.52, 1650.0),
+    Venue("low", "Low", 40.1, 116.1, 60.0, timezone="Asia/Tokyo"),
+    Venue("corner", "Corner", 41.0, 116.25, 300.0),
+]
+
+
+def ensemble():
+    ds = schema_dataset()
+    return xr.concat([ds, ds.assign(t2m=ds["t2m"] - 20)], dim="member").assign_coords(member=[0, 1])
+
+
+def with_model_uv(ds: xr.Dataset) -> xr.Dataset:
+    field = FIELDS_BY_NAME["uv_index_model"]
+    uv = (ds["rsds"] / 40.0).astype(np.float32)
+    return ds.assign(
+        uv_index_model=uv.assign_attrs(standard_name=field.standard_name, units=field.units)
+    )
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_sample_table_is_the_same_from_indices_from_the_forecast_and_chunked(name):
+    venues = list(load_catalogue())
+    forecast = open_forecast(SAMPLES / name)
+    table = venue_table(forecast, venues)
+    assert len(table) == len(venues) * forecast.sizes["time"]
+    assert venue_table(compute_indices(forecast), venues).equals(table)
+    chunked = open_forecast(SAMPLES / name, chunks={"time": 24, "latitude": 7})
+    assert venue_table(chunked, venues).equals(table)
+
+
+def test_ensemble_table_is_the_same_from_indices_and_chunked():
+    members = ensemble()
+    table = venue_table(members, VENUES)
+    assert table.columns[3] == "member"
+    assert venue_table(compute_indices(members), VENUES).equals(table)
+    chunked = members.chunk({"member": 1, "time": 24, "latitude": 2, "longitude": 3})
+    assert venue_table(chunked, VENUES).equals(table)
+    assert venue_table(compute_indices(chunked), VENUES).equals(table)
+
+
+def test_computed_outputs_never_take_an_input_name():
+    ds = with_model_uv(schema_dataset())
+    out = compute_indices(ds)
+    computed = set(out.data_vars) - set(ds.data_vars)
+    assert "uv_index" in computed
+    assert not computed & {f.name for f in FIELDS}
+
+
+def test_the_model_uv_product_is_the_venue_uv_with_or_without_the_grid_step():
+    ds = with_model_uv(schema_dataset())
+    table = venue_table(ds, VENUES)
+    points = extract_venues(ds, VENUES)
+    order = np.argsort([0, 2, 1])  # rows are grouped by timezone: high, corner, low
+    expected = points["uv_index_model"].transpose("venue", "time").values[order].reshape(-1)
+    np.testing.assert_allclose(table["uv_index"], np.round(expected.astype(float), 1))
+    assert venue_table(compute_indices(ds), VENUES).equals(table)
+    # Without the model product the parametric UV is used, and it differs.
+    parametric = venue_table(ds.drop_vars("uv_index_model"), VENUES)
+    assert not parametric["uv_index"].equals(table["uv_index"])
+
+
+def test_points_have_time_and_venue_dims_and_the_schema_dtype():
+    points = extract_venues(schema_dataset(), VENUES)
+    assert points["t2m"].dims == ("time", "venue")
+    assert points["orography"].dims == ("venue",)
+    assert points["t2m"].dtype == np.float32
+    assert list(points["venue"].values) == ["high", "low", "corner"]
+    np.testing.assert_array_equal(points["latitude"].values, [v.lat for v in VENUES])
+    members = extract_venues(ensemble().chunk({"time": 24}), VENUES)
+    assert members["t2m"].dims == ("member", "time", "venue")
+    assert all(isinstance(members[name].data, np.ndarray) for name in members.data_vars)
+
+
+def test_only_the_cells_around_the_venues_are_read():
+    ds = schema_dataset()
+    lat, lon = ds["latitude"].values, ds["longitude"].values
+    read: set[tuple[int, int]] = set()
+
+    def record(block, block_info=None):
+        (_, _), (la, _), (lo, _) = block_info[0]["array-location"]
+        read.add((la, lo))
+        return block
+
+    # One chunk per grid cell, every cell's reading recorded.
+    cells = dask.array.from_array(ds["t2m"].values, chunks=(-1, 1, 1))
+    t2m = dask.array.map_blocks(record, cells, dtype=np.float32)
+    lazy = ds.assign(t2m=(ds["t2m"].dims, t2m, ds["t2m"].attrs))
+    venues = VENUES[:2]
+    points = extract_venues(lazy, venues)
+    expected = set()
+    for v in venues:
+        i = np.searchsorted(lat, v.lat) - 1
+        j = np.searchsorted(lon, v.lon) - 1
+        expected |= {(i, j), (i, j + 1), (i + 1, j), (i + 1, j + 1)}
+    assert read == expected
+    np.testing.assert_array_equal(points["t2m"].values, extract_venues(ds, venues)["t2m"].values)
+
+
+def test_a_venue_on_a_grid_line_takes_no_missing_value_from_beyond_it():
+    ds = schema_dataset()
+    ds["visibility"][:, :, -2] = np.nan  # the column just inside the east edge
+    edge = Venue("edge", "Edge", 40.5, float(ds["longitude"][-1]), 500.0)
+    points = extract_venues(ds, [edge], lapse_rate_correction=False)
+    column = ds["visibility"].isel(longitude=-1).interp(latitude=40.5).values
+    np.testing.assert_allclose(points["visibility"].isel(venue=0).values, column, rtol=1e-6)
+    inside = Venue("inside", "Inside", 40.5, float(ds["longitude"][-2]) + 0.01, 500.0)
+    assert np.isnan(extract_venues(ds, [inside])["visibility"].values).all()
