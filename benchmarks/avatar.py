@@ -4,7 +4,7 @@
 
 * **generator**: frames per second of the LipGenerator alone at 128^2 (the tiny U-Net +
   FiLM, 16-128 channels, the shipped twin's architecture), batch 8, fp32 and under bf16
-  autocast when the CPU has native bf16. Target (issue 4): >= 40 fps on 2 cores.
+  autocast when the CPU has native bf16. Target (our choice): >= 40 fps on 2 cores.
 * **procedural**: frames per second of the procedural presenter at ``--size``.
 * **render RTF**: wall seconds of :func:`avatar.render.render_presenter` over audio seconds,
   frames consumed but not encoded, for the procedural presenter and for a twin (``--twin``, or

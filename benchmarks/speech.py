@@ -5,9 +5,9 @@
 
 For every engine and language it synthesises each text with :func:`bulletin.speech.synthesize`
 (WAV + exact timings + ``timings.json``, everything a bulletin needs except subtitles) and
-prints the median wall time, the audio length and their ratio. Targets on the project's
-2-core machines: espeak-ng (pyttsx3 engine) <= 0.02, piper <= 0.2. piper's one-off voice load
-is timed on its own and left out of the ratio (a batch loads it once).
+prints the median wall time, the audio length and their ratio. Targets (our choice) on the
+project's 2-core machines: espeak-ng (pyttsx3 engine) <= 0.02, piper <= 0.2. piper's one-off
+voice load is timed on its own and left out of the ratio (a batch loads it once).
 
 Texts (``--texts``): ``samples`` (the default) renders the venue bulletin of every venue of
 the shipped samples (the Beijing GRIB sample and the Yulong NetCDF sample, each venue's first

@@ -3,7 +3,9 @@
 Used by the tests and by ``samples/make_samples.py``. cfgrib's ``to_grib`` is not used: it calls
 a private xarray function that xarray 2026.x removed. Importing this module has no side effects.
 
-Conventions written (see ``shared/reference/data_ecosystem.md`` sections 1.1, 1.2 and 1.6):
+Conventions written (ECMWF, "ECMWF open data: real-time forecasts from IFS and AIFS"; NCEP,
+GFS ``pgrb2.0p25`` product inventories; ECMWF ecCodes documentation, GRIB2 product definition
+templates 4.0, 4.1, 4.8 and 4.11):
 
 * ``style="ecmwf"``: centre ``ecmf``; parameters set by their ecCodes shortName, so they get
   ECMWF's encoding (``tcc`` as a 0-1 fraction, paramId 164; ``sd``/``sf`` in m of water
@@ -45,8 +47,8 @@ from bulletin.readers.eccodes_loader import load_eccodes
 #: (WMO-No. 8, Guide to Instruments and Methods of Observation, 2018, Part I, Annex 1.A).
 STANDARD_GRAVITY = 9.80665
 
-#: GFS accumulation/average windows restart every 6 hours (NCEP GFS pgrb2 products; see
-#: data_ecosystem.md section 1.2).
+#: GFS accumulation/average windows restart every 6 hours (NCEP GFS ``pgrb2.0p25`` product
+#: inventories: APCP, DSWRF and PRATE over 0-1 ... 0-6 h, then 6-7 ... 6-12 h).
 GFS_RESET_HOURS = 6
 
 # Value written where the data are NaN, flagged in the bitmap (never seen by readers).

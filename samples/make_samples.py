@@ -1,8 +1,8 @@
 """Make the shipped sample forecasts: synthetic but realistic February grids for Beijing 2022.
 
 Run ``python samples/make_samples.py`` (``make samples``); it is seeded, so the files are
-reproducible. What it writes, and why the weather looks the way it does, is in
-``samples/README.md``. In short: 0.1° over 39.5-41.5 N, 115-117 E with synthetic orography of
+reproducible. What it writes, and why the weather looks the way it does, is in the "Samples"
+section of ``README.md``. In short: 0.1° over 39.5-41.5 N, 115-117 E with synthetic orography of
 the Beijing plain, the Yanqing (Haituo) and Zhangjiakou (Chongli) mountains; hourly steps from
 2022-02-04 12 UTC for 84 hours, covering the local days 5, 6 and 7 February:
 
@@ -12,7 +12,12 @@ the Beijing plain, the Yanqing (Haituo) and Zhangjiakou (Chongli) mountains; hou
 * 7 Feb, a cold wave: daily minimum temperatures 10-12 K below those of the 5th, very dry
   air, a strong wind on the summits in the morning, then clear.
 
-Ranges follow the data-ecosystem notes (§3.2, Meteoblue and CMA climatology). A February sun at
+Ranges follow published climatology: meteoblue, "Winter Olympics 2022: Weather and Climate"
+(2011-2020 December-March means: Beijing -0.5 °C, Yanqing -4.3 °C, Zhangjiakou -6.3 °C, and
+Zhangjiakou the windiest), the WMO climate normals for Beijing (February: highs 4-6 °C, lows
+about -5 °C) and the Chongli meteorological bureau's winter mean of about -12 °C; temperature
+falls with height at the ICAO standard atmosphere's 6.5 K km-1 (ICAO Doc 7488/3, 1993). The
+ranges inside those bounds are our own choice. A February sun at
 40° N cannot raise the UV index above about 5, so a second, small sample (a late-April day on a
 glacier ski area of Yulong Snow Mountain, Yunnan, 4500 m) carries the two highest sunscreen
 levels; it comes with its own venue file.
@@ -249,8 +254,9 @@ def beijing_february(lat: np.ndarray, lon: np.ndarray, times: pd.DatetimeIndex, 
 
 def yulong_spring(lat: np.ndarray, lon: np.ndarray, times: pd.DatetimeIndex, seed: int):
     """A clear late-April day on Yulong Snow Mountain's glacier park (27.1 N, 100.2 E, ~4500 m):
-    high sun, thin ozone and fresh snow give UV indices from 0 to well above 11, as measured on
-    the Tibetan plateau."""
+    high sun, thin ozone and fresh snow give UV indices from 0 to well above 11 (WHO 2002, Global
+    Solar UV Index: a practical guide: about +10 % per 1000 m of altitude, and fresh snow reflects
+    up to 80 % of UV radiation)."""
     rng = np.random.default_rng(seed + 1)
     la, lo = np.meshgrid(lat, lon, indexing="ij")
     h = 2400 + 2300 * np.exp(-((la - 27.10) ** 2 + (lo - 100.20) ** 2) / (2 * 0.12**2))

@@ -3,7 +3,8 @@
 For containers and machines without cron or systemd timers. It uses APScheduler 3.x (4.x is
 a different, asynchronous API): a :class:`~apscheduler.schedulers.blocking.BlockingScheduler`
 with one job on a :class:`~apscheduler.triggers.cron.CronTrigger` at ``--at`` in ``--tz``.
-The job options are those the research notes recommend (data_ecosystem.md §5): ``coalesce``
+The job options are APScheduler's own (APScheduler 3.x documentation, "User guide": missed job
+executions and coalescing, limiting the number of concurrently executing instances): ``coalesce``
 (runs missed while the machine slept become one), ``max_instances=1`` (never two at once) and
 a misfire grace time (a run up to that late still happens; our default: one hour).
 
