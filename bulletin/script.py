@@ -1,11 +1,12 @@
 """Bulletin scripts: a spoken bulletin per venue and a daily overview of all venues.
 
-The words come from the data. :func:`bulletin.summarize` turns the hourly venue table into
-parts of the local day; this module picks out what a presenter would say (the temperature
-range, wind and sky of each part of the day, the trend since yesterday, the coldest moment,
-each index with its level and advice, the composite level) and hands these facts to a jinja2
-template per kind and language (``templates/venue.zh.j2``, ``templates/overview.en.j2``, ...).
-The wording table (``templates/wording.toml``, :mod:`bulletin.wording`) supplies the advice.
+The words come from the data. :mod:`bulletin.facts` turns the hourly venue table into the facts
+of a venue's local day (parts of the day, extremes and when, worst levels, trend, wind); this
+module picks out what a presenter would say (the temperature range, wind and sky of each part
+of the day, the trend since yesterday, the coldest moment, each index with its level and
+advice, the composite level) and hands these facts to a jinja2 template per kind and language
+(``templates/venue.zh.j2``, ``templates/overview.en.j2``, ...). The wording table
+(``templates/wording.toml``, :mod:`bulletin.wording`) supplies the advice.
 
 Templates run in jinja2's sandbox with :class:`jinja2.StrictUndefined`: a template that names
 a missing value, reaches for Python internals or for files fails with a one-line
@@ -22,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -35,7 +35,7 @@ import pandas as pd
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import BulletinError, ScriptError
-from .summary import PERIODS, summarize
+from .facts import FROSTBITE_LEVEL_MINUTES, PeriodFacts, VenueDay, overview, venue_day
 from .venues import Venue
 from .wording import (
     ADVICE_INDICES,
@@ -46,14 +46,13 @@ from .wording import (
     load_wording,
     shipped_templates_dir,
     sky_key,
+    venue_name,
     wind_group,
+    zone_name,
 )
 
 KINDS = ("venue", "overview")
 
-#: Parts of the local day the bulletin speaks about (the night, 00-06, is left out: nobody
-#: watches then, and its minimum would colour the whole day).
-SPECTATOR_PERIODS = tuple(name for name in PERIODS if name != "night")
 #: The index sentences of a venue bulletin, in the order a presenter reads them.
 INDEX_ORDER = ("wind_chill", "frostbite", "clothing", "cold", "sunscreen", "goggles")
 
@@ -65,58 +64,22 @@ INDEX_ORDER = ("wind_chill", "frostbite", "clothing", "cold", "sunscreen", "gogg
 #: per letter, per word and per pause mark (, ; : . ! ?), since espeak-ng speaks letters
 #: (phonemes) at a steady pace and pauses at punctuation. Chinese: seconds per syllable (one per
 #: character, one per pinyin letter name of SPF/UV), about 4.4 syllables a second, slower than
-#: the 4.8 of the research notes (speech_video.md §1.2) because bulletins pause at many commas.
+#: a steady reading pace because bulletins pause at many commas.
 SECONDS_PER_FEATURE = {"en": (0.0676, 0.0266, 0.2307), "zh": (0.228,)}
 #: The largest relative error of that model on the samples is 1.5 %, and 2.0 % when it is fitted
 #: on one sample and checked on the other (``--lengths``); 3 % is our margin for bulletins unlike
-#: the samples. Scripts aim below the issue's upper bound by it, so that the spoken length, not
+#: the samples. Scripts aim below the upper bound of :data:`SPOKEN_SECONDS` by it, so that the spoken length, not
 #: only the estimate, stays inside the bound.
 ESTIMATE_TOLERANCE = 0.03
-#: Spoken length the issue asks for, seconds.
+#: Spoken length of a bulletin, seconds (lower and upper bound; our choice per kind).
 SPOKEN_SECONDS = {"venue": (45.0, 75.0), "overview": (60.0, 90.0)}
 #: The ``concise`` levels templates are rendered with, in turn, until the script is short
 #: enough: 0 (everything), 1 (no optional clauses), 2 (parts of the day or areas merged).
 CONCISE_LEVELS = (0, 1, 2)
 
-#: Minutes to frostbite are quoted only inside the fit range of the regression: 10 m wind
-#: 25-80 km/h and at most 30 minutes (NWS AWIPS-II practice, indices.md §2); otherwise the
-#: bulletin gives the ECCC range of the level (ECCC wind chill hazard table).
-FROSTBITE_QUOTE_WIND_KMH = (25.0, 80.0)
-FROSTBITE_QUOTE_MAX_MIN = 30.0
-FROSTBITE_LEVEL_MINUTES = {2: (10, 30), 3: (5, 10), 4: (2, 5), 5: (0, 2)}
 #: The exposure limit (ISO 11079 DLE for a 3 clo outfit) is spoken when shorter than 2 hours
-#: (indices.md §3: "append ... when DLE < 2 h").
+#: (our choice: below 2 hours a spectator has to plan for warming breaks).
 EXPOSURE_QUOTE_MAX_H = 2.0
-
-#: Day-to-day trends, from full local days only. Cooling is judged on the daily minimum, as
-#: GB/T 20484-2017 grades cold air; warming on the daily maximum. 3 K is our threshold for a
-#: change worth saying, 6 K (the GB/T 20484 "moderate cold air" fall) for a marked one; a
-#: 寒潮 (cold wave) is the GB/T 20484 24 h criterion: Tmin falls >= 8 K and ends <= 4 °C.
-TREND_K = 3.0
-MARKED_TREND_K = 6.0
-COLD_WAVE_DROP_K = 8.0
-COLD_WAVE_MAX_TMIN = 4.0
-#: Wind strengthens/weakens when its daily maximum changes by 2 Beaufort forces or more and the
-#: stronger day reaches force 4 (our choice: force 4 is where the cold/flu index counts wind).
-WIND_TREND_FORCES = 2
-WIND_TREND_MIN_FORCE = 4
-
-REQUIRED_COLUMNS = (
-    "venue_id",
-    "time_utc",
-    "time_local",
-    "temperature_degC",
-    "relative_humidity_pct",
-    "wind_speed_10m_kmh",
-    "cloud_cover_pct",
-    "uv_index",
-    "wind_chill_degC",
-    "frostbite_minutes",
-    "clothing_clo",
-    "exposure_limit_h",
-    "goggles_lens",
-    *(f"{index}_level" for index in ADVICE_INDICES),
-)
 
 _TAG_RE = re.compile(r"^\[([A-Za-z_]+)\]\s*")
 _ZH_SENTENCE_RE = re.compile(r"[^。！？]+[。！？]*")
@@ -362,10 +325,10 @@ def _render(
     venue_ids: Sequence[str],
 ) -> Script:
     """Render a template into a script. Templates first get ``concise=0``; while the script
-    would run longer than the issue asks (:data:`SPOKEN_SECONDS`, less the estimate's
+    would run longer than :data:`SPOKEN_SECONDS` allows (its upper bound, less the estimate's
     :data:`ESTIMATE_TOLERANCE`), they are rendered again with ``concise=1`` (optional clauses
     go) and then ``concise=2`` (the parts of the day, or the areas, are merged: the last
-    resort, as the issue asks for conditions by part of the day)."""
+    resort, as a bulletin speaks of conditions by part of the day)."""
     name = f"{kind}.{book.lang}.j2"
     env = _environment(tuple(folders), book.lang)
     longest = SPOKEN_SECONDS[kind][1] / (1.0 + ESTIMATE_TOLERANCE)
@@ -377,9 +340,17 @@ def _render(
     return script
 
 
-def _phrasebook(templates_dir: str | Path | None, lang: str) -> tuple[list[Path], Phrasebook]:
+def _folders_and_phrasebook(
+    templates_dir: str | Path | None, lang: str
+) -> tuple[list[Path], Phrasebook]:
     folders = _template_folders(templates_dir)
     return folders, Phrasebook(load_wording(folders), lang)
+
+
+def phrasebook(templates_dir: str | Path | None, lang: str) -> Phrasebook:
+    """The wording table of ``lang``, from a user folder of templates (its ``wording.toml``
+    first) and the shipped one."""
+    return _folders_and_phrasebook(templates_dir, lang)[1]
 
 
 def _script(
@@ -398,7 +369,7 @@ def _script(
     )
 
 
-# -- facts from the venue table ----------------------------------------------------------------
+# -- template variables from the facts ---------------------------------------------------------
 def _check_args(lang: str, kind: str) -> None:
     if lang not in LANGUAGES:
         raise ScriptError(
@@ -406,44 +377,6 @@ def _check_args(lang: str, kind: str) -> None:
         )
     if kind not in KINDS:
         raise ScriptError(f"unknown script kind {kind!r}: use one of {', '.join(KINDS)}")
-
-
-def _venue_rows(table: pd.DataFrame, venue: Venue) -> pd.DataFrame:
-    if not isinstance(table, pd.DataFrame):
-        raise ScriptError(f"expected a venue table (pandas DataFrame), not {type(table).__name__}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ScriptError(
-            f"venue table lacks column(s) {', '.join(missing)} (make it with bulletin.venue_table)"
-        )
-    if "member" in table.columns:
-        raise ScriptError(
-            f"the venue table holds {table['member'].nunique()} ensemble members; a script is "
-            "written from one forecast: select one member first"
-        )
-    rows = table[table["venue_id"] == venue.id]
-    if rows.empty:
-        known = ", ".join(dict.fromkeys(table["venue_id"].astype(str)))
-        raise ScriptError(f"venue {venue.id!r} is not in the venue table (it has: {known})")
-    return rows.reset_index(drop=True)
-
-
-def _local_days(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per local date of a venue's rows: whether the rows cover the whole day (the first time
-    step starts it and the last one ends it, within one time step)."""
-    # The wall-clock part of the ISO string is the local time (as in bulletin.summary).
-    local = pd.to_datetime(rows["time_local"].str.slice(0, 19))
-    times = pd.to_datetime(rows["time_utc"], utc=True).drop_duplicates().sort_values()
-    steps = np.diff(times.to_numpy()).astype("timedelta64[s]").astype(float) / 60.0
-    step_minutes = float(np.median(steps)) if steps.size else 60.0
-    minutes = local.dt.hour * 60 + local.dt.minute
-    days = (
-        pd.DataFrame({"local_date": local.dt.strftime("%Y-%m-%d"), "minutes": minutes})
-        .groupby("local_date", sort=True)["minutes"]
-        .agg(["min", "max"])
-    )
-    days["full"] = (days["min"] < step_minutes) & (days["max"] + step_minutes >= 24 * 60)
-    return days
 
 
 def parse_date(date: str | dt.date | None) -> dt.date | None:
@@ -458,146 +391,42 @@ def parse_date(date: str | dt.date | None) -> dt.date | None:
         raise ScriptError(f"date {date!r} is not a date (use YYYY-MM-DD)") from None
 
 
-@dataclass
-class _VenueDay:
-    """The summaries of one venue and one local day."""
-
-    venue: Venue
-    date: dt.date
-    periods: pd.DataFrame  # the spectator periods of the day, in order
-    today: pd.Series  # the whole local day
-    yesterday: pd.Series | None  # the previous local day, when the table covers all of it
+def _trend(day: VenueDay) -> dict[str, Any]:
+    trend = day.trend
+    return {"temperature": trend.temperature, "change": trend.change, "wind": trend.wind}
 
 
-def _venue_day(table: pd.DataFrame, venue: Venue, date: dt.date | None) -> _VenueDay:
-    rows = _venue_rows(table, venue)
-    days = _local_days(rows)
-    dates = list(days.index)
-    if date is None:
-        full = list(days.index[days["full"]])
-        if not full:
-            raise ScriptError(
-                f"venue {venue.id}: the table covers no full local day "
-                f"({dates[0]} to {dates[-1]}); pass a date"
-            )
-        date = dt.date.fromisoformat(full[0])
-    iso = date.isoformat()
-    if iso not in days.index:
-        raise ScriptError(
-            f"date {iso} is not in the venue table (local dates {dates[0]} to {dates[-1]})"
-        )
-    before = (date - dt.timedelta(days=1)).isoformat()
-    has_yesterday = before in days.index and bool(days.loc[before, "full"])
-    # Summarise only the day and the day before (the trend), not the whole table.
-    rows = rows[rows["time_local"].str.slice(0, 10).isin([iso, before])]
-    # Minutes to frostbite are quotable only inside the regression's fit range; hide the others
-    # before summarising so the summary's minimum is the one the bulletin may speak.
-    wind = rows["wind_speed_10m_kmh"].astype("float64")
-    minutes = rows["frostbite_minutes"].astype("float64")
-    quotable = (
-        (wind > FROSTBITE_QUOTE_WIND_KMH[0])
-        & (wind <= FROSTBITE_QUOTE_WIND_KMH[1])
-        & (minutes <= FROSTBITE_QUOTE_MAX_MIN)
-    )
-    rows = rows.assign(frostbite_minutes=minutes.where(quotable))
-    today_rows = rows[rows["time_local"].str.slice(0, 10) == iso]
-    periods = summarize(today_rows, by="period")
-    spectator = periods[periods["period"].isin(SPECTATOR_PERIODS)].reset_index(drop=True)
-    if spectator.empty:
-        raise ScriptError(
-            f"venue {venue.id}: the table has no hours between 06:00 and 24:00 on {iso}"
-        )
-    for index in ADVICE_INDICES:
-        if spectator[f"{index}_level_max"].isna().all():
-            raise ScriptError(f"venue {venue.id}: {index}_level is empty on {iso}")
-    summaries = summarize(rows if has_yesterday else today_rows, by="day")
-    today = summaries[summaries["local_date"] == iso].iloc[0]
-    yesterday = summaries[summaries["local_date"] == before].iloc[0] if has_yesterday else None
-    return _VenueDay(venue, date, spectator, today, yesterday)
-
-
-def _venue_name(venue: Venue, lang: str) -> str:
-    if lang == "en":
-        return venue.name
-    name = venue.name_zh or venue.name
-    if _LATIN_RE.search(name):
-        raise ScriptError(f"venue {venue.id} has no Chinese name (name_zh) for a zh script")
-    return name
-
-
-def _zone_name(venue: Venue, lang: str) -> str:
-    zone = venue.zone if lang == "en" else venue.zone_zh
-    if lang == "zh" and zone and _LATIN_RE.search(zone):
-        return ""
-    return zone
-
-
-def _level(periods: pd.DataFrame, index: str) -> int:
-    return int(periods[f"{index}_level_max"].max())
-
-
-def _num(value: Any) -> float | None:
-    """A float, or None for missing values (templates test ``is none``, never see NaN)."""
-    if value is None or value is pd.NA:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def _trend(day: _VenueDay) -> dict[str, Any]:
-    trend: dict[str, Any] = {"temperature": None, "change": 0.0, "wind": None}
-    if day.yesterday is None:
-        return trend
-    today, before = day.today, day.yesterday
-    drop = float(before["temperature_min"]) - float(today["temperature_min"])
-    rise = float(today["temperature_max"]) - float(before["temperature_max"])
-    if drop >= COLD_WAVE_DROP_K and float(today["temperature_min"]) <= COLD_WAVE_MAX_TMIN:
-        trend.update(temperature="cold_wave", change=drop)
-    elif drop >= TREND_K and drop >= rise:
-        trend.update(temperature="much_colder" if drop >= MARKED_TREND_K else "colder", change=drop)
-    elif rise >= TREND_K:
-        trend.update(temperature="much_warmer" if rise >= MARKED_TREND_K else "warmer", change=rise)
-    force_now = beaufort_force(float(today["wind_speed_max"]))
-    force_before = beaufort_force(float(before["wind_speed_max"]))
-    if force_now - force_before >= WIND_TREND_FORCES and force_now >= WIND_TREND_MIN_FORCE:
-        trend["wind"] = "stronger"
-    elif force_before - force_now >= WIND_TREND_FORCES and force_before >= WIND_TREND_MIN_FORCE:
-        trend["wind"] = "weaker"
-    return trend
-
-
-def _sky(row: pd.Series) -> str:
-    snow_hours = int(row["snowfall_hours"]) if "snowfall_hours" in row.index else 0
-    return sky_key(_num(row["cloud_cover_mean"]) or 0.0, snow_hours)
+def _sky(period: PeriodFacts) -> str:
+    return sky_key(period.cloud_mean or 0.0, period.snow_hours or 0)
 
 
 def _period_groups(
-    periods: pd.DataFrame, book: Phrasebook, *, merge_all: bool = False
+    periods: Sequence[PeriodFacts], book: Phrasebook, *, merge_all: bool = False
 ) -> list[dict[str, Any]]:
     """Consecutive parts of the day with the same sky and wind group, merged (all of them with
     ``merge_all``: the sky then follows the mean cloud cover and all hours of snow)."""
     groups: list[dict[str, Any]] = []
-    for _, row in periods.iterrows():
-        sky = _sky(row)
-        wind_kmh = float(row["wind_speed_max"])
+    for period in periods:
+        sky = _sky(period)
+        wind_kmh = period.wind_max.value
         last = groups[-1] if groups else None
         if last and (merge_all or (last["sky"] == sky and last["group"] == _wind_group(wind_kmh))):
-            last["keys"].append(row["period"])
-            last["t_min"] = min(last["t_min"], float(row["temperature_min"]))
-            last["t_max"] = max(last["t_max"], float(row["temperature_max"]))
+            last["keys"].append(period.key)
+            last["t_min"] = min(last["t_min"], period.t_min.value)
+            last["t_max"] = max(last["t_max"], period.t_max.value)
             last["wind_kmh"] = max(last["wind_kmh"], wind_kmh)
-            last["rows"].append(row)
+            last["periods"].append(period)
             last["group"] = _wind_group(last["wind_kmh"])
             continue
         groups.append(
             {
-                "keys": [row["period"]],
+                "keys": [period.key],
                 "sky": sky,
                 "group": _wind_group(wind_kmh),
-                "t_min": float(row["temperature_min"]),
-                "t_max": float(row["temperature_max"]),
+                "t_min": period.t_min.value,
+                "t_max": period.t_max.value,
                 "wind_kmh": wind_kmh,
-                "rows": [row],
+                "periods": [period],
             }
         )
     result = []
@@ -605,10 +434,10 @@ def _period_groups(
         keys = group["keys"]
         span = keys[0] if len(keys) == 1 else f"{keys[0]}-{keys[-1]}"
         if merge_all and len(keys) > 1:
-            rows = pd.DataFrame(group["rows"])
-            cloud = float(rows["cloud_cover_mean"].astype("float64").fillna(0.0).mean())
-            snow = int(rows["snowfall_hours"].sum()) if "snowfall_hours" in rows else 0
-            group["sky"] = sky_key(cloud, snow)
+            members = group["periods"]
+            clouds = [0.0 if p.cloud_mean is None else p.cloud_mean for p in members]
+            cloud = float(np.mean(np.asarray(clouds, dtype=np.float64)))
+            group["sky"] = sky_key(cloud, sum(p.snow_hours or 0 for p in members))
         result.append(
             {
                 "key": span,
@@ -628,11 +457,12 @@ def _wind_group(speed_kmh: float) -> str:
     return wind_group(beaufort_force(speed_kmh))
 
 
-def _index_facts(day: _VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
-    periods = day.periods
+def index_facts(day: VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
+    """The template variables of each index of a venue-day (``indices`` of the venue
+    template): level, title, level name and advice, and each index's own figures."""
     facts: dict[str, dict[str, Any]] = {}
     for index in ADVICE_INDICES:
-        level = _level(periods, index)
+        level = day.level(index)
         facts[index] = {
             "key": index,
             "level": level,
@@ -641,50 +471,38 @@ def _index_facts(day: _VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
             "advice": book.advice(index, level),
         }
     # Wind chill: the coldest moment of the day.
-    coldest = periods.loc[periods["wind_chill_min"].astype("float64").idxmin()]
+    coldest = day.wind_chill_min
     facts["wind_chill"].update(
-        lowest=float(coldest["wind_chill_min"]),
-        time=str(coldest["wind_chill_min_time"]),
-        period=book.period(str(coldest["period"])),
+        lowest=coldest.value, time=coldest.time, period=book.period(coldest.period)
     )
     # Frostbite: minutes from the regression where quotable, else the level's ECCC range.
-    level = facts["frostbite"]["level"]
-    minutes = _num(periods["frostbite_minutes_min"].astype("float64").min())
-    low_high = FROSTBITE_LEVEL_MINUTES.get(level)
+    low_high = FROSTBITE_LEVEL_MINUTES.get(facts["frostbite"]["level"])
     facts["frostbite"].update(
-        minutes=minutes if level >= 2 else None,
+        minutes=day.frostbite_minutes,
         range_low=low_high[0] if low_high else None,
         range_high=low_high[1] if low_high else None,
     )
     # Clothing: the exposure limit of a 3 clo outfit when it is short.
-    exposure = _num(periods["exposure_limit_h_min"].astype("float64").min())
+    exposure = day.exposure_limit_h
     facts["clothing"].update(
-        clo=_num(periods["clothing_clo_max"].astype("float64").max()),
+        clo=day.clothing_clo,
         exposure_h=exposure if exposure is not None and exposure < EXPOSURE_QUOTE_MAX_H else None,
     )
     # Cold/flu: the reasons behind the day's score, in the index's own order.
-    reasons = str(day.today.get("cold_reasons", "") or "")
-    facts["cold"]["reasons"] = [book.reason(r) for r in reasons.split(";") if r]
+    facts["cold"]["reasons"] = [book.reason(r) for r in day.today.cold_reasons]
     # Sunscreen: the day's highest UV index and its WHO category.
-    uv_max = _num(periods["uv_index_max"].astype("float64").max()) or 0.0
-    category = _uv_category(uv_max)
+    category = _uv_category(day.uv_max)
     facts["sunscreen"].update(
-        uv=uv_max,
+        uv=day.uv_max,
         uv_level=category,
         uv_name=book.level_name("uv_category", category),
     )
     # Goggles: the darkest lens needed, and the lightest when the light changes over the day.
-    wanted = periods[periods["goggles_level_max"].astype("float64") >= 2]
-    darkest_first = sorted(
-        {s for s in wanted["goggles_lens_max"] if isinstance(s, str) and s}, reverse=True
-    )
-    chosen = darkest_first[:1] + darkest_first[1:][-1:]  # the darkest and the lightest
+    chosen = list(day.lenses[:1]) + list(day.lenses[1:][-1:])
     facts["goggles"]["lenses"] = [book.lens(code) for code in chosen]
     # Composite: the part of the day where watching is hardest, when the day is not uniform.
-    spectator = periods["spectator_level_max"].astype("float64")
-    worst = periods.loc[spectator.idxmax()]
     facts["spectator"]["worst_period"] = (
-        book.period(str(worst["period"])) if spectator.nunique() > 1 else None
+        book.period(day.worst_period) if day.worst_period is not None else None
     )
     return facts
 
@@ -699,49 +517,35 @@ def _date_facts(day: dt.date, book: Phrasebook) -> dict[str, Any]:
     return {"iso": day.isoformat(), "text": book.date(day)}
 
 
-def _venue_context(day: _VenueDay, book: Phrasebook) -> dict[str, Any]:
+def _venue_context(day: VenueDay, book: Phrasebook) -> dict[str, Any]:
     venue, lang = day.venue, book.lang
     return {
         "lang": lang,
         "kind": "venue",
         "venue": {
             "id": venue.id,
-            "name": _venue_name(venue, lang),
-            "zone": _zone_name(venue, lang),
+            "name": venue_name(venue, lang),
+            "zone": zone_name(venue, lang),
         },
         "date": _date_facts(day.date, book),
         "trend": _trend(day),
         "periods": _period_groups(day.periods, book),
         "whole_day": _period_groups(day.periods, book, merge_all=True)[0],
-        "indices": _index_facts(day, book),
+        "indices": index_facts(day, book),
         "order": list(INDEX_ORDER),
-    }
-
-
-def _day_weather(day: _VenueDay) -> dict[str, float]:
-    """Spectator-hours weather of one venue-day from its part-of-day summaries."""
-    periods = day.periods
-    snow = periods["snowfall_hours"].sum() if "snowfall_hours" in periods else 0
-    return {
-        "t_min": float(periods["temperature_min"].astype("float64").min()),
-        "t_max": float(periods["temperature_max"].astype("float64").max()),
-        "wind_kmh": float(periods["wind_speed_max"].astype("float64").max()),
-        "cloud": float(periods["cloud_cover_mean"].astype("float64").fillna(0.0).mean()),
-        "snow_hours": int(snow),
-        "wind_chill": float(periods["wind_chill_min"].astype("float64").min()),
     }
 
 
 class _Places:
     """Names for groups of venues: a zone when all its venues are in the group, else venues."""
 
-    def __init__(self, days: Sequence[_VenueDay], book: Phrasebook) -> None:
+    def __init__(self, days: Sequence[VenueDay], book: Phrasebook) -> None:
         self.book = book
         self.order = [d.venue.id for d in days]
-        self.names = {d.venue.id: _venue_name(d.venue, book.lang) for d in days}
+        self.names = {d.venue.id: venue_name(d.venue, book.lang) for d in days}
         self.zones: dict[str, list[str]] = {}
         for d in days:
-            zone = _zone_name(d.venue, book.lang)
+            zone = zone_name(d.venue, book.lang)
             if zone:
                 self.zones.setdefault(zone, []).append(d.venue.id)
 
@@ -781,40 +585,40 @@ class _Places:
 
 
 def _overview_context(
-    days: Sequence[_VenueDay], book: Phrasebook, concise: int = 0
+    days: Sequence[VenueDay], book: Phrasebook, concise: int = 0
 ) -> dict[str, Any]:
     """The overview template's variables. A concise overview names only the worst group of
     each index (the templates say so), so "the same venues" may stand for the venues of the
     previous index sentence whenever that sentence named exactly those venues and no others."""
     places = _Places(days, book)
     by_id = {d.venue.id: d for d in days}
-    weather = {vid: _day_weather(d) for vid, d in by_id.items()}
+    weather = {vid: d.weather for vid, d in by_id.items()}
     areas = []
     for label, ids in places.areas():
         parts = [weather[vid] for vid in ids]
-        wind_kmh = max(p["wind_kmh"] for p in parts)
-        cloud = float(np.mean([p["cloud"] for p in parts]))
-        snow = sum(p["snow_hours"] for p in parts)
+        wind_kmh = max(p.wind_kmh for p in parts)
+        cloud = float(np.mean([p.cloud for p in parts]))
+        snow = sum(p.snow_hours for p in parts)
         areas.append(
             {
                 "label": label,
-                "t_min": min(p["t_min"] for p in parts),
-                "t_max": max(p["t_max"] for p in parts),
+                "t_min": min(p.t_min for p in parts),
+                "t_max": max(p.t_max for p in parts),
                 "wind_kmh": wind_kmh,
                 "force": beaufort_force(wind_kmh),
                 "wind": book.wind(wind_kmh),
                 "sky": book.sky(sky_key(cloud, snow)),
-                "wind_chill": min(p["wind_chill"] for p in parts),
+                "wind_chill": min(p.wind_chill for p in parts),
             }
         )
     # The whole region at once, for a concise overview: the sky when every area shares it.
     skies = {area["sky"] for area in areas}
-    strongest = max(weather.values(), key=lambda w: w["wind_kmh"])["wind_kmh"]
+    strongest = max(weather.values(), key=lambda w: w.wind_kmh).wind_kmh
     everywhere = {
         "label": places.label(places.order),
         "sky": skies.pop() if len(skies) == 1 else None,
-        "t_min": min(w["t_min"] for w in weather.values()),
-        "t_max": max(w["t_max"] for w in weather.values()),
+        "t_min": min(w.t_min for w in weather.values()),
+        "t_max": max(w.t_max for w in weather.values()),
         "wind_kmh": strongest,
         "force": beaufort_force(strongest),
         "wind": book.wind(strongest),
@@ -846,7 +650,7 @@ def _overview_context(
     indices: dict[str, dict[str, Any]] = {}
     named_before: list[frozenset[str]] = []  # the venue lists of the previous index sentence
     for index in (*INDEX_ORDER, "spectator"):
-        levels = {vid: _level(d.periods, index) for vid, d in by_id.items()}
+        levels = {vid: d.level(index) for vid, d in by_id.items()}
         ordered = sorted(set(levels.values()), reverse=True)
         groups = []
         named: frozenset[str] = frozenset()
@@ -909,8 +713,8 @@ def render_script(
         return render_overview(
             table, list(venues or [venue]), lang=lang, date=date, templates_dir=templates_dir
         )
-    day = _venue_day(table, venue, parse_date(date))
-    folders, book = _phrasebook(templates_dir, lang)
+    day = venue_day(table, venue, parse_date(date))
+    folders, book = _folders_and_phrasebook(templates_dir, lang)
     context = _venue_context(day, book)
     return _render(kind, lambda _: context, folders, book, day.date, [venue.id])
 
@@ -927,17 +731,14 @@ def render_overview(
     the venues grouped by level (worst first). ``date`` defaults to the first full local day
     of the first venue."""
     _check_args(lang, "overview")
-    if not venues:
-        raise ScriptError("an overview needs at least one venue")
-    first = _venue_day(table, venues[0], parse_date(date))
-    days = [first] + [_venue_day(table, v, first.date) for v in venues[1:]]
-    folders, book = _phrasebook(templates_dir, lang)
+    facts = overview(table, venues, parse_date(date))
+    folders, book = _folders_and_phrasebook(templates_dir, lang)
     return _render(
         "overview",
-        functools.partial(_overview_context, days, book),
+        functools.partial(_overview_context, facts.days, book),
         folders,
         book,
-        first.date,
+        facts.date,
         [v.id for v in venues],
     )
 
@@ -947,7 +748,7 @@ def check_templates(templates_dir: str | Path | None, *, lang: str, kind: str = 
     first), so that a bad template or wording table fails before any forecast is read.
     Mistakes that depend on the data (a missing variable, the sandbox) show when rendering."""
     _check_args(lang, kind)
-    folders, _ = _phrasebook(templates_dir, lang)
+    folders, _ = _folders_and_phrasebook(templates_dir, lang)
     name = f"{kind}.{lang}.j2"
     try:
         _environment(tuple(folders), lang).get_template(name)

@@ -26,15 +26,19 @@ import copy
 import datetime as dt
 import importlib.metadata
 import math
+import re
 import site
 import sys
 import sysconfig
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ScriptError
+
+if TYPE_CHECKING:
+    from .venues import Venue
 
 LANGUAGES = ("zh", "en")
 WORDING_FILE = "wording.toml"
@@ -142,6 +146,27 @@ def sky_key(cloud_pct: float, snow_hours: int) -> str:
     if cloud >= SKY_EDGES_PCT["cloudy"]:
         return "cloudy"
     return "few" if cloud >= SKY_EDGES_PCT["few"] else "clear"
+
+
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+def venue_name(venue: Venue, lang: str) -> str:
+    """The venue's name in ``lang``; a Chinese script needs a Chinese name (``name_zh``)."""
+    if lang == "en":
+        return venue.name
+    name = venue.name_zh or venue.name
+    if _LATIN_WORD_RE.search(name):
+        raise ScriptError(f"venue {venue.id} has no Chinese name (name_zh) for a zh script")
+    return name
+
+
+def zone_name(venue: Venue, lang: str) -> str:
+    """The venue's zone in ``lang``, "" when it has none in that language."""
+    zone = venue.zone if lang == "en" else venue.zone_zh
+    if lang == "zh" and zone and _LATIN_WORD_RE.search(zone):
+        return ""
+    return zone
 
 
 def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The six index cards of the bulletin video and poster, and the facts they show.
 
-The facts come from the script stage's own day summary (:func:`bulletin.script._venue_day` and
-``_index_facts``), so a card never disagrees with what the presenter says: the same level
+The facts come from the same :class:`bulletin.facts.VenueDay` and index variables
+(:func:`bulletin.script.index_facts`) the script is written from, so a card never disagrees with what the presenter says: the same level
 (the worst of the spectator hours 06:00-24:00), the same wind chill, minutes to frostbite,
 clo, UV index and goggle lens. Level names and colours are :data:`bulletin.indices.LEVEL_NAMES`.
 
@@ -24,6 +24,7 @@ from .fonts import font
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..facts import VenueDay
     from ..venues import Venue
 
 #: The six cards, in the order the presenter reads them (bulletin.script.INDEX_ORDER).
@@ -85,28 +86,22 @@ def text_on(colour: str) -> tuple[int, int, int]:
 
 
 def day_facts(
-    table: pd.DataFrame,
+    table: pd.DataFrame | VenueDay,
     venue: Venue,
     lang: str,
     date: str | dt.date | None = None,
     templates_dir: str | Path | None = None,
 ) -> DayFacts:
     """The card facts of ``venue`` on ``date`` (default: the first full local day), from the
-    same summary the script is written from."""
+    same facts the script is written from (``table`` may be that :class:`VenueDay` already)."""
+    from ..facts import FROSTBITE_LEVEL_MINUTES, VenueDay, venue_day
     from ..indices import LEVEL_NAMES
-    from ..script import (
-        FROSTBITE_LEVEL_MINUTES,
-        _day_weather,
-        _index_facts,
-        _phrasebook,
-        _venue_day,
-        _venue_name,
-        parse_date,
-    )
+    from ..script import index_facts, parse_date, phrasebook
+    from ..wording import venue_name
 
-    day = _venue_day(table, venue, parse_date(date))
-    _, book = _phrasebook(templates_dir, lang)
-    facts = _index_facts(day, book)
+    day = table if isinstance(table, VenueDay) else venue_day(table, venue, parse_date(date))
+    book = phrasebook(templates_dir, lang)
+    facts = index_facts(day, book)
     minute_word = "分钟" if lang == "zh" else " min"
 
     def figure(index: str) -> str:
@@ -127,11 +122,11 @@ def day_facts(
         if index == "sunscreen":
             return f"UV {book.uv(fact['uv'])}"
         if index == "goggles":
-            return _darkest_lens(day.periods) or ""
+            return day.darkest_lens
         return ""
 
     def card(index: str) -> CardFacts:
-        level = int(facts[index]["level"])
+        level = day.level(index)
         return CardFacts(
             index=index,
             title=book.title(index),
@@ -141,21 +136,14 @@ def day_facts(
             figure=figure(index),
         )
 
-    weather = _day_weather(day)
     return DayFacts(
-        venue_name=_venue_name(venue, lang),
+        venue_name=venue_name(venue, lang),
         date=day.date,
         date_text=book.date(day.date),
         cards=tuple(card(index) for index in CARD_INDICES),
         overall=card("spectator"),
-        weather=book.temp_range(weather["t_min"], weather["t_max"]),
+        weather=book.temp_range(day.weather.t_min, day.weather.t_max),
     )
-
-
-def _darkest_lens(periods: pd.DataFrame) -> str:
-    """The darkest goggle lens category (ISO 12312-1 S0-S4) of the spectator hours."""
-    lenses = [s for s in periods["goggles_lens_max"] if isinstance(s, str) and s]
-    return max(lenses) if lenses else ""
 
 
 # -- drawing ------------------------------------------------------------------------------------

@@ -28,15 +28,6 @@ _WORDS = {
 }
 
 
-def day_rows(table: pd.DataFrame, venue: Venue, date: dt.date) -> pd.DataFrame:
-    """The venue's rows of the local ``date``, in time order."""
-    rows = table[(table["venue_id"] == venue.id)]
-    rows = rows[rows["time_local"].str.slice(0, 10) == date.isoformat()]
-    if rows.empty:
-        raise VideoError(f"venue {venue.id}: no rows on {date.isoformat()} for the chart")
-    return rows.sort_values("time_utc").reset_index(drop=True)
-
-
 def write_chart(
     table: pd.DataFrame,
     venue: Venue,
@@ -48,21 +39,22 @@ def write_chart(
     templates_dir: str | Path | None = None,
 ) -> Path:
     """Draw the chart of ``venue`` on local ``date`` in ``lang`` to ``path`` (atomically)."""
-    import pandas as pd
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
+    from ..facts.table import day_hours
     from ..indices import LEVEL_NAMES
-    from ..script import _phrasebook
+    from ..script import phrasebook
 
-    rows = day_rows(table, venue, date)
-    _, book = _phrasebook(templates_dir, lang)
+    rows = day_hours(table, venue, date)
+    if not len(rows):
+        raise VideoError(f"venue {venue.id}: no rows on {date.isoformat()} for the chart")
+    book = phrasebook(templates_dir, lang)
     words = _WORDS[lang]
     found = cjk_font()
     prop = FontProperties(fname=str(found.path))
-    local = pd.to_datetime(rows["time_local"].str.slice(0, 19))
-    hours = (local.dt.hour + local.dt.minute / 60.0).to_numpy()
+    hours = rows.hours
 
     width, height = CHART_SIZE
     dpi = 100
@@ -77,8 +69,8 @@ def write_chart(
         axis.tick_params(colors="#d8e0e8", labelsize=15)
         for spine in axis.spines.values():
             spine.set_color("#56657a")
-    temperature = rows["temperature_degC"].astype("float64").to_numpy()
-    chill = rows["wind_chill_degC"].astype("float64").to_numpy()
+    temperature = rows.temperature_degc
+    chill = rows.wind_chill_degc
     top.plot(hours, temperature, color="#ff8c42", lw=3, marker="o", ms=5, label=words["t"])
     top.plot(hours, chill, color="#4fc3f7", lw=3, marker="o", ms=5, label=words["wc"])
     top.axhline(0.0, color="#8090a0", lw=0.8, ls="--")
@@ -101,7 +93,7 @@ def write_chart(
         levels = sorted(scale)
         cmap = ListedColormap([scale[level].colour for level in levels])
         norm = BoundaryNorm([level - 0.5 for level in levels] + [levels[-1] + 0.5], cmap.N)
-        values = rows[f"{index}_level"].astype("float64").to_numpy()[None, :]
+        values = rows.levels[f"{index}_level"][None, :]
         strips.pcolormesh(edges, [row, row + 0.9], values, cmap=cmap, norm=norm)
         labels.append(book.title(index))
     strips.set_ylim(len(CHART_INDICES), -0.1)
