@@ -95,11 +95,12 @@ def extract_venues(
 ) -> xr.Dataset:
     """The forecast's input fields at each venue, dims ``([member,] time, venue)``.
 
-    Bilinear in latitude/longitude on the four grid cells around each venue; only those cells
-    are read (a vectorised selection first, so a dask-backed forecast computes nothing else
-    and memory scales with venues x time), and the result is in memory. Every field is
-    interpolated the same way, in float64, and stored in its own floating dtype (float32 in
-    the internal schema), so a numpy-backed and a dask-backed forecast give identical values.
+    Bilinear in latitude/longitude (Press et al., Numerical Recipes, 3rd ed. 2007, section
+    3.6) on the four grid cells around each venue. Those cells are selected first (one
+    vectorised ``isel``) and only they are read, so a dask-backed forecast computes only the
+    chunks that hold them and memory scales with venues x time; the result is in memory.
+    Every field is interpolated the same way, in float64, and stored in its own floating dtype
+    (float32 in the internal schema), so numpy- and dask-backed forecasts give identical values.
 
     When the forecast carries ``orography``, temperature is moved from the model surface height
     to the venue elevation at the standard lapse rate (6.5 K/km) and the model height at the
@@ -146,7 +147,7 @@ def extract_venues(
         np.array([v.elevation_m for v in venues], dtype=np.float64),
         {"standard_name": "surface_altitude", "units": "m", "long_name": "venue elevation"},
     )
-    if "orography" in values and lapse_rate_correction:
+    if "orography" in values and "t2m" in values and lapse_rate_correction:
         model_height = values["orography"]
         shift = (model_height - venue_elev) * LAPSE_RATE_K_PER_M
         attrs = dict(values["t2m"].attrs)

@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from bulletin import compute_indices, load_catalogue, open_forecast, venue_table
+from bulletin.errors import ForecastError
 from bulletin.extract import extract_venues
 from bulletin.schema import FIELDS, FIELDS_BY_NAME
 from bulletin.venues import Venue
@@ -127,3 +128,9 @@ def test_a_venue_on_a_grid_line_takes_no_missing_value_from_beyond_it():
     np.testing.assert_allclose(points["visibility"].isel(venue=0).values, column, rtol=1e-6)
     inside = Venue("inside", "Inside", 40.5, float(ds["longitude"][-2]) + 0.01, 500.0)
     assert np.isnan(extract_venues(ds, [inside])["visibility"].values).all()
+
+
+def test_a_forecast_without_temperature_is_a_clear_error():
+    ds = schema_dataset().drop_vars("t2m")
+    with pytest.raises(ForecastError, match=r"lacks required variable.*t2m"):
+        venue_table(ds, VENUES)
