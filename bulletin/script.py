@@ -35,7 +35,14 @@ import pandas as pd
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import BulletinError, ScriptError
-from .facts import FROSTBITE_LEVEL_MINUTES, PeriodFacts, VenueDay, overview, venue_day
+from .facts import (
+    FROSTBITE_LEVEL_MINUTES,
+    OverviewFacts,
+    PeriodFacts,
+    VenueDay,
+    overview,
+    venue_day,
+)
 from .venues import Venue
 from .wording import (
     ADVICE_INDICES,
@@ -692,7 +699,7 @@ def _overview_context(
 
 # -- public API --------------------------------------------------------------------------------
 def render_script(
-    table: pd.DataFrame,
+    table: pd.DataFrame | VenueDay,
     venue: Venue,
     *,
     lang: str,
@@ -703,24 +710,32 @@ def render_script(
 ) -> Script:
     """The bulletin script of one venue for one local day.
 
-    ``table`` is a :func:`bulletin.venue_table` (one forecast, not an ensemble); ``date``
+    ``table`` is a :func:`bulletin.venue_table` (one forecast, not an ensemble), or the
+    venue-day's facts (:func:`bulletin.facts.venue_day`, ``date`` is then theirs); ``date``
     (``YYYY-MM-DD``) defaults to the first full local day of the venue in the table.
     ``kind="overview"`` renders the daily overview instead (of ``venues``, or of ``venue``
     alone). Templates in ``templates_dir`` override the shipped ones by name.
     """
     _check_args(lang, kind)
     if kind == "overview":
+        if isinstance(table, VenueDay):
+            if venues:
+                raise ScriptError("an overview of several venues needs their table or facts")
+            table = OverviewFacts(table.date, (table,))
         return render_overview(
             table, list(venues or [venue]), lang=lang, date=date, templates_dir=templates_dir
         )
-    day = venue_day(table, venue, parse_date(date))
+    if isinstance(table, VenueDay):
+        day = table
+    else:
+        day = venue_day(table, venue, parse_date(date))
     folders, book = _folders_and_phrasebook(templates_dir, lang)
     context = _venue_context(day, book)
     return _render(kind, lambda _: context, folders, book, day.date, [venue.id])
 
 
 def render_overview(
-    table: pd.DataFrame,
+    table: pd.DataFrame | OverviewFacts,
     venues: Sequence[Venue],
     *,
     lang: str,
@@ -729,9 +744,13 @@ def render_overview(
 ) -> Script:
     """The daily overview of all ``venues``: conditions by zone, trends, and each index with
     the venues grouped by level (worst first). ``date`` defaults to the first full local day
-    of the first venue."""
+    of the first venue. ``table`` may be the overview's facts (:func:`bulletin.facts.overview`)
+    instead of the venue table; their venues and date are then the overview's."""
     _check_args(lang, "overview")
-    facts = overview(table, venues, parse_date(date))
+    if isinstance(table, OverviewFacts):
+        facts = table
+    else:
+        facts = overview(table, venues, parse_date(date))
     folders, book = _folders_and_phrasebook(templates_dir, lang)
     return _render(
         "overview",
@@ -739,7 +758,7 @@ def render_overview(
         folders,
         book,
         facts.date,
-        [v.id for v in venues],
+        list(facts.venue_ids),
     )
 
 

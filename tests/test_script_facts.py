@@ -177,3 +177,29 @@ def test_day_hours_are_in_time_order(table):
         hours.levels["spectator_level"].tolist() == hourly["spectator_level"].astype(float).tolist()
     )
     assert len(day_hours(table, venue, dt.date(2022, 3, 1))) == 0
+
+
+def test_consumers_read_the_same_facts_as_from_the_table(table, tmp_path):
+    from bulletin.script import render_overview, render_script
+    from bulletin.video.cards import day_facts
+    from bulletin.video.chart import write_chart
+
+    venues = _venues()
+    date = dt.date(2022, 2, 6)
+    day = venue_day(table, venues[0], date)
+    for lang in ("en", "zh"):
+        from_table = render_script(table, venues[0], lang=lang, date=date)
+        assert render_script(day, venues[0], lang=lang) == from_table
+        facts = overview(table, venues, date)
+        assert render_overview(facts, venues, lang=lang) == render_overview(
+            table, venues, lang=lang, date=date
+        )
+        assert day_facts(day, venues[0], lang) == day_facts(table, venues[0], lang, date)
+    hours = day_hours(table, venues[0], date)
+    assert day.hours.hours.tolist() == hours.hours.tolist()
+    assert day.hours.wind_chill_degc.tolist() == hours.wind_chill_degc.tolist()
+    a = write_chart(table, venues[0], date, "en", tmp_path / "a.png")
+    b = write_chart(day, venues[0], date, "en", tmp_path / "b.png")
+    assert a.read_bytes() == b.read_bytes()
+    with pytest.raises(ScriptError, match="several venues"):
+        render_script(day, venues[0], lang="en", kind="overview", venues=venues)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..errors import ScriptError
 from ..venues import Venue
 from ..wording import ADVICE_INDICES, beaufort_force
 from .aggregate import PERIODS, aggregate
-from .table import VenueRows, venue_rows
+from .table import DayHours, VenueRows, day_hours, venue_rows
 
 #: Parts of the local day the bulletin speaks about (the night, 00-06, is left out: nobody
 #: watches then, and its minimum would colour the whole day).
@@ -180,6 +180,7 @@ class VenueDay:
     darkest_lens: str  # ISO 12312-1 S0-S4 of the spectator hours, "" when none
     lenses: tuple[str, ...]  # the lenses of the parts that need goggles, darkest first
     worst_period: str | None  # where the composite level is highest, None when uniform
+    hours: DayHours = field(compare=False, repr=False)  # every hour of the day, for the chart
 
     def level(self, index: str) -> int:
         """The worst level of ``index`` over the spectator hours."""
@@ -388,6 +389,7 @@ def _build_day(rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]) -> 
         worst_period=(
             periods[spectator_levels.index(top)].key if len(set(spectator_levels)) > 1 else None
         ),
+        hours=day_hours(today_rows, venue, date),
     )
 
 

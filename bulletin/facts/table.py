@@ -182,13 +182,19 @@ class DayHours:
         return len(self.hours)
 
 
-def day_hours(table: pd.DataFrame, venue: Venue, date: dt.date) -> DayHours:
-    """The rows of ``venue`` on the local ``date`` as arrays (empty when it has none)."""
-    frame = table[table["venue_id"] == venue.id]
-    wall = wall_clock(frame["time_local"])
+def day_hours(table: pd.DataFrame | VenueRows, venue: Venue, date: dt.date) -> DayHours:
+    """The rows of ``venue`` on the local ``date`` as arrays (empty when it has none), from a
+    venue table or from the venue's :class:`VenueRows` (whose times are parsed already)."""
+    if isinstance(table, VenueRows):
+        frame, wall, utc = table.frame, table.wall, table.utc
+    else:
+        frame = table[table["venue_id"] == venue.id]
+        wall = wall_clock(frame["time_local"])
+        utc = None
     keep = (wall.dt.strftime("%Y-%m-%d") == date.isoformat()).to_numpy()
     frame, wall = frame[keep], wall[keep]
-    order = np.argsort(pd.to_datetime(frame["time_utc"], utc=True).to_numpy(), kind="stable")
+    utc = pd.to_datetime(frame["time_utc"], utc=True) if utc is None else utc[keep]
+    order = np.argsort(utc.to_numpy(), kind="stable")
     frame, wall = frame.iloc[order], wall.iloc[order]
     level_columns = [c for c in frame.columns if c.endswith("_level")]
     return DayHours(

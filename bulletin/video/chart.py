@@ -17,6 +17,7 @@ from .fonts import VideoError, cjk_font
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..facts import VenueDay
     from ..venues import Venue
 
 #: Size of chart.png in pixels (our choice: the 16:11.5 panel the video shows it in, at 1.5x).
@@ -29,7 +30,7 @@ _WORDS = {
 
 
 def write_chart(
-    table: pd.DataFrame,
+    table: pd.DataFrame | VenueDay,
     venue: Venue,
     date: dt.date,
     lang: str,
@@ -38,16 +39,18 @@ def write_chart(
     title: str = "",
     templates_dir: str | Path | None = None,
 ) -> Path:
-    """Draw the chart of ``venue`` on local ``date`` in ``lang`` to ``path`` (atomically)."""
+    """Draw the chart of ``venue`` on local ``date`` in ``lang`` to ``path`` (atomically),
+    from a venue table or from the venue-day's facts (:attr:`bulletin.facts.VenueDay.hours`)."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
+    from ..facts import VenueDay
     from ..facts.table import day_hours
     from ..indices import LEVEL_NAMES
     from ..script import phrasebook
 
-    rows = day_hours(table, venue, date)
+    rows = table.hours if isinstance(table, VenueDay) else day_hours(table, venue, date)
     if not len(rows):
         raise VideoError(f"venue {venue.id}: no rows on {date.isoformat()} for the chart")
     book = phrasebook(templates_dir, lang)

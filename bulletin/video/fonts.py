@@ -3,8 +3,9 @@
 Chinese captions need a font with Han glyphs. We look for the two Debian packages the project
 installs (``scripts/debian-packages.txt``): ``fonts-wqy-microhei`` (face 0 is Chinese) and
 ``fonts-noto-cjk`` (``NotoSansCJK-*.ttc``, where face 2 is Simplified Chinese: face 0 is the
-Japanese one, whose glyph forms differ; see shared/reference/speech_video.md §4). Both fonts also
-cover Latin, so one font serves both languages.
+Japanese one, whose glyph forms differ; the face order is the one the README of
+github.com/notofonts/noto-cjk gives). Both fonts also cover Latin, so one font serves both
+languages.
 """
 
 from __future__ import annotations
