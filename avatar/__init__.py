@@ -1,6 +1,10 @@
 """Presenter avatar: speech audio (and phoneme timings) in, presenter frames out.
 
-The package knows nothing of weather. Its parts:
+The package knows nothing of weather and imports nothing of ``bulletin``. Its parts:
+
+* :mod:`avatar.errors` - :class:`AvatarError`, one-line errors with an ``exit_code``.
+* :mod:`avatar.synthesis` - :class:`Synthesize`, the speech synthesis a caller passes in.
+* :mod:`avatar.geometry` - face boxes and square face crops.
 
 * :mod:`avatar.mouth` - the mouth parameters (:class:`MouthShape`) and per-frame tracks.
 * :mod:`avatar.procedural` - a procedural, stylised presenter drawn with numpy/PIL.

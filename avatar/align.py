@@ -1,9 +1,10 @@
 """Phoneme timings for footage from its transcript: espeak-ng resynthesis aligned by DTW.
 
-The transcript is spoken by espeak-ng through the speech stage (which reports exact phoneme
-times for its own audio); the resynthesis is aligned to the footage's sound by dynamic time
-warping on log-mel features, the aeneas approach the avatar notes describe, and the phoneme
-times are carried through the warping path onto the footage.
+The transcript is spoken by a synthesizer the caller passes in (:class:`avatar.synthesis.Synthesize`,
+e.g. espeak-ng, which reports exact phoneme times for its own audio); the resynthesis is aligned
+to the footage's sound by dynamic time warping on log-mel features, the forced-alignment
+approach of aeneas (Pettarin, https://github.com/readbeyond/aeneas), and the phoneme times are
+carried through the warping path onto the footage.
 
 Features: the 80-band log-mel of :mod:`avatar.audio` averaged per video frame, each band
 normalised to zero mean and unit variance per recording (cepstral mean/variance normalisation,
@@ -23,6 +24,7 @@ import numpy as np
 
 from avatar.audio import SAMPLE_RATE, Speech, as_speech, log_mel
 from avatar.errors import AvatarError
+from avatar.synthesis import Synthesize
 
 MAX_CELLS = 400_000_000
 """Largest DTW table (footage frames x resynthesis frames) we build: about 20 min x 20 min of
@@ -83,11 +85,12 @@ def _language(line: str) -> str:
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in line) else "en"
 
 
-def transcript_timings(transcript: str | Path, audio: Speech | str | Path, fps: int = 25) -> dict:
+def transcript_timings(
+    transcript: str | Path, audio: Speech | str | Path, synthesize: Synthesize, fps: int = 25
+) -> dict:
     """``timings.json``-style phoneme timings for ``audio`` (the footage's sound) from the
-    transcript file: one utterance per line, English or Mandarin (detected per line)."""
-    from bulletin.speech import synthesize
-
+    transcript file: one utterance per line, English or Mandarin (detected per line), each
+    spoken by ``synthesize`` at its default rate."""
     path = Path(transcript)
     try:
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]

@@ -1,8 +1,11 @@
 """``bulletin avatar``: render a presenter video, train a twin.
 
-The group ``avatar_cli`` is registered by the main ``bulletin`` command line; ``python -m
-avatar.cli`` runs it alone with the same one-line error handling. Errors the user can cause are
-:class:`~bulletin.errors.BulletinError` subclasses, printed as one line with exit code 1.
+:func:`make_avatar_cli` builds the command group with the speech synthesizer that aligns a
+training transcript (:class:`avatar.synthesis.Synthesize`); the main ``bulletin`` command line
+registers it with the project's speech stage. ``python -m avatar.cli`` runs :data:`avatar_cli`,
+the group without a synthesizer (``train --transcript`` is then an error), with the same
+one-line error handling. Errors the user can cause are :class:`~avatar.errors.AvatarError`,
+printed as one line with their ``exit_code`` (1).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from pathlib import Path
 import click
 
 from avatar.errors import AvatarError
-from bulletin.errors import BulletinError
+from avatar.synthesis import Synthesize
+
+SYNTHESIZE_KEY = "avatar.synthesize"
+"""Key of the group's speech synthesizer in click's ``Context.meta`` (shared by subcommands)."""
 
 
 def _existing_file(path: Path, what: str) -> Path:
@@ -22,12 +28,7 @@ def _existing_file(path: Path, what: str) -> Path:
     return path
 
 
-@click.group("avatar", context_settings={"help_option_names": ["-h", "--help"]})
-def avatar_cli() -> None:
-    """The presenter: render lip-synced video, train a digital twin."""
-
-
-@avatar_cli.command("render")
+@click.command("render")
 @click.option(
     "--audio",
     "audio",
@@ -69,7 +70,7 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     click.echo(f"avatar: wrote {output} ({n} frames, {n / 25:.2f} s)", err=True)
 
 
-@avatar_cli.command("train")
+@click.command("train")
 @click.option(
     "--footage",
     type=click.Path(path_type=Path),
@@ -139,8 +140,13 @@ def train_command(
     _existing_file(footage, "footage file")
     if timings is not None:
         _existing_file(timings, "timings file")
+    synthesize = click.get_current_context().meta.get(SYNTHESIZE_KEY)
     if transcript is not None:
         _existing_file(transcript, "transcript file")
+        if timings is None and synthesize is None:
+            raise AvatarError(
+                "--transcript needs speech synthesis to align it; run 'bulletin avatar train'"
+            )
     try:
         from avatar.train import TrainSettings, train_twin
     except ImportError as exc:
@@ -156,6 +162,7 @@ def train_command(
         device=device,
         template=template,
         metrics_path=metrics_path,
+        synthesize=synthesize,
     )
     gates = result.metrics["gates"]
     passed = sum(bool(v) for v in gates.values())
@@ -164,6 +171,25 @@ def train_command(
         f"({passed}/{len(gates)} quality gates met)",
         err=True,
     )
+
+
+def make_avatar_cli(synthesize: Synthesize | None = None) -> click.Group:
+    """The ``avatar`` command group; ``synthesize`` speaks a training transcript for alignment
+    (``train --transcript``), ``None`` when no synthesizer is at hand."""
+
+    @click.group("avatar", context_settings={"help_option_names": ["-h", "--help"]})
+    @click.pass_context
+    def group(ctx: click.Context) -> None:
+        """The presenter: render lip-synced video, train a digital twin."""
+        ctx.meta[SYNTHESIZE_KEY] = synthesize
+
+    group.add_command(render_command)
+    group.add_command(train_command)
+    return group
+
+
+avatar_cli = make_avatar_cli()
+"""The group without a speech synthesizer, as ``python -m avatar.cli`` runs it."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -176,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except BulletinError as exc:
+    except AvatarError as exc:
         click.echo(f"avatar: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -2,8 +2,8 @@
 bulletin-like sentences, so the twin path (``avatar train``) can be trained and tested end to
 end with exact ground truth, and the default twin trained by the project's own code.
 
-Speech is espeak-ng through the project's speech stage (:func:`bulletin.speech.synthesize`), in
-English and Mandarin at several rates; the utterances are joined with short pauses, and the
+Speech comes from a synthesizer the caller passes in (:class:`avatar.synthesis.Synthesize`, e.g.
+espeak-ng), in English and Mandarin at several rates; the utterances are joined with short pauses, and the
 merged phoneme timings drive the presenter's mouth. Beside ``clip.mp4`` it writes
 ``clip.timings.json`` (the exact mouth driver) and ``clip.txt`` (the transcript, one utterance per line).
 """
@@ -22,6 +22,7 @@ from avatar.errors import AvatarError
 from avatar.files import write_json_atomic, write_text_atomic
 from avatar.procedural import PresenterStyle
 from avatar.render import write_presenter_video
+from avatar.synthesis import Synthesize
 from avatar.video import check_frame_size
 
 SENTENCES: dict[str, tuple[str, ...]] = {
@@ -77,6 +78,7 @@ class FootageFiles:
 
 def make_presenter_footage(
     out_path: str | Path,
+    synthesize: Synthesize,
     style: PresenterStyle | None = None,
     size: tuple[int, int] = (320, 240),
     langs: Sequence[str] = ("en", "zh"),
@@ -86,11 +88,10 @@ def make_presenter_footage(
 ) -> FootageFiles:
     """Write procedural presenter footage to ``out_path`` (MP4 with sound).
 
+    ``synthesize`` speaks each utterance and reports its phoneme times (the mouth driver).
     Utterances cycle through the sentences of ``langs`` and through ``rates``; ``n_utterances``
     (default: every sentence once) sets the length, about 3-5 s each. ``style`` picks the
     presenter (default or :meth:`PresenterStyle.alternate`), ``seed`` its idle motion."""
-    from bulletin.speech import synthesize
-
     out_path = Path(out_path)
     size = check_frame_size(size)
     pool = [(lang, text) for lang in langs for text in SENTENCES.get(lang, ())]

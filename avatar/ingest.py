@@ -6,8 +6,8 @@ shipped in the scikit-image wheel: Liao et al. 2007, "Learning multi-scale block
 patterns for face recognition", ICB), run on every ``detect_every``-th frame. Per sampled frame
 the largest detection is kept; detections far from the median (outliers, e.g. a studio light)
 are dropped; the centre and size are interpolated to every frame and smoothed with a
-Savitzky-Golay filter (Savitzky & Golay 1964, Analytical Chemistry 36(8):1627-1639), as the
-avatar notes recommend for a static studio camera.
+Savitzky-Golay filter (Savitzky & Golay 1964, Analytical Chemistry 36(8):1627-1639), our choice
+for a static studio camera.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from scipy.signal import savgol_filter
 
 from avatar.audio import Speech
 from avatar.errors import AvatarError
-from avatar.neural import crop_square
+from avatar.geometry import crop_square
 from avatar.video import FPS, read_audio_track, read_video, video_info
 
 CROP_SCALE = 1.45
@@ -65,7 +65,8 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _cascade():
+def face_cascade():
+    """scikit-image's LBP frontal-face cascade (Liao et al. 2007), ready for :func:`detect_face`."""
     from skimage import data
     from skimage.feature import Cascade
 
@@ -145,7 +146,7 @@ def ingest_footage(
     speech = read_audio_track(path)
     if float(np.max(np.abs(speech.samples))) < 1e-4:
         raise FootageError(f"the sound track of {path} is silent")
-    cascade = _cascade()
+    cascade = face_cascade()
     samples: list[tuple[int, tuple[float, float, float]]] = []
     n_frames = 0
     tried = 0

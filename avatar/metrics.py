@@ -1,23 +1,23 @@
-"""Quality metrics of a twin on held-out footage (the avatar notes, section 3, M1-M5).
+"""Quality metrics of a twin on held-out footage (lip sync, mouth shape, fidelity, stability).
 
-* **Lip sync** (M1): the evaluator SyncNet (trained separately from the training judge, with
+* **Lip sync**: the evaluator SyncNet (trained separately from the training judge, with
   another seed) scores every 5-frame window against the mel window shifted by k frames; the
   mean embedding distance d(k) gives the offset argmin_k d(k) and the confidence
   median_k d(k) - min_k d(k), the LSE-D/LSE-C definitions of Wav2Lip's
   ``evaluation/scores_LSE`` (there computed with the pretrained syncnet_python, here with our
   own evaluator, so the values are not comparable to published ones). Reported for the
   generated frames and for the real (ground-truth) frames on the same audio.
-* **Mouth shape** (M2): a ridge regressor from the mouth region of a face crop to the jaw
+* **Mouth shape**: a ridge regressor from the mouth region of a face crop to the jaw
   opening, fitted on training frames with their known mouth parameters, measures the jaw of
   generated frames; the MAE is taken against the ground-truth jaw track.
-* **Fidelity** (M4): SSIM (Wang et al. 2004, IEEE TIP 13(4):600-612; scikit-image) of the
+* **Fidelity**: SSIM (Wang et al. 2004, IEEE TIP 13(4):600-612; scikit-image) of the
   pasted result against the real face crop.
-* **Paste identity** (M5c): the largest pixel change outside the feathered paste mask.
-* **Temporal jitter** (M5b): mean absolute frame-to-frame change in the mouth region,
+* **Paste identity**: the largest pixel change outside the feathered paste mask.
+* **Temporal jitter**: mean absolute frame-to-frame change in the mouth region,
   generated over real.
 * **Rest in silence**: the measured jaw on frames at least 2 frames away from voice activity.
 
-Gates are the issue's quality bar: offset 0 +- 1, confidence >= 0.8x the ground truth's, jaw
+Gates (our quality bar for a shipped twin): offset 0 +- 1, confidence >= 0.8x the ground truth's, jaw
 MAE <= 0.1, SSIM >= 0.90, outside-mask change 0, jitter ratio <= 1.3, resting jaw <= 0.1.
 """
 
@@ -56,9 +56,7 @@ def _features(faces: np.ndarray) -> np.ndarray:
 class JawRegressor:
     """Ridge regression (Hoerl & Kennard 1970, Technometrics 12(1):55-67) from mouth-region
     pixels to the jaw opening, on centred features and target so that the intercept is not
-    shrunk; ``alpha`` = 1e-4 per sample is our choice. (An earlier version penalised the
-    intercept with alpha 1e-2: it read 0.12 on closed ground-truth mouths, more than the 0.1
-    gate, and had a held-out MAE of 0.073 against 0.048 now, on the same footage.)"""
+    shrunk; ``alpha`` = 1e-4 per sample is our choice."""
 
     weights: np.ndarray
     feature_mean: np.ndarray
@@ -127,7 +125,7 @@ def sync_offset_confidence(evaluator, clip, max_offset: int = 6) -> tuple[int, f
 
 
 def gates(metrics: dict) -> dict[str, bool]:
-    """The issue's quality bar applied to a metrics dictionary."""
+    """The quality gates of the module docstring applied to a metrics dictionary."""
     return {
         "sync_offset_within_1": abs(metrics["sync_offset"]) <= 1,
         "sync_confidence_ratio_ge_0.8": metrics["sync_confidence_ratio"] >= 0.8,

@@ -4,7 +4,7 @@ from face clips, and small training loops.
 
 The recipe is Wav2Lip's (Prajwal et al. 2020, "A Lip Sync Expert Is All You Need for Speech to
 Lip Generation In the Wild", ACM MM; repository Rudrabha/Wav2Lip) at the small size of
-per-presenter products (see the project's avatar research notes):
+per-presenter products:
 
 * **SyncNet** (Chung & Zisserman 2016, "Out of time: automated lip sync in the wild", ACCV
   workshops; Wav2Lip's ``color_syncnet_train.py``): the lower halves of 5 consecutive face crops
@@ -316,8 +316,8 @@ def reconstruction_loss(
     mouth_weight: float = 0.0,
     gradient_weight: float = 0.0,
 ) -> torch.Tensor:
-    """L1 with the lower half weighted ``lower_weight`` times (our choice, after the avatar
-    notes: the upper half is copied from the input anyway), plus ``mouth_weight`` times the L1
+    """L1 with the lower half weighted ``lower_weight`` times (our choice: the upper half
+    is copied from the input anyway), plus ``mouth_weight`` times the L1
     of the mouth area (:func:`mouth_box`) and ``gradient_weight`` times the L1 of the horizontal
     and vertical image gradients of the lower half.
 

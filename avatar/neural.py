@@ -11,8 +11,8 @@ For each output frame (Wav2Lip's inference recipe, Prajwal et al. 2020, ACM MM):
    the mouth and jaw inside it (when rendering, :func:`mouth_mask`) is pasted back.
 
 Pixels where the mask is 0 are copied from the template unchanged (the composite is integer
-exact there). Inference runs under bf16 autocast when the CPU has native bf16 (about 2x in the
-avatar notes' measurements) and with flush-to-zero for denormals (5-15x stalls without it).
+exact there). Inference runs under bf16 autocast when the CPU has native bf16 (``benchmarks/avatar.py``
+times fp32 against bf16) and with flush-to-zero for denormals (5-15x stalls without it).
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from PIL import Image
 
 from avatar.audio import Speech, mel_windows
 from avatar.errors import AvatarError
+from avatar.geometry import Box, crop_square, square_box
 from avatar.models import SYNC_FRAMES, LipGenerator, load_checkpoint_bundle, mask_lower_half
 from avatar.mouth import MouthShape, MouthTrack
-from avatar.procedural import PresenterStyle, ProceduralPresenter, _speaking_envelope
-
-Box = tuple[int, int, int, int]
+from avatar.procedural import PresenterStyle, ProceduralPresenter, speaking_envelope
 
 FEATHER_FRACTION = 1 / 16
-"""Width of the paste mask's soft edge as a fraction of the crop side (8 px at 128^2, the
-avatar notes' recommendation); our choice, wide enough to hide a seam, narrow enough to keep the
+"""Width of the paste mask's soft edge as a fraction of the crop side (8 px at 128^2); our choice, wide enough to hide a seam, narrow enough to keep the
 cheeks from the template."""
 
 MOUTH_ELLIPSE = (0.48, 0.685, 0.23, 0.18)
@@ -47,7 +45,8 @@ hair beside the jaw or the collar, which the generator only blurs at 96^2). A pr
 chin drops far when speaking may need a larger region."""
 
 BATCH = 8
-"""Frames per generator call: batch 8 was the fastest at 128^2 in the avatar notes' CPU table."""
+"""Frames per generator call (our choice; ``benchmarks/avatar.py`` times the generator at this
+batch)."""
 
 
 def bf16_supported() -> bool:
@@ -58,24 +57,6 @@ def bf16_supported() -> bool:
         )
     except (AttributeError, RuntimeError):
         return False
-
-
-def square_box(box: Box) -> Box:
-    """The square box with the same centre whose side is the longer edge of ``box``."""
-    x0, y0, x1, y1 = box
-    side = max(x1 - x0, y1 - y0)
-    left = round((x0 + x1) / 2 - side / 2)
-    top = round((y0 + y1) / 2 - side / 2)
-    return left, top, left + side, top + side
-
-
-def crop_square(image: np.ndarray, box: Box, size: int) -> np.ndarray:
-    """``box`` (square, may extend past the frame: black there) of ``image`` resized to
-    ``size`` x ``size``, as HxWx3 uint8."""
-    side = box[2] - box[0]
-    crop = Image.fromarray(image).crop(box)
-    method = Image.Resampling.BOX if side >= size else Image.Resampling.BICUBIC
-    return np.asarray(crop.resize((size, size), method))
 
 
 @functools.lru_cache(maxsize=16)
@@ -175,9 +156,9 @@ class ProceduralTemplate:
             self.adjust = self._calibrate()
 
     def _calibrate(self) -> tuple[float, float, float]:
-        from avatar.ingest import CROP_SCALE, _cascade, detect_face
+        from avatar.ingest import CROP_SCALE, detect_face, face_cascade
 
-        cascade = _cascade()
+        cascade = face_cascade()
         rows = []
         for t in self.CALIBRATION_TIMES:
             frame = self.presenter.render(t)
@@ -209,7 +190,7 @@ class ProceduralTemplate:
         return left, top, left + new_side, top + new_side
 
     def frames(self, track: MouthTrack) -> Iterator[TemplateFrame]:
-        speaking = _speaking_envelope(track)
+        speaking = speaking_envelope(track)
         rest = MouthShape.rest()
         for i in range(len(track)):
             frame = self.presenter.render(i / track.fps, rest, float(speaking[i]))

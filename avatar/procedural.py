@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from avatar.errors import AvatarError
+from avatar.geometry import Box
 from avatar.mouth import MouthShape, MouthTrack
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 RGB = tuple[int, int, int]
-Box = tuple[int, int, int, int]
 
 SUPERSAMPLE = 4
 #: Sub-pixel steps of the breathing shift of the body (our choice: 1/16 px, at most 1/32 px
@@ -1127,7 +1127,7 @@ class ProceduralPresenter:
         ``speaking`` (per frame, 0-1, optional) livens the head motion during speech; by
         default it is derived from the jaw track, smoothed over about half a second."""
         if speaking is None:
-            speaking = _speaking_envelope(track)
+            speaking = speaking_envelope(track)
         elif len(speaking) != len(track):
             raise AvatarError(f"speaking has {len(speaking)} frames, the mouth track {len(track)}")
         for i in range(len(track)):
@@ -1148,7 +1148,7 @@ def _composite_at(frame: Image.Image, layer: Image.Image, x0: int, y0: int) -> N
     frame.alpha_composite(layer, dest=(x0 + left, y0 + top))
 
 
-def _speaking_envelope(track: MouthTrack) -> np.ndarray:
+def speaking_envelope(track: MouthTrack) -> np.ndarray:
     """How much the presenter is talking, per frame: jaw activity through a 0.5 s moving
     average, saturating at a typical speaking level (our choice)."""
     jaw = track.column("jaw").astype(np.float64)

@@ -1,6 +1,7 @@
 """Training a presenter twin from footage: the staged Wav2Lip-style recipe, resumable.
 
-Stages (the avatar notes, section 5; Prajwal et al. 2020 for the recipe):
+Stages (Prajwal et al. 2020, "A Lip Sync Expert Is All You Need for Speech to Lip Generation In
+the Wild", ACM MM, for the recipe; the staging is our choice):
 
 1. ``judge``: the SyncNet used as a loss, on the training split;
 2. ``evaluator``: a second SyncNet with another seed, used only for the metrics;
@@ -8,7 +9,7 @@ Stages (the avatar notes, section 5; Prajwal et al. 2020 for the recipe):
 4. ``sync``: + the frozen judge's sync loss (weight 0.03, Wav2Lip's ``syncnet_wt``);
 5. ``gan``: + the hinge adversarial loss (0.07, Wav2Lip's ``disc_wt``), discriminator feature
    matching (x10, pix2pixHD) and a temporal loss: L1 between generated and real frame
-   differences of consecutive frames (weight 0.5, the notes' choice).
+   differences of consecutive frames (weight 0.5, our choice).
 
 Stage lengths for ``steps`` generator steps: 60 % pixel, 15 % sync, 25 % gan; each SyncNet gets
 ``steps // 10`` steps, at least 50 (our choices: on a CPU the pixel stage is what draws the
@@ -61,6 +62,7 @@ from avatar.models import (
 )
 from avatar.neural import paste_back
 from avatar.procedural import PresenterStyle
+from avatar.synthesis import Synthesize
 from avatar.visemes import mouth_track_from_audio, viseme_track
 
 SYNC_WEIGHT = 0.03
@@ -513,6 +515,7 @@ def train_twin(
     metrics_path: str | Path | None = None,
     min_seconds: float = MIN_SECONDS,
     progress: bool | None = None,
+    synthesize: Synthesize | None = None,
 ) -> TwinResult:
     """Train a twin on ``footage`` and write the checkpoint ``out`` plus ``metrics.json``.
 
@@ -520,20 +523,22 @@ def train_twin(
     ``"procedural"`` / ``"procedural-alternate"`` (the procedural presenter, for twins of
     procedural footage such as the default twin). ``timings`` (phoneme timings aligned to the
     footage) give an exact mouth track; a ``transcript`` gives one through an espeak-ng
-    resynthesis aligned to the footage (:mod:`avatar.align`); with neither, the mouth track
-    comes from the audio.
+    resynthesis by ``synthesize`` aligned to the footage (:mod:`avatar.align`; a transcript
+    without a synthesizer is an error); with neither, the mouth track comes from the audio.
     ``progress`` shows a bar on stderr (default: only when stderr is a terminal)."""
     out = Path(out)
     if template not in ("footage", "procedural", "procedural-alternate"):
         raise AvatarError(
             f"template must be footage, procedural or procedural-alternate, got {template!r}"
         )
+    if timings is None and transcript is not None and synthesize is None:
+        raise AvatarError("aligning a transcript needs a speech synthesizer; none was given")
     data = ingest_footage(footage, size=settings.size, min_seconds=min_seconds)
     key = data.sha256 + (file_sha256(timings) if timings is not None else "")
     if timings is None and transcript is not None:
         from avatar.align import transcript_timings
 
-        timings = transcript_timings(transcript, data.speech, data.fps)
+        timings = transcript_timings(transcript, data.speech, synthesize, data.fps)
         key += file_sha256(transcript)
     clip, mouth_source = footage_clip(data, timings)
     train, val = split_by_time(clip)

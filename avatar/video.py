@@ -70,8 +70,8 @@ def write_video(
     """Encode HxWx3 uint8 frames (a stream: nothing is held) to an H.264 MP4, with the audio
     file muxed in as AAC when given; returns the number of frames written.
 
-    x264 "veryfast" at CRF 20 is our choice: about 30 fps at 720p on 2 cores in the avatar
-    notes' measurements, visually clean for flat-shaded graphics. ``+faststart`` moves the index
+    x264 "veryfast" at CRF 20 is our choice: fast enough for real-time rendering on 2 cores
+    (``benchmarks/avatar.py`` times render and encode), visually clean for flat-shaded graphics. ``+faststart`` moves the index
     to the front so the file streams."""
     out_path = Path(out_path)
     width, height = check_frame_size(size)
@@ -136,7 +136,8 @@ def video_info(path: str | Path) -> VideoInfo:
     try:
         meta = next(reader)
     except (RuntimeError, StopIteration, OSError) as exc:
-        raise AvatarError(f"cannot read video {path}: {str(exc).strip()[:200]}") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise AvatarError(f"cannot read video {path}: {reason}") from None
     finally:
         reader.close()
     size = meta.get("size")

@@ -47,7 +47,7 @@ def test_transcript_timings_land_on_the_footage_speech(tmp_path):
     soundfile.write(footage_audio, np.concatenate([pad, samples, pad]), rate)
     transcript = tmp_path / "transcript.txt"
     transcript.write_text(text + "\n", encoding="utf-8")
-    timings = transcript_timings(transcript, footage_audio)
+    timings = transcript_timings(transcript, footage_audio, synthesize)
     truth = [(p.phoneme, p.start + 0.5) for p in spoken.phonemes if p.phoneme != "_"]
     found = [(p["phoneme"], p["start"]) for p in timings["phonemes"] if p["phoneme"] != "_"]
     assert [name for name, _ in truth] == [name for name, _ in found]
@@ -56,4 +56,4 @@ def test_transcript_timings_land_on_the_footage_speech(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n", encoding="utf-8")
     with pytest.raises(AvatarError, match="empty"):
-        transcript_timings(empty, footage_audio)
+        transcript_timings(empty, footage_audio, synthesize)

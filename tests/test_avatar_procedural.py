@@ -16,7 +16,6 @@ from avatar.procedural import (
     ProceduralPresenter,
     render_frame,
 )
-from bulletin.errors import BulletinError
 
 OPEN = MouthShape(jaw=0.9, spread=0.55, round=0.0, teeth=0.35)
 
@@ -182,7 +181,7 @@ def test_presenter_may_overflow_narrow_or_wide_frames(size, center_x):
 def test_bad_input_raises_one_line_project_error(make, fragment):
     with pytest.raises(AvatarError, match=fragment) as info:
         make()
-    assert isinstance(info.value, BulletinError)
+    assert info.value.exit_code == 1
     assert "\n" not in str(info.value)
 
 

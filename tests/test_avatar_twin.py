@@ -324,9 +324,14 @@ def test_procedural_footage_has_sound_timings_transcript_and_a_detectable_face(t
         pytest.skip("espeak-ng is not installed")
     from avatar.footage import make_presenter_footage
     from avatar.video import video_info
+    from bulletin.speech import synthesize
 
     files = make_presenter_footage(
-        tmp_path / "clip.mp4", style=PresenterStyle.alternate(), size=(160, 120), n_utterances=2
+        tmp_path / "clip.mp4",
+        synthesize,
+        style=PresenterStyle.alternate(),
+        size=(160, 120),
+        n_utterances=2,
     )
     info = video_info(files.video)
     assert info.size == (160, 120) and abs(info.duration - files.duration) <= 0.08
