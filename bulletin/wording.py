@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ScriptError
+from .facts.beaufort import beaufort_force
 
 if TYPE_CHECKING:
     from .venues import Venue
@@ -71,11 +72,6 @@ PERIOD_SPANS = (
 SKY_KEYS = ("clear", "few", "cloudy", "overcast", "cloudy_snow", "overcast_snow")
 WIND_GROUPS = ("light", "moderate", "fresh", "strong", "gale")
 
-#: Lower edges (m/s) of Beaufort forces 1-17 (GB/T 28591-2012 风力等级; forces 0-12 are the WMO
-#: Beaufort scale).
-BEAUFORT_EDGES_MS = (
-    0.3, 1.6, 3.4, 5.5, 8.0, 10.8, 13.9, 17.2, 20.8, 24.5, 28.5, 32.7, 37.0, 41.5, 46.2, 51.0, 56.1,
-)  # fmt: skip
 #: Beaufort force from which each wind group starts (WMO descriptions: 3 gentle breeze,
 #: 5 fresh breeze, 6 strong breeze, 8 gale).
 WIND_GROUP_FROM = {"light": 0, "moderate": 3, "fresh": 5, "strong": 6, "gale": 8}
@@ -118,12 +114,6 @@ def round_half_away(value: float) -> int:
     """Round to a whole number, halves away from zero (how the ECCC/NWS charts round)."""
     rounded = math.floor(abs(value) + 0.5)
     return int(math.copysign(rounded, value)) if rounded else 0
-
-
-def beaufort_force(speed_kmh: float) -> int:
-    """Beaufort force (0-17) of a wind speed in km/h (GB/T 28591-2012, WMO Beaufort scale)."""
-    speed_ms = speed_kmh / 3.6
-    return sum(speed_ms >= edge for edge in BEAUFORT_EDGES_MS)
 
 
 def wind_group(force: int) -> str:

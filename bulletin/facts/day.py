@@ -20,8 +20,8 @@ import pandas as pd
 from ..compute import LEVEL_VARIABLES
 from ..errors import ScriptError
 from ..venues import Venue
-from ..wording import ADVICE_INDICES, beaufort_force
 from .aggregate import PERIODS, aggregate
+from .beaufort import beaufort_force
 from .table import DayHours, VenueRows, day_hours, venue_rows
 
 #: Parts of the local day the bulletin speaks about (the night, 00-06, is left out: nobody
@@ -326,7 +326,7 @@ def _build_day(rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]) -> 
         raise ScriptError(
             f"venue {venue.id}: the table has no hours between 06:00 and 24:00 on {iso}"
         )
-    for index in ADVICE_INDICES:
+    for index in LEVEL_INDICES:
         if spectator[f"{index}_level_max"].isna().all():
             raise ScriptError(f"venue {venue.id}: {index}_level is empty on {iso}")
     has_snow = "snowfall_hours" in spectator

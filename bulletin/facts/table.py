@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..compute import LEVEL_VARIABLES
 from ..errors import ScriptError
 from ..venues import Venue
-from ..wording import ADVICE_INDICES
 
 #: The columns the facts are built from (:func:`bulletin.venue_table` writes them all).
 REQUIRED_COLUMNS = (
@@ -34,7 +34,7 @@ REQUIRED_COLUMNS = (
     "clothing_clo",
     "exposure_limit_h",
     "goggles_lens",
-    *(f"{index}_level" for index in ADVICE_INDICES),
+    *LEVEL_VARIABLES,
 )
 
 MINUTES_PER_DAY = 24 * 60
