@@ -4,13 +4,15 @@
                                   [--date YYYY-MM-DD] [--skip-bulletin] [--skip-daily]
 
 * **one bulletin**: for one venue on ``samples/forecast_cf.nc`` (``--avatar``, by default the
-  shipped GAN twin; espeak-ng speech), the wall seconds of each stage: indices (reading the forecast, the six
-  indices and the venue table: :func:`bulletin.pipeline.forecast_table`, timed here, cold
-  and again warm), then script, speech, avatar (presenter frames) and compose (chart, poster,
-  compositing and encoding) from :attr:`bulletin.unit.UnitResult.stage_seconds`, "other" (the
-  CSV, the atomic rename: the rest of the unit's wall time), and the real-time factor wall /
-  audio seconds of the unit alone and with the warm indices stage. Target (issue 5): <= 1.0 on
-  2 cores. Both languages; ``--quick``: English only.
+  shipped GAN twin; espeak-ng speech), the wall seconds of each stage: indices (reading the
+  forecast and the venue table with the indices at the venue:
+  :func:`bulletin.pipeline.read_forecast`, timed here, cold and again warm), then script,
+  speech, avatar (presenter frames) and compose (chart, poster, compositing and encoding) from
+  :attr:`bulletin.unit.UnitResult.stage_seconds` of the unit that
+  :func:`bulletin.unit.build_venue_bulletin` builds (the one ``bulletin run`` and
+  ``bulletin daily`` build), "other" (the CSV, the atomic rename: the rest of the unit's wall
+  time), and the real-time factor wall / audio seconds of the unit alone and with the warm
+  indices stage. Target: <= 1.0 on 2 cores. Both languages; ``--quick``: English only.
 * **daily run**: :func:`bulletin.daily.run_daily` over the units of ``make demo`` (2 venues x
   2 languages, plus the day's overview in each language, which a daily run always makes: 6
   tasks; ``--quick``: 1 venue in English and its overview, 2 tasks) on a real dask
@@ -19,7 +21,7 @@
   count the last task runs alone on one of the two workers (5 equal tasks: at most
   5 / 3 = 1.67x). Speed-up = wall(1 worker) / wall(2 workers), for the whole run (cluster start
   and shut-down included) and for its units stage (``stage_seconds["units"]`` of the
-  manifest). Target (issue 5): >= 1.7x.
+  manifest). Target: >= 1.7x.
 
 One run of each (these take minutes); the machine is shared, so the load average is printed
 beside the figures and only ratios within the same run should be compared.
@@ -69,23 +71,29 @@ def bench_bulletin(
     venue_id: str, langs: list[str], date: str, avatar: str, out: Path
 ) -> list[dict]:
     """Build one venue's bulletin per language; the stage times of each."""
-    from bulletin.pipeline import forecast_table
-    from bulletin.unit import build_venue_bulletin
+    from bulletin.pipeline import read_forecast
+    from bulletin.unit import build_venue_bulletin, unit_folder
     from bulletin.venues import load_catalogue, select_venues
 
     venue = select_venues(load_catalogue(), [venue_id])[0]
     clock = time.perf_counter()
-    forecast_table([FORECAST], [venue])  # imports, numba compilation, file cache
+    read_forecast([FORECAST], [venue])  # imports, numba compilation, file cache
     indices_cold = time.perf_counter() - clock
     clock = time.perf_counter()
-    table = forecast_table([FORECAST], [venue])
+    forecast = read_forecast([FORECAST], [venue])
     indices_warm = time.perf_counter() - clock
     rows = []
     for lang in langs:
         cpu = _cpu_seconds()
         clock = time.perf_counter()
         result = build_venue_bulletin(
-            table, venue, lang, out / venue.id / lang, avatar=avatar, date=date
+            forecast.table,
+            venue,
+            lang,
+            unit_folder(out, venue.id, lang),
+            avatar=avatar,
+            date=date,
+            forecast_init=forecast.init,
         )
         wall = time.perf_counter() - clock
         cpu = _cpu_seconds() - cpu

@@ -1,7 +1,8 @@
 """``bulletin run``: the full bulletin of some venues in some languages, one folder each.
 
-``OUT/<venue_id>/<lang>/`` holds the files of :data:`bulletin.unit.UNIT_FILES`. The forecast is
-read and the index table computed once for all venues; each venue x language is then built by
+``OUT/<venue_id>/<lang>/`` (:func:`bulletin.unit.unit_folder`) holds the files of
+:data:`bulletin.unit.UNIT_FILES`. The forecast is read and the venue table made once for all
+venues (:func:`bulletin.pipeline.read_forecast`); each venue x language is then built by
 :func:`bulletin.unit.build_venue_bulletin` (atomically: a failure leaves no partial folder).
 """
 
@@ -13,6 +14,18 @@ from pathlib import Path
 
 import click
 
+from .cli_options import (
+    avatar_option,
+    date_option,
+    lang_option,
+    load_venues,
+    templates_option,
+    tts_option,
+    venue_option,
+    venues_file_option,
+    voice_option,
+)
+
 log = logging.getLogger("bulletin.run")
 
 LANG_CHOICES = ("zh", "en", "all")
@@ -20,54 +33,14 @@ LANG_CHOICES = ("zh", "en", "all")
 
 @click.command("run")
 @click.argument("forecast", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--venue",
-    "venue_ids",
-    multiple=True,
-    required=True,
-    metavar="ID",
-    help="Venue id; repeat it for several venues.",
-)
-@click.option(
-    "--lang",
-    required=True,
-    type=click.Choice(LANG_CHOICES),
-    help="Language of the bulletins: zh, en or all (both).",
-)
-@click.option(
-    "--avatar",
-    default="default",
-    show_default=True,
-    metavar="default|procedural|PATH",
-    help="Presenter: the shipped twin, the procedural presenter, or a twin checkpoint.",
-)
-@click.option(
-    "--tts",
-    type=click.Choice(["pyttsx3", "piper"]),
-    default="pyttsx3",
-    show_default=True,
-    help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en).",
-)
-@click.option("--voice", default=None, metavar="NAME", help="Voice (default: the language's).")
-@click.option(
-    "--date",
-    metavar="YYYY-MM-DD",
-    default=None,
-    help="Local day (default: the first full local day in the forecast).",
-)
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Folder of templates (and wording.toml) overriding the shipped ones by name.",
-)
-@click.option(
-    "--venues-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
-)
+@venue_option(required=True, help="Venue id; repeat it for several venues.")
+@lang_option(LANG_CHOICES, help="Language of the bulletins: zh, en or all (both).")
+@avatar_option
+@tts_option("tts", help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en).")
+@voice_option
+@date_option
+@templates_option
+@venues_file_option
 @click.option(
     "-o",
     "--output",
@@ -94,14 +67,13 @@ def run_command(
     """
     from avatar.render import resolve_avatar
 
-    from .cli import _load_venues
     from .pipeline import prepare_folder
     from .script import check_templates, parse_date
     from .speech import check_request
 
     # Everything that can be checked quickly is checked before the forecast is read.
     languages = ("zh", "en") if lang == "all" else (lang,)
-    venues = _load_venues(venues_file, venue_ids)
+    venues = load_venues(venues_file, venue_ids)
     parse_date(date)
     resolve_avatar(avatar)
     for language in languages:
@@ -109,14 +81,12 @@ def run_command(
         check_templates(templates_dir, lang=language, kind="venue")
     prepare_folder(output)
 
-    from . import compute_indices, open_forecast, venue_table
-    from .daily.run import forecast_init
-    from .unit import build_venue_bulletin
+    from .pipeline import read_forecast
+    from .unit import build_venue_bulletin, unit_folder
 
     log.info("reading %s", ", ".join(str(p) for p in forecast))
-    dataset = open_forecast(list(forecast))
-    init = forecast_init(dataset)
-    table = venue_table(compute_indices(dataset), venues)
+    read = read_forecast(forecast, venues)
+    table, init = read.table, read.init
     log.info("forecast %s: %d venue(s) x %s", init.strftime("%Y-%m-%d %H:%MZ"), len(venues),
              "+".join(languages))  # fmt: skip
     for venue in venues:
@@ -126,7 +96,7 @@ def run_command(
                 table,
                 venue,
                 language,
-                output / venue.id / language,
+                unit_folder(output, venue.id, language),
                 avatar=avatar,
                 tts=tts,
                 voice=voice,

@@ -69,14 +69,16 @@ def file_target(path: str | Path) -> Path:
     return target
 
 
-def _temporary_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+def _temporary_name(target: Path, suffix: str = ".tmp") -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}{suffix}")
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, *, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary file beside ``path`` (or beside the file a link at ``path`` points
     to); the block writes it, and it is renamed onto the target only if the block succeeds.
+    ``suffix`` ends the temporary's name (for writers that choose the format by it, such as
+    ffmpeg: ``".tmp.mp4"``).
 
     A failure (or an interrupt) leaves the target as it was and removes the temporary."""
     target = file_target(path)
@@ -84,7 +86,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     if not folder.is_dir():
         raise OutputError(f"output folder {folder} does not exist")
     for _attempt in range(100):
-        tmp = _temporary_name(target)
+        tmp = _temporary_name(target, suffix)
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             break

@@ -2,7 +2,7 @@
 
 ::
 
-    table = bulletin.pipeline.forecast_table(["forecast.grib2"], venues)
+    table = bulletin.pipeline.forecast_table(["forecast.grib2"], venues)  # or read_forecast
     script = bulletin.pipeline.make_script(table, [venue], lang="zh")
     bulletin.pipeline.write_script_files(script, "out/venue-zh")          # script.txt, ...
     spoken = bulletin.pipeline.speak_script(script, "out/venue-zh")      # + speech.wav, ...
@@ -16,24 +16,28 @@ written atomically (a temporary file in the same folder, then a rename).
 The speech stage is given the script's *display* text: it normalises it itself and keeps the
 display<->spoken mapping that word timings and subtitles need. :func:`speak_script` checks
 that what it spoke is the script's own speech text and that its sentences are the script's,
-so ``script.txt``, the spoken words and the subtitles cannot disagree.
+so ``script.txt``, the spoken words and the subtitles cannot disagree. Its result,
+:class:`SpokenBulletin`, carries the timed sentences and the subtitle cues, which the video
+stage uses as they are (it reads nothing back from the files).
 """
 
 from __future__ import annotations
 
-import tempfile
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ScriptError
-from .output import OutputError
+from .output import check_writable_folder
 
 if TYPE_CHECKING:  # the script and index layers load xarray, pvlib, ...: only when used
     import pandas as pd
+    import xarray as xr
 
     from .script import Script
+    from .speech import Cue, SpeechResult
     from .venues import Venue
 
 SCRIPT_STEM = "script"
@@ -42,15 +46,80 @@ VTT_NAME = "subtitles.vtt"
 
 
 @dataclass(frozen=True)
+class TimedSentence:
+    """A script sentence (as shown, as spoken, the index it is about or None) and when the
+    speech says it, in seconds from the start of the audio."""
+
+    display: str
+    tts: str
+    index: str | None
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class SpokenBulletin:
-    """What :func:`speak_script` wrote: the script, its speech, and the files by role."""
+    """What :func:`speak_script` wrote: the script, its speech (:class:`SpeechResult`), the
+    script's sentences with their times, the subtitle cues, and the files by role."""
 
     script: Script
-    duration_s: float
-    engine: str
-    voice: str
-    subtitle_cues: int
+    speech: SpeechResult
+    sentences: tuple[TimedSentence, ...]
+    cues: tuple[Cue, ...]
     files: dict[str, Path]
+
+    @property
+    def duration_s(self) -> float:
+        return self.speech.duration_s
+
+    @property
+    def engine(self) -> str:
+        return self.speech.engine
+
+    @property
+    def voice(self) -> str:
+        return self.speech.voice
+
+    @property
+    def subtitle_cues(self) -> int:
+        return len(self.cues)
+
+
+@dataclass(frozen=True)
+class VenueForecast:
+    """The hourly venue table of some venues and the forecast's reference time (UTC)."""
+
+    table: pd.DataFrame
+    init: dt.datetime
+
+
+def forecast_init(dataset: xr.Dataset) -> dt.datetime:
+    """The forecast's reference (init) time in UTC; the first valid time when the file has
+    no ``forecast_reference_time``."""
+    import numpy as np
+
+    reference = dataset.coords.get("forecast_reference_time")
+    value = dataset["time"].values.min() if reference is None else reference.values
+    seconds = int(np.datetime64(value, "s").astype("int64"))
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def read_forecast(
+    forecast: Sequence[str | Path],
+    venues: Sequence[Venue],
+    *,
+    elevation_correction: bool = True,
+    chunks: str | dict | None = None,
+) -> VenueForecast:
+    """Read forecast files (NetCDF, GRIB2 or Zarr, merged) and make the venue table of
+    ``venues`` (:func:`bulletin.venue_table`: the indices computed at the venues): the one
+    forecast -> table step of ``bulletin indices``, ``script``, ``speak``, ``run`` and
+    ``daily``. ``chunks`` reads the files with dask (:func:`bulletin.open_forecast`)."""
+    from . import open_forecast, venue_table
+
+    dataset = open_forecast([Path(p) for p in forecast], chunks=chunks)
+    table = venue_table(dataset, list(venues), lapse_rate_correction=elevation_correction)
+    return VenueForecast(table=table, init=forecast_init(dataset))
 
 
 def forecast_table(
@@ -59,14 +128,8 @@ def forecast_table(
     *,
     elevation_correction: bool = True,
 ) -> pd.DataFrame:
-    """The hourly venue table (:func:`bulletin.venue_table`) of ``venues`` from forecast files
-    (NetCDF, GRIB2 or Zarr, merged), as ``bulletin indices`` computes it."""
-    from . import compute_indices, open_forecast, venue_table
-
-    dataset = open_forecast([Path(p) for p in forecast])
-    return venue_table(
-        compute_indices(dataset), list(venues), lapse_rate_correction=elevation_correction
-    )
+    """The hourly venue table of ``venues`` from forecast files (:func:`read_forecast`)."""
+    return read_forecast(forecast, venues, elevation_correction=elevation_correction).table
 
 
 def check_script_request(kind: str, venues: Sequence[Venue]) -> None:
@@ -101,17 +164,9 @@ def make_script(
 
 
 def prepare_folder(folder: str | Path) -> Path:
-    """Create ``folder`` (and its parents) if needed and check that files can be made in it."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise OutputError(
-            f"cannot write in output folder {folder}: {error.strerror or error}"
-        ) from None
-    return folder
+    """Create ``folder`` (and its parents) if needed and check that files can be made in it
+    (:func:`bulletin.output.check_writable_folder`)."""
+    return check_writable_folder(folder)
 
 
 def write_script_files(script: Script, folder: str | Path) -> dict[str, Path]:
@@ -154,12 +209,21 @@ def speak_script(
         )
     srt_path, vtt_path = folder / SRT_NAME, folder / VTT_NAME
     cues = write_subtitles(speech.words, script.lang, srt_path, vtt_path)
-    timed_sentences = [
-        {**sentence._asdict(), "start": timing.start, "end": timing.end}
+    timed = tuple(
+        TimedSentence(**sentence._asdict(), start=timing.start, end=timing.end)
         for sentence, timing in zip(script.sentences, speech.sentences, strict=True)
-    ]
+    )
     extra = {
-        "sentences": timed_sentences,
+        "sentences": [
+            {
+                "display": s.display,
+                "tts": s.tts,
+                "index": s.index,
+                "start": s.start,
+                "end": s.end,
+            }
+            for s in timed
+        ],
         "speech": {
             "engine": speech.engine,
             "voice": speech.voice,
@@ -171,12 +235,7 @@ def speak_script(
     files = write_script(script, folder, stem=SCRIPT_STEM, extra=extra)
     files.update(wav=speech.wav_path, timings=speech.timings_path, srt=srt_path, vtt=vtt_path)
     return SpokenBulletin(
-        script=script,
-        duration_s=speech.duration_s,
-        engine=speech.engine,
-        voice=speech.voice,
-        subtitle_cues=len(cues),
-        files=files,
+        script=script, speech=speech, sentences=timed, cues=tuple(cues), files=files
     )
 
 
@@ -192,10 +251,14 @@ __all__ = [
     "SRT_NAME",
     "VTT_NAME",
     "SpokenBulletin",
+    "TimedSentence",
+    "VenueForecast",
     "check_script_request",
+    "forecast_init",
     "forecast_table",
     "make_script",
     "prepare_folder",
+    "read_forecast",
     "speak_script",
     "write_script_files",
 ]

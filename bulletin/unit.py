@@ -11,24 +11,24 @@ and the pictures and video (:mod:`bulletin.video`). Files (:data:`UNIT_FILES`, p
     speech.wav     timings.json    subtitles.srt  subtitles.vtt
     chart.png      poster.png      bulletin.mp4
 
-Everything is written into a temporary sibling folder (``.<lang>.<random>.tmp``) which is
-renamed into place only when complete; an older folder is replaced only then, so a crash (or
-``kill -9``) never leaves a partial unit folder.
+Everything is written into a temporary sibling folder which is renamed into place only when
+complete (:func:`bulletin.output.atomic_folder`); an older folder is replaced only then, so a
+crash (or ``kill -9``) never leaves a partial unit folder. Where a unit goes under an output
+root is :func:`unit_folder` (``ROOT/<venue_id>/<lang>``), for ``bulletin run`` and
+``bulletin daily`` alike. The video is composed from the speech step's result (its timed
+sentences and subtitle cues), not from the files written before it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import secrets
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .output import OutputError
+from .output import OutputError, atomic_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,16 +72,11 @@ def _forecast_time(rows: pd.DataFrame) -> dt.datetime:
     return pd.to_datetime(rows["time_utc"], utc=True).min().to_pydatetime()
 
 
-def _replace_folder(tmp: Path, final: Path) -> None:
-    """Put the finished ``tmp`` at ``final``; an older ``final`` is moved aside only now and
-    removed after the rename."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.{secrets.token_hex(4)}.old")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def unit_folder(root: str | Path, venue_id: str, lang: str) -> Path:
+    """The folder of the ``venue_id`` x ``lang`` unit under an output root:
+    ``root/<venue_id>/<lang>`` (``bulletin run``'s ``OUT`` or ``bulletin daily``'s run folder;
+    the daily overview uses it with its own folder name in place of a venue id)."""
+    return Path(root) / venue_id / lang
 
 
 def build_venue_bulletin(
@@ -106,34 +101,22 @@ def build_venue_bulletin(
     :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
     from avatar.render import render_presenter, resolve_avatar
 
+    from .facts import venue_rows
     from .output import write_table
     from .pipeline import make_script, speak_script
-    from .script import _venue_rows
     from .venues import check_venue_id
     from .video.cards import day_facts
     from .video.chart import write_chart
-    from .video.compose import (
-        Compositor,
-        presenter_size,
-        read_cues,
-        read_sentences,
-        write_bulletin_video,
-    )
+    from .video.compose import Compositor, presenter_size, write_bulletin_video
     from .video.poster import write_poster
 
     check_venue_id(venue.id)
     resolve_avatar(avatar)  # a missing twin fails before any work
     folder = Path(folder)
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.tmp")
-        tmp.mkdir()
-    except OSError as exc:
-        raise OutputError(f"cannot write in {folder.parent}: {exc.strerror or exc}") from None
     stage: dict[str, float] = dict.fromkeys(STAGES, 0.0)
-    try:
+    with atomic_folder(folder) as tmp:
         started = time.perf_counter()
-        rows = _venue_rows(table, venue)
+        rows = venue_rows(table, venue).frame
         write_table(rows, tmp / "indices.csv", "csv")
         script = make_script(table, [venue], lang=lang, date=date, templates_dir=templates_dir)
         stage["script"] = time.perf_counter() - started
@@ -158,8 +141,8 @@ def build_venue_bulletin(
             lang,
             init,
             chart,
-            read_sentences(tmp / "script.json"),
-            read_cues(tmp / "subtitles.srt"),
+            spoken.sentences,
+            spoken.cues,
             presenter,
         )
         stats = write_bulletin_video(
@@ -171,10 +154,6 @@ def build_venue_bulletin(
         missing = [name for name in UNIT_FILES if not (tmp / name).is_file()]
         if missing:
             raise OutputError(f"unit {venue.id}/{lang} lacks {', '.join(missing)}")
-        _replace_folder(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     files = {path.name: path for path in sorted(folder.iterdir()) if path.is_file()}
     log.info(
         "%s/%s: %.1f s of speech; script %.1f s, speech %.1f s, avatar %.1f s, compose %.1f s",
@@ -193,4 +172,4 @@ def build_venue_bulletin(
     )
 
 
-__all__ = ["STAGES", "UNIT_FILES", "UnitResult", "build_venue_bulletin"]
+__all__ = ["STAGES", "UNIT_FILES", "UnitResult", "build_venue_bulletin", "unit_folder"]

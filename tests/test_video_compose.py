@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bulletin.pipeline import TimedSentence
 from bulletin.video.compose import Segment, panel_segments
 from bulletin.video.fonts import VideoError, cjk_font
 
@@ -23,7 +24,7 @@ from .clirun import REPO
 
 
 def _sentence(index, start, end):
-    return {"display": "x", "tts": "x", "index": index, "start": start, "end": end}
+    return TimedSentence(display="x", tts="x", index=index, start=start, end=end)
 
 
 def test_panel_shows_the_chart_in_the_conditions_part_and_highlights_spoken_cards():
@@ -61,7 +62,9 @@ _RENDER = textwrap.dedent(
     from PIL import Image
     from avatar.render import render_presenter
     from bulletin.video.cards import CardFacts, DayFacts, CARD_INDICES
-    from bulletin.video.compose import Compositor, Cue, presenter_size, write_bulletin_video
+    from bulletin.pipeline import TimedSentence
+    from bulletin.speech import Cue
+    from bulletin.video.compose import Compositor, presenter_size, write_bulletin_video
 
     seconds, folder = float(sys.argv[1]), Path(sys.argv[2])
     rate = 22050
@@ -75,9 +78,9 @@ _RENDER = textwrap.dedent(
                      CARD_INDICES), card("spectator"), "-3 to 2°C")
     keys = [None, None, *CARD_INDICES, "spectator", None]
     step = seconds / len(keys)
-    sentences = [{"index": k, "start": i * step, "end": (i + 0.9) * step}
+    sentences = [TimedSentence("x", "x", k, i * step, (i + 0.9) * step)
                  for i, k in enumerate(keys)]
-    cues = [Cue(i * step, (i + 0.9) * step, f"cue {i}\\nline two") for i in range(len(keys))]
+    cues = [Cue(i * step, (i + 0.9) * step, (f"cue {i}", "line two")) for i in range(len(keys))]
     presenter = render_presenter(folder / "speech.wav", None, "procedural", presenter_size())
     compositor = Compositor(facts, "en", dt.datetime(2022, 2, 4, 12, tzinfo=dt.UTC),
                             folder / "chart.png", sentences, cues, presenter)
@@ -103,6 +106,8 @@ def _render(seconds: float, folder: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.media
+@pytest.mark.slow
 def test_memory_stays_flat_as_the_video_gets_longer(tmp_path):
     short = _render(3.0, tmp_path / "short")
     long = _render(12.0, tmp_path / "long")

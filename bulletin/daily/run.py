@@ -32,7 +32,6 @@ import datetime as dt
 import glob
 import json
 import logging
-import os
 import secrets
 import shutil
 import sys
@@ -42,8 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from avatar.errors import AvatarError
+
 from ..errors import BulletinError, ForecastError, VenueError
-from ..output import OutputError
+from ..output import OutputError, atomic_folder
+from ..pipeline import forecast_init
+from ..unit import UNIT_FILES, unit_folder
 from .config import DailyConfig
 from .lock import run_lock
 from .manifest import TOOL, file_record, folder_outputs, read_manifest, write_manifest
@@ -181,46 +184,36 @@ def check_requests(config: DailyConfig) -> None:
     resolve_avatar(config.avatar)
 
 
-def forecast_init(dataset) -> dt.datetime:
-    """The forecast's reference (init) time in UTC; the first valid time when the file has
-    no ``forecast_reference_time``."""
-    import numpy as np
-
-    reference = dataset.coords.get("forecast_reference_time")
-    value = dataset["time"].values.min() if reference is None else reference.values
-    seconds = int(np.datetime64(value, "s").astype("int64"))
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-
-
 def bulletin_day(table: pd.DataFrame, venues: Sequence[Venue], day: dt.date | None) -> dt.date:
     """The local day of the bulletins (see the module docstring), checked against what the
-    table covers at every venue with the script stage's own rule (``_local_days``)."""
-    from ..script import _local_days, _venue_rows
+    table covers at every venue with the facts stage's own rule
+    (:func:`bulletin.facts.local_days`)."""
+    from ..facts import local_days
 
-    covered = {venue.id: _local_days(_venue_rows(table, venue)) for venue in venues}
+    covered = {venue.id: {d.date: d.full for d in local_days(table, venue)} for venue in venues}
     if day is None:
-        full = [set(days.index[days["full"]]) for days in covered.values()]
+        full = [{d for d, is_full in days.items() if is_full} for days in covered.values()]
         common = sorted(set.intersection(*full))
         if not common:
-            first = next(iter(covered.values()))
+            first = list(next(iter(covered.values())))
             raise ForecastNotAvailable(
                 f"the forecast covers no whole local day at every venue yet (it spans "
-                f"{first.index[0]} to {first.index[-1]}); exit 75: retry later"
+                f"{first[0]} to {first[-1]}); exit 75: retry later"
             )
-        return dt.date.fromisoformat(common[0])
+        return common[0]
     iso = day.isoformat()
     for venue_id, days in covered.items():
-        if iso in days.index and bool(days.loc[iso, "full"]):
+        if days.get(day, False):
             continue
-        first = days.index[0]
-        if iso < first or (iso == first and not bool(days.loc[iso, "full"])):
+        dates = list(days)
+        if day < dates[0] or (day == dates[0] and not days[day]):
             raise ForecastError(
                 f"the forecast starts after the beginning of {iso} at venue {venue_id} "
-                f"(it covers {first} to {days.index[-1]}); choose a later --date"
+                f"(it covers {dates[0]} to {dates[-1]}); choose a later --date"
             )
         raise ForecastNotAvailable(
             f"the forecast does not cover all of {iso} at venue {venue_id} yet (it ends on "
-            f"{days.index[-1]}); exit 75: retry later"
+            f"{dates[-1]}); exit 75: retry later"
         )
     return day
 
@@ -245,31 +238,17 @@ class UnitTask:
 
 
 def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, BulletinError):
+    if isinstance(exc, (BulletinError, AvatarError)):
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     first = str(exc).splitlines()[0] if str(exc) else ""
     return f"internal error: {type(exc).__name__}: {first}".rstrip(": ")
-
-
-def _replace_folder(tmp: Path, final: Path) -> None:
-    """Put the finished ``tmp`` folder at ``final``; an older ``final`` goes only afterwards."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.{secrets.token_hex(4)}.old")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _build_overview(task: UnitTask) -> dict[str, Any]:
     from ..pipeline import make_script, speak_script
 
     started = time.perf_counter()
-    task.folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = task.folder.with_name(f".{task.folder.name}.{secrets.token_hex(4)}.tmp")
-    tmp.mkdir()
-    try:
+    with atomic_folder(task.folder) as tmp:
         script = make_script(
             task.table,
             list(task.venues),
@@ -280,10 +259,6 @@ def _build_overview(task: UnitTask) -> dict[str, Any]:
         )
         script_s = time.perf_counter() - started
         spoken = speak_script(script, tmp, engine=task.tts, voice=task.voice)
-        _replace_folder(tmp, task.folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {
         "speech_seconds": spoken.duration_s,
         "stage_seconds": {"script": script_s, "speech": time.perf_counter() - started - script_s},
@@ -331,12 +306,6 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
         "speech_seconds": round(float(built["speech_seconds"]), 3),
         "stage_seconds": {k: round(float(v), 3) for k, v in built["stage_seconds"].items()},
     }
-
-
-def _unit_files() -> tuple[str, ...]:
-    from ..unit import UNIT_FILES
-
-    return UNIT_FILES
 
 
 def is_complete(
@@ -537,14 +506,13 @@ def _venue_table(files, venues, log) -> tuple[pd.DataFrame, dt.datetime]:
     """Read the forecast with dask chunks and compute the venue table: on a cluster the
     index computation runs there chunk by chunk, otherwise on dask's threads in this
     process. Chunked in both cases, so a cluster run and a local run compute the same
-    numbers (the eager, unchunked engine path rounds some float32 values differently)."""
-    from .. import compute_indices, open_forecast, venue_table
+    numbers."""
+    from ..pipeline import read_forecast
     from .scale import FORECAST_CHUNKS
 
     log.info("reading %s", ", ".join(str(p) for p in files))
-    dataset = open_forecast(files, chunks=FORECAST_CHUNKS)
-    init = forecast_init(dataset)
-    table = venue_table(compute_indices(dataset), venues)
+    read = read_forecast(files, venues, chunks=FORECAST_CHUNKS)
+    table, init = read.table, read.init
     if "member" in table.columns:
         raise ForecastError(
             "the forecast is an ensemble; daily bulletins are written from one forecast "
@@ -572,7 +540,6 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, log,
             record["stage_seconds"] = before.get("stage_seconds") or {}
         return record
 
-    unit_files = _unit_files()
     entries: list[tuple[str, dict[str, Any], UnitTask | None]] = []
 
     def task_for(lang: str, folder: Path, venue: Venue | None) -> UnitTask:
@@ -595,18 +562,18 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, log,
 
     for venue in venues:
         for lang in config.languages:
-            folder = run_folder / venue.id / lang
+            folder = unit_folder(run_folder, venue.id, lang)
             base = {
                 "venue_id": venue.id,
                 "venue_name": _venue_name(venue),
                 "lang": lang,
-                "folder": f"{venue.id}/{lang}",
+                "folder": folder.relative_to(run_folder).as_posix(),
             }
-            done = not force and is_complete(folder, unit_files, day, [venue.id])
+            done = not force and is_complete(folder, UNIT_FILES, day, [venue.id])
             entries.append(("unit", base, None if done else task_for(lang, folder, venue)))
     for lang in config.languages:
-        folder = run_folder / OVERVIEW_FOLDER / lang
-        base = {"lang": lang, "folder": f"{OVERVIEW_FOLDER}/{lang}"}
+        folder = unit_folder(run_folder, OVERVIEW_FOLDER, lang)
+        base = {"lang": lang, "folder": folder.relative_to(run_folder).as_posix()}
         done = not force and is_complete(folder, OVERVIEW_FILES, day, [v.id for v in venues])
         entries.append(("overview", base, None if done else task_for(lang, folder, None)))
 

@@ -8,8 +8,8 @@ Run as ``python -I _pyttsx3_worker.py`` with a JSON job on stdin::
 Exit status 0 when the file is written, 4 when pyttsx3 did not finish in time, 5 when it
 reported an error; the reason goes to stderr.
 
-pyttsx3 2.99's espeak driver has race and state bugs (reproduced on this project's machines,
-see the research notes): the first ``runAndWait()`` can return before the WAV is written, a
+pyttsx3 2.99's espeak driver has race and state bugs (reproduced with pyttsx3 2.99 on
+Debian's espeak-ng 1.51): the first ``runAndWait()`` can return before the WAV is written, a
 rate change between two files in one process may be ignored, two saves before one
 ``runAndWait()`` write only the last file, and an empty ``runAndWait()`` can hang. The pattern
 that was verified reliable is used here: one engine per process, exactly one ``save_to_file``

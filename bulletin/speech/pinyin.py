@@ -1,7 +1,7 @@
 """Chinese text to tone-numbered pinyin for espeak-ng's ``cmn-latn-pinyin`` voice.
 
 Debian's espeak-ng 1.51 has two Mandarin voices. ``cmn`` reads many characters as pinyin
-spelled in English ("好" -> "hao three": espeak-ng issue #1236), so the project uses
+spelled in English ("好" -> "hao three": https://github.com/espeak-ng/espeak-ng/issues/1236), so the project uses
 ``cmn-latn-pinyin``, which reads Latin text as pinyin with tone digits. That voice also accepts
 Chinese characters, and ``espeak-ng -x`` shows identical phonemes for "今天下午有小雨" and
 "jin1 tian1 xia4 wu3 you3 xiao3 yu3"; but its own dictionary gets common polyphones wrong

@@ -28,7 +28,8 @@ ENGINES = ("pyttsx3", "piper")
 ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"
 
 # espeak-ng voices per language. cmn-latn-pinyin, not cmn: Debian's 1.51 cmn voice reads
-# pinyin as English letters (espeak-ng issue #1236), and this stage gives the voice pinyin.
+# pinyin as English letters (https://github.com/espeak-ng/espeak-ng/issues/1236), and this
+# stage gives the voice pinyin.
 DEFAULT_ESPEAK_VOICE = {"en": "en-us", "zh": "cmn-latn-pinyin"}
 # Words per minute (our choice). en 165: a little under espeak's 175 default, within the
 # 150-180 wpm of broadcast English, for listeners outdoors. zh 220: our choice of news pace

@@ -24,18 +24,18 @@ the label pasted in.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..indices._blocks import default_workers
+from ..output import atomic_path
 from .cards import (
     CARD_INDICES,
     CARD_OF_INDEX,
@@ -53,9 +53,9 @@ from .fonts import VideoError, font
 
 WIDTH, HEIGHT = 1280, 720
 FPS = 25
-#: x264 preset and quality. "superfast" is our choice: on the 2-core machine it keeps the
-#: whole unit (speech, presenter, compositing, encoding) under real time (issue 5 target
-#: wall/speech <= 1.0; benchmarks/pipeline.py), and flat-shaded graphics stay clean at CRF 23
+#: x264 preset and quality. "superfast" is our choice: on a 2-core machine it keeps the
+#: whole unit (speech, presenter, compositing, encoding) under real time (wall/speech <= 1.0,
+#: measured by benchmarks/pipeline.py), and flat-shaded graphics stay clean at CRF 23
 #: (x264's default quality).
 PRESET = "superfast"
 CRF = 23
@@ -80,7 +80,10 @@ def encoder_threads() -> int:
     """Threads for x264: the CPUs this process may use, capped by ``OMP_NUM_THREADS`` when it
     is set. Dask worker processes get ``OMP_NUM_THREADS=1`` (one task per core): an encoder
     with a thread per machine core there would only compete with the other workers' tasks."""
-    available = default_workers()
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
     budget = os.environ.get("OMP_NUM_THREADS", "")
     if budget.isdigit() and int(budget) > 0:
         available = min(available, int(budget))
@@ -116,17 +119,32 @@ class Segment:
     highlight: str | None
 
 
-@dataclass(frozen=True)
-class Cue:
-    """One subtitle cue: its text (lines) and when it shows."""
+class TimedSentence(Protocol):
+    """A spoken sentence as the compositor needs it (:class:`bulletin.pipeline.TimedSentence`):
+    the index it is about (or None) and when it starts."""
 
-    start: float
-    end: float
-    text: str
+    @property
+    def index(self) -> str | None: ...
+
+    @property
+    def start(self) -> float: ...
 
 
-def panel_segments(sentences: Sequence[dict]) -> list[Segment]:
-    """The panel's timeline from ``script.json`` sentences (``index``, ``start``, ``end``).
+class TimedCue(Protocol):
+    """A subtitle cue as the compositor needs it (:class:`bulletin.speech.Cue`)."""
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def panel_segments(sentences: Sequence[TimedSentence]) -> list[Segment]:
+    """The panel's timeline from the speech step's timed sentences (``index``, ``start``).
 
     A sentence about an index highlights its card from its start to the next sentence's start
     (so the pause after it does not flicker). The *conditions part* (sentences about no index,
@@ -134,8 +152,8 @@ def panel_segments(sentences: Sequence[dict]) -> list[Segment]:
     segments = [Segment(0.0, False, None)]
     last = len(sentences) - 1
     for position, sentence in enumerate(sentences):
-        start = float(sentence["start"])
-        index = sentence.get("index")
+        start = float(sentence.start)
+        index = sentence.index
         if index is not None:
             highlight = "spectator" if index == "spectator" else CARD_OF_INDEX.get(index)
             segments.append(Segment(start, False, highlight))
@@ -144,30 +162,6 @@ def panel_segments(sentences: Sequence[dict]) -> list[Segment]:
         else:
             segments.append(Segment(start, False, None))
     return segments
-
-
-def read_cues(srt_path: Path) -> list[Cue]:
-    """The cues of ``subtitles.srt``."""
-    import srt
-
-    try:
-        text = srt_path.read_text(encoding="utf-8")
-        return [
-            Cue(c.start.total_seconds(), c.end.total_seconds(), c.content) for c in srt.parse(text)
-        ]
-    except (OSError, srt.SRTParseError) as exc:
-        raise VideoError(f"cannot read subtitles {srt_path}: {exc}") from None
-
-
-def read_sentences(script_json: Path) -> list[dict]:
-    """The timed sentences of a spoken ``script.json``."""
-    try:
-        sentences = json.loads(script_json.read_text(encoding="utf-8"))["sentences"]
-        for sentence in sentences:
-            float(sentence["start"]), float(sentence["end"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise VideoError(f"{script_json} has no timed sentences ({exc})") from None
-    return sentences
 
 
 def _at(times: Sequence[float], t: float) -> int:
@@ -257,8 +251,8 @@ class Compositor:
         lang: str,
         forecast_init: dt.datetime,
         chart_png: Path,
-        sentences: Sequence[dict],
-        cues: Sequence[Cue],
+        sentences: Sequence[TimedSentence],
+        cues: Sequence[TimedCue],
         presenter: Iterable[np.ndarray],
     ) -> None:
         self.facts = facts
@@ -367,29 +361,28 @@ def write_bulletin_video(
     frames = math.ceil(duration_s * FPS - 1e-6)
     started = time.perf_counter()
     out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.tmp.mp4")
     audio = None
     clip = None
     try:
-        audio = AudioFileClip(str(speech_wav))
-        clip = VideoClip(
-            frame_function=lambda t: compositor.frame(min(frames - 1, round(t * FPS))),
-            # Half a frame over: moviepy makes int(duration * fps) frames, and frames / FPS * FPS
-            # can fall just short of an integer in floating point.
-            duration=(frames + 0.5) / FPS,
-        ).with_audio(audio.with_duration(min(audio.duration, frames / FPS)))
-        clip.write_videofile(
-            str(tmp),
-            fps=FPS,
-            codec="libx264",
-            audio_codec="aac",
-            preset=PRESET,
-            threads=encoder_threads(),
-            ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
-            temp_audiofile_path=str(out_path.parent),
-            logger=None,
-        )
-        os.replace(tmp, out_path)
+        with atomic_path(out_path, suffix=".tmp.mp4") as tmp:
+            audio = AudioFileClip(str(speech_wav))
+            clip = VideoClip(
+                frame_function=lambda t: compositor.frame(min(frames - 1, round(t * FPS))),
+                # Half a frame over: moviepy makes int(duration * fps) frames, and
+                # frames / FPS * FPS can fall just short of an integer in floating point.
+                duration=(frames + 0.5) / FPS,
+            ).with_audio(audio.with_duration(min(audio.duration, frames / FPS)))
+            clip.write_videofile(
+                str(tmp),
+                fps=FPS,
+                codec="libx264",
+                audio_codec="aac",
+                preset=PRESET,
+                threads=encoder_threads(),
+                ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+                temp_audiofile_path=str(out_path.parent),
+                logger=None,
+            )
     except (OSError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VideoError(f"cannot encode {out_path}: {first}") from None
@@ -397,7 +390,6 @@ def write_bulletin_video(
         for item in (clip, audio):
             if item is not None:
                 item.close()
-        tmp.unlink(missing_ok=True)
     total = time.perf_counter() - started
     return VideoStats(
         frames=frames,

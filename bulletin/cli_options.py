@@ -1,0 +1,127 @@
+"""The click options the ``bulletin`` commands share, and the venue selection behind them.
+
+Each command module (:mod:`bulletin.cli`, :mod:`bulletin.cli_run`, :mod:`bulletin.cli_daily`)
+imports its options from here, so a shared option is spelled, checked and explained once and
+no command module imports another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from .venues import Venue
+
+F = TypeVar("F", bound=Callable)
+
+VENUES_FILE_HELP = "CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue."
+SPEECH_ENGINES = ("pyttsx3", "piper")
+
+forecast_argument = click.argument(
+    "forecast", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
+)
+
+venues_file_option = click.option(
+    "--venues-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=VENUES_FILE_HELP,
+)
+
+date_option = click.option(
+    "--date",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Local day (default: the first full local day in the forecast).",
+)
+
+templates_option = click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of templates (and wording.toml) overriding the shipped ones by name.",
+)
+
+elevation_option = click.option(
+    "--elevation-correction/--no-elevation-correction",
+    default=True,
+    show_default=True,
+    help="Move temperature from model height to venue elevation at 6.5 K/km.",
+)
+
+voice_option = click.option(
+    "--voice", default=None, metavar="NAME", help="Voice (default: the language's)."
+)
+
+avatar_option = click.option(
+    "--avatar",
+    default="default",
+    show_default=True,
+    metavar="default|procedural|PATH",
+    help="Presenter: the shipped twin, the procedural presenter, or a twin checkpoint.",
+)
+
+
+verbose_option = click.option(
+    "-v", "--verbose", count=True, help="More log lines on stderr (-vv: debug)."
+)
+
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr."
+)
+
+
+def venue_option(*, required: bool = False, help: str) -> Callable[[F], F]:
+    """``--venue ID`` (repeatable), into the parameter ``venue_ids``."""
+    return click.option(
+        "--venue", "venue_ids", multiple=True, required=required, metavar="ID", help=help
+    )
+
+
+def lang_option(choices: Sequence[str], *, help: str) -> Callable[[F], F]:
+    """``--lang`` (required) among ``choices``."""
+    return click.option("--lang", required=True, type=click.Choice(list(choices)), help=help)
+
+
+def tts_option(dest: str, *, help: str) -> Callable[[F], F]:
+    """``--tts pyttsx3|piper`` (default pyttsx3), into the parameter ``dest``."""
+    return click.option(
+        "--tts",
+        dest,
+        type=click.Choice(list(SPEECH_ENGINES)),
+        default="pyttsx3",
+        show_default=True,
+        help=help,
+    )
+
+
+def load_venues(venues_file: Path | None, ids: Sequence[str]) -> list[Venue]:
+    """The venues ``ids`` (all when empty) of ``venues_file``, or of the shipped catalogue."""
+    from .venues import load_catalogue, load_venues_file, select_venues
+
+    catalogue = load_venues_file(venues_file) if venues_file else load_catalogue()
+    return select_venues(catalogue, list(ids))
+
+
+__all__ = [
+    "SPEECH_ENGINES",
+    "VENUES_FILE_HELP",
+    "avatar_option",
+    "date_option",
+    "elevation_option",
+    "forecast_argument",
+    "lang_option",
+    "load_venues",
+    "quiet_option",
+    "templates_option",
+    "tts_option",
+    "venue_option",
+    "venues_file_option",
+    "verbose_option",
+    "voice_option",
+]
