@@ -67,16 +67,16 @@ INDEX_ORDER = ("wind_chill", "frostbite", "clothing", "cold", "sunscreen", "gogg
 #: (espeak-ng 1.51 ``en-us`` at 165 words a minute, ``cmn-latn-pinyin`` at 220): seconds per
 #: unit of each feature of :func:`length_features`. Our fit: least squares on the real durations
 #: of the 108 distinct bulletins of the Beijing and Yulong samples (every venue, local day, kind
-#: and language; ``python benchmarks/speech.py --lengths`` measures them again and refits). English: seconds
-#: per letter, per word and per pause mark (, ; : . ! ?), since espeak-ng speaks letters
-#: (phonemes) at a steady pace and pauses at punctuation. Chinese: seconds per syllable (one per
-#: character, one per pinyin letter name of SPF/UV), about 4.4 syllables a second, slower than
-#: a steady reading pace because bulletins pause at many commas.
+#: and language; ``python benchmarks/speech.py --lengths`` measures them again and refits).
+#: English: seconds per letter, per word and per pause mark (, ; : . ! ?), since espeak-ng speaks
+#: letters (phonemes) at a steady pace and pauses at punctuation. Chinese: seconds per syllable
+#: (one per character, one per pinyin letter name of SPF/UV), about 4.4 syllables a second
+#: (bulletins pause at many commas).
 SECONDS_PER_FEATURE = {"en": (0.0676, 0.0266, 0.2307), "zh": (0.228,)}
 #: The largest relative error of that model on the samples is 1.5 %, and 2.0 % when it is fitted
 #: on one sample and checked on the other (``--lengths``); 3 % is our margin for bulletins unlike
-#: the samples. Scripts aim below the upper bound of :data:`SPOKEN_SECONDS` by it, so that the spoken length, not
-#: only the estimate, stays inside the bound.
+#: the samples. Scripts aim below the upper bound of :data:`SPOKEN_SECONDS` by it, so that the
+#: spoken length, not only the estimate, stays inside the bound.
 ESTIMATE_TOLERANCE = 0.03
 #: Spoken length of a bulletin, seconds (lower and upper bound; our choice per kind).
 SPOKEN_SECONDS = {"venue": (45.0, 75.0), "overview": (60.0, 90.0)}
@@ -136,8 +136,8 @@ class Script:
     ``text`` is what the voice says (numbers and units in words), ``display_text`` what
     captions show (``-12°C``, ``25 km/h``); both are the ``sentences`` joined. Give the speech
     stage ``display_text``: it normalises it into ``text`` again and keeps the mapping between
-    the two that word timings and subtitles need (:func:`bulletin.pipeline.speak_script`). ``venue_id`` is None
-    for the overview, whose venues are in ``venue_ids``.
+    the two that word timings and subtitles need (:func:`bulletin.pipeline.speak_script`).
+    ``venue_id`` is None for the overview, whose venues are in ``venue_ids``.
     """
 
     venue_id: str | None
@@ -815,8 +815,10 @@ __all__ = [
     "Script",
     "Sentence",
     "check_templates",
+    "index_facts",
     "length_features",
     "parse_date",
+    "phrasebook",
     "render_overview",
     "render_script",
     "shipped_templates_dir",

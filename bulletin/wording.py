@@ -326,7 +326,8 @@ class Phrasebook:
         return f"{round_half_away(value)}°C"
 
     def temp_range(self, low: float, high: float) -> str:
-        """ "-12~-5°C" (Chinese bulletin style) or "-12 to -5°C"; one value when they round alike."""
+        """ "-12~-5°C" (Chinese bulletin style) or "-12 to -5°C"; one value when they round
+        alike."""
         lo, hi = round_half_away(low), round_half_away(high)
         if lo == hi:
             return f"{lo}°C"

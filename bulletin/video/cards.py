@@ -1,9 +1,10 @@
 """The six index cards of the bulletin video and poster, and the facts they show.
 
 The facts come from the same :class:`bulletin.facts.VenueDay` and index variables
-(:func:`bulletin.script.index_facts`) the script is written from, so a card never disagrees with what the presenter says: the same level
-(the worst of the spectator hours 06:00-24:00), the same wind chill, minutes to frostbite,
-clo, UV index and goggle lens. Level names and colours are :data:`bulletin.indices.LEVEL_NAMES`.
+(:func:`bulletin.script.index_facts`) the script is written from, so a card never disagrees
+with what the presenter says: the same level (the worst of the spectator hours 06:00-24:00),
+the same wind chill, minutes to frostbite, clo, UV index and goggle lens. Level names and
+colours are :data:`bulletin.indices.LEVEL_NAMES`.
 
 Icons are drawn here with Pillow primitives (no image assets): a thermometer in the wind, a
 snowflake, a coat, a sneezing droplet, a sun, goggles.
