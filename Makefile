@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint pytest samples bench bench-pipeline bench-avatar clean
+.PHONY: demo test test-fast lint pytest samples bench bench-pipeline bench-avatar clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup.sh scripts/debian-packages.txt
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/setup.sh
@@ -35,6 +35,11 @@ lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The quick loop while developing: no slow, media (audio, video, presenter) or browser tests.
+# `make test` (and CI) still run everything.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not media and not browser"
 
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py

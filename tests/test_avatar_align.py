@@ -11,6 +11,8 @@ import soundfile
 from avatar.align import dtw_path, transcript_timings
 from avatar.errors import AvatarError
 
+pytestmark = pytest.mark.media
+
 
 def _espeak_available() -> bool:
     try:

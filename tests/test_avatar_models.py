@@ -15,6 +15,8 @@ from avatar.errors import AvatarError  # noqa: E402
 from avatar.mouth import MouthTrack  # noqa: E402
 from avatar.procedural import ProceduralPresenter  # noqa: E402
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 SIZE = 48
 SMALL = models.ModelConfig(
     size=SIZE, widths=(16, 32, 64), sync_widths=(16, 32, 64), sync_dim=64, disc_widths=(16, 32)

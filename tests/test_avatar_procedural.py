@@ -17,6 +17,8 @@ from avatar.procedural import (
     render_frame,
 )
 
+pytestmark = pytest.mark.media
+
 OPEN = MouthShape(jaw=0.9, spread=0.55, round=0.0, teeth=0.35)
 
 

@@ -16,6 +16,8 @@ from avatar.mouth import MouthShape
 from avatar.procedural import ProceduralPresenter
 from avatar.video import parse_size, read_audio_track, read_video, video_info
 
+pytestmark = pytest.mark.media
+
 SIZE = (160, 120)
 
 

@@ -27,6 +27,8 @@ from avatar.train import (  # noqa: E402
 )
 from avatar.video import write_video  # noqa: E402
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 TINY = TrainSettings(
     size=64,
     steps=60,

@@ -21,6 +21,8 @@ from avatar.visemes import (
     viseme_track,
 )
 
+pytestmark = pytest.mark.media
+
 
 def timings(*phones: tuple[str, float, float], duration: float | None = None) -> dict:
     """A timings.json dict as the speech stage writes it."""

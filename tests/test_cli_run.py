@@ -24,6 +24,8 @@ from bulletin.video.compose import HEIGHT, LABEL_ORIGIN, WIDTH, card_box
 
 from .clirun import REPO, run_cli
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 FORECAST = str(REPO / "samples" / "forecast_cf.nc")
 VENUE = "big-air-shougang"
 LANG = "zh"

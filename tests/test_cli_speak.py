@@ -33,6 +33,8 @@ from bulletin.speech.subtitles import LINE_LIMIT, join_words
 
 from .clirun import REPO, run_cli
 
+pytestmark = pytest.mark.media
+
 SAMPLES = REPO / "samples"
 YULONG_ARGS = (
     str(SAMPLES / "forecast_yulong_spring.nc"),

@@ -473,6 +473,7 @@ def _check_everything_loaded(state: dict, videos: int, audios: int) -> None:
     assert state["overflow"] <= 0, "the page scrolls sideways on a phone"
 
 
+@pytest.mark.browser
 def test_small_page_loads_in_chromium(small_run, small_page, served, browser):
     run, _ = small_run
     url = served(run)
@@ -515,6 +516,9 @@ def real_run(browser, tmp_path_factory) -> tuple[Path, dict]:
     return result.run_folder, result.manifest
 
 
+@pytest.mark.browser
+@pytest.mark.media
+@pytest.mark.slow
 def test_real_daily_page_loads_in_chromium(real_run, served, browser):
     run, manifest = real_run
     assert (run / "index.html").is_file()

@@ -26,6 +26,8 @@ from bulletin.daily.run import OVERVIEW_FILES
 from .clirun import REPO, run_cli
 from .test_daily_config import write_config
 
+pytestmark = [pytest.mark.media, pytest.mark.slow]
+
 TEMPLATES = REPO / "tests" / "daily_templates"
 VENUE = "genting-snow-park"
 DAY = "2022-02-05"

@@ -11,6 +11,8 @@ from bulletin.speech import normalize, synthesize
 from bulletin.speech.piper_engine import align_to_piper, length_scale_for
 from bulletin.speech.timings import RawPhoneme
 
+pytestmark = pytest.mark.media
+
 TEXT = "Light snow this afternoon, -5°C. Wind 5 m/s, gusting 15 m/s."
 
 

@@ -20,6 +20,8 @@ from bulletin.speech.subtitles import (
     write_subtitles,
 )
 
+pytestmark = pytest.mark.media
+
 
 def _timed(texts: list[str], step: float = 0.3) -> list[Word]:
     return [Word(start=i * step, end=i * step + step * 0.8, text=t) for i, t in enumerate(texts)]

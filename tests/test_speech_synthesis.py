@@ -19,6 +19,8 @@ from bulletin.speech import (
 from bulletin.speech import espeak as espeak_module
 from bulletin.speech.synthesis import DEFAULT_RATE, espeak_input
 
+pytestmark = pytest.mark.media
+
 EN_TEXT = "Light snow this afternoon, -12~-5°C. Wind 5 m/s, gusting 15 m/s at 14:00."
 ZH_TEXT = "今天下午局地有小雪，气温-12~-5°C。西北风5 m/s，14:00前后阵风较大。"
 FRAME_S = 0.04  # one video frame at 25 fps
