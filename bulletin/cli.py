@@ -14,12 +14,27 @@ from pathlib import Path
 
 import click
 
-from avatar.cli import avatar_cli
+from avatar.cli import make_avatar_cli
+from avatar.errors import AvatarError
 
 from .cli_daily import daily_command, schedule_command
+from .cli_options import (
+    date_option,
+    elevation_option,
+    forecast_argument,
+    lang_option,
+    load_venues,
+    quiet_option,
+    templates_option,
+    tts_option,
+    venue_option,
+    venues_file_option,
+    verbose_option,
+    voice_option,
+)
 from .cli_run import run_command
 from .errors import BulletinError, ScriptError
-from .venues import load_catalogue, load_venues_file, select_venues, venues_to_csv, venues_to_json
+from .venues import venues_to_csv, venues_to_json
 
 log = logging.getLogger("bulletin")
 _state = {"verbose": 0}
@@ -37,26 +52,16 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spectator-bulletin", prog_name="bulletin")
-@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@verbose_option
+@quiet_option
 def cli(verbose: int, quiet: bool) -> None:
     """Spectator weather bulletins for outdoor winter-sport venues."""
     _state["verbose"] = verbose
     _configure_logging(verbose, quiet)
 
 
-def _load_venues(venues_file: Path | None, ids: tuple[str, ...]):
-    catalogue = load_venues_file(venues_file) if venues_file else load_catalogue()
-    return select_venues(catalogue, list(ids))
-
-
 @cli.command("venues")
-@click.option(
-    "--venues-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
-)
+@venues_file_option
 @click.option(
     "--format",
     "fmt",
@@ -66,7 +71,7 @@ def _load_venues(venues_file: Path | None, ids: tuple[str, ...]):
 )
 def venues_command(venues_file: Path | None, fmt: str) -> None:
     """List the venue catalogue."""
-    venues = _load_venues(venues_file, ())
+    venues = load_venues(venues_file, ())
     if fmt == "csv":
         click.echo(venues_to_csv(venues), nl=False)
     elif fmt == "json":
@@ -139,20 +144,9 @@ def _print_summary(table) -> None:
 
 
 @cli.command("indices")
-@click.argument("forecast", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True))
-@click.option(
-    "--venue",
-    "venue_ids",
-    multiple=True,
-    metavar="ID",
-    help="Venue id (repeatable); all venues when omitted.",
-)
-@click.option(
-    "--venues-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
-)
+@forecast_argument
+@venue_option(help="Venue id (repeatable); all venues when omitted.")
+@venues_file_option
 @click.option(
     "-o",
     "--output",
@@ -167,17 +161,18 @@ def _print_summary(table) -> None:
     default=None,
     help="Output format (default: from the file suffix, else csv).",
 )
-@click.option(
-    "--elevation-correction/--no-elevation-correction",
-    default=True,
-    show_default=True,
-    help="Move temperature from model height to venue elevation at 6.5 K/km.",
-)
+@elevation_option
 @click.option(
     "--summary/--no-summary",
     default=True,
     show_default=True,
     help="Print a daily worst-level table to stderr (not with -o -).",
+)
+@click.option(
+    "--grid",
+    is_flag=True,
+    help="Write the indices and levels on the forecast grid (CF NetCDF .nc or Zarr .zarr) "
+    "instead of the venue table.",
 )
 def indices_command(
     forecast: tuple[Path, ...],
@@ -187,24 +182,33 @@ def indices_command(
     fmt: str | None,
     elevation_correction: bool,
     summary: bool,
+    grid: bool,
 ) -> None:
     """Compute the six spectator indices at venues and export the table.
 
     FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged).
     """
-    from . import compute_indices, open_forecast, venue_table
     from .output import file_target, write_table
+    from .pipeline import forecast_table
 
+    if grid:
+        from .forecast import open_forecast
+        from .grid_output import grid_format, write_grid_indices
+
+        grid_format(output)  # a usage error (exit 2) before the forecast is read
+        log.info("reading %s", ", ".join(str(p) for p in forecast))
+        write_grid_indices(open_forecast(forecast, chunks={}), output)
+        log.info("wrote the gridded indices to %s", output)
+        return
     if output != "-":
         file_target(output)  # a directory, FIFO or device fails before the forecast is read
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".")
         fmt = suffix if suffix in ("csv", "json", "parquet") else "csv"
-    venues = _load_venues(venues_file, venue_ids)
+    venues = load_venues(venues_file, venue_ids)
     log.info("reading %s", ", ".join(str(p) for p in forecast))
-    ds = open_forecast(list(forecast))
     log.info("computing indices for %d venue(s)", len(venues))
-    table = venue_table(compute_indices(ds), venues, lapse_rate_correction=elevation_correction)
+    table = forecast_table(forecast, venues, elevation_correction=elevation_correction)
     write_table(table, output, fmt)
     if output != "-":
         log.info("wrote %d rows to %s", len(table), output)
@@ -216,17 +220,11 @@ def indices_command(
 def _bulletin_options(command):
     """The options ``script`` and ``speak`` share: which bulletin, from which forecast."""
     options = [
-        click.argument(
-            "forecast", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
+        forecast_argument,
+        venue_option(
+            help="Venue id; repeat it to choose the venues of an overview (default: all)."
         ),
-        click.option(
-            "--venue",
-            "venue_ids",
-            multiple=True,
-            metavar="ID",
-            help="Venue id; repeat it to choose the venues of an overview (default: all).",
-        ),
-        click.option("--lang", required=True, type=click.Choice(["zh", "en"]), help="Language."),
+        lang_option(("zh", "en"), help="Language."),
         click.option(
             "--kind",
             type=click.Choice(["venue", "overview"]),
@@ -234,31 +232,10 @@ def _bulletin_options(command):
             show_default=True,
             help="One venue's bulletin, or the daily overview of the venues.",
         ),
-        click.option(
-            "--date",
-            metavar="YYYY-MM-DD",
-            default=None,
-            help="Local day (default: the first full local day in the forecast).",
-        ),
-        click.option(
-            "--templates",
-            "templates_dir",
-            type=click.Path(path_type=Path, file_okay=False),
-            default=None,
-            help="Folder of templates (and wording.toml) overriding the shipped ones by name.",
-        ),
-        click.option(
-            "--venues-file",
-            type=click.Path(path_type=Path, dir_okay=False),
-            default=None,
-            help="CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue.",
-        ),
-        click.option(
-            "--elevation-correction/--no-elevation-correction",
-            default=True,
-            show_default=True,
-            help="Move temperature from model height to venue elevation at 6.5 K/km.",
-        ),
+        date_option,
+        templates_option,
+        venues_file_option,
+        elevation_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -271,7 +248,7 @@ def _bulletin_venues(venues_file: Path | None, venue_ids: tuple[str, ...], kind:
 
     if kind == "venue" and not venue_ids:
         raise ScriptError("a venue bulletin needs --venue ID (or use --kind overview)")
-    venues = _load_venues(venues_file, venue_ids)
+    venues = load_venues(venues_file, venue_ids)
     check_script_request(kind, venues)
     return venues
 
@@ -348,15 +325,10 @@ def script_command(
 
 @cli.command("speak")
 @_bulletin_options
-@click.option(
-    "--tts",
-    "engine",
-    type=click.Choice(["pyttsx3", "piper"]),
-    default="pyttsx3",
-    show_default=True,
-    help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en, a natural voice).",
+@tts_option(
+    "engine", help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en, a natural voice)."
 )
-@click.option("--voice", default=None, metavar="NAME", help="Voice (default: the language's).")
+@voice_option
 @click.option("--rate", type=int, default=None, metavar="WPM", help="Words per minute.")
 @click.option(
     "-o",
@@ -417,7 +389,15 @@ def speak_command(
 
 
 # The presenter's commands live with the presenter (avatar/ knows nothing of weather).
-cli.add_command(avatar_cli)
+def _synthesize_for_avatar(text: str, lang: str, out_dir: Path, *, rate: int | None = None):
+    """:func:`bulletin.speech.synthesize` for the presenter's transcript alignment, imported on
+    first use (the speech stage is slow to import)."""
+    from .speech import synthesize
+
+    return synthesize(text, lang, out_dir, rate=rate)
+
+
+cli.add_command(make_avatar_cli(_synthesize_for_avatar))
 cli.add_command(daily_command)
 cli.add_command(schedule_command)
 cli.add_command(run_command)
@@ -433,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except BulletinError as exc:
+    except (BulletinError, AvatarError) as exc:
         click.echo(f"bulletin: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
