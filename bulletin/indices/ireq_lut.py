@@ -26,8 +26,6 @@ Beyond ta -50..20 °C and va 18.4 m/s the edge cell's plane is extended; tr - ta
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -36,6 +34,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ..output import atomic_path
 from .iso11079 import SPECTATOR, Wearer, required_insulation_iso
 
 #: Axes of the stored table: start, step, number of nodes.
@@ -88,18 +87,12 @@ def build_ireq_lut(wearer: Wearer = SPECTATOR) -> dict[str, NDArray]:
 
 
 def write_ireq_lut(path: Path, wearer: Wearer = SPECTATOR) -> Path:
-    """Build the table and write it to ``path`` atomically (temporary file, then rename)."""
+    """Build the table and write it to ``path`` atomically (:func:`bulletin.output.atomic_path`:
+    temporary file, then rename; permissions from the umask)."""
     path = Path(path)
     arrays = build_ireq_lut(wearer)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the table is package data
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
     return path
 
 
