@@ -47,9 +47,9 @@ def _worker_environ() -> dict[str, Any]:
     inner thread pools would only oversubscribe the cores (the video encoder follows
     ``OMP_NUM_THREADS`` too). Setting any glibc malloc threshold turns off glibc's dynamic mmap
     threshold (mallopt(3)), so every frame-sized array becomes a fresh mmap that the kernel
-    must zero: measured here, one venue bulletin took 94 s instead of 60 s with dask's
-    ``MALLOC_TRIM_THRESHOLD_=65536`` (``benchmarks/pipeline.py --quick --skip-daily`` with and
-    without it in the environment)."""
+    must zero, and a venue bulletin gets much slower with dask's
+    ``MALLOC_TRIM_THRESHOLD_=65536`` (compare ``benchmarks/pipeline.py --quick --skip-daily``
+    with and without it in the environment)."""
     import dask
     import distributed  # noqa: F401  (registers distributed's configuration defaults)
 
