@@ -42,19 +42,67 @@ def test_formulas_are_the_index_functions():
     assert np.isnan(out["frostbite_minutes"].values[t >= -4.8]).all()
 
 
-def test_lazy_under_dask_and_equal_to_eager():
+#: Every per-point output of compute_indices, floats and levels.
+ALL_OUTPUTS = (
+    "wind_chill",
+    "frostbite_minutes",
+    "sun_elevation",
+    "clothing_clo",
+    "exposure_limit_h",
+    "cold_score",
+    "uv_index",
+    "uv_category",
+    "goggles_lens",
+    *LEVEL_VARIABLES,
+)
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [{"time": 24, "latitude": 3}, {"time": 7}, {"longitude": 1}, {"time": 50, "longitude": 4}],
+    ids=["time-and-latitude", "time", "longitude", "time-and-longitude"],
+)
+def test_lazy_under_dask_and_identical_to_eager(chunks):
     ds = schema_dataset()
     eager = compute_indices(ds)
-    lazy = compute_indices(ds.chunk({"time": 24, "latitude": 3}))
-    for name in ("wind_chill", "clothing_clo", "uv_index", *LEVEL_VARIABLES):
+    lazy = compute_indices(ds.chunk(chunks))
+    for name in ALL_OUTPUTS:
         assert lazy[name].chunks is not None, f"{name} was computed eagerly"
+        assert eager[name].chunks is None, f"{name} of numpy input is not numpy"
     computed = lazy.compute()
-    for name in ("wind_chill", "frostbite_minutes", "clothing_clo", "uv_index"):
-        np.testing.assert_allclose(
-            computed[name].values, eager[name].values, rtol=1e-5, equal_nan=True
+    for name in ALL_OUTPUTS:
+        assert computed[name].dtype == eager[name].dtype, name
+        np.testing.assert_array_equal(computed[name].values, eager[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("path", ["samples/forecast_cf.nc", "samples/forecast_ecmwf.grib2"])
+def test_sample_forecasts_eager_and_chunked_are_identical(path):
+    from bulletin import open_forecast
+
+    eager = compute_indices(open_forecast(path), timezone="Asia/Shanghai")
+    chunked = open_forecast(path, chunks={"time": 10, "latitude": 4})
+    lazy = compute_indices(chunked, timezone="Asia/Shanghai").compute()
+    for name in ALL_OUTPUTS:
+        np.testing.assert_array_equal(lazy[name].values, eager[name].values, err_msg=name)
+    assert (eager["frostbite_level"].values >= 2).any()
+
+
+def test_points_with_venue_coordinates():
+    ds = schema_dataset()
+    grid = compute_indices(ds, timezone="Asia/Shanghai")
+    stacked = ds.stack(venue=("latitude", "longitude")).reset_index("venue")
+    points = stacked.assign_coords(
+        latitude=("venue", stacked["latitude"].values),
+        longitude=("venue", stacked["longitude"].values),
+    )
+    at_points = compute_indices(points, timezone="Asia/Shanghai")
+    expected = grid.stack(venue=("latitude", "longitude"))
+    for name in ALL_OUTPUTS:
+        np.testing.assert_array_equal(
+            at_points[name].transpose("time", "venue").values,
+            expected[name].transpose("time", "venue").values,
+            err_msg=name,
         )
-    for name in LEVEL_VARIABLES:
-        np.testing.assert_array_equal(computed[name].values, eager[name].values)
 
 
 def test_only_required_fields_use_documented_fallbacks():

@@ -1,8 +1,9 @@
-"""The fast path (all indices in one blocked pass) against the index functions one by one."""
+"""The engine (all six indices in one call) against the index functions one by one, and
+its independence of the chunking."""
 
 from __future__ import annotations
 
-import os
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -13,14 +14,7 @@ import bulletin.indices as ix
 from bulletin import compute_indices
 from bulletin.compute import LEVEL_VARIABLES
 from bulletin.errors import BulletinError
-from bulletin.indices import _blocks
-from bulletin.indices._blocks import map_blocks
-from bulletin.indices.combined import (
-    OUTPUTS,
-    TimeAxis,
-    spectator_indices,
-    spectator_indices_blocked,
-)
+from bulletin.indices.combined import OUTPUTS, TimeAxis, spectator_indices
 
 from .synthetic import schema_dataset
 
@@ -177,9 +171,7 @@ def test_fast_path_equals_the_index_functions():
     [((30, 9, 11), 0), ((4, 30, 9, 11), 1), ((12, 30), 1), ((3, 30, 12), 1)],
     ids=["grid", "members", "venue-time", "member-venue-time"],
 )
-# 200 points: blocks cut along the longest axis; 1500: along the outermost axis that fits.
-@pytest.mark.parametrize("block_points", [200, 1500])
-def test_blocks_on_threads_give_identical_results(shape, time_axis, block_points):
+def test_any_cut_of_the_non_time_axes_gives_identical_results(shape, time_axis):
     f = _fields(shape, seed=3)
     _, time = _time_axis(shape[time_axis])
     place_axis = max(i for i in range(len(shape)) if i != time_axis)
@@ -191,38 +183,21 @@ def test_blocks_on_threads_give_identical_results(shape, time_axis, block_points
     arrays = {**f, "lat": lat, "lon": lon, "ozone_du": ozone}
     kwargs = {"time": time, "time_axis": time_axis, **STATIC}
     whole = spectator_indices(**arrays, **kwargs)
-    blocked = map_blocks(
-        spectator_indices,
-        arrays,
-        shape,
-        keep_axis=time_axis,
-        block_points=block_points,
-        workers=2,
-        **kwargs,
-    )
-    # Outputs handed over as they are made (as spectator_indices_blocked does), one thread
-    # and two.
-    emitted = [
-        map_blocks(
-            spectator_indices,
-            arrays,
-            shape,
-            keep_axis=time_axis,
-            block_points=block_points,
-            workers=workers,
-            emit=True,
-            # Known dtypes: the outputs are allocated without a sample block first.
-            dtypes={name: value.dtype for name, value in whole.items()},
-            **kwargs,
-        )
-        for workers in (1, 2)
-    ]
-    default = spectator_indices_blocked(arrays, **kwargs)
-    for name in OUTPUTS:
-        np.testing.assert_array_equal(blocked[name], whole[name], err_msg=name)
-        np.testing.assert_array_equal(default[name], whole[name], err_msg=name)
-        for result in emitted:
-            np.testing.assert_array_equal(result[name], whole[name], err_msg=name)
+    for axis in (i for i in range(len(shape)) if i != time_axis):
+        # Uneven pieces, strided views of the inputs as dask chunks of a larger array are.
+        cuts = [0, 1, shape[axis] // 2, shape[axis]]
+        pieces = []
+        for start, stop in itertools.pairwise(cuts):
+            part = [slice(None)] * len(shape)
+            part[axis] = slice(start, stop)
+            piece = {
+                key: value if value.shape[axis] == 1 else value[tuple(part)]
+                for key, value in arrays.items()
+            }
+            pieces.append(spectator_indices(**piece, **kwargs))
+        for name in OUTPUTS:
+            joined = np.concatenate([piece[name] for piece in pieces], axis=axis)
+            np.testing.assert_array_equal(joined, whole[name], err_msg=f"{name} axis {axis}")
 
 
 def test_times_out_of_order_are_a_clear_error():
@@ -314,53 +289,9 @@ def test_engine_checks_each_raw_input_once_and_not_again_inside():
         spectator_indices(**kelvin, **kwargs)
     wet = {**arrays, "rh_pct": arrays["rh_pct"] * np.float32(3.0)}
     with pytest.raises(BulletinError, match="spectator_indices: rh_pct"):
-        spectator_indices_blocked(wet, **kwargs)
+        spectator_indices(**wet, **kwargs)
     # Inside the engine the index functions skip their own checks; outside they run.
     with inputs_already_checked():
         check_range("f", "x", np.array([500.0]), 0.0, 1.0, "u")
     with pytest.raises(BulletinError, match="f: x has a value 500"):
         check_range("f", "x", np.array([500.0]), 0.0, 1.0, "u")
-
-
-def _resident_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-@pytest.mark.skipif(_blocks._glibc() is None, reason="malloc settings are glibc's")
-def test_steady_heap_keeps_freed_memory_while_blocks_run_then_hands_it_back(monkeypatch):
-    monkeypatch.delenv(_blocks.MALLOC_TUNING_ENV, raising=False)
-    size = 24 << 20  # below the 32 MiB mmap threshold: from the heap
-    with _blocks.steady_heap():
-        with _blocks.steady_heap():  # nested (as concurrent dask chunks are): one setting
-            block = np.ones(size, dtype=np.uint8)
-            del block
-        # Leaving the inner use restores nothing: the freed block is still resident.
-        held = _resident_bytes()
-        block = np.ones(size, dtype=np.uint8)  # the kept memory again: no new pages
-        assert _resident_bytes() - held < size // 4
-        del block
-        assert _blocks._heap_users == 1
-    # The last to leave hands the kept memory back to the kernel.
-    assert _blocks._heap_users == 0
-    assert held - _resident_bytes() > size // 2
-
-
-def test_steady_heap_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv(_blocks.MALLOC_TUNING_ENV, "0")
-    with _blocks.steady_heap():
-        assert _blocks._heap_users == 0
-
-
-def test_large_block_outputs_start_on_huge_page_boundaries():
-    values = np.arange(4 * 512 * 1024, dtype=np.float32).reshape(4, 512, 1024)  # 8 MiB
-
-    def double(x):
-        return {"twice": x * np.float32(2), "small": (x[:, :1, :1] > 0).astype(np.int8)}
-
-    out = map_blocks(double, {"x": values}, values.shape, block_points=1 << 18, workers=2)
-    np.testing.assert_array_equal(out["twice"], values * 2)
-    assert out["twice"].ctypes.data % _blocks.HUGE_PAGE == 0
-    assert out["twice"].flags.c_contiguous and out["twice"].flags.writeable
-    small = _blocks.huge_page_aligned_empty((3, 5), np.int8)  # small arrays: plain np.empty
-    assert small.shape == (3, 5) and small.dtype == np.int8

@@ -1,24 +1,21 @@
-"""All six indices at once on raw arrays: the fast path of :func:`bulletin.compute_indices`.
+"""All six indices at once on raw arrays: the engine of :func:`bulletin.compute_indices`.
 
-:func:`spectator_indices` evaluates every per-point quantity of the six indices in one pass
-over numpy arrays, sharing what they have in common, with the same index functions (so the
-same numbers) as a caller using them one by one:
+:func:`spectator_indices` is the six indices written out one after the other with the
+public index functions, sharing what they have in common:
 
 * the clear-sky, cloud and altitude part of the UV index once for the UV index and the
   snow-free UV of the goggles index (:func:`.uv_index_snow_free`);
 * the goggles level and lens from one set of drivers (:func:`.goggles_level_and_lens`);
 * the sun's position once, from 1-D time terms against latitude/longitude (:mod:`.uv`);
-* the cold/flu index on local days with ``reduceat`` over sorted day segments, and the 24 h
-  snowfall window with one cumulative sum, both along the time axis of the block.
+* the cold/flu index on local days and the 24 h snowfall window, both along the time axis.
 
-:func:`spectator_indices_blocked` runs it on cache-sized blocks on a thread pool
-(:mod:`._blocks`): the blocks never split the time axis, so results are identical.
+It works on numpy arrays holding the whole time axis; :func:`bulletin.compute_indices`
+hands it one dask chunk at a time (chunks split only the other dimensions), so results do
+not depend on the chunking.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,15 +23,13 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ._arrays import MISSING, IndexInputError, check_range, inputs_already_checked
-from ._blocks import map_blocks
 from .clothing import clothing_and_exposure, clothing_level, mean_radiant_temperature
 from .cold import COLD_RISK_COMPONENTS, cold_risk_components
 from .cold import LEVEL_EDGES as COLD_LEVEL_EDGES
 from .cold import specific_humidity_gkg as _specific_humidity
-from .composite import LEVEL_RANGES, spectator_level
+from .composite import spectator_level
 from .frostbite import frostbite_level, frostbite_minutes
 from .goggles import goggles_level_and_lens, ocular_uv
-from .ireq_lut import clothing_and_storage_tables
 from .uv import (
     SNOW_COVER_DEPTH_M,
     _cos_zenith_along,
@@ -391,7 +386,7 @@ INPUT_RANGES: dict[str, tuple[float | None, float | None, str, str]] = {
 }
 
 
-def _spectator_indices(
+def _six_indices(
     t_c: NDArray,
     rh_pct: NDArray,
     v10_ms: NDArray,
@@ -413,7 +408,6 @@ def _spectator_indices(
     visibility_m: NDArray | None = None,
     uv_index_model: NDArray | None = None,
     elevation_m: NDArray | None = None,
-    emit: Callable[[str, NDArray], None] | None = None,
 ) -> dict[str, NDArray]:
     """Every per-point output of the six indices (names in :data:`OUTPUTS`).
 
@@ -424,15 +418,11 @@ def _spectator_indices(
     no snowfall or precipitation, ``default_visibility_m``, radiant temperature equal to the
     air temperature, sea level. ``ozone_du`` is total ozone (e.g. the climatology on
     (time, latitude)); ``uv_index_model`` replaces the parametric UV index when given.
-
-    With ``emit``, each output is handed to ``emit(name, array)`` as soon as it is made and
-    not kept (a block's outputs then leave the cache while it is computed, instead of piling
-    up to 40 bytes a point), and the result is empty.
     """
     ndim = t_c.ndim
     shape = np.broadcast_shapes(t_c.shape, rh_pct.shape, v10_ms.shape)
     zero = np.zeros((1,) * ndim, dtype=t_c.dtype)
-    out = _Results(emit)
+    out: dict[str, NDArray] = {}
 
     # 1-2. Wind chill and frostbite.
     wind_kmh = v10_ms * np.float32(kmh_per_ms)  # float32 grids stay float32
@@ -516,83 +506,57 @@ def _spectator_indices(
         out["sunscreen_level"],
         out["goggles_level"],
     )
-    if emit is not None:
-        return {}
     return {
         key: out[key] if out[key].shape == shape else np.broadcast_to(out[key], shape)
         for key in OUTPUTS
     }
 
 
-#: The outputs that :func:`_spectator_indices` reads again (for the composite level).
-_COMPONENT_LEVELS = frozenset(f"{name}_level" for name in LEVEL_RANGES)
+def spectator_indices(
+    t_c: NDArray,
+    rh_pct: NDArray,
+    v10_ms: NDArray,
+    lat: NDArray,
+    lon: NDArray,
+    ozone_du: NDArray,
+    *,
+    time: TimeAxis,
+    time_axis: int,
+    worn_clo: float,
+    fresh_snow_mm: float,
+    default_visibility_m: float,
+    kmh_per_ms: float,
+    **optional: NDArray | None,
+) -> dict[str, NDArray]:
+    """Every per-point output of the six indices (names in :data:`OUTPUTS`), see
+    :func:`_six_indices` for the parameters; ``optional`` holds the optional fields by name
+    (``tcc_fraction``, ``rsds_wm2``, ``snow_depth_m``, ``snowfall_mmh``, ``precip_mmh``,
+    ``visibility_m``, ``uv_index_model``, ``elevation_m``).
 
-
-class _Results(dict):
-    """The outputs as they are made: kept, or (with ``emit``) handed on at once and kept
-    only if the composite level needs them."""
-
-    def __init__(self, emit: Callable[[str, NDArray], None] | None) -> None:
-        super().__init__()
-        self.emit = emit
-
-    def __setitem__(self, key: str, value: NDArray) -> None:
-        if self.emit is not None:
-            self.emit(key, value)
-            if key not in _COMPONENT_LEVELS:
-                return
-        super().__setitem__(key, value)
-
-
-def spectator_indices(**arrays_and_settings) -> dict[str, NDArray]:
-    """:func:`_spectator_indices` (same parameters) with each raw input checked once against
-    :data:`INPUT_RANGES` (:class:`IndexInputError` names the input and the value)."""
-    # A block of a larger grid is a strided view: one contiguous copy of each input here is
-    # cheaper than the copies the compiled kernels and the strided numpy loops would make,
-    # and the range checks then read the copies from the cache.
-    contiguous = {
-        key: np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
-        for key, value in arrays_and_settings.items()
+    Each raw input is checked once against :data:`INPUT_RANGES` (:class:`IndexInputError`
+    names the input and the value); the index functions it feeds then skip their own checks.
+    """
+    unknown = set(optional) - set(INPUT_RANGES)
+    if unknown:
+        raise TypeError(f"spectator_indices got unknown fields {sorted(unknown)}")
+    given = {"t_c": t_c, "rh_pct": rh_pct, "v10_ms": v10_ms, "lat": lat, "lon": lon}
+    given |= {"ozone_du": ozone_du, **optional}
+    # Contiguous inputs: the compiled kernels take flat arrays.
+    arrays = {
+        name: None if value is None else np.ascontiguousarray(value)
+        for name, value in given.items()
     }
     for name, (low, high, unit, hint) in INPUT_RANGES.items():
-        values = contiguous.get(name)
+        values = arrays.get(name)
         if values is not None:
             check_range("spectator_indices", name, values, low, high, unit, hint)
     with inputs_already_checked():
-        return _spectator_indices(**contiguous)
-
-
-spectator_indices.__signature__ = inspect.signature(_spectator_indices)  # type: ignore[attr-defined]
-
-
-def spectator_indices_blocked(
-    arrays: Mapping[str, NDArray | None],
-    *,
-    workers: int | None = None,
-    dtypes: Mapping[str, np.dtype] | None = None,
-    **kwargs,
-) -> dict[str, NDArray]:
-    """:func:`spectator_indices` (keyword ``arrays`` by parameter name, the rest in
-    ``kwargs``) on cache-sized blocks that keep the whole time axis, on ``workers`` threads.
-    Identical results to one call on the whole arrays. ``dtypes``: the output dtypes by name,
-    when the caller knows them (else one slice is computed first to learn them).
-
-    (One compiled numba kernel over all the formulas was tried and measured slower, ~144
-    against ~91 ns of CPU per point on one thread, commit b22dc76: without Intel's SVML its
-    exp/log/arcsin/cos calls are scalar, where numpy's float32 loops for them are SIMD. The
-    index functions therefore leave those to numpy and run the arithmetic between them in
-    small vectorised numba loops.)
-    """
-    clothing_and_storage_tables(float(kwargs["worn_clo"]))  # built once, before the threads
-    present = [value for value in arrays.values() if value is not None]
-    shape = np.broadcast_shapes(*(value.shape for value in present))
-    return map_blocks(
-        spectator_indices,
-        arrays,
-        shape,
-        keep_axis=kwargs["time_axis"],
-        workers=workers,
-        dtypes=dtypes,
-        emit=True,
-        **kwargs,
-    )
+        return _six_indices(
+            **arrays,
+            time=time,
+            time_axis=time_axis,
+            worn_clo=worn_clo,
+            fresh_snow_mm=fresh_snow_mm,
+            default_visibility_m=default_visibility_m,
+            kmh_per_ms=kmh_per_ms,
+        )
