@@ -1,0 +1,129 @@
+"""The gridded product: the six indices and their levels on the forecast grid, written to
+NetCDF (``.nc``) or Zarr (``.zarr``) with CF metadata.
+
+:func:`write_grid_indices` keeps everything lazy: the forecast is dask-chunked (the whole
+time axis in each chunk, as :func:`bulletin.compute_indices` needs it), the indices are
+computed chunk by chunk while ``to_netcdf``/``to_zarr`` write them, and the file appears
+only once complete (a temporary beside the target, then a rename: :mod:`bulletin.output`).
+
+Metadata follows the CF conventions 1.8 (https://cfconventions.org): ``units`` and
+``long_name`` on every variable, ``standard_name`` where the CF standard name table has one,
+``flag_values``/``flag_meanings`` on the levels, and ``_FillValue`` -1 on the int8 levels.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .compute import compute_indices
+from .errors import BulletinError
+from .output import atomic_folder, atomic_path
+
+#: Output file kinds by suffix.
+GRID_FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
+#: Grid points per chunk along the non-time dimensions (our choice: with ~100 steps, chunks
+#: of some 10 MB of float32 per variable).
+CHUNK_POINTS = 1 << 15
+#: Coordinate metadata (CF 1.8 sections 4.1-4.4).
+COORDINATE_ATTRS = {
+    "latitude": {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"},
+    "longitude": {
+        "standard_name": "longitude",
+        "long_name": "longitude",
+        "units": "degrees_east",
+    },
+    "time": {"standard_name": "time", "long_name": "valid time (UTC)"},
+}
+
+
+class GridOutputError(BulletinError):
+    """The gridded product cannot be written as asked (unknown file kind, no grid)."""
+
+    exit_code = 2
+
+
+def grid_format(path: str | Path) -> str:
+    """``"netcdf"`` or ``"zarr"`` from the suffix of ``path``; :class:`GridOutputError`
+    otherwise."""
+    suffix = Path(path).suffix.lower()
+    if str(path) == "-":
+        raise GridOutputError("--grid writes a file: give -o indices.nc or -o indices.zarr")
+    if suffix not in GRID_FORMATS:
+        raise GridOutputError(
+            f"cannot tell the grid output format of {path}: use a .nc or .zarr file name"
+        )
+    return GRID_FORMATS[suffix]
+
+
+def grid_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.Dataset:
+    """The gridded product as a lazy Dataset: every variable :func:`compute_indices` adds
+    (never an input variable), on the forecast's coordinates, with CF metadata.
+
+    The forecast, numpy- or dask-backed, is chunked first (the whole time axis, whole
+    longitude rows, about :data:`CHUNK_POINTS` grid points per chunk), so nothing is computed
+    here.
+    """
+    if "latitude" not in forecast.dims or "longitude" not in forecast.dims:
+        raise GridOutputError("the gridded product needs a forecast on a latitude/longitude grid")
+    forecast = forecast.chunk(_grid_chunks(forecast))
+    indices = compute_indices(forecast, timezone=timezone)
+    names = [name for name in indices.data_vars if name not in forecast.data_vars]
+    product = indices[names]
+    for name, attrs in COORDINATE_ATTRS.items():
+        if name in product.coords:
+            product[name].attrs = {**product[name].attrs, **attrs}
+    product.attrs = {
+        "Conventions": "CF-1.8",
+        "title": "Spectator weather indices on the forecast grid",
+        "source": "bulletin.compute_indices",
+        "history": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} bulletin indices --grid",
+        "local_day_timezone": indices.attrs["local_day_timezone"],
+    }
+    return product
+
+
+def _grid_chunks(forecast: xr.Dataset) -> dict[str, int]:
+    """The whole time axis and any member dimension; latitude rows of about
+    :data:`CHUNK_POINTS` grid points; whole longitude rows."""
+    n_lon = forecast.sizes["longitude"]
+    return {
+        "time": -1,
+        "latitude": max(1, CHUNK_POINTS // max(n_lon, 1)),
+        "longitude": -1,
+    }
+
+
+def _encoding(product: xr.Dataset) -> dict[str, dict]:
+    """Per-variable encoding: int8 levels with ``_FillValue`` -1 (their missing value), floats
+    with NaN; the attribute ``missing_value`` moves into the encoding, where xarray writes it."""
+    encoding = {}
+    for name, variable in product.data_vars.items():
+        missing = variable.attrs.pop("missing_value", None)
+        if np.issubdtype(variable.dtype, np.integer):
+            fill = np.int8(-1) if missing is None else missing
+            encoding[name] = {"_FillValue": fill}
+        else:
+            encoding[name] = {"_FillValue": np.float32(np.nan)}
+    return encoding
+
+
+def write_grid_indices(
+    forecast: xr.Dataset, path: str | Path, *, timezone: str | None = None
+) -> Path:
+    """Write the gridded product (:func:`grid_indices`) to ``path``, a ``.nc`` NetCDF-4 file
+    or a ``.zarr`` store, computing it chunk by chunk as it is written. The target appears
+    only when complete (temporary beside it, then renamed). Returns ``path``."""
+    kind = grid_format(path)
+    product = grid_indices(forecast, timezone=timezone)
+    encoding = _encoding(product)
+    if kind == "netcdf":
+        with atomic_path(path, suffix=".tmp.nc") as tmp:
+            product.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+    else:
+        with atomic_folder(path) as tmp:
+            product.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2, consolidated=True)
+    return Path(path)
