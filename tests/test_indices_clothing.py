@@ -373,7 +373,7 @@ def _plane_table_numpy(table, t, tr, va_per_v10, v10, rh):
         va_cell = np.clip(((va - dtype(va0)) * dtype(1 / dva)).astype(np.int32), 0, nva - 2)
         shifted = (tr - t) + dtype(0.5 * dd - d0)
         node = np.clip((shifted * dtype(1 / dd)).astype(np.int32), 0, nd - 1)
-    record = table.records.view(np.float32).reshape(-1, 4)[(cell * nd + node) * (nva - 1) + va_cell]
+    record = table.records[(cell * nd + node) * (nva - 1) + va_cell]
     out = t * record[:, 1].astype(t.dtype) + record[:, 0]
     out += va * record[:, 2]
     out += rh * record[:, 3]

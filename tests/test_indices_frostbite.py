@@ -13,7 +13,7 @@ KMH_PER_MPH = 1.609344
 
 
 def test_published_example_is_level_four():
-    # indices.md §2: T -30 °C, V10 43 km/h -> 5.9 min (band 3) but WCI -48.0 (band 4) -> 4.
+    # T -30 °C, V10 43 km/h -> 5.9 min (band 3) but WCI -48.0 (band 4) -> 4.
     minutes = frostbite_minutes(-30.0, 43.0)
     wci = wind_chill(-30.0, 43.0)
     assert minutes == pytest.approx(5.9, abs=0.05)

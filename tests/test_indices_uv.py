@@ -58,7 +58,7 @@ def test_zenith_accepts_timezone_aware_times():
 
 
 def test_chongli_example():
-    # indices.md §5: solar noon 10 Feb, clear, SZA ~55.9°, 330 DU -> 2.75; x1.14 (1.7 km)
+    # Solar noon 10 Feb, clear, SZA ~55.9°, 330 DU -> 2.75; x1.14 (1.7 km)
     # -> 3.1; x1.32 fresh snow -> ~4.1.
     times = pd.date_range("2022-02-10T03:30", "2022-02-10T05:30", freq="min").to_numpy()
     noon_zenith = solar_zenith(times, *CHONGLI).min()

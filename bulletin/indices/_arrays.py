@@ -77,7 +77,7 @@ _CHECKING = contextvars.ContextVar("bulletin_index_input_checks", default=True)
 def inputs_already_checked() -> Iterator[None]:
     """Within the block (in the current thread), :func:`check_range` and :func:`check_levels`
     do no work: for a caller such as the combined engine that checks each raw input once
-    instead of once in every index function it feeds (the checks were ~10 % of its time)."""
+    instead of once in every index function it feeds."""
     token = _CHECKING.set(False)
     try:
         yield
@@ -190,8 +190,8 @@ def _count_edges(
 
 
 # The edges come as a tuple of known length, so the loop over them is unrolled and the loop
-# over the points vectorised: one pass and no temporaries, ~4x faster than a numpy comparison
-# and addition per edge.
+# over the points vectorised: one pass and no temporaries, instead of a numpy comparison and
+# addition per edge.
 @njit(nogil=True, cache=True, error_model="numpy")
 def _count_edges_kernel(values, edges, start, below, nan_missing, out):  # pragma: no cover
     for i in range(values.shape[0]):
@@ -249,7 +249,7 @@ def elementwise(*array_params: str) -> Callable[[F], F]:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            # Fast path (the index engine's calls, ~20 per block): every array parameter a
+            # Fast path (the index engine's calls): every array parameter a
             # numpy array of at least one dimension (or None): nothing to convert.
             if all(
                 is_plain(args[index] if index < len(args) else kwargs.get(name, default))

@@ -39,7 +39,7 @@ BODY_WIND_FACTOR = 2.0 / 3.0
 #: ISO 11079 lower limit of relative air speed (m/s): ``va = max(0.4, 2/3 V10)``.
 MIN_AIR_SPEED = 0.4
 
-#: Lower ICLneutral edges (clo) of clothing levels 2..7 (indices.md §3, our proposal on
+#: Lower ICLneutral edges (clo) of clothing levels 2..7 (our proposal on
 #: ISO 9920 ensemble insulation values): <1.5, 1.5-2.0, 2.0-2.5, 2.5-3.0, 3.0-3.5, 3.5-4.5, >=4.5.
 CLOTHING_LEVEL_EDGES = (1.5, 2.0, 2.5, 3.0, 3.5, 4.5)
 
@@ -76,7 +76,7 @@ def required_insulation(
     """ISO 11079 ICLneutral (clo): basic clothing insulation a spectator needs to stay
     thermally neutral (no body cooling).
 
-    Spectator settings (indices.md §3, our choice): M = 70 W/m² (standing/sitting at rest,
+    Spectator settings (our choice): M = 70 W/m² (standing/sitting at rest,
     ISO 8996), no walking, windproof outer layer p = 8 l/(m² s), relative air speed
     ``va = max(0.4, body_wind_factor * V10)`` (ISO 11079 floor 0.4 m/s; 2/3 V10 as in the
     JAG/TI wind chill model).
@@ -131,8 +131,8 @@ def exposure_limit_hours(
     """ISO 11079 duration-limited exposure DLE (hours) for a spectator wearing ``clo``.
 
     DLE = Qlim / -S with Qlim = 40 Wh/m² of body heat debt and S the rate of body heat
-    storage (W/m²) for the worn basic insulation under the IREQneutral criterion (indices.md §3
-    quotes DLEneutral: with 3 clo, ~4.9 h at 0 °C calm, ~1.4 h at -10 °C calm). Spectator
+    storage (W/m²) for the worn basic insulation under the IREQneutral criterion (DLEneutral
+    with 3 clo: ~4.9 h at 0 °C calm, ~1.4 h at -10 °C calm). Spectator
     settings as in :func:`required_insulation`.
 
     * ``inf`` where the body does not lose heat (S >= 0). ISO 11079 reports DLE > 8 h as
@@ -175,7 +175,7 @@ def clothing_and_exposure(
 
 @elementwise("clo")
 def clothing_level(clo: ArrayLike) -> NDArray[np.int8]:
-    """Clothing level 1..7 (int8; -1 where NaN) from ICLneutral in clo (indices.md §3; the
+    """Clothing level 1..7 (int8; -1 where NaN) from ICLneutral in clo (the
     bands are our proposal on ISO 9920 ensemble insulation values):
 
     =====  ===========  ==========================================

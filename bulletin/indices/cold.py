@@ -1,13 +1,13 @@
 """Cold/flu risk index (感冒指数): component scores on national thresholds, their sum and level.
 
-No national standard for a 感冒指数 was obtainable (indices.md §4): CMA/weather.com.cn publish
+No national standard for a 感冒指数 was obtainable: CMA/weather.com.cn publish
 four levels (少发 / 较易发 / 易发 / 极易发) without a public method. This module scores the
 physical drivers named in the literature; **the additive scoring and the level edges are our
 proposal** (defensible, to be calibrated against health data), the cooling thresholds are
 national ones:
 
 * cooling: GB/T 20484-2017 冷空气等级 (cold-air grades from the fall of daily minimum
-  temperature; ``levels/gbt20484_cold_air_grades.csv``);
+  temperature);
 * very dry air: low absolute humidity favours influenza virus survival and transmission
   (Shaman, J. and Kohn, M. (2009), PNAS 106, 3243-3248);
 * large diurnal range, cold, damp cold, wind (>= Beaufort 4, 5.5 m/s, WMO) or precipitation
@@ -79,7 +79,7 @@ DAMP_MAX_TMEAN = 5.0
 WIND_MS = 5.5
 PRECIP_MM = 0.1
 
-#: Score edges of levels 2, 3, 4 (our proposal, indices.md §4): 0-2 少发, 3-4 较易发,
+#: Score edges of levels 2, 3, 4 (our proposal): 0-2 少发, 3-4 较易发,
 #: 5-7 易发, >=8 极易发.
 LEVEL_EDGES = (3, 5, 8)
 
@@ -272,7 +272,7 @@ def _score(cooling, diurnal_range, cold, dry_air, damp_cold, wind_precip) -> NDA
 def cold_risk_level(score: ArrayLike) -> NDArray[np.int8]:
     """Cold/flu risk level 1..4 (int8; -1 where the score is -1/missing or NaN).
 
-    Our proposal (indices.md §4): score 0-2 -> 1 少发 (rare), 3-4 -> 2 较易发 (fairly likely),
+    Our proposal: score 0-2 -> 1 少发 (rare), 3-4 -> 2 较易发 (fairly likely),
     5-7 -> 3 易发 (likely), >= 8 -> 4 极易发 (very likely).
     """
     s = np.asarray(score)

@@ -2,8 +2,8 @@
 
 Group standard T/CMSA 0033-2022《冬季户外冰雪运动观赛气象指数等级划分》(中国气象服务协会,
 2022-07-28) defines a 4-level (Ⅰ-Ⅳ) index of the weather's impact on outdoor winter-sport
-spectating; only level Ⅰ's wording (影响很小 / Minimal: 适宜观赛) was obtainable
-(``levels/tcmsa0033_2022_levels.csv``), not its formulas. This composite is "in the spirit
+spectating; only level Ⅰ's wording (影响很小 / Minimal: 适宜观赛) was obtainable,
+not its formulas. This composite is "in the spirit
 of" it: each component level is mapped to an impact 1..4 and the worst one is published.
 **The mapping is our choice**:
 

@@ -8,8 +8,7 @@ References
 * NWS AWIPS-II ``FSSObsUtils.calcFrostbiteTime``: the same regression in operational use,
   reported for 25 < V10 <= 80.5 km/h and results <= 30 min; the 30/10/5-minute shading of the
   NWS wind chill chart.
-* Environment and Climate Change Canada, "Wind chill index" hazard table (canada.ca),
-  ``levels/ec_windchill_hazard.csv``.
+* Environment and Climate Change Canada, "Wind chill index" hazard table (canada.ca).
 """
 
 from __future__ import annotations
@@ -109,7 +108,7 @@ def _frostbite_kernel(cooling, v, constants, out):  # pragma: no cover - compile
 @elementwise("minutes", "wci_c")
 def frostbite_level(minutes: ArrayLike, wci_c: ArrayLike) -> NDArray[np.int8]:
     """Frostbite level 1..5 (int8; -1 where the WCI is NaN): the worse of the regression band
-    and the ECCC wind chill band (indices.md §2; the bulletin is for the public, and ECCC
+    and the ECCC wind chill band (the bulletin is for the public, and ECCC
     deliberately targets the most susceptible, so the more conservative band is published).
 
     =====  ==================  ===========================  ====================

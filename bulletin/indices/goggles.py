@@ -1,6 +1,6 @@
 """Goggles index (护目镜指数): ocular UV, glare, falling/blowing snow and flat light.
 
-**Our proposal** (indices.md §6): no standard for a goggles index was found. Physical anchors:
+**Our proposal**: no standard for a goggles index was found. Physical anchors:
 
 * photokeratitis (snow blindness) from UV reflected by snow: fresh snow reflects up to 80 %
   of UV (WHO 2002, Global Solar UV Index: A Practical Guide); ocular exposure is dominated by
@@ -39,7 +39,7 @@ S4_OCULAR_UV = 6.0
 @elementwise("uvi_no_snow", "snow_albedo")
 def ocular_uv(uvi_no_snow: ArrayLike, snow_albedo: ArrayLike) -> NDArray[np.floating]:
     """UV index relevant to the eyes, including the ground-reflected component:
-    ``UVI_eye = UVI × (1 + albedo)`` (indices.md §6, our proposal on WHO 2002: snow reflects
+    ``UVI_eye = UVI × (1 + albedo)`` (our proposal on WHO 2002: snow reflects
     up to 80 % of UV, and the eye sees the ground more than the sky).
 
     ``uvi_no_snow``: all-sky UVI without the snow multiple-reflection factor (e.g.
@@ -191,7 +191,7 @@ def goggles_level(
     sun_elevation_deg: ArrayLike,
     tcc_fraction: ArrayLike,
 ) -> NDArray[np.int8]:
-    """Goggles level 1..4 (int8; -1 where a driver is NaN). **Our proposal** (indices.md §6):
+    """Goggles level 1..4 (int8; -1 where a driver is NaN). **Our proposal**:
 
     points = ocular UV (UVI_eye >= 2 / 4 / 6 -> 1 / 2 / 3)
            + 1 for falling snow (>= 0.1 mm/h) or blowing snow (V10 >= 8 m/s over snow cover)
@@ -200,8 +200,7 @@ def goggles_level(
 
     1 可不戴/普通太阳镜, 2 建议佩戴 (S2), 3 应佩戴护目镜 (UV400, wrap-around),
     4 必须佩戴高防护护目镜 (S3-S4). At night (sun elevation <= 0) the UV and flat-light points
-    vanish, so the level is 1, or 2 with falling/blowing snow (indices.md §6 night rule;
-    counting flat light only in daylight is our choice, since it is a contrast problem of
+    vanish, so the level is 1, or 2 with falling/blowing snow (counting flat light only in daylight is our choice, since it is a contrast problem of
     daylight).
 
     Parameters: uvi_eye (:func:`ocular_uv`), snowfall_mmh (mm/h water equivalent), v10_ms
@@ -240,11 +239,11 @@ def goggles_lens(
     tcc_fraction: ArrayLike,
 ) -> NDArray[np.int8]:
     """Recommended goggle filter category 0..4 meaning S0..S4 (int8; -1 where a driver is
-    NaN), same arguments as :func:`goggles_level`. **Our proposal**, indices.md §6, whose
+    NaN), same arguments as :func:`goggles_level`. **Our proposal**, whose
     ranges map to one category as follows (first matching row):
 
     ======================================  ============  =====================================
-    condition                               indices.md    single category (why)
+    condition                               proposed      single category (why)
     ======================================  ============  =====================================
     sun down (elevation <= 0)               night rule    S0 clear lens
     visibility < 1000 m                     S1            S1: flat light, keep contrast

@@ -160,14 +160,15 @@ class PlaneTable:
     The plane is the least-squares plane through the cell's four corner values (its error at
     a corner is a quarter of the bilinear cross term: <= 0.003 clo over ta -40..10 °C,
     tr - ta 0..30 K; up to 0.05 clo only where the warm, sunny corner of the table reaches
-    the no-clothing kink) and ``s_rh`` the mean RH slope of the corners. One gather of a 16-byte record per point and four multiply-adds:
+    the no-clothing kink) and ``s_rh`` the mean RH slope of the corners. One
+    gather of a 16-byte record per point and four multiply-adds:
     no interpolation weights to compute.
     """
 
     ta_axis: tuple[float, float, int]
     dtr_axis: tuple[float, float, int]  # fine axis (nearest-node lookup)
     va_axis: tuple[float, float, int]
-    records: NDArray[np.complex128]  # (cells,) each viewing 4 float32: c, s_ta, s_va, s_rh
+    records: NDArray[np.float32]  # (cells, 4): c, s_ta, s_va, s_rh
 
     @classmethod
     def from_coarse(
@@ -208,7 +209,7 @@ class PlaneTable:
             ta_axis=tuple(ta_axis),
             dtr_axis=(start, dtr_step, fine_count),
             va_axis=tuple(va_axis),
-            records=np.ascontiguousarray(records.reshape(-1, 4)).view(np.complex128).ravel(),
+            records=np.ascontiguousarray(records.reshape(-1, 4)),
         )
 
     def __call__(
@@ -226,7 +227,7 @@ class PlaneTable:
         any input gives NaN. Beyond the ta and va ranges the edge cell's plane is extended;
         beyond the tr - ta range the edge node is used.
         """
-        return _evaluate(self, self.records.view(np.float32), 4, t, tr, va_per_v10, v10, rh)[0]
+        return _evaluate(self, self.records.reshape(-1), 4, t, tr, va_per_v10, v10, rh)[0]
 
     def _geometry(self, dtype: type, va_per_v10: float) -> NDArray:
         """The axis constants of :func:`_plane_kernel` in the inputs' float type (as the numpy
@@ -279,9 +280,7 @@ class PairedTables:
         axes = ("ta_axis", "dtr_axis", "va_axis")
         if any(getattr(first, axis) != getattr(second, axis) for axis in axes):
             raise ValueError("tables evaluated together must share their axes")
-        records = np.concatenate(
-            [t.records.view(np.float32).reshape(-1, 4) for t in (first, second)], axis=1
-        )
+        records = np.concatenate([t.records for t in (first, second)], axis=1)
         return cls(first, second, np.ascontiguousarray(records).reshape(-1))
 
     def evaluate(

@@ -63,7 +63,7 @@ Criterion = Literal["neutral", "min"]
 class Wearer:
     """The person the insulation is required for (ISO 11079 inputs other than the weather).
 
-    Defaults are the spectator settings of this project (indices.md §3, our choice): a person
+    Defaults are the spectator settings of this project (our choice): a person
     standing or sitting at rest, ``M = 70 W/m²`` (ISO 8996 class 0 resting, 65-70 W/m²); no
     walking (``walking_speed = 0``); windproof outer garment with air permeability
     ``p = 8 l/(m² s)`` (the value of the ISO 11079 Table F.1 cases); no external work.

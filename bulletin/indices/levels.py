@@ -28,7 +28,7 @@ _HAZARD_4 = ("#1a9850", "#fee08b", "#fc8d59", "#d73027")
 _WHO_UV = ("#289500", "#f7e400", "#f85900", "#d8001d", "#6b49c8")
 
 LEVEL_NAMES: dict[str, dict[int, LevelName]] = {
-    # ECCC wind chill hazard table (risk names); Chinese names from indices.md §1.
+    # ECCC wind chill hazard table (risk names); Chinese names our translation.
     "wind_chill": {
         0: LevelName("不冷", "not cold", _HAZARD_7[0]),
         1: LevelName("微冷", "low risk", _HAZARD_7[1]),
@@ -45,7 +45,7 @@ LEVEL_NAMES: dict[str, dict[int, LevelName]] = {
         4: LevelName("冻伤风险很高", "very high risk", _HAZARD_5[3]),
         5: LevelName("冻伤风险极高", "extreme risk", _HAZARD_5[4]),
     },
-    # Outfits of indices.md §3 (our bands on ISO 9920 ensemble insulation).
+    # Outfits (our bands on ISO 9920 ensemble insulation).
     "clothing": {
         1: LevelName("外套/夹克", "jacket", _HAZARD_7[0]),
         2: LevelName("厚外套、毛衣", "heavy coat and sweater", _HAZARD_7[1]),
@@ -72,7 +72,7 @@ LEVEL_NAMES: dict[str, dict[int, LevelName]] = {
         3: LevelName("易发", "likely", _HAZARD_4[2]),
         4: LevelName("极易发", "very likely", _HAZARD_4[3]),
     },
-    # CMA 5 UV levels (levels/cma_uv_levels.csv); colours: WHO hues, our choice.
+    # CMA 5 UV levels (GB/T 36744-2018); colours: WHO hues, our choice.
     "sunscreen": {
         1: LevelName("最弱", "weakest", _WHO_UV[0]),
         2: LevelName("弱", "weak", _WHO_UV[1]),
@@ -80,7 +80,7 @@ LEVEL_NAMES: dict[str, dict[int, LevelName]] = {
         4: LevelName("强", "strong", _WHO_UV[3]),
         5: LevelName("很强", "very strong", _WHO_UV[4]),
     },
-    # WHO (2002) categories and colours (levels/who_uvi_categories.csv).
+    # WHO (2002) categories and colours.
     "uv_category": {
         0: LevelName("低", "low", _WHO_UV[0]),
         1: LevelName("中等", "moderate", _WHO_UV[1]),
@@ -88,7 +88,7 @@ LEVEL_NAMES: dict[str, dict[int, LevelName]] = {
         3: LevelName("很高", "very high", _WHO_UV[3]),
         4: LevelName("极高", "extreme", _WHO_UV[4]),
     },
-    # indices.md §6 (our proposal).
+    # Our proposal.
     "goggles": {
         1: LevelName("可不戴/普通太阳镜", "not needed / sunglasses", _HAZARD_4[0]),
         2: LevelName("建议佩戴", "recommended", _HAZARD_4[1]),
@@ -120,15 +120,14 @@ SPECTATOR_NUMERALS = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"}
 
 #: Provenance of each table's names and colours.
 LEVEL_SOURCES: dict[str, str] = {
-    "wind_chill": "ECCC wind chill hazard table (risk bands); Chinese names indices.md §1; "
+    "wind_chill": "ECCC wind chill hazard table (risk bands); Chinese names our translation; "
     "colours ColorBrewer RdYlGn (our choice)",
-    "frostbite": "indices.md §2 (Tikuisis & Osczevski 2003 bands + ECCC); colours our choice",
-    "clothing": "indices.md §3 outfit bands (our proposal on ISO 11079/ISO 9920); colours our "
-    "choice",
+    "frostbite": "our proposal (Tikuisis & Osczevski 2003 bands + ECCC); colours our choice",
+    "clothing": "outfit bands (our proposal on ISO 11079/ISO 9920); colours our choice",
     "cold": "CMA 感冒指数 level names; scoring and colours our choice",
-    "sunscreen": "CMA UV levels (levels/cma_uv_levels.csv); colours WHO hues (our choice)",
+    "sunscreen": "CMA UV levels (GB/T 36744-2018); colours WHO hues (our choice)",
     "uv_category": "WHO (2002) Global Solar UV Index: A Practical Guide",
-    "goggles": "indices.md §6 (our proposal); colours our choice",
+    "goggles": "our proposal; colours our choice",
     "goggles_lens": "ISO 12312-1 / ISO 18527-1 filter categories; colours our choice",
     "spectator": "T/CMSA 0033-2022 level I (wording, colour); levels II-IV wording and "
     "colours our choice",

@@ -3,12 +3,12 @@
 References
 ----------
 * WHO (2002): Global Solar UV Index: A Practical Guide (categories, colours; fresh snow
-  reflects up to 80 % of UV; +10 % per 1000 m). ``levels/who_uvi_categories.csv``.
+  reflects up to 80 % of UV; +10 % per 1000 m).
 * Madronich, S. (2007): Analytic formula for the clear-sky UV index. Photochem. Photobiol.
   83, 1537-1538: ``UVI = 12.5 μ0^2.42 (Ω/300)^-1.23``.
 * US EPA, "Calculating the UV Index" (cloud modification factors 1.00/0.89/0.73/0.31).
 * COST-713 (2000): UV Index for the Public (altitude factor 1 + 0.08/km).
-* CMA 5 UV levels (``levels/cma_uv_levels.csv``; national standard GB/T 36744-2018).
+* CMA 5 UV levels (national standard GB/T 36744-2018).
 * van Heuklon, T. K. (1979): Estimating atmospheric ozone for solar radiation models.
   Solar Energy 22, 63-68 (total ozone climatology).
 * Spencer, J. W. (1971): Fourier series representation of the position of the sun. Search 2,
@@ -41,7 +41,7 @@ from ._arrays import (
 #: table gives the classes; which side each edge belongs to is our choice).
 CLOUD_FACTORS = (1.0, 0.89, 0.73, 0.31)
 #: Surface UV albedo (WHO 2002 "fresh snow reflects up to 80 %"; 0.5 old snow, 0.05 snow-free
-#: ground; indices.md §5-6, our proposal) and the clear-sky atmospheric back-scatter fraction
+#: ground; our proposal) and the clear-sky atmospheric back-scatter fraction
 #: s in the multiple-reflection factor 1/(1 - A s) (our proposal).
 ALBEDO_FRESH_SNOW = 0.8
 ALBEDO_OLD_SNOW = 0.5
@@ -111,7 +111,7 @@ def _zenith_terms(times_utc, lat, lon) -> tuple[NDArray, ...]:
 @functools.lru_cache(maxsize=16)
 def _time_factors(times_ns: bytes, size: int) -> tuple[NDArray[np.float64], ...]:
     """``cos δ cos H0``, ``cos δ sin H0`` and ``sin δ`` (float64, flat) for the datetime64[ns]
-    times in ``times_ns``: kept, since every block of a grid has the same times."""
+    times in ``times_ns``: kept, since every chunk of a grid has the same times."""
     times = np.frombuffer(times_ns, dtype="datetime64[ns]", count=size)
     declination, hour_angle0, _ = _sun_terms(times)
     cos_d = np.cos(declination)
@@ -321,7 +321,7 @@ def _cloud_factor_kernel(cover, edges, factors, out):  # pragma: no cover - comp
 @elementwise("snow_cover", "fresh_snow")
 def snow_albedo(snow_cover: ArrayLike, fresh_snow: ArrayLike) -> NDArray[np.floating]:
     """Surface UV albedo: 0.8 where snow is fresh, 0.5 on older snow cover, 0.05 without
-    snow (WHO 2002: fresh snow reflects up to 80 % of UV; indices.md §5-6, our proposal).
+    snow (WHO 2002: fresh snow reflects up to 80 % of UV; our proposal).
 
     ``snow_cover`` and ``fresh_snow`` are booleans, or fractions/0-1 floats counted as true
     from 0.5 (our choice); NaN in either gives NaN.
@@ -381,7 +381,7 @@ def snow_uv_factor(snow_depth_m: ArrayLike, fresh_snow: ArrayLike) -> NDArray[np
 
     Multiple reflection between the surface (albedo A, :func:`snow_albedo`; snow cover from a
     depth of 1 cm) and the clear-sky atmosphere, which sends back a fraction s ≈ 0.3
-    (**our proposal**, indices.md §5): ×1.32 fresh snow, ×1.18 old snow, ×1.015 bare ground,
+    (**our proposal**): ×1.32 fresh snow, ×1.18 old snow, ×1.015 bare ground,
     within the +10...40 % reported for snow. NaN depth gives NaN.
     """
     depth = np.asarray(snow_depth_m)
@@ -411,7 +411,7 @@ def uv_index(
 
     Parameters: cos_sza (cosine of the solar zenith angle), ozone_du (DU), tcc_fraction
     (0..1), elevation_m (m above sea level), snow_depth_m (m), fresh_snow (bool).
-    Example (indices.md §5): Chongli 40.96 °N, 1.7 km, solar noon 10 February, clear,
+    Example: Chongli 40.96 °N, 1.7 km, solar noon 10 February, clear,
     330 DU, fresh snow: 2.75 × 1.14 × 1.32 ≈ 4.1. Returns the unrounded UVI.
     """
     out = uv_index_snow_free(cos_sza, ozone_du, tcc_fraction, elevation_m)
@@ -455,7 +455,7 @@ def _rounded_uvi_levels(uvi: ArrayLike, edges: tuple[float, ...], start: int, na
 @elementwise("uvi")
 def sunscreen_level(uvi: ArrayLike) -> NDArray[np.int8]:
     """CMA 防晒 (UV) level 1..5 (int8; -1 where NaN) on the UV index rounded half up to an
-    integer (UVI 2.5 -> 3), ``levels/cma_uv_levels.csv``:
+    integer (UVI 2.5 -> 3), GB/T 36744-2018:
 
     1 最弱 0-2 (>100 min to sunburn), 2 弱 3-4 (60-100), 3 中等 5-6 (30-60), 4 强 7-9
     (20-40), 5 很强 >= 10 (< 20).
@@ -467,5 +467,5 @@ def sunscreen_level(uvi: ArrayLike) -> NDArray[np.int8]:
 def who_uv_category(uvi: ArrayLike) -> NDArray[np.int8]:
     """WHO UV index category 0..4 (int8; -1 where NaN) on the UV index rounded half up:
     0 low 0-2 (green), 1 moderate 3-5 (yellow), 2 high 6-7 (orange), 3 very high 8-10 (red),
-    4 extreme >= 11 (violet); WHO (2002), ``levels/who_uvi_categories.csv``."""
+    4 extreme >= 11 (violet); WHO (2002)."""
     return _rounded_uvi_levels(uvi, WHO_EDGES, 0, "who_uv_category")

@@ -8,8 +8,7 @@ References
 * OFCM (2003): Report on Wind Chill Temperature and Extreme Heat Indices, FCM-R19-2003.
 * NWS wind chill chart (°F, mph) and ECCC wind chill chart (°C, km/h): the formula rounded
   half away from zero reproduces every cell of both.
-* Environment and Climate Change Canada, "Wind chill index" hazard table (canada.ca),
-  ``levels/ec_windchill_hazard.csv``.
+* Environment and Climate Change Canada, "Wind chill index" hazard table (canada.ca).
 """
 
 from __future__ import annotations
@@ -156,7 +155,7 @@ def wind_chill_f(t_f: ArrayLike, v10_mph: ArrayLike) -> NDArray[np.floating]:
 def wind_chill_level(wci_c: ArrayLike) -> NDArray[np.int8]:
     """ECCC wind chill hazard level 0..6 (int8; -1 where WCI is NaN).
 
-    Bands of the ECCC wind chill hazard table (``levels/ec_windchill_hazard.csv``) on the WCI
+    Bands of the ECCC wind chill hazard table on the WCI
     rounded half away from zero, as ECCC publishes it:
 
     ======  ==============  ============================================
