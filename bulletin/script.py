@@ -288,8 +288,8 @@ def _split_sentences(text: str, lang: str) -> list[str]:
 
 def _sentences(text: str, lang: str, name: str) -> list[Sentence]:
     """Split template output into tagged sentences, check them, and write their speech text."""
-    # Imported here: the speech package loads pypinyin (about half a second).
-    from .speech.normalize import normalize_for_speech
+    # Imported here: cn2an and num2words take a tenth of a second to load.
+    from .spoken import normalize_for_speech
 
     sentences: list[Sentence] = []
     seen: set[str] = set()

@@ -16,7 +16,7 @@ language. Numbers are rounded here, once, for every template (each rule says why
   side), to 10 minutes below an hour and half hours above, and to 5 minutes from 10 minutes on;
 * the UV index to a whole number (WHO 2002: "report rounded integers").
 
-Display text keeps symbols (``-12°C``, ``25 km/h``); :func:`bulletin.speech.normalize_for_speech`
+Display text keeps symbols (``-12°C``, ``25 km/h``); :func:`bulletin.spoken.normalize_for_speech`
 later turns them into words for the voice (零下12摄氏度, minus twelve degrees Celsius).
 """
 

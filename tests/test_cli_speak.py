@@ -28,8 +28,8 @@ from bulletin.script import (
     render_script,
 )
 from bulletin.speech import SpeechRequest, read_timings, synthesize_many
-from bulletin.speech.normalize import normalize
 from bulletin.speech.subtitles import LINE_LIMIT, join_words
+from bulletin.spoken import normalize
 
 from .clirun import REPO, run_cli
 

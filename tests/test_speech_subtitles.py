@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from bulletin.errors import SpeechError
 from bulletin.speech import Word, synthesize
-from bulletin.speech.normalize import display_tokens
 from bulletin.speech.subtitles import (
     LINE_LIMIT,
     MAX_CUE_S,
@@ -19,6 +18,7 @@ from bulletin.speech.subtitles import (
     join_words,
     write_subtitles,
 )
+from bulletin.spoken import display_tokens
 
 pytestmark = pytest.mark.media
 

@@ -4,7 +4,6 @@
 :mod:`bulletin.speech.timings`); ``write_subtitles`` turns the word timings into SRT and WebVTT.
 """
 
-from bulletin.speech.normalize import normalize, normalize_for_speech
 from bulletin.speech.result import SpeechResult
 from bulletin.speech.subtitles import Cue, build_cues, write_subtitles
 from bulletin.speech.synthesis import SpeechRequest, check_request, synthesize, synthesize_many
@@ -16,6 +15,7 @@ from bulletin.speech.timings import (
     Word,
     read_timings,
 )
+from bulletin.spoken import normalize, normalize_for_speech
 
 __all__ = [
     "Cue",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin, load_phrases_dict
 
-from bulletin.speech.normalize import SpokenText, is_han
+from bulletin.spoken import SpokenText, is_han
 
 # Phrases pypinyin 0.55 reads wrongly in weather bulletins (checked one by one, our choice):
 # 长时间 (zhang3 -> chang2), the complement particle 得 after a verb or adjective (de2 -> de5),

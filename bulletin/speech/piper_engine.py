@@ -34,7 +34,6 @@ import numpy as np
 from bulletin.errors import SpeechError
 from bulletin.speech import espeak
 from bulletin.speech._io import prepare_output_dir, speech_file
-from bulletin.speech.normalize import normalize
 from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
 from bulletin.speech.timings import (
     RawPhoneme,
@@ -45,6 +44,7 @@ from bulletin.speech.timings import (
     phonemes_from_events,
     write_timings,
 )
+from bulletin.spoken import normalize
 
 ENGINE_LABEL = "piper"
 VOICE_NAME = "en_US-joe-medium"

@@ -24,8 +24,8 @@ import webvtt
 
 from bulletin.errors import SpeechError
 from bulletin.speech._io import write_text_atomic
-from bulletin.speech.normalize import check_language, ends_sentence
 from bulletin.speech.timings import Timing, Word
+from bulletin.spoken import check_language, ends_sentence
 
 LINE_LIMIT = {"en": 42, "zh": 16}
 MAX_LINES = 2

@@ -13,7 +13,6 @@ from pathlib import Path
 from bulletin.errors import SpeechError
 from bulletin.speech import espeak
 from bulletin.speech._io import prepare_output_dir, speech_file
-from bulletin.speech.normalize import SpokenText, check_language, normalize
 from bulletin.speech.pinyin import to_pinyin
 from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
 from bulletin.speech.timings import (
@@ -23,6 +22,7 @@ from bulletin.speech.timings import (
     phonemes_from_events,
     write_timings,
 )
+from bulletin.spoken import SpokenText, check_language, normalize
 
 ENGINES = ("pyttsx3", "piper")
 ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"

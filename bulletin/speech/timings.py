@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bulletin.errors import SpeechError
 from bulletin.speech._io import write_text_atomic
-from bulletin.speech.normalize import SpokenText, Token, ends_sentence
+from bulletin.spoken import SpokenText, Token, ends_sentence
 
 TIMINGS_VERSION = 1
 PAUSE = "_"

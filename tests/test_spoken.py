@@ -3,8 +3,8 @@
 import pytest
 
 from bulletin.errors import SpeechError
-from bulletin.speech.normalize import display_tokens, normalize, normalize_for_speech
 from bulletin.speech.pinyin import to_pinyin
+from bulletin.spoken import display_tokens, normalize, normalize_for_speech
 
 EN_CASES = [
     ("-12°C", "minus twelve degrees Celsius"),
