@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avatar.errors import AvatarError
+
 from ..errors import BulletinError
 from .config import ConfigError, load_config
 
@@ -68,7 +70,7 @@ class DailyJob:
                 load_config(self.config_path), scheduler=self.scheduler, workers=self.workers
             )
             code = result.exit_code
-        except BulletinError as exc:
+        except (BulletinError, AvatarError) as exc:
             log.error("daily run failed: %s", exc)
             code = exc.exit_code
         except Exception as exc:  # keep the scheduler alive; say what broke
