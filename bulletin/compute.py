@@ -270,8 +270,11 @@ def _all_indices(forecast: xr.Dataset, tz) -> dict[str, xr.DataArray]:
         keep_attrs=False,
     )
     if not lazy:
-        computed = dask.compute(*(result.data for result in results))
-        results = [r.copy(data=c) for r, c in zip(results, computed, strict=True)]
+        # Each chunk's outputs go straight into their place in the result as the chunk is
+        # done (dask.array.store), instead of one concatenation of every chunk at the end.
+        targets = [np.empty(result.shape, dtype=result.dtype) for result in results]
+        dask.array.store([result.data for result in results], targets, lock=False)
+        results = [r.copy(data=t) for r, t in zip(results, targets, strict=True)]
     out = dict(zip(OUTPUTS, results, strict=True))
     # The sun's position depends on time and place only: drop the other dimensions (member).
     sun_dims = tuple(dict.fromkeys(("time", *lat.dims, *lon.dims)))
