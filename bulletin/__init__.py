@@ -6,7 +6,8 @@ The Python API (the ``bulletin`` command line is a thin layer over it)::
     table = bulletin.venue_table(ds, bulletin.load_catalogue())    # -> pandas.DataFrame
     grid = bulletin.compute_indices(ds)                    # six indices + levels on the grid
     daily = bulletin.summarize(table)                      # daily worst levels, local time
-    script = bulletin.render_script(table, venue, lang="zh")    # -> Script (display + speech text)
+    day = bulletin.venue_day(table, venue, None)           # -> VenueDay (typed facts of a day)
+    script = bulletin.render_script(day, venue, lang="zh")      # -> Script (display + speech text)
     spoken = bulletin.speak_script(script, "out/zh")            # speech.wav, timings, subtitles
 """
 
@@ -23,7 +24,13 @@ _EXPORTS = {
     "compute_indices": "bulletin.compute",
     "venue_table": "bulletin.extract",
     "extract_venues": "bulletin.extract",
+    "write_grid_indices": "bulletin.grid_output",
     "summarize": "bulletin.summary",
+    "venue_day": "bulletin.facts",
+    "venue_days": "bulletin.facts",
+    "overview": "bulletin.facts",
+    "VenueDay": "bulletin.facts",
+    "OverviewFacts": "bulletin.facts",
     "Venue": "bulletin.venues",
     "load_catalogue": "bulletin.venues",
     "load_venues_file": "bulletin.venues",
@@ -40,6 +47,8 @@ _EXPORTS = {
     "make_script": "bulletin.pipeline",
     "speak_script": "bulletin.pipeline",
     "SpokenBulletin": "bulletin.pipeline",
+    "read_forecast": "bulletin.pipeline",
+    "build_venue_bulletin": "bulletin.unit",
     "BulletinError": "bulletin.errors",
     "ForecastError": "bulletin.errors",
     "VenueError": "bulletin.errors",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the script and index layers load xarray, pvlib, ...: only w
     import pandas as pd
     import xarray as xr
 
+    from .facts import VenueDay
     from .script import Script
     from .speech import Cue, SpeechResult
     from .venues import Venue
@@ -146,7 +147,7 @@ def check_script_request(kind: str, venues: Sequence[Venue]) -> None:
 
 
 def make_script(
-    table: pd.DataFrame,
+    table: pd.DataFrame | VenueDay,
     venues: Sequence[Venue],
     *,
     lang: str,
@@ -154,7 +155,8 @@ def make_script(
     date: str | None = None,
     templates_dir: str | Path | None = None,
 ) -> Script:
-    """The bulletin of ``venues[0]`` (``kind="venue"``) or the overview of all ``venues``."""
+    """The bulletin of ``venues[0]`` (``kind="venue"``) or the overview of all ``venues``;
+    ``table`` may be the venue's facts already (:func:`bulletin.facts.venue_day`)."""
     from .script import render_overview, render_script
 
     check_script_request(kind, venues)

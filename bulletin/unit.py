@@ -64,14 +64,6 @@ class UnitResult:
     stage_seconds: dict[str, float]
 
 
-def _forecast_time(rows: pd.DataFrame) -> dt.datetime:
-    """The first valid time of the rows (UTC): the forecast time shown when the caller knows
-    no init time (``bulletin daily``'s rule for files without a reference time)."""
-    import pandas as pd
-
-    return pd.to_datetime(rows["time_utc"], utc=True).min().to_pydatetime()
-
-
 def unit_folder(root: str | Path, venue_id: str, lang: str) -> Path:
     """The folder of the ``venue_id`` x ``lang`` unit under an output root:
     ``root/<venue_id>/<lang>`` (``bulletin run``'s ``OUT`` or ``bulletin daily``'s run folder;
@@ -101,9 +93,10 @@ def build_venue_bulletin(
     :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
     from avatar.render import render_presenter, resolve_avatar
 
-    from .facts import venue_rows
+    from .facts import venue_day, venue_rows
     from .output import write_table
     from .pipeline import make_script, speak_script
+    from .script import parse_date
     from .venues import check_venue_id
     from .video.cards import day_facts
     from .video.chart import write_chart
@@ -116,9 +109,11 @@ def build_venue_bulletin(
     stage: dict[str, float] = dict.fromkeys(STAGES, 0.0)
     with atomic_folder(folder) as tmp:
         started = time.perf_counter()
-        rows = venue_rows(table, venue).frame
-        write_table(rows, tmp / "indices.csv", "csv")
-        script = make_script(table, [venue], lang=lang, date=date, templates_dir=templates_dir)
+        rows = venue_rows(table, venue)
+        write_table(rows.frame, tmp / "indices.csv", "csv")
+        # The venue-day's facts are built once and feed the script, the cards and the chart.
+        day = venue_day(rows, venue, parse_date(date))
+        script = make_script(day, [venue], lang=lang, templates_dir=templates_dir)
         stage["script"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -126,10 +121,12 @@ def build_venue_bulletin(
         stage["speech"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        init = forecast_init or _forecast_time(rows)
-        facts = day_facts(table, venue, lang, script.date, templates_dir)
+        # Without an init time, the first valid time is shown (bulletin daily's rule for files
+        # without a reference time).
+        init = forecast_init or rows.utc.min().to_pydatetime()
+        facts = day_facts(day, venue, lang, templates_dir=templates_dir)
         chart = write_chart(
-            table, venue, script.date, lang, tmp / "chart.png",
+            day, venue, day.date, lang, tmp / "chart.png",
             title=f"{facts.venue_name}  {facts.date_text}", templates_dir=templates_dir,
         )  # fmt: skip
         write_poster(facts, lang, init, chart, tmp / "poster.png")

@@ -101,8 +101,8 @@ def test_mandarin_speech_is_pinyin_syllables_not_letter_spelling(tmp_path):
     _check_alignment_against_audio(result)
     timings = json.loads(result.timings_path.read_text(encoding="utf-8"))
     assert timings["voice"] == "cmn-latn-pinyin"
-    # Real Mandarin: one syllable per character at about news pace (the notes measured 4.8
-    # characters per second at rate 220). Letter spelling ("hao three") would be far slower.
+    # Real Mandarin: one syllable per character at about news pace (Mandarin news is read at about
+    # 4–5 characters per second). Letter spelling ("hao three") would be far slower.
     syllables = len(espeak_input(normalize(ZH_TEXT, "zh"))[0].split())
     assert 3.0 < syllables / result.duration_s < 7.0
     names = {p.phoneme for p in result.phonemes}
