@@ -177,9 +177,10 @@ def _output_dtypes(arrays: dict[str, xr.DataArray], kwargs: dict) -> list[np.dty
 
 
 #: Points per dask chunk when the forecast comes as numpy arrays (our choice: large enough
-#: that dask's per-chunk overhead is small, small enough that a chunk's temporaries, some
-#: 100 bytes a point, stay well within memory and that several chunks keep the cores busy).
-CHUNK_POINTS = 1 << 19
+#: that dask's per-chunk overhead and the re-faulting of each chunk's freshly allocated
+#: temporaries stay small, small enough that a chunk's temporaries, some 100 bytes a point,
+#: about 200 MB, stay well within memory; benchmarks/README.md has the measurements).
+CHUNK_POINTS = 1 << 21
 
 
 def _engine_chunks(sizes: dict[str, int]) -> dict[str, int]:
