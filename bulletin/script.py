@@ -8,9 +8,10 @@ advice, the composite level) and hands these facts to a jinja2 template per kind
 (``templates/venue.zh.j2``, ``templates/overview.en.j2``, ...). The wording table
 (``templates/wording.toml``, :mod:`bulletin.wording`) supplies the advice.
 
-Templates run in jinja2's sandbox with :class:`jinja2.StrictUndefined`: a template that names
-a missing value, reaches for Python internals or for files fails with a one-line
-:class:`ScriptError` naming the template and line. A user folder of templates overrides the
+Templates run in jinja2's sandbox with :class:`jinja2.StrictUndefined`, bounded in time, output
+size and value size and confined to their folder (:mod:`bulletin.sandbox`): a template that names
+a missing value, reaches for Python internals or for files outside its folder, or runs past a
+limit fails with a one-line :class:`ScriptError` naming the template and line. A user folder of templates overrides the
 shipped ones by name.
 
 Template output protocol: every non-empty line holds one or more sentences; a line that starts
@@ -32,7 +33,7 @@ from typing import Any, NamedTuple
 import jinja2
 import numpy as np
 import pandas as pd
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from .errors import BulletinError, ScriptError
 from .facts import (
@@ -43,6 +44,15 @@ from .facts import (
     overview,
     venue_day,
 )
+from .sandbox import (
+    BoundedSandbox,
+    ConfinedLoader,
+    LimitExceeded,
+    RenderLimits,
+    TemplateOutsideFolder,
+    render_limits,
+)
+from .sandbox import render as bounded_render
 from .venues import Venue
 from .wording import (
     ADVICE_INDICES,
@@ -178,39 +188,20 @@ def _template_folders(templates_dir: str | Path | None) -> list[Path]:
     return folders
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The jinja2 sandbox (no attributes starting with ``_``, no mutation of the context),
-    which also refuses huge powers and string/list repetitions that would exhaust memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-    MAX_REPEAT = 10_000
-    MAX_EXPONENT = 100
-
-    def call_binop(self, context, operator, left, right):  # type: ignore[override]
-        if operator == "**" and isinstance(right, int | float) and abs(right) > self.MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is too large for a template")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int):
-                    if len(seq) * count > self.MAX_REPEAT:
-                        raise SecurityError("repetition too long for a template")
-        return super().call_binop(context, operator, left, right)
-
-
 @functools.lru_cache(maxsize=32)
 def _environment(folders: tuple[Path, ...], lang: str) -> jinja2.Environment:
-    """The sandboxed environment of a template search path; cached so templates compile once
-    (jinja2 reloads a template whose file changed). The filters depend on the language only."""
-    env = _Sandbox(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders]),
+    """The bounded sandbox (:mod:`bulletin.sandbox`) of a template search path; cached so
+    templates compile once (jinja2 reloads a template whose file changed). The filters depend
+    on the language only."""
+    return BoundedSandbox(
+        loader=jinja2.ChoiceLoader([ConfinedLoader(f) for f in folders]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
+        filters=Phrasebook.filters_for(lang),
     )
-    env.filters.update(Phrasebook.filters_for(lang))
-    return env
 
 
 def _one_line(text: object) -> str:
@@ -239,12 +230,22 @@ def _load_error(exc: jinja2.TemplateError, name: str) -> ScriptError:
     return ScriptError(f"template {name}: {type(exc).__name__}: {_one_line(exc)}")
 
 
-def _render_text(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+def _render_text(
+    env: jinja2.Environment, name: str, context: dict[str, Any], limits: RenderLimits
+) -> str:
     try:
         template = env.get_template(name)
-        return template.render(context)
+        return bounded_render(template, context, limits)
     except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as exc:
         raise _load_error(exc, name) from None
+    except TemplateOutsideFolder as exc:
+        if exc.template == name:
+            raise
+        raise ScriptError(f"{exc} (wanted by {name})") from None
+    except LimitExceeded as exc:
+        raise ScriptError(
+            f"{_template_location(exc, name)}: stopped by the sandbox: {_one_line(exc)}"
+        ) from None
     except SecurityError as exc:
         raise ScriptError(
             f"{_template_location(exc, name)}: blocked by the sandbox: {_one_line(exc)}"
@@ -330,8 +331,9 @@ def _render(
     book: Phrasebook,
     day: dt.date,
     venue_ids: Sequence[str],
+    limits: RenderLimits,
 ) -> Script:
-    """Render a template into a script. Templates first get ``concise=0``; while the script
+    """Render a template into a script (each rendering within ``limits``). Templates first get ``concise=0``; while the script
     would run longer than :data:`SPOKEN_SECONDS` allows (its upper bound, less the estimate's
     :data:`ESTIMATE_TOLERANCE`), they are rendered again with ``concise=1`` (optional clauses
     go) and then ``concise=2`` (the parts of the day, or the areas, are merged: the last
@@ -340,7 +342,7 @@ def _render(
     env = _environment(tuple(folders), book.lang)
     longest = SPOKEN_SECONDS[kind][1] / (1.0 + ESTIMATE_TOLERANCE)
     for concise in CONCISE_LEVELS:
-        text = _render_text(env, name, {**context_for(concise), "concise": concise})
+        text = _render_text(env, name, {**context_for(concise), "concise": concise}, limits)
         script = _script(kind, book.lang, day, _sentences(text, book.lang, name), venue_ids)
         if script.estimated_seconds <= longest:
             break
@@ -707,6 +709,8 @@ def render_script(
     kind: str = "venue",
     templates_dir: str | Path | None = None,
     venues: Sequence[Venue] | None = None,
+    time_limit_s: float | None = None,
+    output_limit: int | None = None,
 ) -> Script:
     """The bulletin script of one venue for one local day.
 
@@ -715,7 +719,13 @@ def render_script(
     (``YYYY-MM-DD``) defaults to the first full local day of the venue in the table.
     ``kind="overview"`` renders the daily overview instead (of ``venues``, or of ``venue``
     alone). Templates in ``templates_dir`` override the shipped ones by name.
+
+    A template renders within ``time_limit_s`` seconds and writes at most ``output_limit``
+    characters (defaults: :func:`bulletin.sandbox.render_limits`, 10 s and 64 KiB, or the
+    environment's ``BULLETIN_TEMPLATE_TIME_LIMIT`` and ``BULLETIN_TEMPLATE_OUTPUT_LIMIT``);
+    past either it fails with a one-line :class:`ScriptError` naming the template.
     """
+    limits = render_limits(time_limit_s, output_limit)
     _check_args(lang, kind)
     if kind == "overview":
         if isinstance(table, VenueDay):
@@ -723,7 +733,13 @@ def render_script(
                 raise ScriptError("an overview of several venues needs their table or facts")
             table = OverviewFacts(table.date, (table,))
         return render_overview(
-            table, list(venues or [venue]), lang=lang, date=date, templates_dir=templates_dir
+            table,
+            list(venues or [venue]),
+            lang=lang,
+            date=date,
+            templates_dir=templates_dir,
+            time_limit_s=limits.time_limit_s,
+            output_limit=limits.output_limit,
         )
     if isinstance(table, VenueDay):
         day = table
@@ -731,7 +747,7 @@ def render_script(
         day = venue_day(table, venue, parse_date(date))
     folders, book = _folders_and_phrasebook(templates_dir, lang)
     context = _venue_context(day, book)
-    return _render(kind, lambda _: context, folders, book, day.date, [venue.id])
+    return _render(kind, lambda _: context, folders, book, day.date, [venue.id], limits)
 
 
 def render_overview(
@@ -741,12 +757,16 @@ def render_overview(
     lang: str,
     date: str | dt.date | None = None,
     templates_dir: str | Path | None = None,
+    time_limit_s: float | None = None,
+    output_limit: int | None = None,
 ) -> Script:
     """The daily overview of all ``venues``: conditions by zone, trends, and each index with
     the venues grouped by level (worst first). ``date`` defaults to the first full local day
     of the first venue. ``table`` may be the overview's facts (:func:`bulletin.facts.overview`)
-    instead of the venue table; their venues and date are then the overview's."""
+    instead of the venue table; their venues and date are then the overview's. The template
+    renders within ``time_limit_s`` and ``output_limit`` (as in :func:`render_script`)."""
     _check_args(lang, "overview")
+    limits = render_limits(time_limit_s, output_limit)
     if isinstance(table, OverviewFacts):
         facts = table
     else:
@@ -759,6 +779,7 @@ def render_overview(
         book,
         facts.date,
         list(facts.venue_ids),
+        limits,
     )
 
 
