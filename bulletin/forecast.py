@@ -28,6 +28,7 @@ for NetCDF and Zarr; several joined with ``+``).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ from bulletin.units import UnitsError, convert
 # ecCodes (through cfgrib, also loaded by xarray's backend discovery) must come after pyproj;
 # see bulletin.readers.eccodes_loader.
 load_eccodes()
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_SNOW_DENSITY_KG_M3",
@@ -482,29 +485,30 @@ def _derive(
     def first(*keys: str) -> _Field | None:
         return next((combined[k] for k in keys if k in combined), None)
 
-    def missing(what: str, looked_for: str) -> ForecastError:
-        notes = f"; {'; '.join(catalogue.notes)}" if catalogue.notes else ""
-        return ForecastError(f"no {what} in {_names(files)}: looked for {looked_for}{notes}")
+    absent: list[tuple[str, str]] = []  # (what, looked for) of every missing required field
 
     temperature = combined.get("air_temperature")
     if temperature is None:
-        raise missing("2 m air temperature", SOURCES_BY_KEY["air_temperature"].identifiers())
-    out["t2m"] = temperature
+        absent.append(("2 m air temperature", SOURCES_BY_KEY["air_temperature"].identifiers()))
+    else:
+        out["t2m"] = temperature
 
     if "relative_humidity" in combined:
         out["rh2m"] = combined["relative_humidity"]
-    elif "dew_point_temperature" in combined:
+    elif "dew_point_temperature" in combined and temperature is not None:
         dewpoint = combined["dew_point_temperature"]
         out["rh2m"] = _Field(
             relative_humidity_from_dewpoint(temperature.data, dewpoint.data),
             dewpoint.pieces + temperature.pieces,
             "from 2 m dew point and temperature, Magnus formula (Alduchov & Eskridge 1996)",
         )
-    else:
-        raise missing(
-            "2 m relative humidity or dew point",
-            f"{SOURCES_BY_KEY['relative_humidity'].identifiers()}, or "
-            f"{SOURCES_BY_KEY['dew_point_temperature'].identifiers()}",
+    elif "dew_point_temperature" not in combined:
+        absent.append(
+            (
+                "2 m relative humidity or dew point",
+                f"{SOURCES_BY_KEY['relative_humidity'].identifiers()}, or "
+                f"{SOURCES_BY_KEY['dew_point_temperature'].identifiers()}",
+            )
         )
 
     if "wind_speed" in combined:
@@ -515,11 +519,23 @@ def _derive(
             np.hypot(u.data, v.data), u.pieces + v.pieces, "from the 10 m wind components"
         )
     else:
-        raise missing(
-            "10 m wind",
-            f"{SOURCES_BY_KEY['wind_speed'].identifiers()}, or both "
-            f"{SOURCES_BY_KEY['eastward_wind'].identifiers()} and "
-            f"{SOURCES_BY_KEY['northward_wind'].identifiers()}",
+        absent.append(
+            (
+                "10 m wind",
+                f"{SOURCES_BY_KEY['wind_speed'].identifiers()}, or both "
+                f"{SOURCES_BY_KEY['eastward_wind'].identifiers()} and "
+                f"{SOURCES_BY_KEY['northward_wind'].identifiers()}",
+            )
+        )
+
+    if absent:
+        notes = f"; {'; '.join(catalogue.notes)}" if catalogue.notes else ""
+        if len(absent) == 1:
+            what, looked_for = absent[0]
+            raise ForecastError(f"no {what} in {_names(files)}: looked for {looked_for}{notes}")
+        listed = "; ".join(f"{what} (looked for {looked_for})" for what, looked_for in absent)
+        raise ForecastError(
+            f"{len(absent)} required fields missing in {_names(files)}: {listed}{notes}"
         )
 
     if "cloud_area_fraction" in combined:
@@ -559,7 +575,50 @@ def _derive(
         source_field = first(*keys)
         if source_field is not None:
             out[name] = source_field
+    _log_fallbacks(out, _names(files))
     return out
+
+
+#: Optional schema fields whose absence changes what the indices assume, with the sources
+#: looked for and what is assumed instead (the assumptions are made in bulletin.compute).
+_FALLBACKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("tcc", ("cloud_area_fraction",), "the UV index assumes a clear sky"),
+    ("ozone", ("ozone_thickness", "ozone_mass"), "the UV index uses an ozone climatology"),
+    (
+        "snow_depth",
+        ("snow_thickness", "snow_water_equivalent"),
+        "the UV index assumes bare ground (no snow albedo)",
+    ),
+    (
+        "rsds",
+        ("shortwave_amount", "shortwave_flux"),
+        "the clothing index takes the mean radiant temperature equal to the air temperature",
+    ),
+    (
+        "uv_index_model",
+        ("uv_index", "uv_dose_rate"),
+        "the UV index is the parametric all-sky estimate",
+    ),
+)
+
+
+def _log_fallbacks(fields: Mapping[str, _Field], files: str) -> None:
+    """One INFO line for every optional field the forecast lacks, naming what was looked for
+    and what is assumed instead."""
+    for name, keys, assumption in _FALLBACKS:
+        if name in fields:
+            continue
+        looked_for = "; ".join(
+            f"{SOURCES_BY_KEY[key].description}: {SOURCES_BY_KEY[key].identifiers()}"
+            for key in keys
+        )
+        logger.info(
+            "no %s in %s (looked for %s): %s",
+            FIELDS_BY_NAME[name].long_name,
+            files,
+            looked_for,
+            assumption,
+        )
 
 
 # --------------------------------------------------------------------------- checks, output

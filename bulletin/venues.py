@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -21,6 +22,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import VenueError
+
+logger = logging.getLogger(__name__)
 
 #: Venue ids become folder names in later stages, so they are restricted to a safe alphabet.
 VENUE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -62,6 +65,7 @@ def check_venue_id(venue_id: str, *, where: str = "") -> str:
 def _parse_rows(rows: list[dict[str, str]], source: str) -> list[Venue]:
     venues: list[Venue] = []
     seen: set[str] = set()
+    finder = None  # built on the first venue without a timezone (loading it takes a while)
     for line, row in enumerate(rows, start=2):
         where = f"{source} line {line}"
         vid = check_venue_id((row.get("id") or "").strip(), where=where)
@@ -85,11 +89,24 @@ def _parse_rows(rows: list[dict[str, str]], source: str) -> list[Venue]:
         if not -500 <= numbers["elevation_m"] <= 9000:
             raise VenueError(f"{where}: elevation_m {numbers['elevation_m']} is not plausible")
         lon = numbers["lon"] - 360.0 if numbers["lon"] > 180 else numbers["lon"]
-        tz = (row.get("timezone") or "").strip() or DEFAULT_TIMEZONE
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise VenueError(f"{where}: unknown timezone {tz!r}") from None
+        tz = (row.get("timezone") or "").strip()
+        if tz:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise VenueError(f"{where}: unknown timezone {tz!r}") from None
+        else:
+            if finder is None:
+                finder = _timezone_finder()
+            tz = _timezone_at(finder, numbers["lat"], lon, where)
+            logger.info(
+                "%s: venue %r has no timezone; %s found from its coordinates (%g, %g)",
+                where,
+                vid,
+                tz,
+                numbers["lat"],
+                lon,
+            )
         name = (row.get("name") or "").strip() or vid
         venues.append(
             Venue(
@@ -107,6 +124,32 @@ def _parse_rows(rows: list[dict[str, str]], source: str) -> list[Venue]:
     if not venues:
         raise VenueError(f"{source} lists no venues")
     return venues
+
+
+def _timezone_finder():
+    """A ``timezonefinder.TimezoneFinder`` (time zone polygons of timezone-boundary-builder,
+    built from OpenStreetMap data)."""
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def _timezone_at(finder, lat: float, lon: float, where: str) -> str:
+    """The IANA time zone at a point; over the open sea timezonefinder answers the nautical
+    ``Etc/GMT±h`` zone of the longitude."""
+    name = finder.timezone_at(lng=lon, lat=lat)
+    if not name:
+        raise VenueError(
+            f"{where}: no time zone found at ({lat:g}, {lon:g}); add a timezone column"
+        )
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise VenueError(
+            f"{where}: the time zone {name!r} found at ({lat:g}, {lon:g}) is not in this "
+            "system's time zone database; add a timezone column"
+        ) from None
+    return name
 
 
 def _read_csv_text(text: str, source: str) -> list[Venue]:

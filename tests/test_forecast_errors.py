@@ -335,4 +335,24 @@ def test_curvilinear_grid_is_refused(tmp_path):
             "lon": (("y", "x"), lon2d, {"standard_name": "longitude", "units": "degrees_east"}),
         },
     )
-    _refuses(_write(ds, tmp_path / "curvi.nc"), "curvi.nc", "2-D", "regular")
+    _refuses(
+        _write(ds, tmp_path / "curvi.nc"),
+        "curvi.nc",
+        "grid not supported yet",
+        "2-D on dimension(s) ['y', 'x']",
+        "regular",
+        "the file has dimensions",
+        "coordinates",
+    )
+
+
+def test_temperature_only_names_humidity_and_wind_at_once(tmp_path):
+    message = _refuses(
+        _write(_cf(hurs=None, sfcWind=None), tmp_path / "t_only.nc"),
+        "t_only.nc",
+        "2 required fields missing",
+        "2 m relative humidity or dew point",
+        "10 m wind",
+        "wind_speed",
+    )
+    assert "2 m air temperature" not in message

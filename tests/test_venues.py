@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 
 import pytest
 
@@ -62,7 +63,8 @@ def test_venues_file_replaces_catalogue(tmp_path):
     assert venues[0].timezone == "Asia/Tokyo" and venues[0].name_zh == "我的场馆"
     # Longitudes past 180 are folded into -180..180; missing optional columns get defaults.
     assert venues[1].lon == pytest.approx(-116.0)
-    assert venues[1].timezone == "Asia/Shanghai" and venues[1].name_zh == "Other"
+    # A venue without a timezone gets the zone at its coordinates (Nevada here).
+    assert venues[1].timezone == "America/Los_Angeles" and venues[1].name_zh == "Other"
 
 
 @pytest.mark.parametrize(
@@ -127,3 +129,19 @@ def test_cli_venues_bad_file_is_one_line(tmp_path):
     assert "invalid venue id 'Bad Id'" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("venues", "--format", "xml")
     assert result.returncode == 2
+
+
+def test_venues_without_timezone_column_get_the_zone_of_their_coordinates(tmp_path, caplog):
+    path = write(
+        tmp_path,
+        "id,name,lat,lon,elevation_m\n"
+        "cortina,Cortina d'Ampezzo,46.54,12.14,1224\n"
+        "park-city,Park City,40.65,-111.51,2100\n"
+        "zhangjiakou,Genting,40.96,115.46,1650\n",
+    )
+    with caplog.at_level(logging.INFO, logger="bulletin.venues"):
+        venues = load_venues_file(path)
+    assert [v.timezone for v in venues] == ["Europe/Rome", "America/Denver", "Asia/Shanghai"]
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+    for venue in venues:
+        assert f"venue {venue.id!r} has no timezone; {venue.timezone} found" in logged

@@ -131,7 +131,10 @@ SOURCES: tuple[Source, ...] = (
         grib_param_ids=(164, 228164),
         names=("tcc", "clt", "cloud_cover"),
         assumed_units="1",
-        grib_levels=("entireAtmosphere", "atmosphere"),
+        # GFS writes total cloud cover (TCDC) on atmosphereSingleLayer (GRIB2 level type 10,
+        # "entire atmosphere as a single layer") as well as on its cloud layers (NCEP GRIB2
+        # Table 4.5).
+        grib_levels=("entireAtmosphere", "atmosphere", "atmosphereSingleLayer"),
     ),
     Source(
         "shortwave_flux",

@@ -75,8 +75,9 @@ def cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
     for name, coord in (("latitude", lat), ("longitude", lon)):
         if ds[coord].ndim != 1:
             raise ForecastError(
-                f"{path}: {name} '{coord}' is {ds[coord].ndim}-D; only regular "
-                "latitude-longitude grids are supported"
+                f"{path}: grid not supported yet: {name} '{coord}' is {ds[coord].ndim}-D on "
+                f"dimension(s) {list(ds[coord].dims)}; only regular latitude-longitude grids "
+                f"(1-D latitude and longitude) are read; {describe_grid(ds)}"
             )
     ds = _coord_to_dim(ds, lat, "latitude")
     ds = _coord_to_dim(ds, lon, "longitude")
@@ -121,9 +122,28 @@ def _find_coord(ds: xr.Dataset, key: str, names: Sequence[str], path: Path) -> s
     candidates = list(ds.cf.coordinates.get(key, []))
     candidates += [n for n in names if n in ds.variables and n not in candidates]
     if not candidates:
-        raise ForecastError(f"{path}: no {key} coordinate (by CF attributes or name)")
+        raise ForecastError(
+            f"{path}: no {key} coordinate (by CF attributes or name); {describe_grid(ds)}"
+        )
     one_d = [c for c in candidates if ds[c].ndim == 1]
     return one_d[0] if one_d else candidates[0]
+
+
+def describe_grid(ds: xr.Dataset) -> str:
+    """The dimensions, coordinates and CF grid mappings of ``ds``, for error messages."""
+    dims = ", ".join(f"{name}={size}" for name, size in ds.sizes.items()) or "none"
+    coords = ", ".join(str(c) for c in ds.coords) or "none"
+    text = f"the file has dimensions {dims} and coordinates {coords}"
+    mappings = sorted(
+        {
+            str(v.attrs["grid_mapping_name"])
+            for v in ds.variables.values()
+            if "grid_mapping_name" in v.attrs
+        }
+    )
+    if mappings:
+        text += f" (CF grid_mapping_name {', '.join(mappings)})"
+    return text
 
 
 def _find_reference_time(ds: xr.Dataset) -> str | None:

@@ -59,6 +59,7 @@ def open_grib(
     if scan.count == 0:
         raise ForecastError(f"{path} holds no GRIB message")
     wanted = sorted(g for g in scan.groups if param_ids is None or g[0] in param_ids)
+    _check_grids(path, {scan.grid_types[g] for g in wanted})
     load_cfgrib()
     datasets = []
     with tempfile.TemporaryDirectory(prefix="bulletin-cfgrib-") as index_dir:
@@ -71,9 +72,10 @@ def open_grib(
                     "paramId": param_id,
                     "typeOfLevel": type_of_level,
                     "stepType": step_type,
-                    "dataType": data_type,
                 },
             }
+            if data_type:  # GRIB1 messages of some centres carry no dataType key
+                backend_kwargs["filter_by_keys"]["dataType"] = data_type
             try:
                 with warnings.catch_warnings():
                     # cfgrib warns about keys it cannot decode; the scan proved the file
@@ -108,12 +110,31 @@ def _cfgrib_chunks(chunks: Mapping[str, int] | str | None) -> Mapping[str, int] 
     return {rename.get(name, name): size for name, size in chunks.items()}
 
 
+#: ecCodes ``gridType`` values cfgrib decodes onto latitude and longitude dimensions.
+SUPPORTED_GRID_TYPES = frozenset({"regular_ll", "regular_gg"})
+
+
+def _check_grids(path: Path, grid_types: set[str]) -> None:
+    """:class:`ForecastError` naming the grid type when a wanted message is not on a regular
+    latitude-longitude or regular Gaussian grid."""
+    unsupported = sorted(grid_types - SUPPORTED_GRID_TYPES)
+    if unsupported:
+        names = ", ".join(repr(g) for g in unsupported)
+        raise ForecastError(
+            f"{path}: grid type {names} (ecCodes gridType) is not supported yet: only regular "
+            "latitude-longitude and regular Gaussian grids (regular_ll, regular_gg) are read; "
+            "interpolate the file to a regular grid first (e.g. with MIR or CDO remapbil)"
+        )
+
+
 @dataclass
 class _Scan:
     window_starts: dict[WindowKey, int] = field(default_factory=dict)
     centres: set[str] = field(default_factory=set)
     #: (paramId, typeOfLevel, stepType, dataType) of every message: one hypercube each.
     groups: set[tuple[int, str, str, str]] = field(default_factory=set)
+    #: ecCodes gridType of each hypercube (of its last message).
+    grid_types: dict[tuple[int, str, str, str], str] = field(default_factory=dict)
     count: int = 0
     concept_cache: dict[tuple, tuple[int, str, str]] = field(default_factory=dict)
 
@@ -122,15 +143,24 @@ def _scan_messages(path: Path) -> _Scan:
     """Walk every message with ecCodes, reading header keys only."""
     eccodes = load_eccodes()
     scan = _Scan()
+    number = 0  # 1-based number of the message being read
     try:
         with path.open("rb") as stream:
             while True:
+                number = scan.count + 1
                 handle = eccodes.codes_grib_new_from_file(stream, headers_only=True)
                 if handle is None:
                     break
-                scan.count += 1
+                scan.count = number
                 try:
                     _scan_one(eccodes, handle, scan, path)
+                except ForecastError:
+                    raise
+                except Exception as exc:  # a key the message decodes but lacks
+                    raise ForecastError(
+                        f"cannot read GRIB file {path}: message {number} has no usable ecCodes "
+                        f"header ({type(exc).__name__}: {_one_line(exc)})"
+                    ) from None
                 finally:
                     eccodes.codes_release(handle)
     except ForecastError:
@@ -139,7 +169,7 @@ def _scan_messages(path: Path) -> _Scan:
         raise ForecastError(f"cannot read GRIB file {path}: {exc.strerror or exc}") from None
     except Exception as exc:  # gribapi.errors.* (truncated, corrupt, unknown edition ...)
         raise ForecastError(
-            f"cannot read GRIB file {path}: message {scan.count + 1} is truncated or corrupt "
+            f"cannot read GRIB file {path}: message {number} is truncated or corrupt "
             f"({type(exc).__name__}: {_one_line(exc)})"
         ) from None
     return scan
@@ -190,12 +220,19 @@ def _concepts(eccodes: Any, handle: Any, scan: _Scan) -> tuple[int, str, str]:
     return concepts
 
 
+def _optional_key(eccodes: Any, handle: Any, key: str) -> str:
+    """A string key of a message, ``""`` when the message does not define it."""
+    if not eccodes.codes_is_defined(handle, key):
+        return ""
+    return str(eccodes.codes_get(handle, key))
+
+
 def _scan_one(eccodes: Any, handle: Any, scan: _Scan, path: Path) -> None:
     scan.centres.add(str(eccodes.codes_get(handle, "centre")))
     param_id, type_of_level, step_type = _concepts(eccodes, handle, scan)
-    scan.groups.add(
-        (param_id, type_of_level, step_type, str(eccodes.codes_get(handle, "dataType")))
-    )
+    group = (param_id, type_of_level, step_type, _optional_key(eccodes, handle, "dataType"))
+    scan.groups.add(group)
+    scan.grid_types[group] = _optional_key(eccodes, handle, "gridType")
     if step_type not in STATISTICAL_STEP_TYPES:
         return
     eccodes.codes_set(handle, "stepUnits", "m")  # minutes, so sub-hourly windows are exact
