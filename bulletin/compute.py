@@ -273,8 +273,13 @@ def _all_indices(forecast: xr.Dataset, tz) -> dict[str, xr.DataArray]:
     if not lazy:
         # Each chunk's outputs go straight into their place in the result as the chunk is
         # done (dask.array.store), instead of one concatenation of every chunk at the end.
+        # The threads of this process, whatever scheduler the caller has made the default:
+        # the targets live here, and a distributed client would fill copies of them on its
+        # workers instead.
         targets = [np.empty(result.shape, dtype=result.dtype) for result in results]
-        dask.array.store([result.data for result in results], targets, lock=False)
+        dask.array.store(
+            [result.data for result in results], targets, lock=False, scheduler="threads"
+        )
         results = [r.copy(data=t) for r, t in zip(results, targets, strict=True)]
     out = dict(zip(OUTPUTS, results, strict=True))
     # The sun's position depends on time and place only: drop the other dimensions (member).

@@ -87,6 +87,25 @@ def test_sample_forecasts_eager_and_chunked_are_identical(path):
     assert (eager["frostbite_level"].values >= 2).any()
 
 
+@pytest.mark.slow
+def test_numpy_inputs_are_computed_here_when_a_distributed_client_is_the_default():
+    # bulletin daily opens a client of worker processes; numpy-backed inputs (the venue
+    # points) must still fill this process's arrays, not copies on the workers.
+    from distributed import Client, LocalCluster
+
+    ds = schema_dataset()
+    eager = compute_indices(ds)
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
+        under_client = compute_indices(ds)
+    for name in ALL_OUTPUTS:
+        np.testing.assert_array_equal(under_client[name].values, eager[name].values, name)
+
+
 def test_points_with_venue_coordinates():
     ds = schema_dataset()
     grid = compute_indices(ds, timezone="Asia/Shanghai")
