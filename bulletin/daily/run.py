@@ -503,10 +503,9 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
 
 
 def _venue_table(files, venues, log) -> tuple[pd.DataFrame, dt.datetime]:
-    """Read the forecast with dask chunks and compute the venue table: on a cluster the
-    index computation runs there chunk by chunk, otherwise on dask's threads in this
-    process. Chunked in both cases, so a cluster run and a local run compute the same
-    numbers."""
+    """Read the forecast with dask chunks (only the chunks around the venues are read, on
+    the cluster when there is one) and compute the venue table: the indices at the venues,
+    in this process, so a cluster run and a local run compute the same numbers."""
     from ..pipeline import read_forecast
     from .scale import FORECAST_CHUNKS
 

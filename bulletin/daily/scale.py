@@ -5,10 +5,11 @@
   single-threaded worker processes (ecCodes' GRIB decoding is not thread-safe in every build,
   so processes, not threads); neither: everything runs in this process, one unit after the
   other.
-* The forecast is opened with dask chunks (:data:`FORECAST_CHUNKS`), so on a cluster the
-  index computation of :func:`bulletin.compute_indices` runs chunk by chunk on the workers
-  (and, without one, on dask's threads here: the same numbers either way); only the chunks
-  around the venues are computed. The venue x language units go out with ``client.map(..., pure=False)``; each worker
+* The forecast is opened with dask chunks (:data:`FORECAST_CHUNKS`): only the chunks that
+  hold the grid cells around the venues are read (on the cluster's workers when there is
+  one), and the indices are computed at the venues only, in this process
+  (:func:`bulletin.venue_table`), so a cluster run and a local run compute the same numbers.
+  The venue x language units go out with ``client.map(..., pure=False)``; each worker
   writes its unit straight into the output root and sends back only the manifest record.
   The forecast files and the output root must therefore be at the same paths on every worker
   (a shared file system), and the workers need the same installation (espeak-ng, ffmpeg, the
