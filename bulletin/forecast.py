@@ -52,7 +52,12 @@ from bulletin.readers.cf import open_cf
 from bulletin.readers.coords import CANONICAL_DIMS, cf_to_canonical, grib_to_canonical, grid_order
 from bulletin.readers.detect import Format, detect_format
 from bulletin.readers.eccodes_loader import load_eccodes
-from bulletin.readers.grib import GribContents, open_grib, window_start_minutes
+from bulletin.readers.grib import (
+    SUPPORTED_GRID_TYPES,
+    GribContents,
+    open_grib,
+    window_start_minutes,
+)
 from bulletin.schema import FIELDS, FIELDS_BY_NAME
 from bulletin.units import UnitsError, convert
 
@@ -192,6 +197,9 @@ def open_forecast(
         if fmt is Format.GRIB:
             contents = open_grib(path, chunks, param_ids=_KNOWN_PARAM_IDS)
             summary = _summary(contents.param_ids, "GRIB paramIds")
+            unsupported = sorted(contents.grid_types - SUPPORTED_GRID_TYPES)
+            if unsupported:
+                summary += f", ecCodes gridType {', '.join(map(repr, unsupported))} (not supported)"
             conventions.extend(
                 _GRIB_CONVENTIONS.get(c, f"grib-{c}") for c in sorted(contents.centres)
             )

@@ -222,3 +222,19 @@ def test_missing_optional_fields_are_logged_with_what_was_looked_for(tmp_path, c
     assert "clear sky" in text
     assert "no total column ozone" in text and "climatology" in text
     assert "no physical snow depth" in text and "bare ground" in text
+
+
+def test_file_of_unknown_fields_on_an_unsupported_grid_names_the_grid_too(tmp_path):
+    path = _write_messages(
+        tmp_path / "rotated.grib2",
+        "rotated_ll_sfc_grib2",
+        [{"typeOfLevel": "isobaricInhPa", "level": 850, "shortName": "t", "stepRange": "0"}],
+        regular=False,
+    )
+    _refuses(
+        path,
+        "GRIB paramIds: 130",
+        "ecCodes gridType 'rotated_ll' (not supported)",
+        "holds no known forecast field",
+        absent=("corrupt",),
+    )

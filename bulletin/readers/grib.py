@@ -46,6 +46,8 @@ class GribContents:
     centres: set[str] = field(default_factory=set)
     #: paramId of every message, opened or not.
     param_ids: set[int] = field(default_factory=set)
+    #: ecCodes gridType of every message, opened or not.
+    grid_types: set[str] = field(default_factory=set)
 
 
 def open_grib(
@@ -99,6 +101,7 @@ def open_grib(
         window_starts=scan.window_starts,
         centres=scan.centres,
         param_ids={g[0] for g in scan.groups},
+        grid_types=set(scan.grid_types.values()),
     )
 
 
