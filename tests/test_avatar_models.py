@@ -105,7 +105,9 @@ def test_syncnet_learns_to_judge_sync_on_held_out_clip(clips):
     assert np.mean(losses[-20:]) < np.mean(losses[:10]) - 0.05
     distances = models.sync_scores(syncnet, held_out, max_offset=6)
     offset = int(np.argmin(distances)) - 6
-    assert abs(offset) <= 1  # the audio-visual offset is found (SyncNet's offset search, Chung & Zisserman 2016)
+    assert (
+        abs(offset) <= 1
+    )  # the audio-visual offset is found (SyncNet's offset search, Chung & Zisserman 2016)
     assert distances[6] < min(distances[0], distances[-1])
 
 
