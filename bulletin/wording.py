@@ -187,9 +187,23 @@ def load_wording(folders: Sequence[Path]) -> dict[str, Any]:
     if not found:
         raise ScriptError(f"no {WORDING_FILE} in {', '.join(str(f) for f in folders)}")
     for path in reversed(found):
+        _check_inside(path)
         _merge(table, _read_toml(path))
     check_wording(table, " + ".join(str(p) for p in found))
     return table
+
+
+def _check_inside(path: Path) -> None:
+    """Refuse a wording file that is a symbolic link or resolves outside its folder: like the
+    templates (:class:`bulletin.sandbox.ConfinedLoader`), it must be a file of that folder."""
+    import os
+
+    folder = os.path.realpath(path.parent)
+    if path.is_symlink() or os.path.commonpath([folder, os.path.realpath(path)]) != folder:
+        raise ScriptError(
+            f"{path}: refused, a symbolic link or a file outside its templates folder "
+            "(wording files must be plain files inside the folder)"
+        )
 
 
 def _level_names() -> Mapping[str, Mapping[int, tuple[str, str]]]:

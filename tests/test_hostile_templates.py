@@ -211,6 +211,13 @@ def test_symlink_inside_the_folder_is_refused_too(day, venue, tmp_path):
         render_script(day, venue, lang="en", templates_dir=tmp_path, **LIMITS)
 
 
+def test_symlinked_wording_file_is_refused(day, venue, tmp_path):
+    (tmp_path / "wording.toml").symlink_to(_passwd_or_skip())
+    with pytest.raises(ScriptError, match="symbolic link") as excinfo:
+        render_script(day, venue, lang="en", templates_dir=tmp_path, **LIMITS)
+    assert "root:" not in str(excinfo.value)
+
+
 def test_plain_user_template_with_loops_renders(day, venue, tmp_path):
     (tmp_path / "venue.en.j2").write_text(
         "{% for i in range(3) %}{% for p in periods %}{{ loop.index }}{% endfor %}{% endfor %}"
