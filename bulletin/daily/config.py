@@ -14,6 +14,21 @@
     date = 2022-02-05                                 # optional local day of the bulletins
     templates = "my-templates"                        # optional template folder
 
+``forecast = "ecmwf-opendata:ifs"`` (or ``ecmwf-opendata:aifs``, ``ecmwf-opendata:ens``)
+fetches the latest complete run of ECMWF open data instead (:mod:`bulletin.readers.opendata`),
+tuned by an optional ``[opendata]`` table::
+
+    [opendata]
+    source = "ecmwf"            # ecmwf | aws | azure | google | a base URL
+    cache = "forecast-cache"    # default: <output>/opendata; runs in <model>/<YYYYMMDD>/<HH>z/
+    retries = 4                 # retries of a failing request
+    retry_wait = 10             # seconds before the first retry, doubling ...
+    retry_max_wait = 160        # ... up to this
+    incomplete = "wait"         # wait (exit 75) | previous (the newest complete run)
+    times = [0, 12]             # run hours (UTC) to use; default: every run of the model
+    search_hours = 48           # how far back to look for a run
+    resol = "0p25"
+
 Forecast patterns may hold ``{date:FORMAT}`` and ``{yesterday:FORMAT}`` placeholders (Python
 ``strftime`` formats), filled from the bulletin day (``--date``, else ``date`` here, else
 today in the first venue's timezone) and the day before it: a run at 05:30 Beijing time
@@ -34,6 +49,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BulletinError
+from ..readers.opendata import (
+    INCOMPLETE_POLICIES,
+    MODELS,
+    NAMED_SOURCES,
+    PREFIX,
+    OpenDataSettings,
+    model_of,
+)
 
 #: Languages a bulletin can be written in (bulletin.wording.LANGUAGES).
 LANGUAGES = ("zh", "en")
@@ -64,6 +87,7 @@ class DailyConfig:
     voice: str | None = None
     date: dt.date | None = None
     templates: Path | None = None
+    opendata: OpenDataSettings | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def forecast_patterns(self, day: dt.date) -> list[str]:
@@ -141,6 +165,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         "voice",
         "date",
         "templates",
+        "opendata",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -154,11 +179,13 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     forecast = _strings("forecast", data["forecast"], allow_single=True)
     if not forecast:
         raise ConfigError("config key 'forecast' is an empty list")
-    for pattern in forecast:
-        _check_placeholders(pattern)
-    # A pattern is resolved as text so that glob characters and placeholders survive.
-    forecast = tuple(str(_resolve(folder, pattern)) for pattern in forecast)
     output = _resolve(folder, _string("output", data["output"]))
+    opendata = _opendata(forecast, data.get("opendata"), folder, output)
+    if opendata is None:
+        for pattern in forecast:
+            _check_placeholders(pattern)
+        # A pattern is resolved as text so that glob characters and placeholders survive.
+        forecast = tuple(str(_resolve(folder, pattern)) for pattern in forecast)
     venues = _strings("venues", data.get("venues", []), allow_single=False)
     venues_file = data.get("venues_file")
     if venues_file is not None:
@@ -199,8 +226,110 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         voice=voice,
         date=date,
         templates=templates,
+        opendata=opendata,
         raw=dict(data),
     )
+
+
+#: The keys of the ``[opendata]`` table and their TOML types.
+OPENDATA_KEYS: dict[str, tuple[type, ...]] = {
+    "source": (str,),
+    "cache": (str,),
+    "retries": (int,),
+    "retry_wait": (int, float),
+    "retry_max_wait": (int, float),
+    "incomplete": (str,),
+    "times": (list,),
+    "search_hours": (int,),
+    "resol": (str,),
+}
+
+
+def _opendata(
+    forecast: tuple[str, ...], table: Any, folder: Path, output: Path
+) -> OpenDataSettings | None:
+    """The ``[opendata]`` settings when ``forecast`` names ECMWF open data, else None."""
+    try:
+        models = [model_of(value) for value in forecast]
+    except BulletinError as exc:
+        raise ConfigError(f"config key 'forecast': {exc}") from None
+    if not any(models):
+        if table is not None:
+            raise ConfigError(
+                "config table [opendata] is only used with forecast = "
+                f'"ecmwf-opendata:<model>" ({", ".join(MODELS)})'
+            )
+        return None
+    if len(forecast) != 1:
+        raise ConfigError(
+            f"config key 'forecast': {PREFIX}... is fetched on its own; give it as the only "
+            f"forecast, not with {len(forecast) - 1} other(s)"
+        )
+    model = models[0]
+    table = {} if table is None else table
+    if not isinstance(table, dict):
+        raise ConfigError(f"config key 'opendata' must be a table ([opendata]), not {table!r}")
+    for key, value in table.items():
+        if key not in OPENDATA_KEYS:
+            raise ConfigError(
+                f"unknown config key 'opendata.{key}'; known keys: {', '.join(OPENDATA_KEYS)}"
+            )
+        types = OPENDATA_KEYS[key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            kind = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"config key 'opendata.{key}' must be a {kind}, not {value!r}")
+    settings: dict[str, Any] = {}
+    source = table.get("source", "ecmwf")
+    if source not in NAMED_SOURCES and not source.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"config key 'opendata.source': {source!r} is neither one of "
+            f"{', '.join(NAMED_SOURCES)} nor an http(s) URL"
+        )
+    settings["source"] = source.rstrip("/")
+    cache = table.get("cache")
+    settings["cache"] = (
+        output / "opendata" if cache is None else _resolve(folder, _string("opendata.cache", cache))
+    )
+    if "retries" in table:
+        if table["retries"] < 0:
+            raise ConfigError(f"config key 'opendata.retries' must be >= 0, not {table['retries']}")
+        settings["retries"] = table["retries"]
+    wait = float(table.get("retry_wait", OpenDataSettings.retry_wait_s))
+    longest = float(table.get("retry_max_wait", max(wait, OpenDataSettings.retry_max_wait_s)))
+    if wait < 0 or longest < wait:
+        raise ConfigError(
+            f"config keys 'opendata.retry_wait' ({wait:g}) and 'opendata.retry_max_wait' "
+            f"({longest:g}) must satisfy 0 <= retry_wait <= retry_max_wait"
+        )
+    settings["retry_wait_s"] = wait
+    settings["retry_max_wait_s"] = longest
+    incomplete = table.get("incomplete", "wait")
+    if incomplete not in INCOMPLETE_POLICIES:
+        raise ConfigError(
+            f"config key 'opendata.incomplete': unknown policy {incomplete!r}; use "
+            f"{', '.join(INCOMPLETE_POLICIES)}"
+        )
+    settings["incomplete"] = incomplete
+    run_hours = MODELS[model].run_hours
+    if "times" in table:
+        times = table["times"]
+        if not times or not all(
+            isinstance(t, int) and not isinstance(t, bool) and t in run_hours for t in times
+        ):
+            raise ConfigError(
+                f"config key 'opendata.times' must list run hours of {model} "
+                f"({', '.join(map(str, run_hours))}), not {times!r}"
+            )
+        settings["run_hours"] = tuple(sorted(set(times)))
+    if "search_hours" in table:
+        if table["search_hours"] < 1:
+            raise ConfigError(
+                f"config key 'opendata.search_hours' must be >= 1, not {table['search_hours']}"
+            )
+        settings["search_hours"] = table["search_hours"]
+    if "resol" in table:
+        settings["resol"] = _string("opendata.resol", table["resol"])
+    return OpenDataSettings(model=model, **settings)
 
 
 def parse_day(value: Any, where: str) -> dt.date:

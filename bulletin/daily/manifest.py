@@ -11,7 +11,15 @@ Schema (``bulletin.daily.page`` reads it; keys are stable)::
                 "status": "ok" | "failed" | "skipped", "error": str | null,
                 "folder": "<venue>/<lang>", "outputs": {"<file>": {"sha256", "bytes"}},
                 "speech_seconds": float | null, "stage_seconds": {...}}],
-     "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...}}]}
+     "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...}}],
+     "opendata": {"source": "ecmwf-opendata:<model>", "server": str, "init_utc": iso,
+                  "steps": [int], "params": [str], "absent_params": [str],
+                  "reused_cache": bool, "files": [{"path", "sha256", "bytes"}]}}
+
+``opendata`` is there only when the forecast was fetched from ECMWF open data
+(:mod:`bulletin.readers.opendata`): the run, what was fetched and what the model did not
+publish, whether the cache of an earlier fetch was reused, and each fetched file's SHA-256
+(computed again here from the file read, not copied from the cache's record).
 
 ``skipped`` means finished by an earlier run (the complete folder was there); its outputs are
 still listed. Folders are relative to the run folder ``ROOT/<init date>/<init hour>Z``.
@@ -23,9 +31,13 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import ForecastError
 from ..output import atomic_path
+
+if TYPE_CHECKING:
+    from ..readers.opendata import FetchedRun
 
 MANIFEST_NAME = "manifest.json"
 TOOL = "spectator-bulletin"
@@ -44,6 +56,20 @@ def file_record(path: str | Path) -> dict[str, Any]:
     """``{"path", "sha256", "bytes"}`` of an input file."""
     path = Path(path)
     return {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
+
+
+def opendata_record(fetched: FetchedRun) -> dict[str, Any]:
+    """The manifest's ``opendata`` entry for a fetched run (module docstring); raises
+    :class:`~bulletin.errors.ForecastError` when a file no longer matches the fetch."""
+    record = fetched.to_manifest()
+    files = [file_record(entry["path"]) for entry in record["files"]]
+    for entry, now in zip(record["files"], files, strict=True):
+        if entry["sha256"] != now["sha256"]:
+            raise ForecastError(
+                f"fetched forecast file {entry['path']} changed during the run "
+                f"(sha256 {now['sha256']}, fetched as {entry['sha256']})"
+            )
+    return {**record, "files": files}
 
 
 def folder_outputs(folder: Path) -> dict[str, dict[str, Any]]:
@@ -79,6 +105,7 @@ __all__ = [
     "file_record",
     "file_sha256",
     "folder_outputs",
+    "opendata_record",
     "read_manifest",
     "write_manifest",
 ]

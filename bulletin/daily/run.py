@@ -49,7 +49,14 @@ from ..pipeline import forecast_init
 from ..unit import UNIT_FILES, unit_folder
 from .config import DailyConfig
 from .lock import run_lock
-from .manifest import TOOL, file_record, folder_outputs, read_manifest, write_manifest
+from .manifest import (
+    TOOL,
+    file_record,
+    folder_outputs,
+    opendata_record,
+    read_manifest,
+    write_manifest,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -422,9 +429,16 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
         raise OutputError(f"output root: {exc}") from None
     with run_lock(root, wait=wait) as lock_path:
         log.info("holding %s", lock_path)
-        # Placeholders without a day: today where the (first) venue is.
-        pattern_day = day or dt.datetime.now(venues[0].tz).date()
-        files = resolve_forecast(config.forecast_patterns(pattern_day))
+        fetched = None
+        if config.opendata is not None:  # forecast = "ecmwf-opendata:<model>"
+            from ..readers.opendata import fetch_latest_run
+
+            fetched = fetch_latest_run(config.opendata, [v.tz for v in venues], day)
+            files = [fetched.path]
+        else:
+            # Placeholders without a day: today where the (first) venue is.
+            pattern_day = day or dt.datetime.now(venues[0].tz).date()
+            files = resolve_forecast(config.forecast_patterns(pattern_day))
         stage_seconds: dict[str, float] = {}
         with dask_client(scheduler, workers, log) as client:
             clock = time.perf_counter()
@@ -470,6 +484,8 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
             "units": records["units"],
             "overview": records["overview"],
         }
+        if fetched is not None:
+            manifest["opendata"] = opendata_record(fetched)
         if previous is not None and previous.get("run_id"):
             manifest["previous_run_id"] = previous["run_id"]
         from .page import write_index_html
