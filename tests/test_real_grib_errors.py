@@ -105,15 +105,9 @@ def test_temperature_only_names_every_missing_field(tmp_path):
     )
 
 
-@pytest.mark.parametrize(
-    ("sample", "grid_type"),
-    [
-        ("reduced_gg_pl_32_grib2", "reduced_gg"),
-        ("reduced_gg_pl_32_grib1", "reduced_gg"),
-        ("rotated_ll_sfc_grib2", "rotated_ll"),
-    ],
-)
-def test_unsupported_grid_is_named_by_its_grid_type(tmp_path, sample, grid_type):
+@pytest.mark.parametrize("sample", ["sh_sfc_grib2", "sh_sfc_grib1"])
+def test_unsupported_grid_is_named_by_its_grid_type(tmp_path, sample):
+    # Spherical harmonics are coefficients, not values at points: nothing to put at a venue.
     path = _write_messages(
         tmp_path / "grid.grib",
         sample,
@@ -123,7 +117,8 @@ def test_unsupported_grid_is_named_by_its_grid_type(tmp_path, sample, grid_type)
     _refuses(
         path,
         str(path),
-        f"grid type '{grid_type}' (ecCodes gridType) is not supported yet",
+        "grid type 'sh' (ecCodes gridType) is not supported",
+        "reduced_gg",
         absent=("extra dimension", "values", "corrupt"),
     )
 
@@ -226,15 +221,15 @@ def test_missing_optional_fields_are_logged_with_what_was_looked_for(tmp_path, c
 
 def test_file_of_unknown_fields_on_an_unsupported_grid_names_the_grid_too(tmp_path):
     path = _write_messages(
-        tmp_path / "rotated.grib2",
-        "rotated_ll_sfc_grib2",
+        tmp_path / "spectral.grib2",
+        "sh_sfc_grib2",
         [{"typeOfLevel": "isobaricInhPa", "level": 850, "shortName": "t", "stepRange": "0"}],
         regular=False,
     )
     _refuses(
         path,
         "GRIB paramIds: 130",
-        "ecCodes gridType 'rotated_ll' (not supported)",
+        "ecCodes gridType 'sh' (not supported)",
         "holds no known forecast field",
         absent=("corrupt",),
     )

@@ -72,7 +72,12 @@ def interval_mean_rate(
 
     window = xr.DataArray(window_h, dims="time")
     integral = values if kind == "accumulated" else values * window
-    previous = integral.shift(time=1, fill_value=0.0)
+    # (dask cannot shift an axis of one chunk of length 1; nothing precedes its only time)
+    previous = (
+        xr.zeros_like(integral)
+        if integral.sizes["time"] == 1
+        else integral.shift(time=1, fill_value=0.0)
+    )
     extends = xr.DataArray(extends_previous, dims="time")
     amount = integral - xr.where(extends, previous, 0.0)
     rate = amount / xr.DataArray(interval_h, dims="time")
