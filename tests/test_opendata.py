@@ -16,6 +16,7 @@ import http.server
 import json
 import math
 import re
+import socket
 import threading
 from pathlib import Path
 
@@ -211,16 +212,18 @@ def write_index(grib: Path, init: dt.datetime, model: str = "ifs") -> None:
     with open(grib, "rb") as handle:
         while (message := eccodes.codes_grib_new_from_file(handle)) is not None:
             try:
+                number = int(eccodes.codes_get(message, "number")) if spec.stream == "enfo" else 0
                 line = {
                     "domain": "g",
                     "date": f"{init:%Y%m%d}",
                     "time": f"{init:%H%M}",
                     "expver": "0001",
-                    "class": "od",
-                    "type": spec.type,
+                    "class": "ai" if model == "aifs" else "od",
+                    "type": ("pf" if number else "cf") if spec.stream == "enfo" else spec.type,
                     "stream": spec.stream,
                     "step": str(eccodes.codes_get(message, "endStep")),
                     "levtype": "sfc",
+                    **({"number": str(number)} if number else {}),
                     "param": eccodes.codes_get_string(message, "shortName"),
                     "_offset": int(eccodes.codes_get(message, "offset")),
                     "_length": int(eccodes.codes_get(message, "totalLength")),
@@ -248,13 +251,22 @@ def publish_run(
             continue
         path = folder / f"{init:%Y%m%d%H%M%S}-{step}h-{stream}-{kind}.grib2"
         orography = np.full((LATS.size, LONS.size), 1700.0) if step == 0 else None
+        fields = weather(init, step)
+        members = None
+        if MODELS[model].stream == "enfo":  # control 0 and two perturbed members, 1 K apart
+            members = [0, 1, 2]
+            fields = {
+                k: np.stack([v + (n if k == "2t" else 0) for n in members])
+                for k, v in fields.items()
+            }
         write_grib(
             path,
-            weather(init, step),
+            fields,
             lats=LATS,
             lons=LONS,
             init_time=np.datetime64(init.replace(tzinfo=None)),
             steps_hours=[step],
+            members=members,
             orography=orography,
         )
         write_index(path, init, model)
@@ -288,12 +300,12 @@ def needed_steps(init: dt.datetime) -> tuple[int, ...]:
 
 # -- which run and which steps -----------------------------------------------------------------
 def test_steps_reach_the_end_of_the_first_whole_local_day():
-    # 12 UTC is 20:00 in Beijing: the first whole day is the next one, ending 16 UTC the day
-    # after; IFS steps are 3-hourly there, so the last step is 30 h + 3 h = 33... rounded up.
+    # 12 UTC is 20:00 in Beijing: the first whole local day is 3 December, which ends at
+    # 16 UTC that day, 28 h after the run's start; IFS steps are 3-hourly there: up to 30 h.
     end = day_end_utc(NEWEST, [SHANGHAI], None)
     assert end == dt.datetime(2026, 12, 3, 16, tzinfo=dt.UTC)
     steps = steps_to(MODELS["ifs"], NEWEST, end)
-    assert steps == tuple(range(0, 31, 3))  # 0..30 h: 28 h needed, the next 3-hourly step
+    assert steps == tuple(range(0, 31, 3))
     # a given day that the run does not reach is None; 06 UTC runs stop at 90 h
     far = day_end_utc(NEWEST, [SHANGHAI], dt.date(2026, 12, 20))
     assert steps_to(MODELS["ifs"], NEWEST, far) is None
@@ -344,6 +356,42 @@ def test_the_latest_complete_run_is_fetched_with_only_the_fields_and_steps_neede
     assert dataset["time"].size == len(fetched.steps)
     record = json.loads((fetched.path.parent / "fetch.json").read_text())
     assert record["sha256"] == fetched.sha256 and record["steps"] == list(fetched.steps)
+
+
+@pytest.mark.parametrize("model", ["aifs", "ens"])
+def test_aifs_and_the_ens_control_forecast_are_fetched_from_their_folders(server, tmp_path, model):
+    publish_run(server, PREVIOUS, 60, model=model)
+    fetched = fetch_latest_run(settings_for(server, tmp_path, model=model), [SHANGHAI], now=NOW)
+    assert fetched.init == PREVIOUS and fetched.model == model
+    folder, kind = run_path(PREVIOUS, model)
+    assert (
+        folder
+        == {"aifs": "/20261202/00z/aifs-single/0p25/oper/", "ens": "/20261202/00z/ifs/0p25/enfo/"}[
+            model
+        ]
+    )
+    assert kind == {"aifs": "fc", "ens": "ef"}[model]
+    assert fetched.steps == steps_to(
+        MODELS[model], PREVIOUS, day_end_utc(PREVIOUS, [SHANGHAI], None)
+    )
+    assert fetched.steps[1] == {"aifs": 6, "ens": 3}[model]
+    eccodes = load_eccodes()
+    numbers = set()
+    with open(fetched.path, "rb") as handle:
+        while (message := eccodes.codes_grib_new_from_file(handle)) is not None:
+            if eccodes.codes_is_defined(message, "number"):
+                numbers.add(int(eccodes.codes_get(message, "number")))
+            else:
+                numbers.add(0)
+            eccodes.codes_release(message)
+    assert numbers == {0}  # the ENS control forecast only (AIFS Single has no members)
+    from bulletin import open_forecast
+
+    dataset = open_forecast([fetched.path])
+    assert "member" not in dataset.dims
+    assert float(dataset["t2m"].isel(time=0).mean()) == pytest.approx(
+        float(weather(PREVIOUS, 0)["2t"].mean()) - 273.15, abs=0.05
+    )
 
 
 def test_an_incomplete_newest_run_is_not_ready_yet_exit_75(server, tmp_path):
@@ -397,6 +445,25 @@ def test_a_failing_server_is_retried_then_a_clear_error(server, tmp_path):
     assert f"answered HTTP 500 Internal Server Error for {server.url}{newest_index}" in text
     assert "(after 3 tries)" in text and "\n" not in text
     assert server.hits[newest_index] == 3  # the first try and 2 retries, then it gives up
+
+
+def test_an_unreachable_server_is_retried_then_a_clear_error(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = OpenDataSettings(
+        model="ifs",
+        cache=tmp_path / "cache",
+        source=f"http://127.0.0.1:{port}",
+        retries=1,
+        retry_wait_s=0.01,
+        retry_max_wait_s=0.01,
+    )
+    with pytest.raises(
+        ForecastError,
+        match=r"cannot reach ECMWF open data at http://127\.0\.0\.1:\d+: ConnectionError: .*\(after 2 tries\)$",
+    ):
+        fetch_latest_run(settings, [SHANGHAI], now=NOW)
 
 
 def test_no_run_covering_the_day_is_not_ready_yet(server, tmp_path):

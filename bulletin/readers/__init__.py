@@ -9,7 +9,9 @@
 * :mod:`bulletin.readers.catalogue` - the source variables each schema field can come from,
   matched on CF ``standard_name``, GRIB ``shortName``/``paramId`` and units;
 * :mod:`bulletin.readers.accumulation` - mean rates from accumulated or averaged fields;
-* :mod:`bulletin.readers.eccodes_loader` - imports ecCodes after pyproj (a crash otherwise).
+* :mod:`bulletin.readers.eccodes_loader` - imports ecCodes after pyproj (a crash otherwise);
+* :mod:`bulletin.readers.opendata` - fetches the latest complete run of ECMWF open data into a
+  cache (the daily run's ``forecast = "ecmwf-opendata:<model>"``).
 
 Each reader returns plain :class:`xarray.Dataset` objects in the file's own naming; the
 normalisation to :mod:`bulletin.schema` happens in :mod:`bulletin.forecast`.
