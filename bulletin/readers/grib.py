@@ -46,6 +46,7 @@ from bulletin.readers.grib_grids import (
     earth_relative_wind,
     grid_geometry,
     unsupported_grid_message,
+    uv_relative_to_grid,
     values_on_grid,
 )
 
@@ -369,7 +370,7 @@ def _scan_field(
             short_name=str(eccodes.codes_get(handle, "shortName")),
             name=str(_optional_key(eccodes, handle, "name")),
             units=str(_optional_key(eccodes, handle, "units")),
-            uv_relative=bool(_optional_key(eccodes, handle, "uvRelativeToGrid", 0)),
+            uv_relative=uv_relative_to_grid(eccodes, handle),
         )
     )
     if step_type not in STATISTICAL_STEP_TYPES:

@@ -169,10 +169,26 @@ def grid_geometry(eccodes: Any, handle: Any, where: str) -> GridGeometry:
         is_global=False,
         wind_angle_deg=(
             _grid_north_bearing(eccodes, handle, grid_type, lat2, lon2, where)
-            if _get(eccodes, handle, "uvRelativeToGrid", 0)
+            if uv_relative_to_grid(eccodes, handle)
             else None
         ),
     )
+
+
+#: Bit 5 of the resolution and component flags: "u- and v-components ... relative to the
+#: defined grid in the direction of increasing x and y" (WMO Code table 3.3 and GRIB1 table 7,
+#: bits numbered from 1 at the most significant of the octet).
+_RELATIVE_TO_GRID_BIT = 0b00001000
+
+
+def uv_relative_to_grid(eccodes: Any, handle: Any) -> bool:
+    """Whether the message's vector components are relative to its grid: ecCodes'
+    ``uvRelativeToGrid`` where its definitions give it, else bit 5 of
+    ``resolutionAndComponentFlags`` (some templates, e.g. GRIB2 3.20, lack the named key)."""
+    if eccodes.codes_is_defined(handle, "uvRelativeToGrid"):
+        return bool(eccodes.codes_get(handle, "uvRelativeToGrid"))
+    flags = int(_get(eccodes, handle, "resolutionAndComponentFlags", 0) or 0)
+    return bool(flags & _RELATIVE_TO_GRID_BIT)
 
 
 def values_on_grid(values: np.ndarray, shape: tuple[int, ...], transpose: bool) -> np.ndarray:
