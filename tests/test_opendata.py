@@ -433,7 +433,7 @@ def test_a_rerun_reuses_the_cache_without_asking_for_the_run_again(server, tmp_p
     assert server.hits_under(folder) > before
 
 
-def test_a_failing_server_is_retried_then_a_clear_error(server, tmp_path):
+def test_a_failing_server_is_retried_then_a_clear_error(server, tmp_path, caplog):
     publish_run(server, PREVIOUS, 60)
     server.fail_status = 500
     settings = settings_for(server, tmp_path, retries=2)
@@ -445,6 +445,9 @@ def test_a_failing_server_is_retried_then_a_clear_error(server, tmp_path):
     assert f"answered HTTP 500 Internal Server Error for {server.url}{newest_index}" in text
     assert "(after 3 tries)" in text and "\n" not in text
     assert server.hits[newest_index] == 3  # the first try and 2 retries, then it gives up
+    # the waits double from retry_wait (the client's multiurl.robust logs each one)
+    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Retrying in")]
+    assert waits == ["Retrying in 0.01 seconds", "Retrying in 0.02 seconds"]
 
 
 def test_an_unreachable_server_is_retried_then_a_clear_error(tmp_path):
