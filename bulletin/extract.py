@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -9,8 +11,12 @@ import xarray as xr
 from .compute import KMH_PER_MS, LEVEL_VARIABLES, PROBABILITY_LEVEL, compute_indices, local_times
 from .errors import VenueError
 from .indices import COLD_RISK_COMPONENTS
+from .interpolation import venue_weights
 from .schema import FIELDS
+from .units import convert
 from .venues import Venue
+
+logger = logging.getLogger(__name__)
 
 #: Standard-atmosphere lapse rate (ICAO 1993; WMO): temperature falls 6.5 K per km of height.
 LAPSE_RATE_K_PER_M = 0.0065
@@ -23,6 +29,8 @@ CORE_COLUMNS = (
     "temperature_degC",
     "relative_humidity_pct",
     "wind_speed_10m_kmh",
+    "wind_direction_deg",
+    "wind_gust_kmh",
     "cloud_cover_pct",
     "uv_index",
     "wind_chill_degC",
@@ -48,39 +56,17 @@ EXTRA_COLUMNS = (
     "visibility_m",
     "precip_mmh",
 )
+#: Optional forecast fields carried to the venues besides the schema's (earth-relative 10 m
+#: wind components and the 10 m gust, m s-1), when the forecast has them.
+VENUE_WIND_FIELDS = ("u10", "v10", "gust10")
+#: Below this speed the wind is calm and has no direction: "speed < 0.5 m/s (1 kt) indicated
+#: as CALM" (ICAO Annex 3 / WMO-No. 49 Vol. II, Meteorological Service for International Air
+#: Navigation, Attachment C, criteria for aerodrome reports).
+CALM_WIND_MS = 0.5
 LENS_NAMES = np.array(["S0", "S1", "S2", "S3", "S4"])
 
 
-def _check_inside(forecast: xr.Dataset, venues: list[Venue]) -> None:
-    lat = forecast["latitude"].values
-    lon = forecast["longitude"].values
-    lat_lo, lat_hi = float(np.min(lat)), float(np.max(lat))
-    lon_lo, lon_hi = float(np.min(lon)), float(np.max(lon))
-    for v in venues:
-        if not (lat_lo <= v.lat <= lat_hi and lon_lo <= v.lon <= lon_hi):
-            raise VenueError(
-                f"venue {v.id!r} ({v.lat:.4f}N, {v.lon:.4f}E) lies outside the forecast grid "
-                f"({lat_lo:.2f}..{lat_hi:.2f}N, {lon_lo:.2f}..{lon_hi:.2f}E)"
-            )
-
-
-def _bracket(axis: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each point on an ascending axis: the grid lines below and above, and the fraction.
-
-    A point on the last grid line uses the last interval with fraction 1; an axis of one line
-    gives that line twice with fraction 0.
-    """
-    n = axis.size
-    if n == 1:
-        zeros = np.zeros(points.size, dtype=np.intp)
-        return zeros, zeros, np.zeros(points.size)
-    lower = np.clip(np.searchsorted(axis, points, side="right") - 1, 0, n - 2)
-    upper = lower + 1
-    fraction = (points - axis[lower]) / (axis[upper] - axis[lower])
-    return lower, upper, fraction
-
-
-def _bilinear(cells: xr.DataArray, weights: np.ndarray) -> np.ndarray:
+def _weighted_sum(cells: xr.DataArray, weights: np.ndarray) -> np.ndarray:
     """Weighted sum over the trailing ``corner`` axis, in float64.
 
     Corners of zero weight are left out, so a venue on a grid line does not take a missing
@@ -95,40 +81,54 @@ def extract_venues(
 ) -> xr.Dataset:
     """The forecast's input fields at each venue, dims ``([member,] time, venue)``.
 
-    Bilinear in latitude/longitude (Press et al., Numerical Recipes, 3rd ed. 2007, section
-    3.6) on the four grid cells around each venue. Those cells are selected first (one
-    vectorised ``isel``) and only they are read, so a dask-backed forecast computes only the
-    chunks that hold them and memory scales with venues x time; the result is in memory.
-    Every field is interpolated the same way, in float64, and stored in its own floating dtype
-    (float32 in the internal schema), so numpy- and dask-backed forecasts give identical values.
+    On a regular grid, bilinear in latitude/longitude (Press et al., Numerical Recipes, 3rd
+    ed. 2007, section 3.6) on the four grid cells around each venue, the longitudes wrapping
+    on a global grid; on curvilinear, projected, reduced and unstructured grids, inverse
+    distance weighting from the four nearest cells (Shepard 1968): :mod:`bulletin.interpolation`
+    has the method, its sources and the footprint test. The method is logged at INFO. Those
+    cells are selected first (one vectorised ``isel``) and only they are read, so a
+    dask-backed forecast computes only the chunks that hold them and memory scales with
+    venues x time; the result is in memory. Every field is interpolated the same way, in
+    float64, and stored in its own floating dtype (float32 in the internal schema), so numpy-
+    and dask-backed forecasts give identical values. Wind components ``u10``/``v10`` are
+    interpolated as components (never as angles), and the gust ``gust10`` as it is.
 
     When the forecast carries ``orography``, temperature is moved from the model surface height
-    to the venue elevation at the standard lapse rate (6.5 K/km) and the model height at the
-    venue is kept as ``model_height``; without orography values are used as they are. Relative
+    (the orography interpolated to the venue in the same way) to the venue elevation at the
+    standard lapse rate (6.5 K/km) and the model height at the venue is kept as
+    ``model_height``; without orography values are used as they are. Relative
     humidity is kept (our simplification: the correction is small next to the forecast's own
     humidity error). The result's ``orography`` holds the venue elevation, which the UV
-    altitude factor then uses. Only the schema's input fields (:data:`bulletin.schema.FIELDS`)
-    are taken: computed indices in ``forecast`` are left out, to be recomputed at the venues.
+    altitude factor then uses. Only the schema's input fields (:data:`bulletin.schema.FIELDS`,
+    and :data:`VENUE_WIND_FIELDS`) are taken: computed indices in ``forecast`` are left out,
+    to be recomputed at the venues.
     """
     if not venues:
         raise VenueError("no venues to extract")
-    if "latitude" not in forecast.dims or "longitude" not in forecast.dims:
-        raise VenueError("forecast is not on a latitude/longitude grid")
-    _check_inside(forecast, venues)
     names = [f.name for f in FIELDS if f.name in forecast]
+    names += [name for name in VENUE_WIND_FIELDS if name in forecast and name not in names]
     venue_lat = np.array([v.lat for v in venues], dtype=np.float64)
     venue_lon = np.array([v.lon for v in venues], dtype=np.float64)
-    lat0, lat1, fy = _bracket(np.asarray(forecast["latitude"].values, np.float64), venue_lat)
-    lon0, lon1, fx = _bracket(np.asarray(forecast["longitude"].values, np.float64), venue_lon)
-    # Corners in the order (lat0, lon0), (lat0, lon1), (lat1, lon0), (lat1, lon1).
-    lat_index = np.stack([lat0, lat0, lat1, lat1], axis=-1)
-    lon_index = np.stack([lon0, lon1, lon0, lon1], axis=-1)
-    weights = np.stack(
-        [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx], axis=-1
-    )  # (venue, corner)
+    where = venue_weights(forecast, [v.id for v in venues], venue_lat, venue_lon)
+    logger.info("venues: %s", where.method)
+    weights = where.weights  # (venue, corner)
+    for at, venue in enumerate(venues):
+        cells_at = [
+            ",".join(str(where.indexers[dim][at, c]) for dim in where.indexers)
+            for c in range(weights.shape[1])
+        ]
+        logger.debug(
+            "venue %s: cells (%s) = %s, weights %s",
+            venue.id,
+            ",".join(where.indexers),
+            " ".join(cells_at),
+            np.array2string(weights[at], precision=4),
+        )
     cells = forecast[names].isel(
-        latitude=xr.DataArray(lat_index, dims=("venue", "corner")),
-        longitude=xr.DataArray(lon_index, dims=("venue", "corner")),
+        {
+            dim: xr.DataArray(index, dims=("venue", "corner"))
+            for dim, index in where.indexers.items()
+        }
     )
     cells = cells.drop_vars([c for c in cells.coords if "corner" in cells[c].dims]).load()
 
@@ -136,7 +136,7 @@ def extract_venues(
     values = {
         name: xr.Variable(
             tuple(d for d in cells[name].dims if d != "corner"),
-            _bilinear(cells[name], weights),
+            _weighted_sum(cells[name], weights),
             dict(forecast[name].attrs),
         )
         for name in names
@@ -177,6 +177,31 @@ def extract_venues(
     )
     points.attrs = {k: v for k, v in forecast.attrs.items() if k != "local_day_timezone"}
     return points
+
+
+def wind_direction_deg(u_ms: np.ndarray, v_ms: np.ndarray) -> np.ndarray:
+    """Meteorological wind direction, degrees clockwise from north of where the wind comes
+    FROM, in (0, 360], from earth-relative eastward ``u`` and northward ``v`` components.
+
+    ``(270 - atan2(v, u) * 180 / pi) mod 360`` with north written 360, as in WMO code table
+    0877 (WMO-No. 306, Manual on Codes: 36 = north, 27 = west, 00 = calm) and MetPy's
+    ``metpy.calc.wind_direction``. Where the speed is below :data:`CALM_WIND_MS`, or a
+    component is missing, the direction is NaN (calm: no direction).
+    """
+    u = np.asarray(u_ms, dtype=np.float64)
+    v = np.asarray(v_ms, dtype=np.float64)
+    direction = np.mod(270.0 - np.degrees(np.arctan2(v, u)), 360.0)
+    direction = np.where(direction == 0.0, 360.0, direction)
+    with np.errstate(invalid="ignore"):
+        calm = ~(np.hypot(u, v) >= CALM_WIND_MS)
+    return np.where(calm, np.nan, direction)
+
+
+def _direction(u_ms: np.ndarray, v_ms: np.ndarray) -> pd.Series:
+    """``wind_direction_deg``: whole degrees in 1..360, NaN where calm or without u/v."""
+    direction = np.round(wind_direction_deg(u_ms, v_ms))
+    # A direction that rounds to 0 is north, which the WMO table writes 360.
+    return pd.Series(np.where(direction == 0.0, 360.0, direction))
 
 
 def _round(values: pd.Series, digits: int) -> pd.Series:
@@ -224,6 +249,10 @@ def _venue_frame(ds: xr.Dataset, venue: Venue) -> pd.DataFrame:
     ds = ds.transpose(*order)
     n_time = ds.sizes["time"]
     n_member = ds.sizes["member"] if member else 1
+    if "gust10" in ds:  # in km/h through the units registry, from the field's own units
+        ds = ds.assign(
+            gust10=convert(ds["gust10"], ds["gust10"].attrs.get("units", "m s-1"), "km/h")
+        )
 
     def col(name: str) -> np.ndarray:
         arr = ds[name]
@@ -242,6 +271,8 @@ def _venue_frame(ds: xr.Dataset, venue: Venue) -> pd.DataFrame:
         "temperature_degC": _round(pd.Series(col("t2m")), 1),
         "relative_humidity_pct": _round(pd.Series(col("rh2m")), 0),
         "wind_speed_10m_kmh": _round(pd.Series(col("wind10")) * KMH_PER_MS, 1),
+        "wind_direction_deg": _direction(optional("u10"), optional("v10")),
+        "wind_gust_kmh": _round(pd.Series(optional("gust10")), 1),
         "cloud_cover_pct": _round(pd.Series(optional("tcc")) * 100.0, 0),
         "uv_index": _round(pd.Series(col("uv_index")), 1),
         "wind_chill_degC": _round(pd.Series(col("wind_chill")), 1),
@@ -278,4 +309,13 @@ def _venue_frame(ds: xr.Dataset, venue: Venue) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["CORE_COLUMNS", "EXTRA_COLUMNS", "extract_venues", "local_times", "venue_table"]
+__all__ = [
+    "CALM_WIND_MS",
+    "CORE_COLUMNS",
+    "EXTRA_COLUMNS",
+    "VENUE_WIND_FIELDS",
+    "extract_venues",
+    "local_times",
+    "venue_table",
+    "wind_direction_deg",
+]

@@ -20,7 +20,8 @@ import numpy as np
 import xarray as xr
 
 from .compute import compute_indices
-from .errors import BulletinError
+from .errors import BulletinError, VenueError
+from .interpolation import horizontal_dims
 from .output import atomic_folder, atomic_path
 
 #: Output file kinds by suffix.
@@ -63,13 +64,21 @@ def grid_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.Dat
     """The gridded product as a lazy Dataset: every variable :func:`compute_indices` adds
     (never an input variable), on the forecast's coordinates, with CF metadata.
 
-    The forecast, numpy- or dask-backed, is chunked first (the whole time axis, whole
-    longitude rows, about :data:`CHUNK_POINTS` grid points per chunk), so nothing is computed
-    here.
+    Any horizontal layout of :mod:`bulletin.interpolation` is taken: a regular grid, a
+    structured grid with 2-D ``latitude``/``longitude`` (``y``, ``x``) or cells with 1-D
+    ``latitude``/``longitude`` (``cell``); the latitude/longitude coordinates are carried to
+    the product, and the writers name them in each variable's CF ``coordinates`` attribute
+    (CF 1.8 section 5). The forecast, numpy- or dask-backed, is chunked first (the whole time
+    axis, whole rows, about :data:`CHUNK_POINTS` grid points per chunk), so nothing is
+    computed here.
     """
-    if "latitude" not in forecast.dims or "longitude" not in forecast.dims:
-        raise GridOutputError("the gridded product needs a forecast on a latitude/longitude grid")
-    forecast = forecast.chunk(_grid_chunks(forecast))
+    try:
+        dims = horizontal_dims(forecast)
+    except VenueError as exc:
+        raise GridOutputError(
+            f"the gridded product needs a forecast on a latitude/longitude grid: {exc}"
+        ) from None
+    forecast = forecast.chunk(_grid_chunks(forecast, dims))
     indices = compute_indices(forecast, timezone=timezone)
     names = [name for name in indices.data_vars if name not in forecast.data_vars]
     product = indices[names]
@@ -83,18 +92,19 @@ def grid_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.Dat
         "history": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} bulletin indices --grid",
         "local_day_timezone": indices.attrs["local_day_timezone"],
     }
+    if forecast.attrs.get("grid_type"):
+        product.attrs["grid_type"] = str(forecast.attrs["grid_type"])
     return product
 
 
-def _grid_chunks(forecast: xr.Dataset) -> dict[str, int]:
-    """The whole time axis and any member dimension; latitude rows of about
-    :data:`CHUNK_POINTS` grid points; whole longitude rows."""
-    n_lon = forecast.sizes["longitude"]
-    return {
-        "time": -1,
-        "latitude": max(1, CHUNK_POINTS // max(n_lon, 1)),
-        "longitude": -1,
-    }
+def _grid_chunks(forecast: xr.Dataset, dims: tuple[str, ...]) -> dict[str, int]:
+    """The whole time axis and any member dimension; along the first horizontal dimension
+    (latitude rows, ``y`` rows, or cells) about :data:`CHUNK_POINTS` grid points; the other
+    horizontal dimensions whole."""
+    across = int(np.prod([forecast.sizes[dim] for dim in dims[1:]]))
+    chunks = {"time": -1, dims[0]: max(1, CHUNK_POINTS // max(across, 1))}
+    chunks.update({dim: -1 for dim in dims[1:]})
+    return chunks
 
 
 def _encoding(product: xr.Dataset) -> dict[str, dict]:

@@ -3,9 +3,11 @@ compute_indices, and the ``bulletin indices --grid`` command line."""
 
 from __future__ import annotations
 
+import h5netcdf
 import numpy as np
 import pytest
 import xarray as xr
+import zarr
 
 from bulletin import compute_indices, open_forecast
 from bulletin.compute import LEVEL_VARIABLES
@@ -101,3 +103,56 @@ def test_cli_grid_bad_output_is_one_line_exit_2(tmp_path, target, needle):
     assert len(errors) == 1 and needle in errors[0], result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _layouts():
+    """The NetCDF sample on the two other layouts: 2-D latitude/longitude on (y, x) (the grid
+    points moved a little off the regular rows, as on a projected grid) and 1-D cells."""
+    forecast = open_forecast(SAMPLE_NC)
+    la, lo = np.meshgrid(forecast["latitude"].values, forecast["longitude"].values, indexing="ij")
+    lo = lo + 0.01 * (la - la.mean())
+    structured = (
+        forecast.rename({"latitude": "y", "longitude": "x"})
+        .drop_vars(["y", "x"])
+        .assign_coords(latitude=(("y", "x"), la), longitude=(("y", "x"), lo))
+        .assign_attrs(grid_type="lambert")
+    )
+    cells = structured.stack(cell=("y", "x")).drop_vars(["cell", "y", "x"])
+    cells = cells.transpose("time", "cell").assign_attrs(grid_type="reduced_gg")
+    return {"structured": structured, "cells": cells}
+
+
+@pytest.mark.parametrize("layout", ["structured", "cells"])
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_grid_file_on_2d_and_cell_layouts_carries_the_coordinates(tmp_path, layout, suffix):
+    forecast = _layouts()[layout]
+    path = write_grid_indices(forecast, tmp_path / f"indices{suffix}", timezone="Asia/Shanghai")
+    expected = compute_indices(forecast, timezone="Asia/Shanghai")
+    horizontal = forecast["latitude"].dims
+    with _open(path) as written:
+        assert written.attrs["grid_type"] == forecast.attrs["grid_type"]
+        for name in ("latitude", "longitude"):
+            assert written[name].dims == horizontal, name
+            np.testing.assert_array_equal(written[name].values, forecast[name].values)
+        assert written["latitude"].attrs["standard_name"] == "latitude"
+        assert written["longitude"].attrs["units"] == "degrees_east"
+        for name in ("spectator_level", "wind_chill", "uv_index"):
+            variable = written[name]
+            assert variable.dims == ("time", *horizontal), name
+            np.testing.assert_array_equal(variable.values, expected[name].values, err_msg=name)
+    # The CF "coordinates" attribute names the latitude/longitude of each variable (CF 1.8
+    # section 5), as the file holds it (read without xarray's decoding).
+    if suffix == ".nc":
+        with h5netcdf.File(path, "r") as raw:
+            names = set(raw["spectator_level"].attrs["coordinates"].split())
+    else:
+        names = set(
+            zarr.open_group(str(path), mode="r")["spectator_level"].attrs["coordinates"].split()
+        )
+    assert {"latitude", "longitude"} <= names
+
+
+def test_grid_product_on_cells_is_chunked_along_the_cells():
+    product = grid_indices(_layouts()["cells"])
+    assert product["spectator_level"].chunks is not None
+    assert len(product["spectator_level"].chunksizes["time"]) == 1

@@ -134,3 +134,82 @@ def test_a_forecast_without_temperature_is_a_clear_error():
     ds = schema_dataset().drop_vars("t2m")
     with pytest.raises(ForecastError, match=r"lacks required variable.*t2m"):
         venue_table(ds, VENUES)
+
+
+#: CF standard names of the schema's wind fields (CF standard name table).
+WIND_STANDARD_NAMES = {
+    "u10": "eastward_wind",
+    "v10": "northward_wind",
+    "gust10": "wind_speed_of_gust",
+}
+
+
+def with_wind(ds: xr.Dataset, u, v, gust=None, gust_units="m s-1") -> xr.Dataset:
+    """``ds`` with u10/v10 (and gust10) fields, each a constant or an array on the grid."""
+    shape = ds["t2m"].shape
+    fields = {"u10": u, "v10": v}
+    if gust is not None:
+        fields["gust10"] = gust
+    out = ds
+    for name, value in fields.items():
+        units = gust_units if name == "gust10" else "m s-1"
+        attrs = {"standard_name": WIND_STANDARD_NAMES[name], "units": units}
+        data = np.broadcast_to(np.asarray(value, dtype=np.float32), shape)
+        out = out.assign({name: (ds["t2m"].dims, data.copy(), attrs)})
+    return out
+
+
+@pytest.mark.parametrize(
+    ("u", "v", "expected"),
+    [
+        (0.0, -5.0, 360.0),
+        (5.0, 0.0, 270.0),
+        (0.0, 5.0, 180.0),
+        (-5.0, 0.0, 90.0),
+        (-3.0, -3.0, 45.0),
+    ],
+    ids=["from-north", "from-west", "from-south", "from-east", "from-north-east"],
+)
+def test_wind_direction_is_where_the_wind_comes_from(u, v, expected):
+    table = venue_table(with_wind(schema_dataset(), u, v), VENUES)
+    assert (table["wind_direction_deg"] == expected).all()
+    metpy_calc = pytest.importorskip("metpy.calc")
+    units = pytest.importorskip("metpy.units").units
+    reference = metpy_calc.wind_direction(u * units("m/s"), v * units("m/s")).m_as("degree")
+    assert expected == pytest.approx(float(reference))
+
+
+def test_wind_components_are_interpolated_not_angles_and_calm_has_no_direction():
+    ds = schema_dataset()
+    lon = ds["longitude"].values
+    # Wind from 350 degrees on one grid column, from 10 degrees on the next: between them the
+    # mean vector comes from the north (a mean of the angles would say south).
+    column = np.searchsorted(lon, 115.6)
+    u = np.zeros(ds["t2m"].shape, dtype=np.float32)
+    v = np.full(ds["t2m"].shape, -5.0, dtype=np.float32)
+    u[..., column - 1] = 5.0 * np.sin(np.radians(350.0)) * -1
+    u[..., column] = 5.0 * np.sin(np.radians(10.0)) * -1
+    v[..., column - 1 : column + 1] = -5.0 * np.cos(np.radians(10.0))
+    middle = Venue("middle", "Middle", 40.5, float(lon[column - 1] + lon[column]) / 2, 500.0)
+    table = venue_table(with_wind(ds, u, v), [middle])
+    assert (table["wind_direction_deg"] == 360.0).all()
+    calm = venue_table(with_wind(ds, 0.2, -0.2), [middle])
+    assert calm["wind_direction_deg"].isna().all()
+    assert ",," in calm.to_csv(index=False).splitlines()[1]  # an empty cell, not "nan"
+
+
+def test_gust_in_kmh_and_empty_columns_without_wind_fields():
+    ds = schema_dataset()
+    table = venue_table(with_wind(ds, 3.0, 4.0, gust=10.0), VENUES)
+    assert (table["wind_gust_kmh"] == 36.0).all()
+    assert (table["wind_direction_deg"] == 217.0).all()  # atan2: from 216.87 degrees
+    knots = venue_table(with_wind(ds, 3.0, 4.0, gust=10.0, gust_units="knot"), VENUES)
+    assert (knots["wind_gust_kmh"] == 18.5).all()  # 10 kn = 18.52 km/h
+    plain = venue_table(ds, VENUES)
+    assert plain["wind_direction_deg"].isna().all() and plain["wind_gust_kmh"].isna().all()
+    header = plain.to_csv(index=False).splitlines()[0].split(",")
+    at = header.index("wind_speed_10m_kmh")
+    assert header[at + 1 : at + 3] == ["wind_direction_deg", "wind_gust_kmh"]
+    # The columns are the only difference the wind fields make.
+    with_fields = table.drop(columns=["wind_direction_deg", "wind_gust_kmh"])
+    assert with_fields.equals(plain.drop(columns=["wind_direction_deg", "wind_gust_kmh"]))
