@@ -75,6 +75,14 @@ quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr."
 )
 
+latest_run_option = click.option(
+    "--latest-run",
+    is_flag=True,
+    default=False,
+    help="Forecast files of overlapping runs: take the newest run where they overlap "
+    "(default: refuse them).",
+)
+
 
 def venue_option(*, required: bool = False, help: str) -> Callable[[F], F]:
     """``--venue ID`` (repeatable), into the parameter ``venue_ids``."""
@@ -116,6 +124,7 @@ __all__ = [
     "elevation_option",
     "forecast_argument",
     "lang_option",
+    "latest_run_option",
     "load_venues",
     "quiet_option",
     "templates_option",

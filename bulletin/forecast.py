@@ -49,7 +49,14 @@ from bulletin.readers.catalogue import (
     identify,
 )
 from bulletin.readers.cf import open_cf
-from bulletin.readers.coords import CANONICAL_DIMS, cf_to_canonical, grib_to_canonical, grid_order
+from bulletin.readers.coords import (
+    CANONICAL_DIMS,
+    REGULAR_DIMS,
+    cf_to_canonical,
+    grib_to_canonical,
+    grid_order,
+    horizontal_dims,
+)
 from bulletin.readers.detect import Format, detect_format
 from bulletin.readers.eccodes_loader import load_eccodes
 from bulletin.readers.grib import (
@@ -58,6 +65,8 @@ from bulletin.readers.grib import (
     open_grib,
     window_start_minutes,
 )
+from bulletin.readers.winds import rotate_cf_grid_winds
+from bulletin.readers.wrf import is_wrf, wrf_to_cf
 from bulletin.schema import FIELDS, FIELDS_BY_NAME
 from bulletin.units import UnitsError, convert
 
@@ -86,8 +95,8 @@ DEFAULT_SNOW_DENSITY_KG_M3 = 250.0
 #: raises. Sources: -100..60 °C brackets the observed extremes of 2 m temperature (-89.2 °C
 #: Vostok, 56.7 °C Death Valley, WMO Archive of Weather and Climate Extremes); RH above 110 %
 #: or a cloud fraction above 1.05 cannot be rounding (our choice of tolerance); the rest are our
-#: choice, each with a margin around the record: 10 m wind <= 150 m s-1 (record gust 113 m s-1,
-#: Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2 (solar constant 1361 W m-2);
+#: choice, each with a margin around the record: 10 m wind, its components and gusts within
+#: 150 m s-1 (record gust 113 m s-1, Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2 (solar constant 1361 W m-2);
 #: snow depth <= 100 m (ECMWF caps snow at 10 m water equivalent on glaciers, 40 m at our
 #: density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm, Holt, Missouri, 1947);
 #: total ozone 50..1000 DU (observed about 90..650 DU); UV index <= 50 (highest measured 43.3,
@@ -97,6 +106,9 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
     "t2m": (-100.0, 60.0),
     "rh2m": (0.0, 110.0),
     "wind10": (0.0, 150.0),
+    "u10": (-150.0, 150.0),
+    "v10": (-150.0, 150.0),
+    "gust10": (0.0, 150.0),
     "tcc": (-0.05, 1.05),
     "rsds": (-5.0, 1500.0),
     "snow_depth": (-0.001, 100.0),
@@ -142,7 +154,9 @@ class _Piece:
     variable: str
     file_units: str
     kind: Kind
+    #: The run the piece comes from; None for a series of analyses (one run per time).
     reference_time: np.datetime64 | None
+    grid_type: str = ""
 
 
 @dataclass
@@ -167,26 +181,35 @@ def open_forecast(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     chunks: Chunks = None,
+    latest_run: bool = False,
 ) -> xr.Dataset:
     """Read forecast files into one Dataset in the internal schema (:mod:`bulletin.schema`).
 
     Parameters
     ----------
     paths
-        One path or several: GRIB 1/2, netCDF-4/HDF5, classic NetCDF or a Zarr directory,
-        recognised from their content. Several files are merged (parameters split over files)
-        and concatenated (one file per step or per ensemble member).
+        One path or several: GRIB 1/2, netCDF-4/HDF5, classic NetCDF (CF, WRF ``wrfout``, ICON
+        cells, ERA5 from the CDS) or a Zarr directory, recognised from their content. Several
+        files are merged (parameters split over files) and concatenated (one file per step or
+        per ensemble member); files of consecutive runs, or of analyses at different times,
+        are joined along valid time when their times do not overlap.
     chunks
         ``None`` for numpy-backed data, or dask chunks by canonical dimension name
-        (``time``, ``latitude``, ``longitude``, ``member``), ``{}`` or ``"auto"``: the result is
-        then dask-backed and nothing but the small validation reductions is computed.
+        (``time``, ``latitude``, ``longitude``, ``y``, ``x``, ``cell``, ``member``), ``{}`` or
+        ``"auto"``: the result is then dask-backed and nothing but the small validation
+        reductions is computed.
+    latest_run
+        When files of several forecast runs overlap in valid time, take the newest run where
+        they overlap (older runs keep only the times before the next run begins) instead of
+        raising :class:`ForecastError`.
 
     Raises
     ------
     ForecastError
         Missing, unreadable or truncated files; files without any known forecast field;
         missing required fields (what was looked for is named); physically impossible values
-        (file, variable and value named); an all-missing temperature or an empty time axis.
+        (file, variable and value named); an all-missing temperature or an empty time axis;
+        runs overlapping in valid time (unless ``latest_run``).
     """
     files = _as_paths(paths)
     catalogue = _Catalogue()
@@ -208,14 +231,17 @@ def open_forecast(
         else:
             raw = open_cf(path, fmt, chunks)
             summary = _summary(raw.data_vars, "variables")
+            convention = "cf"
+            if is_wrf(raw):
+                raw, convention = wrf_to_cf(raw, path), "wrf"
             if not any(identify(str(n), v) for n, v in raw.data_vars.items()):
                 raise ForecastError(_not_a_forecast(path, [], fmt, summary))
-            conventions.append("cf")
-            _collect(catalogue, cf_to_canonical(raw, path), path, None)
+            conventions.append(convention)
+            _collect(catalogue, rotate_cf_grid_winds(cf_to_canonical(raw, path)), path, None)
         if sum(len(p) for p in catalogue.pieces.values()) == found_before:
             raise ForecastError(_not_a_forecast(path, catalogue.notes, fmt, summary))
 
-    reference_time = _single_reference_time(catalogue)
+    reference_time = _resolve_runs(catalogue, latest_run)
     combined = {key: _combine(pieces) for key, pieces in catalogue.pieces.items()}
     fields = _derive(combined, catalogue, files)
     dataset = _assemble(fields, reference_time, files, conventions, chunks)
@@ -230,7 +256,10 @@ def _as_paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
         items: Iterable[str | os.PathLike[str]] = [paths]
     else:
         items = paths
-    files = [Path(p).expanduser().resolve() for p in items]
+    try:
+        files = [Path(p).expanduser().resolve() for p in items]
+    except RuntimeError as exc:  # pathlib's "Symlink loop from ..." (an OSError from 3.13)
+        raise ForecastError(f"cannot read forecast file: {exc}") from None
     if not files:
         raise ForecastError("no forecast file given")
     if len(set(files)) != len(files):
@@ -258,7 +287,12 @@ def _summary(names: Iterable[object], what: str) -> str:
 def _collect(catalogue: _Catalogue, ds: xr.Dataset, path: Path, grib: GribContents | None) -> None:
     """Recognise the variables of one canonical dataset and add them to ``catalogue``."""
     reference = ds.coords.get("forecast_reference_time")
-    reference_time = None if reference is None else reference.values.astype("datetime64[ns]")
+    references = None  # one per time for a series of analyses, else the run's
+    reference_time = None
+    if reference is not None:
+        references = np.asarray(reference.values).astype("datetime64[ns]")
+        if references.ndim == 0 or np.all(references == references.flat[0]):
+            reference_time = references.flat[0]
     for name, variable in ds.data_vars.items():
         match = identify(str(name), variable)
         if match is None:
@@ -282,14 +316,15 @@ def _collect(catalogue: _Catalogue, ds: xr.Dataset, path: Path, grib: GribConten
             data = data.assign_coords(
                 window_start=(
                     "time",
-                    _window_start(data, variable, kind, grib, reference_time, where),
+                    _window_start(data, variable, kind, grib, references, where),
                 )
             )
         data = grid_order(
             data.drop_vars([c for c in data.coords if c not in (*CANONICAL_DIMS, "window_start")])
         )
         data.attrs = {}
-        catalogue.add(_Piece(source, data, path, str(name), units, kind, reference_time))
+        grid_type = str(ds.attrs.get("grid_type") or variable.attrs.get("GRIB_gridType", ""))
+        catalogue.add(_Piece(source, data, path, str(name), units, kind, reference_time, grid_type))
 
 
 def _surface_field(
@@ -303,10 +338,14 @@ def _surface_field(
     if remaining:
         catalogue.notes.append(f"{where} has extra dimension(s) {remaining}: not a surface field")
         return None
-    if "latitude" not in data.dims or "longitude" not in data.dims:
-        catalogue.notes.append(f"{where} is not on the latitude-longitude grid")
+    layout = horizontal_dims(data)
+    if layout is None:
+        catalogue.notes.append(
+            f"{where} is on dimensions {list(data.dims)}: no horizontal grid (latitude/"
+            "longitude, y/x or cell)"
+        )
         return None
-    return data.transpose(*[d for d in CANONICAL_DIMS if d in data.dims])
+    return data.transpose(*[d for d in ("member", "time", *layout) if d in data.dims])
 
 
 def _kind(variable: xr.DataArray, source: Source, where: str) -> Kind:
@@ -316,6 +355,9 @@ def _kind(variable: xr.DataArray, source: Source, where: str) -> Kind:
             return "accumulated"
         if step_type == "avg":
             return "average"
+        if step_type in ("max", "min") and source.kind == "instant":
+            # A maximum or minimum over the preceding window (ECMWF 10fg): read as it is.
+            return "instant"
         if step_type == "instant":
             if source.kind != "accumulated":
                 return "instant"
@@ -340,10 +382,11 @@ def _window_start(
     variable: xr.DataArray,
     kind: Kind,
     grib: GribContents | None,
-    reference_time: np.datetime64 | None,
+    reference_time: np.ndarray | None,
     where: str,
 ) -> np.ndarray:
-    """Start of the accumulation/averaging window of every time of ``data``."""
+    """Start of the accumulation/averaging window of every time of ``data``; ``reference_time``
+    is the run's (0-D) or one per time (a series of analyses)."""
     if grib is not None:
         if reference_time is None:
             raise ForecastError(f"{where}: no reference time for its accumulation windows")
@@ -355,7 +398,7 @@ def _window_start(
         # CF amounts without time bounds: taken as accumulated since the reference time (how
         # cfgrib-converted ECMWF data arrive); a decrease would then be caught as negative
         # rates by the value checks. Averages give no such clue, so they need the bounds.
-        return np.full(data.sizes["time"], reference_time, dtype="datetime64[ns]")
+        return np.broadcast_to(reference_time, (data.sizes["time"],)).astype("datetime64[ns]")
     raise ForecastError(
         f"{where} is {kind} over time windows but the file has no time bounds"
         + ("" if reference_time is not None else " nor a forecast_reference_time")
@@ -363,18 +406,105 @@ def _window_start(
     )
 
 
-def _single_reference_time(catalogue: _Catalogue) -> np.datetime64 | None:
-    runs: dict[np.datetime64, set[Path]] = {}
+def _resolve_runs(catalogue: _Catalogue, latest_run: bool) -> np.datetime64 | None:
+    """The reference time of the one run the pieces come from, or None when they come from
+    several runs (joined along valid time) or from series of analyses.
+
+    Runs whose valid times do not overlap are joined. Overlapping runs raise
+    :class:`ForecastError` unless ``latest_run``: each older run then keeps only its times
+    before the first valid time of any newer run. Time-invariant fields (orography) belong to
+    no run.
+    """
+    runs: dict[np.datetime64, list[_Piece]] = {}
     for pieces in catalogue.pieces.values():
         for piece in pieces:
-            if piece.reference_time is not None:
-                runs.setdefault(np.datetime64(piece.reference_time, "ns"), set()).add(piece.path)
-    if len(runs) > 1:
+            if piece.reference_time is not None and not piece.source.time_invariant:
+                runs.setdefault(np.datetime64(piece.reference_time, "ns"), []).append(piece)
+    if len(runs) <= 1:
+        return next(iter(runs)) if runs else None
+    order = sorted(runs)
+    spans = {ref: _time_span(runs[ref]) for ref in order}
+    overlapping = [
+        (old, new)
+        for i, old in enumerate(order)
+        for new in order[i + 1 :]
+        if spans[old][1] >= spans[new][0] and spans[new][1] >= spans[old][0]
+    ]
+    if overlapping and not latest_run:
         detail = "; ".join(
-            f"{np.datetime_as_string(t, 'm')} in {_names(p)}" for t, p in sorted(runs.items())
+            f"the run of {_minutes(old)} (valid {_minutes(spans[old][0])} to "
+            f"{_minutes(spans[old][1])}, {_files_of(runs[old])}) and the run of {_minutes(new)} "
+            f"(valid {_minutes(spans[new][0])} to {_minutes(spans[new][1])}, "
+            f"{_files_of(runs[new])})"
+            for old, new in overlapping
         )
-        raise ForecastError(f"the files come from different forecast runs: {detail}")
-    return next(iter(runs)) if runs else None
+        raise ForecastError(
+            f"the files come from forecast runs that overlap in valid time: {detail}; give the "
+            "files of one run, or --latest-run (latest_run=True) to take the newest run where "
+            "they overlap"
+        )
+    if overlapping:
+        for i, old in enumerate(order[:-1]):
+            cutoff = min(spans[new][0] for new in order[i + 1 :])
+            kept = _cut_run(catalogue, runs[old], cutoff)
+            logger.info(
+                "forecast run of %s: %s (the newer run of %s begins at %s)",
+                _minutes(old),
+                f"times before {_minutes(cutoff)} kept" if kept else "not used",
+                _minutes(next(new for new in order[i + 1 :] if spans[new][0] == cutoff)),
+                _minutes(cutoff),
+            )
+        remaining = {p.reference_time for pieces in catalogue.pieces.values() for p in pieces} - {
+            None
+        }
+        if len(remaining) == 1 and not any(
+            p.reference_time is None and not p.source.time_invariant
+            for pieces in catalogue.pieces.values()
+            for p in pieces
+        ):
+            return np.datetime64(next(iter(remaining)), "ns")
+    logger.info(
+        "joined %d forecast runs along valid time: %s",
+        len(order),
+        ", ".join(_minutes(ref) for ref in order),
+    )
+    return None
+
+
+def _time_span(pieces: list[_Piece]) -> tuple[np.datetime64, np.datetime64]:
+    times = np.concatenate([np.atleast_1d(p.data["time"].values) for p in pieces])
+    return times.min(), times.max()
+
+
+def _cut_run(catalogue: _Catalogue, pieces: list[_Piece], cutoff: np.datetime64) -> bool:
+    """Keep only the times before ``cutoff`` of ``pieces`` (in place in ``catalogue``);
+    whether any time is left."""
+    kept_any = False
+    for piece in pieces:
+        pieces_of_source = catalogue.pieces[piece.source.key]
+        index = next(i for i, p in enumerate(pieces_of_source) if p is piece)
+        keep = np.atleast_1d(piece.data["time"].values) < cutoff
+        if keep.any():
+            kept_any = True
+            pieces_of_source[index] = _Piece(
+                piece.source,
+                piece.data.isel(time=np.flatnonzero(keep)),
+                piece.path,
+                piece.variable,
+                piece.file_units,
+                piece.kind,
+                piece.reference_time,
+                piece.grid_type,
+            )
+        else:
+            del pieces_of_source[index]
+    for key in [k for k, v in catalogue.pieces.items() if not v]:
+        del catalogue.pieces[key]
+    return kept_any
+
+
+def _minutes(time: np.datetime64) -> str:
+    return str(np.datetime_as_string(np.datetime64(time, "m"), unit="m"))
 
 
 def _combine(pieces: list[_Piece]) -> _Field:
@@ -546,6 +676,12 @@ def _derive(
             f"{len(absent)} required fields missing in {_names(files)}: {listed}{notes}"
         )
 
+    if "eastward_wind" in combined and "northward_wind" in combined:
+        out["u10"] = combined["eastward_wind"]
+        out["v10"] = combined["northward_wind"]
+    if "wind_gust" in combined:
+        out["gust10"] = combined["wind_gust"]
+
     if "cloud_area_fraction" in combined:
         out["tcc"] = combined["cloud_area_fraction"]
 
@@ -607,6 +743,12 @@ _FALLBACKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("uv_index", "uv_dose_rate"),
         "the UV index is the parametric all-sky estimate",
     ),
+    (
+        "u10",
+        ("eastward_wind", "northward_wind"),
+        "the venue table has no wind direction",
+    ),
+    ("gust10", ("wind_gust",), "the venue table has no wind gusts"),
 )
 
 
@@ -640,18 +782,25 @@ def _assemble(
     chunks: Chunks,
 ) -> xr.Dataset:
     grid = fields["t2m"].data
+    layout = horizontal_dims(grid)
     arrays: dict[str, xr.DataArray] = {}
     for name, fld in fields.items():
         data = fld.data.drop_vars("window_start", errors="ignore")
+        if horizontal_dims(data) != layout:
+            raise ForecastError(
+                f"{FIELDS_BY_NAME[name].long_name} from {_files_of(fld.pieces)} is on "
+                f"{_layout_text(horizontal_dims(data))}, the 2 m temperature on "
+                f"{_layout_text(layout)}"
+            )
         for axis in ("latitude", "longitude"):
-            if data.sizes[axis] != grid.sizes[axis] or not np.allclose(
+            if data[axis].shape != grid[axis].shape or not np.allclose(
                 data[axis].values, grid[axis].values, rtol=0.0, atol=1e-6
             ):
                 raise ForecastError(
                     f"{FIELDS_BY_NAME[name].long_name} from {_files_of(fld.pieces)} is on a "
                     f"different {axis} grid than the 2 m temperature"
                 )
-            data = data.assign_coords({axis: grid[axis].values})
+            data = data.assign_coords({axis: grid[axis].variable})
         arrays[name] = data
 
     _validate(arrays, fields)
@@ -688,13 +837,33 @@ def _assemble(
     dataset.attrs = {
         "source_files": [str(p) for p in files],
         "source_convention": "+".join(sorted(set(conventions))),
+        "grid_type": fields["t2m"].pieces[0].grid_type or "regular_ll",
     }
+    if layout == REGULAR_DIMS and _goes_round(dataset["longitude"].values):
+        dataset.attrs["global_longitude"] = 1
     if chunks is not None:
         if isinstance(chunks, str):
             dataset = dataset.chunk(chunks)
         else:
             dataset = dataset.chunk({k: v for k, v in chunks.items() if k in dataset.dims})
     return dataset
+
+
+def _layout_text(layout: tuple[str, ...] | None) -> str:
+    return "no horizontal grid" if layout is None else f"dimensions {', '.join(layout)}"
+
+
+def _goes_round(longitude: np.ndarray) -> bool:
+    """Whether ascending, evenly spaced longitudes cover the whole circle (the next point
+    after the last is the first, 360 degrees on); our choice of tolerance: 1 % of a spacing."""
+    lon = np.asarray(longitude, dtype=np.float64)
+    if lon.size < 3:
+        return False
+    steps = np.diff(lon)
+    step = float(np.median(steps))
+    if step <= 0.0 or not np.allclose(steps, step, rtol=0.0, atol=0.01 * step):
+        return False
+    return abs(lon[-1] + step - (lon[0] + 360.0)) <= 0.01 * step
 
 
 def _validate(arrays: dict[str, xr.DataArray], fields: dict[str, _Field]) -> None:
@@ -705,11 +874,14 @@ def _validate(arrays: dict[str, xr.DataArray], fields: dict[str, _Field]) -> Non
         reductions[name] = (data.min(dim=over, skipna=True), data.max(dim=over, skipna=True))
     (computed,) = dask.compute(reductions)
 
-    t_min, _ = computed["t2m"]
-    if bool(np.all(np.isnan(np.asarray(t_min.values)))):
-        raise ForecastError(
-            f"all 2 m temperatures are missing in {_files_of(fields['t2m'].pieces)}"
-        )
+    for name, what in (
+        ("t2m", "2 m temperatures"),
+        ("rh2m", "2 m relative humidities"),
+        ("wind10", "10 m wind speeds"),
+    ):
+        field_min, _ = computed[name]
+        if bool(np.all(np.isnan(np.asarray(field_min.values)))):
+            raise ForecastError(f"all {what} are missing in {_files_of(fields[name].pieces)}")
     for name, (low_values, high_values) in computed.items():
         low, high = VALID_RANGES[name]
         for values, bad in (

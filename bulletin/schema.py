@@ -2,16 +2,31 @@
 
 ``open_forecast`` returns an :class:`xarray.Dataset` with
 
-* dimensions ``time`` (valid time, ``datetime64[ns]``, UTC, ascending), ``latitude``
-  (degrees north, ascending), ``longitude`` (degrees east in -180..180, ascending) and,
-  for ensembles, ``member`` (int);
-* the scalar coordinate ``forecast_reference_time`` (UTC) when the input carries one;
+* the dimension ``time`` (valid time, ``datetime64[ns]``, UTC, ascending) and, for ensembles,
+  ``member`` (int);
+* one of three horizontal layouts, named by ``attrs["grid_type"]`` (ecCodes ``gridType`` for
+  GRIB, e.g. ``regular_ll``, ``reduced_gg``, ``lambert``; ``wrf``, ``curvilinear`` or
+  ``unstructured`` for NetCDF; ``regular`` for a CF file on 1-D latitude and longitude):
+
+  (a) regular: 1-D dimensions ``latitude`` (degrees north, ascending) and ``longitude``
+      (degrees east in -180..180, ascending); a grid that goes round the globe is marked
+      ``attrs["global_longitude"] = 1``;
+  (b) structured but not regular (rotated, projected, WRF, CF files with 2-D latitude and
+      longitude): dimensions ``y``, ``x`` with the 2-D coordinates ``latitude(y, x)`` and
+      ``longitude(y, x)`` (degrees, longitudes in -180..180);
+  (c) unstructured (reduced Gaussian, ICON cells): dimension ``cell`` with the 1-D coordinates
+      ``latitude(cell)`` and ``longitude(cell)``;
+
+* the scalar coordinate ``forecast_reference_time`` (UTC) when all the data come from one
+  forecast run (a series of analyses, or consecutive runs joined along valid time, have none);
 * the data variables below, float32, each with the CF ``standard_name`` and ``units``
   attributes given here (the units are the ones the index layer expects; readers convert
   with pint through cf_xarray's registry, never with hand-written factors).
 
 Required variables make ``open_forecast`` fail with a clear error when missing; optional ones
-are simply absent and the index layer uses its documented fallback.
+are simply absent and the index layer uses its documented fallback. Winds are earth-relative
+(readers rotate grid-relative components); ``wind10`` is derived from ``u10`` and ``v10`` when
+the file gives no speed.
 """
 
 from __future__ import annotations
@@ -32,6 +47,9 @@ FIELDS: tuple[Field, ...] = (
     Field("t2m", "air_temperature", "degC", "2 m air temperature", required=True),
     Field("rh2m", "relative_humidity", "%", "2 m relative humidity", required=True),
     Field("wind10", "wind_speed", "m s-1", "10 m wind speed", required=True),
+    Field("u10", "eastward_wind", "m s-1", "10 m eastward wind (earth-relative)"),
+    Field("v10", "northward_wind", "m s-1", "10 m northward wind (earth-relative)"),
+    Field("gust10", "wind_speed_of_gust", "m s-1", "10 m wind gust"),
     Field("tcc", "cloud_area_fraction", "1", "total cloud cover (0-1)"),
     Field(
         "rsds",

@@ -280,7 +280,7 @@ def test_files_from_different_runs(tmp_path):
     second = _cf().assign_coords(forecast_reference_time=np.datetime64("2022-02-04T12", "ns"))
     a = _write(first, tmp_path / "a.nc")
     b = _write(second, tmp_path / "b.nc")
-    _refuses([a, b], "different forecast runs", "a.nc", "b.nc")
+    _refuses([a, b], "runs that overlap in valid time", "a.nc", "b.nc", "--latest-run")
 
 
 def test_same_times_twice(tmp_path):
@@ -318,9 +318,11 @@ def test_accumulation_without_bounds_or_reference_time(tmp_path):
     )
 
 
-def test_curvilinear_grid_is_refused(tmp_path):
+def test_latitude_and_longitude_on_different_layouts_are_refused(tmp_path):
+    """1-D latitude with 2-D longitude is none of the three layouts: the error says which
+    dimensions each is on and what is read."""
     shape = (3, LATS.size, LONS.size)
-    lat2d, lon2d = np.meshgrid(LATS, LONS, indexing="ij")
+    _, lon2d = np.meshgrid(LATS, LONS, indexing="ij")
     ds = xr.Dataset(
         {
             "tas": (
@@ -331,18 +333,18 @@ def test_curvilinear_grid_is_refused(tmp_path):
         },
         coords={
             "time": INIT + pd.to_timedelta(np.arange(3), "h"),
-            "lat": (("y", "x"), lat2d, {"standard_name": "latitude", "units": "degrees_north"}),
+            "lat": ("y", LATS, {"standard_name": "latitude", "units": "degrees_north"}),
             "lon": (("y", "x"), lon2d, {"standard_name": "longitude", "units": "degrees_east"}),
         },
     )
     _refuses(
-        _write(ds, tmp_path / "curvi.nc"),
-        "curvi.nc",
-        "grid not supported yet",
-        "2-D on dimension(s) ['y', 'x']",
-        "regular",
+        _write(ds, tmp_path / "mixed.nc"),
+        "mixed.nc",
+        "grid not supported",
+        "latitude 'lat' on ['y']",
+        "longitude 'lon' on ['y', 'x']",
+        "curvilinear",
         "the file has dimensions",
-        "coordinates",
     )
 
 

@@ -11,7 +11,9 @@ A file variable is identified, in this order, by
    alone never identifies a variable).
 
 Short names and parameter ids are ecCodes' (ECMWF parameter database): ECMWF IFS/AIFS open data
-and NCEP GFS pgrb2 names (NCEP GFS product inventory). ecCodes' ``uvi``
+and NCEP GFS pgrb2 names (NCEP GFS product inventory); ICON/COSMO NetCDF names (``t_2m``,
+``td_2m``, ``u_10m``, ``clct``, ``tot_prec``, ``h_snow``, ``vmax_10m``, ...) are DWD's (DWD
+Database Reference for the ICON model, section 2). ecCodes' ``uvi``
 (paramId 151187, a wind increment) is deliberately absent: it is not a UV index.
 
 Each :class:`Source` converts to one intermediate unit, with a pint context where physics is
@@ -75,7 +77,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("air_temperature",),
         grib_short_names=("2t",),
         grib_param_ids=(167,),
-        names=("t2m", "tas", "2t", "temperature_2m", "tmp2m"),
+        names=("t2m", "tas", "2t", "temperature_2m", "tmp2m", "t_2m"),
     ),
     Source(
         "relative_humidity",
@@ -84,7 +86,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("relative_humidity",),
         grib_short_names=("2r",),
         grib_param_ids=(260242,),
-        names=("r2", "rh2m", "hurs", "2r", "rh", "relative_humidity_2m"),
+        names=("r2", "rh2m", "hurs", "2r", "rh", "relative_humidity_2m", "rh_2m", "relhum_2m"),
     ),
     Source(
         "dew_point_temperature",
@@ -93,7 +95,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("dew_point_temperature",),
         grib_short_names=("2d",),
         grib_param_ids=(168,),
-        names=("d2m", "tdps", "2d", "dewpoint_2m", "dpt2m"),
+        names=("d2m", "tdps", "2d", "dewpoint_2m", "dpt2m", "td_2m"),
     ),
     Source(
         "wind_speed",
@@ -102,7 +104,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("wind_speed",),
         grib_short_names=("10si",),
         grib_param_ids=(207,),
-        names=("si10", "10si", "sfcWind", "wind10", "ws10", "wind_speed_10m"),
+        names=("si10", "10si", "sfcWind", "wind10", "ws10", "wind_speed_10m", "sp_10m"),
     ),
     Source(
         "eastward_wind",
@@ -111,7 +113,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("eastward_wind",),
         grib_short_names=("10u",),
         grib_param_ids=(165,),
-        names=("u10", "uas", "10u"),
+        names=("u10", "uas", "10u", "u_10m"),
     ),
     Source(
         "northward_wind",
@@ -120,7 +122,20 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("northward_wind",),
         grib_short_names=("10v",),
         grib_param_ids=(166,),
-        names=("v10", "vas", "10v"),
+        names=("v10", "vas", "10v", "v_10m"),
+    ),
+    Source(
+        "wind_gust",
+        "10 m wind gust",
+        "m s-1",
+        standard_names=("wind_speed_of_gust",),
+        # ECMWF: 10fg is the maximum gust since the previous post-processing (stepType max),
+        # 10fg3/10fg6 over the last 3/6 hours, i10fg the instantaneous gust; NCEP GFS: GUST
+        # (ECMWF parameter database; NCEP GRIB2 Table 4.2-0-2). cfgrib names 10fg "fg10".
+        # Only true gusts: a maximum of the 10 m mean wind (WRF WSPD10MAX) is not one.
+        grib_short_names=("10fg", "i10fg", "10fg3", "10fg6", "gust"),
+        grib_param_ids=(49, 228029, 228028, 123, 260065),
+        names=("fg10", "i10fg", "fg10_3", "fg10_6", "gust", "wind_gust", "vmax_10m"),
     ),
     Source(
         "cloud_area_fraction",
@@ -129,7 +144,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("cloud_area_fraction",),
         grib_short_names=("tcc",),
         grib_param_ids=(164, 228164),
-        names=("tcc", "clt", "cloud_cover"),
+        names=("tcc", "clt", "cloud_cover", "clct"),
         assumed_units="1",
         # GFS writes total cloud cover (TCDC) on atmosphereSingleLayer (GRIB2 level type 10,
         # "entire atmosphere as a single layer") as well as on its cloud layers (NCEP GRIB2
@@ -169,7 +184,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("surface_snow_thickness",),
         grib_short_names=("sde",),
         grib_param_ids=(3066,),
-        names=("sde", "snd", "snod", "snow_depth"),
+        names=("sde", "snd", "snod", "snow_depth", "h_snow"),
     ),
     Source(
         "snow_water_equivalent",
@@ -197,7 +212,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("precipitation_amount", "lwe_thickness_of_precipitation_amount"),
         grib_short_names=("tp",),
         grib_param_ids=(228, 228228),
-        names=("tp", "apcp"),
+        names=("tp", "apcp", "tot_prec"),
         contexts=("lwe",),
         kind="accumulated",
         grib_levels=("surface",),
@@ -291,7 +306,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("air_pressure_at_mean_sea_level", "air_pressure_at_sea_level"),
         grib_short_names=("msl", "prmsl"),
         grib_param_ids=(151, 260074),
-        names=("msl", "psl", "prmsl", "mslp"),
+        names=("msl", "psl", "prmsl", "mslp", "pres_msl"),
     ),
     Source(
         "surface_altitude",
@@ -300,7 +315,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("surface_altitude",),
         grib_short_names=("orog",),
         grib_param_ids=(228002,),
-        names=("orog", "orography", "hgt_surface"),
+        names=("orog", "orography", "hgt_surface", "topography_c", "hsurf"),
         grib_levels=("surface",),
         time_invariant=True,
     ),
@@ -311,7 +326,7 @@ SOURCES: tuple[Source, ...] = (
         standard_names=("surface_geopotential",),
         grib_short_names=("z",),
         grib_param_ids=(129,),
-        names=("z",),
+        names=("z", "fis"),
         contexts=("geopotential",),
         grib_levels=("surface",),
         time_invariant=True,

@@ -1,0 +1,169 @@
+"""Time series: analyses at several times (step 0), ERA5-style accumulations as time x step,
+consecutive runs joined along valid time, overlapping runs refused unless the newest is
+asked for. GRIB written here with ecCodes (samples/grib_writer.py)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from bulletin.errors import ForecastError
+from bulletin.forecast import open_forecast
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
+from grib_writer import write_grib
+
+LATS = np.array([39.5, 40.0, 40.5])
+LONS = np.array([115.0, 115.5, 116.0, 116.5])
+DAY = pd.Timestamp("2022-02-04T00:00")
+
+
+def _temperature_k(valid: pd.DatetimeIndex) -> np.ndarray:
+    """A value that depends on valid time and place only, so any run gives the same."""
+    hours = ((valid - DAY) / pd.Timedelta(1, "h")).to_numpy()[:, None, None]
+    return 265.0 + 0.5 * hours + 0.1 * LATS[:, None] + 0.01 * LONS[None, :]
+
+
+def _rate_mm_h(valid: pd.DatetimeIndex) -> np.ndarray:
+    """Hourly precipitation rate over the hour ending at each valid time."""
+    hours = ((valid - DAY) / pd.Timedelta(1, "h")).to_numpy()[:, None, None]
+    return 0.1 + 0.05 * (hours % 7) + 0.0 * LATS[:, None] + 0.0 * LONS[None, :]
+
+
+def _write_run(path: Path, init: pd.Timestamp, steps, *, precipitation: bool = True) -> Path:
+    steps = np.asarray(steps)
+    valid = init + pd.to_timedelta(steps, "h")
+    t = _temperature_k(valid)
+    fields = {
+        "2t": t,
+        "2d": t - 5.0,
+        "10u": np.full(t.shape, 3.0),
+        "10v": np.full(t.shape, -4.0),
+    }
+    if precipitation:
+        # accumulated since the run's start; hourly steps, so the amount is the sum of rates
+        fields["tp"] = np.cumsum(_rate_mm_h(valid), axis=0) / 1000.0
+    return write_grib(
+        path, fields, lats=LATS, lons=LONS, init_time=init, steps_hours=steps, style="ecmwf"
+    )
+
+
+def _concatenate(path: Path, parts: list[Path]) -> Path:
+    path.write_bytes(b"".join(p.read_bytes() for p in parts))
+    return path
+
+
+def _analyses(tmp_path: Path, hours) -> list[Path]:
+    return [
+        _write_run(
+            tmp_path / f"an_{h:02d}.grib2", DAY + pd.Timedelta(h, "h"), [0], precipitation=False
+        )
+        for h in hours
+    ]
+
+
+def test_analyses_at_several_times_in_one_file_are_a_series(tmp_path):
+    path = _concatenate(tmp_path / "era5.grib2", _analyses(tmp_path, range(4)))
+    ds = open_forecast(path)
+    valid = DAY + pd.to_timedelta(np.arange(4), "h")
+    np.testing.assert_array_equal(ds["time"].values, valid.to_numpy())
+    assert "forecast_reference_time" not in ds.coords
+    np.testing.assert_allclose(ds["t2m"].values, _temperature_k(valid) - 273.15, atol=0.01)
+    np.testing.assert_allclose(ds["wind10"].values, 5.0, atol=0.01)
+
+
+def test_analyses_in_separate_files_join_along_valid_time(tmp_path):
+    paths = _analyses(tmp_path, [2, 0, 1])
+    ds = open_forecast(paths)
+    valid = DAY + pd.to_timedelta(np.arange(3), "h")
+    np.testing.assert_array_equal(ds["time"].values, valid.to_numpy())
+    np.testing.assert_allclose(ds["t2m"].values, _temperature_k(valid) - 273.15, atol=0.01)
+
+
+def test_era5_accumulations_time_by_step_are_a_series(tmp_path):
+    """ERA5 as the CDS delivers its accumulations: forecasts from 06 and 18 UTC, steps
+    1..12 (cfgrib: time x step); one series of 24 hourly valid times."""
+    runs = [
+        _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(1, 13)),
+        _write_run(tmp_path / "18.grib2", DAY + pd.Timedelta(18, "h"), range(1, 13)),
+    ]
+    path = _concatenate(tmp_path / "era5_accum.grib2", runs)
+    ds = open_forecast(path)
+    valid = DAY + pd.to_timedelta(np.arange(7, 31), "h")
+    np.testing.assert_array_equal(ds["time"].values, valid.to_numpy())
+    np.testing.assert_allclose(ds["t2m"].values, _temperature_k(valid) - 273.15, atol=0.01)
+    # each run's first step is the mean over its first hour; the rest are differences
+    np.testing.assert_allclose(ds["precip"].values, _rate_mm_h(valid), atol=1e-3)
+
+
+def test_consecutive_runs_in_several_files_join_along_valid_time(tmp_path, caplog):
+    first = _write_run(tmp_path / "00.grib2", DAY, range(0, 6))
+    second = _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(0, 6))
+    with caplog.at_level(logging.INFO, logger="bulletin.forecast"):
+        ds = open_forecast([second, first])
+    valid = DAY + pd.to_timedelta(np.arange(12), "h")
+    np.testing.assert_array_equal(ds["time"].values, valid.to_numpy())
+    assert "forecast_reference_time" not in ds.coords
+    np.testing.assert_allclose(ds["t2m"].values, _temperature_k(valid) - 273.15, atol=0.01)
+    rates = _rate_mm_h(valid)
+    precip = ds["precip"].values
+    assert np.isnan(precip[[0, 6]]).all()  # step 0 of each run: an empty window
+    keep = [i for i in range(12) if i not in (0, 6)]
+    np.testing.assert_allclose(precip[keep], rates[keep], atol=1e-3)
+    assert any("joined 2 forecast runs" in r.getMessage() for r in caplog.records)
+
+
+def test_overlapping_runs_are_refused_naming_both(tmp_path):
+    first = _write_run(tmp_path / "00.grib2", DAY, range(0, 13))
+    second = _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(0, 13))
+    with pytest.raises(ForecastError) as info:
+        open_forecast([first, second])
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in ("overlap in valid time", "00.grib2", "06.grib2", "--latest-run"):
+        assert fragment in message, message
+
+
+def test_latest_run_takes_the_newest_run_where_runs_overlap(tmp_path, caplog):
+    first = _write_run(tmp_path / "00.grib2", DAY, range(0, 13))
+    second = _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(0, 13))
+    with caplog.at_level(logging.INFO, logger="bulletin.forecast"):
+        ds = open_forecast([first, second], latest_run=True)
+    valid = DAY + pd.to_timedelta(np.arange(19), "h")
+    np.testing.assert_array_equal(ds["time"].values, valid.to_numpy())
+    np.testing.assert_allclose(ds["t2m"].values, _temperature_k(valid) - 273.15, atol=0.01)
+    precip = ds["precip"].values
+    # 00 run for 01..05, the 06 run from 06 (its step 0: empty window) on
+    np.testing.assert_allclose(precip[1:6], _rate_mm_h(valid)[1:6], atol=1e-3)
+    assert np.isnan(precip[6]).all()
+    np.testing.assert_allclose(precip[7:], _rate_mm_h(valid)[7:], atol=1e-3)
+    assert any("times before 2022-02-04T06:00 kept" in r.getMessage() for r in caplog.records)
+
+
+def test_latest_run_drops_an_older_run_the_newer_one_covers(tmp_path):
+    first = _write_run(tmp_path / "00.grib2", DAY, range(6, 13))
+    second = _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(0, 7))
+    ds = open_forecast([first, second], latest_run=True)
+    assert ds["forecast_reference_time"].values == np.datetime64("2022-02-04T06:00", "ns")
+    assert ds.sizes["time"] == 7
+
+
+def test_latest_run_cli_option(tmp_path):
+    from bulletin.cli_options import latest_run_option
+
+    @click.command()
+    @latest_run_option
+    def command(latest_run: bool) -> None:
+        click.echo(f"latest_run={latest_run}")
+
+    runner = CliRunner()
+    assert runner.invoke(command, []).output.strip() == "latest_run=False"
+    assert runner.invoke(command, ["--latest-run"]).output.strip() == "latest_run=True"
+    assert "newest" in runner.invoke(command, ["--help"]).output
