@@ -1,0 +1,161 @@
+"""Real GRIB files that open-source packages ship as test data (pygrib 2.1.8 ``sampledata/``,
+cfgrib 0.9.15.1 ``tests/sample-data/``), fetched from the registries by
+``scripts/fetch_test_data.py`` (:func:`tests.realdata.real_file`).
+
+A file with every required field gives a venue table whose values are those of the nearest
+grid points, found independently here: every message read with ecCodes, the four nearest
+points of the venue by great-circle distance. A file without them is refused in one line
+naming every missing field (or, with no known field at all, what it does hold).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bulletin.errors import ForecastError
+from bulletin.extract import extract_venues, venue_table
+from bulletin.forecast import open_forecast
+from bulletin.readers.eccodes_loader import load_eccodes
+from bulletin.venues import Venue
+from tests.realdata import real_file
+
+pytestmark = pytest.mark.slow
+
+#: File -> venues (lat, lon) inside its grid.
+TABLES = {
+    ("pygrib", "sampledata/gfs.grb"): ((40.0, 178.9), (45.0, -100.0), (-33.9, 151.2)),
+    ("pygrib", "sampledata/gfs.t12z.pgrbf120.2p5deg.grib2"): ((46.0, 7.5), (61.0, -45.0)),
+    ("pygrib", "sampledata/ecmwf_tigge.grb"): ((46.0, 7.5), (40.5, 115.9), (64.0, -179.9)),
+    ("pygrib", "sampledata/eta.grb"): ((40.0, -100.0), (35.0, -85.0)),
+}
+
+MISSING_HUMIDITY_AND_WIND = (
+    "2 required fields missing",
+    "relative humidity or dew point",
+    "10 m wind",
+)
+MISSING_ALL = ("3 required fields missing", "2 m air temperature", "10 m wind")
+
+#: File -> fragments of its one-line error.
+REFUSED = {
+    ("pygrib", "sampledata/rotated_ll.grib1"): MISSING_HUMIDITY_AND_WIND,
+    ("pygrib", "sampledata/regular_latlon_surface.grib1"): MISSING_HUMIDITY_AND_WIND,
+    ("pygrib", "sampledata/regular_latlon_surface.grib2"): MISSING_HUMIDITY_AND_WIND,
+    ("cfgrib", "tests/sample-data/era5-single-level-scalar-time.grib"): (MISSING_HUMIDITY_AND_WIND),
+    ("cfgrib", "tests/sample-data/reduced_gg.grib"): MISSING_ALL,
+    ("cfgrib", "tests/sample-data/regular_gg_sfc.grib"): MISSING_ALL,
+    # wind speed at 300 hPa on a polar stereographic grid: no surface field
+    ("pygrib", "sampledata/CMC_reg_WIND_ISBL_300_ps60km_2010052400_P012.grib"): (
+        "holds no known forecast field",
+        "GRIB paramIds: 10",
+    ),
+    ("pygrib", "sampledata/reduced_latlon_surface.grib2"): (
+        "holds no known forecast field",
+        "GRIB paramIds: 140229",
+    ),
+    ("cfgrib", "tests/sample-data/lambert_grid.grib"): (
+        "holds no known forecast field",
+        "GRIB paramIds: 3112",
+    ),
+    ("cfgrib", "tests/sample-data/regular_ll_sfc.grib"): (
+        "holds no known forecast field",
+        "GRIB paramIds: 235",
+    ),
+    ("cfgrib", "tests/sample-data/scanning_mode_64.grib"): (
+        "holds no known forecast field",
+        "GRIB paramIds: 235",
+    ),
+}
+
+
+def _great_circle(lat1, lon1, lat2, lon2):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    cos = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(np.radians(lon2 - lon1))
+    return np.arccos(np.clip(cos, -1.0, 1.0))
+
+
+def _fields(path, short_names):
+    """(latitudes, longitudes, values) of the first field of each short name, every field of
+    multi-field messages included (ecCodes' own multi-field iteration)."""
+    eccodes = load_eccodes()
+    found = {}
+    eccodes.codes_grib_multi_support_on()
+    try:
+        with path.open("rb") as stream:
+            while (handle := eccodes.codes_grib_new_from_file(stream)) is not None:
+                try:
+                    name = eccodes.codes_get(handle, "shortName")
+                    if name in short_names and name not in found:
+                        found[name] = tuple(
+                            np.asarray(eccodes.codes_get_array(handle, key))
+                            for key in ("latitudes", "longitudes", "values")
+                        )
+                finally:
+                    eccodes.codes_release(handle)
+    finally:
+        eccodes.codes_grib_multi_support_off()
+    return found
+
+
+@pytest.mark.parametrize(("package", "relpath"), sorted(TABLES))
+def test_real_file_gives_a_venue_table_of_its_nearest_values(package, relpath):
+    path = real_file(package, relpath)
+    venues = [
+        Venue(f"v{i}", f"V{i}", lat, lon, 0.0, timezone="UTC")
+        for i, (lat, lon) in enumerate(TABLES[(package, relpath)])
+    ]
+    ds = open_forecast(path)
+    table = venue_table(ds, venues, lapse_rate_correction=False)
+    assert len(table) == len(venues) * ds.sizes["time"]
+    assert table["temperature_degC"].notna().all()
+    assert table["wind_speed_10m_kmh"].notna().all()
+
+    at = extract_venues(ds, venues, lapse_rate_correction=False)
+    fields = _fields(path, {"2t", "10u", "10v"})
+    assert {"2t", "10u", "10v"} <= set(fields)  # 10u and 10v share a message in the GFS files
+    for name, column, offset in (("2t", "t2m", -273.15), ("10u", "u10", 0.0)):
+        lat, lon, values = fields[name]
+        for k, venue in enumerate(venues):
+            nearest = np.argsort(_great_circle(venue.lat, venue.lon, lat, lon))[:4]
+            got = float(at[column].isel(time=0, venue=k))
+            if name == "10u" and ds.attrs["grid_type"] == "lambert":
+                continue  # turned to east/north: checked against the speed below
+            low, high = values[nearest].min() + offset, values[nearest].max() + offset
+            assert low - 0.01 <= got <= high + 0.01, (relpath, name, venue.lat, venue.lon)
+    lat, lon, u = fields["10u"]
+    _, _, v = fields["10v"]
+    speed = np.hypot(u, v)
+    for k, venue in enumerate(venues):
+        nearest = np.argsort(_great_circle(venue.lat, venue.lon, lat, lon))[:4]
+        got = float(at["wind10"].isel(time=0, venue=k))
+        # the speed does not depend on the rotation; interpolating components can only lower it
+        assert got <= speed[nearest].max() + 0.01, (relpath, venue.lat, venue.lon)
+
+
+@pytest.mark.parametrize(("package", "relpath"), sorted(REFUSED))
+def test_real_file_without_the_required_fields_is_refused_truthfully(package, relpath):
+    path = real_file(package, relpath)
+    with pytest.raises(ForecastError) as info:
+        open_forecast(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    for fragment in REFUSED[(package, relpath)]:
+        assert fragment in message, (fragment, message)
+    for false_cause in ("corrupt", "not supported", "extra dimension"):
+        assert false_cause not in message, message
+
+
+def test_gfs_multi_field_message_gives_both_wind_components():
+    # In pygrib's GFS file 10 m u and v are the two fields of one GRIB2 message.
+    path = real_file("pygrib", "sampledata/gfs.t12z.pgrbf120.2p5deg.grib2")
+    ds = open_forecast(path)
+    fields = _fields(path, {"10v"})
+    _, lon, v = fields["10v"]
+    grid = v.reshape(ds.sizes["latitude"], ds.sizes["longitude"])
+    got = ds["v10"].isel(time=0)
+    # the reader's grid is ascending in latitude and -180..180 in longitude
+    expected = grid[::-1, :]
+    order = np.argsort((lon.reshape(grid.shape)[0] + 180.0) % 360.0 - 180.0)
+    np.testing.assert_allclose(got.values, expected[:, order], atol=1e-4)
