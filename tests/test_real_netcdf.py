@@ -563,3 +563,63 @@ def test_cf_curvilinear_rotated_pole_is_read_on_the_structured_layout(tmp_path, 
     np.testing.assert_allclose(ds["t2m"].values, truth["t"] - 273.15, atol=1e-4)
     np.testing.assert_allclose(ds["u10"].values, 10.0, atol=0.01)
     np.testing.assert_allclose(ds["v10"].values, 0.0, atol=0.01)
+
+
+# --------------------------------------------------------------------------- venues
+
+
+def _nearest_idw(lat2d, lon2d, field, venue_lat, venue_lon, k=4):
+    """Independent check: haversine distances to every cell, the ``k`` nearest, weights
+    1/d**2 (Shepard 1968, exponent 2)."""
+    lat = np.radians(np.asarray(lat2d, dtype=np.float64).reshape(-1))
+    lon = np.radians(np.asarray(lon2d, dtype=np.float64).reshape(-1))
+    p, q = np.radians(venue_lat), np.radians(venue_lon)
+    h = np.sin((lat - p) / 2) ** 2 + np.cos(p) * np.cos(lat) * np.sin((lon - q) / 2) ** 2
+    distance = 2 * np.arcsin(np.sqrt(h))
+    nearest = np.argsort(distance)[:k]
+    weights = 1.0 / distance[nearest] ** 2
+    values = np.asarray(field, dtype=np.float64).reshape(field.shape[0], -1)[:, nearest]
+    return values @ (weights / weights.sum())
+
+
+@pytest.mark.parametrize("layout", ["wrf", "icon", "curvilinear"])
+def test_venue_values_on_each_layout_match_the_nearest_points(tmp_path, layout):
+    from bulletin.extract import extract_venues
+    from bulletin.venues import Venue
+
+    if layout == "wrf":
+        path, truth = _write_wrfout(tmp_path / "wrfout_d01")
+        lat, lon, t = truth["lat"], truth["lon"], truth["t2"]
+    elif layout == "icon":
+        path, truth = _write_icon(tmp_path / "icon.nc")
+        lat, lon, t = truth["lat"], truth["lon"], truth["t"]
+    else:
+        path, truth = _write_rotated_pole(tmp_path / "cosmo.nc", grid_relative=True)
+        lat, lon, t = truth["lat"], truth["lon"], truth["t"]
+    # a venue well inside the grid (near the middle of its cells), off any cell
+    venue = Venue(
+        "v", "Venue", float(np.mean(lat)) + 0.013, float(np.mean(lon)) + 0.021, elevation_m=900.0
+    )
+    ds = open_forecast(path)
+    at = extract_venues(ds, [venue], lapse_rate_correction=False)
+    expected = _nearest_idw(lat, lon, t - 273.15, venue.lat, venue.lon)
+    np.testing.assert_allclose(at["t2m"].isel(venue=0).values, expected, atol=1e-3)
+
+
+def test_icon_gust_and_wind_direction_reach_the_venue_table(tmp_path):
+    from bulletin.extract import venue_table
+    from bulletin.venues import Venue
+
+    path, truth = _write_icon(tmp_path / "icon.nc")
+    venue = Venue(
+        "v",
+        "Venue",
+        float(np.mean(truth["lat"])),
+        float(np.mean(truth["lon"])),
+        elevation_m=900.0,
+        timezone="Asia/Shanghai",
+    )
+    table = venue_table(open_forecast(path), [venue])
+    np.testing.assert_allclose(table["wind_gust_kmh"].astype(float), 9.0 * 3.6, atol=0.1)
+    # u = 3, v = 4 m/s blows towards the north-east: from 180 + atan2(3, 4) = 216.9 degrees
+    np.testing.assert_allclose(table["wind_direction_deg"].astype(float), 216.87, atol=0.5)
