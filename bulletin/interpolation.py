@@ -20,12 +20,13 @@ On the last two, venues are interpolated by inverse distance weighting (Shepard,
 "A two-dimensional interpolation function for irregularly-spaced data", *Proceedings of the
 23rd ACM National Conference*, 517-524, doi:10.1145/800186.810616) from the
 :data:`NEAREST_CELLS` nearest cells, with weights ``1 / d**2`` on the great-circle distance
-``d`` (Shepard's exponent 2). The cells are found with :class:`scipy.spatial.cKDTree` on the
-cells' positions as unit vectors on the sphere (the chord distance orders cells as the
-great-circle distance does, whatever the projection and across poles and the dateline). Our
-choice over barycentric interpolation on a Delaunay triangulation: the tree is built in
-seconds and linear memory even for millions of cells, no triangulation of the whole grid is
-needed, and the value at a venue always lies within the range of its neighbours' values (no
+``d`` (Shepard's exponent 2; of cells equally far, as all those of a ring around a pole
+are from the pole, the tree picks which count). The cells are found with
+:class:`scipy.spatial.cKDTree` on the cells' positions as unit vectors on the sphere (the
+chord distance orders cells as the great-circle distance does, whatever the projection and
+across poles and the dateline). Our choice over barycentric interpolation on a Delaunay triangulation: the tree takes
+O(n log n) time and linear memory for n cells, no triangulation of the whole grid is needed,
+and the value at a venue always lies within the range of its neighbours' values (no
 overshoot of bounded fields such as humidity or cloud fraction).
 
 A venue is outside a regular grid's footprint when it lies outside its latitude range (or its
@@ -293,7 +294,10 @@ def _inverse_distance_weights(
     if valid.size == 0:
         raise VenueError("forecast grid has no cell with a finite latitude and longitude")
     cells = unit_vectors(lat_flat[valid], lon_flat[valid])
-    tree = cKDTree(cells)
+    # The sliding-midpoint tree (balanced_tree=False, compact_nodes=False) builds several
+    # times faster than the median split (scipy.spatial.cKDTree documentation) and is queried
+    # only for the venues.
+    tree = cKDTree(cells, balanced_tree=False, compact_nodes=False)
     k = min(NEAREST_CELLS, valid.size)
     around = min(max(SURROUNDING_CELLS, NEAREST_CELLS), valid.size)
     chord, surrounding = tree.query(unit_vectors(venue_lat, venue_lon), k=around)

@@ -273,7 +273,7 @@ UNSTRUCTURED_VENUES = [
     venue("east-of-dateline", 65.3, 179.9),
     venue("west-of-dateline", -33.0, -179.9),
     venue("near-pole", 89.5, 10.0),
-    venue("pole", -90.0, 0.0),
+    venue("south-pole-cap", -89.7, 33.0),
     venue("yanqing", 40.5, 115.8, 1000.0),
 ]
 
