@@ -749,6 +749,26 @@ _FALLBACKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         "the venue table has no wind direction",
     ),
     ("gust10", ("wind_gust",), "the venue table has no wind gusts"),
+    (
+        "snowfall",
+        ("snowfall_amount", "snowfall_rate"),
+        "the indices assume no snowfall (no fresh snow)",
+    ),
+    (
+        "precip",
+        ("precipitation_amount", "precipitation_rate"),
+        "the cold-risk index assumes no precipitation",
+    ),
+    (
+        "visibility",
+        ("visibility",),
+        "the goggles index uses the default visibility (bulletin.compute.DEFAULT_VISIBILITY_M)",
+    ),
+    (
+        "orography",
+        ("surface_altitude", "surface_geopotential"),
+        "temperatures are not moved from the model surface height to the venue elevation",
+    ),
 )
 
 

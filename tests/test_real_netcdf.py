@@ -623,3 +623,27 @@ def test_icon_gust_and_wind_direction_reach_the_venue_table(tmp_path):
     np.testing.assert_allclose(table["wind_gust_kmh"].astype(float), 9.0 * 3.6, atol=0.1)
     # u = 3, v = 4 m/s blows towards the north-east: from 180 + atan2(3, 4) = 216.9 degrees
     np.testing.assert_allclose(table["wind_direction_deg"].astype(float), 216.87, atol=0.5)
+
+
+def test_each_fallback_is_logged_naming_what_was_looked_for(tmp_path, caplog):
+    path, _ = _write_era5_cds(tmp_path / "era5.nc")
+    with caplog.at_level(logging.INFO, logger="bulletin.forecast"):
+        open_forecast(path)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+
+    def line(what: str) -> str:
+        found = [m for m in lines if m.startswith(f"no {what} in ")]
+        assert len(found) == 1, (what, lines)
+        return found[0]
+
+    assert "GRIB shortName tcc" in line("total cloud cover (0-1)")
+    assert "clear sky" in line("total cloud cover (0-1)")
+    assert "climatology" in line("total column ozone")
+    assert "standard_name surface_snow_thickness" in line("physical snow depth")
+    assert "GRIB shortName tp" in line(
+        "precipitation rate, liquid water equivalent (mean over the preceding interval)"
+    )
+    assert "GRIB shortName vis" in line("horizontal visibility")
+    assert "venue elevation" in line("model surface height (2-D)")
+    # the file has winds and a gust: no line for them
+    assert not [m for m in lines if "wind direction" in m or "wind gusts" in m]
