@@ -1,6 +1,7 @@
 """Real GRIB files that open-source packages ship as test data (pygrib 2.1.8 ``sampledata/``,
 cfgrib 0.9.15.1 ``tests/sample-data/``), fetched from the registries by
-``scripts/fetch_test_data.py`` (:func:`tests.realdata.real_file`).
+``scripts/fetch_test_data.py`` (:func:`tests.realdata.real_file`; those tests are ``slow``),
+and the messages of three of them committed under ``tests/data/real/`` (its README).
 
 A file with every required field gives a venue table whose values are those of the nearest
 grid points, found independently here: every message read with ecCodes, the four nearest
@@ -9,6 +10,8 @@ naming every missing field (or, with no known field at all, what it does hold).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ from bulletin.readers.eccodes_loader import load_eccodes
 from bulletin.venues import Venue
 from tests.realdata import real_file
 
-pytestmark = pytest.mark.slow
+COMMITTED = Path(__file__).resolve().parent / "data" / "real"
 
 #: File -> venues (lat, lon) inside its grid.
 TABLES = {
@@ -98,12 +101,29 @@ def _fields(path, short_names):
     return found
 
 
+#: Messages cut from the files above, committed (tests/data/real/README.md) -> venues.
+COMMITTED_TABLES = {
+    "gfs_2p5deg_surface.grib2": TABLES[("pygrib", "sampledata/gfs.t12z.pgrbf120.2p5deg.grib2")],
+    "eta_lambert_surface.grib2": TABLES[("pygrib", "sampledata/eta.grb")],
+    "ecmwf_tigge_reduced_gg_surface.grib2": TABLES[("pygrib", "sampledata/ecmwf_tigge.grb")],
+}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("package", "relpath"), sorted(TABLES))
 def test_real_file_gives_a_venue_table_of_its_nearest_values(package, relpath):
-    path = real_file(package, relpath)
+    _check_table(real_file(package, relpath), TABLES[(package, relpath)])
+
+
+@pytest.mark.parametrize("name", sorted(COMMITTED_TABLES))
+def test_committed_real_messages_give_a_venue_table_of_their_nearest_values(name):
+    _check_table(COMMITTED / name, COMMITTED_TABLES[name])
+
+
+def _check_table(path, points):
     venues = [
         Venue(f"v{i}", f"V{i}", lat, lon, 0.0, timezone="UTC")
-        for i, (lat, lon) in enumerate(TABLES[(package, relpath)])
+        for i, (lat, lon) in enumerate(points)
     ]
     ds = open_forecast(path)
     table = venue_table(ds, venues, lapse_rate_correction=False)
@@ -122,7 +142,7 @@ def test_real_file_gives_a_venue_table_of_its_nearest_values(package, relpath):
             if name == "10u" and ds.attrs["grid_type"] == "lambert":
                 continue  # turned to east/north: checked against the speed below
             low, high = values[nearest].min() + offset, values[nearest].max() + offset
-            assert low - 0.01 <= got <= high + 0.01, (relpath, name, venue.lat, venue.lon)
+            assert low - 0.01 <= got <= high + 0.01, (path, name, venue.lat, venue.lon)
     lat, lon, u = fields["10u"]
     _, _, v = fields["10v"]
     speed = np.hypot(u, v)
@@ -130,9 +150,10 @@ def test_real_file_gives_a_venue_table_of_its_nearest_values(package, relpath):
         nearest = np.argsort(_great_circle(venue.lat, venue.lon, lat, lon))[:4]
         got = float(at["wind10"].isel(time=0, venue=k))
         # the speed does not depend on the rotation; interpolating components can only lower it
-        assert got <= speed[nearest].max() + 0.01, (relpath, venue.lat, venue.lon)
+        assert got <= speed[nearest].max() + 0.01, (path, venue.lat, venue.lon)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("package", "relpath"), sorted(REFUSED))
 def test_real_file_without_the_required_fields_is_refused_truthfully(package, relpath):
     path = real_file(package, relpath)
@@ -149,7 +170,7 @@ def test_real_file_without_the_required_fields_is_refused_truthfully(package, re
 
 def test_gfs_multi_field_message_gives_both_wind_components():
     # In pygrib's GFS file 10 m u and v are the two fields of one GRIB2 message.
-    path = real_file("pygrib", "sampledata/gfs.t12z.pgrbf120.2p5deg.grib2")
+    path = COMMITTED / "gfs_2p5deg_surface.grib2"
     ds = open_forecast(path)
     fields = _fields(path, {"10v"})
     _, lon, v = fields["10v"]
