@@ -111,14 +111,16 @@ def read_forecast(
     *,
     elevation_correction: bool = True,
     chunks: str | dict | None = None,
+    latest_run: bool = False,
 ) -> VenueForecast:
     """Read forecast files (NetCDF, GRIB2 or Zarr, merged) and make the venue table of
     ``venues`` (:func:`bulletin.venue_table`: the indices computed at the venues): the one
     forecast -> table step of ``bulletin indices``, ``script``, ``speak``, ``run`` and
-    ``daily``. ``chunks`` reads the files with dask (:func:`bulletin.open_forecast`)."""
+    ``daily``. ``chunks`` reads the files with dask (:func:`bulletin.open_forecast`).
+    ``latest_run`` takes the newest run where files of several runs overlap."""
     from . import open_forecast, venue_table
 
-    dataset = open_forecast([Path(p) for p in forecast], chunks=chunks)
+    dataset = open_forecast([Path(p) for p in forecast], chunks=chunks, latest_run=latest_run)
     table = venue_table(dataset, list(venues), lapse_rate_correction=elevation_correction)
     return VenueForecast(table=table, init=forecast_init(dataset))
 
