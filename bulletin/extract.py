@@ -198,10 +198,12 @@ def wind_direction_deg(u_ms: np.ndarray, v_ms: np.ndarray) -> np.ndarray:
 
 
 def _direction(u_ms: np.ndarray, v_ms: np.ndarray) -> pd.Series:
-    """``wind_direction_deg``: whole degrees in 1..360, NaN where calm or without u/v."""
+    """``wind_direction_deg``: whole degrees 1..360 (nullable integers), missing where calm or
+    without u/v."""
     direction = np.round(wind_direction_deg(u_ms, v_ms))
     # A direction that rounds to 0 is north, which the WMO table writes 360.
-    return pd.Series(np.where(direction == 0.0, 360.0, direction))
+    direction = np.where(direction == 0.0, 360.0, direction)
+    return pd.Series(pd.array(np.where(np.isnan(direction), None, direction), dtype="Int16"))
 
 
 def _round(values: pd.Series, digits: int) -> pd.Series:

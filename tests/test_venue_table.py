@@ -203,6 +203,7 @@ def test_gust_in_kmh_and_empty_columns_without_wind_fields():
     table = venue_table(with_wind(ds, 3.0, 4.0, gust=10.0), VENUES)
     assert (table["wind_gust_kmh"] == 36.0).all()
     assert (table["wind_direction_deg"] == 217.0).all()  # atan2: from 216.87 degrees
+    assert str(table["wind_direction_deg"].dtype) == "Int16"
     knots = venue_table(with_wind(ds, 3.0, 4.0, gust=10.0, gust_units="knot"), VENUES)
     assert (knots["wind_gust_kmh"] == 18.5).all()  # 10 kn = 18.52 km/h
     plain = venue_table(ds, VENUES)
