@@ -39,9 +39,9 @@ FRESH_SNOW_MM_24H = 1.0
 FRESH_SNOW_WINDOW = np.timedelta64(24, "h")
 #: Visibility assumed where the forecast carries none (our choice: "good", no flat-light points).
 DEFAULT_VISIBILITY_M = 10_000.0
-#: Outfit for the duration-limited exposure quoted in bulletins (our choice: a warm winter
-#: outfit, as the clothing level's top bands describe it).
-WORN_CLO = 3.0
+#: Outfit for the duration-limited exposure quoted in bulletins: the warmest spectator
+#: outfit, whose DLE sets clothing levels 5-7 (bulletin.indices.clothing).
+WORN_CLO = ix.clothing.WARMEST_OUTFIT_CLO
 #: The probability fields count members at or above this level.
 PROBABILITY_LEVEL = 3
 
@@ -308,7 +308,7 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
         The input fields plus, each with ``units``, ``long_name`` and ``references``:
         ``wind_chill`` (degC), ``frostbite_minutes`` (min, NaN where no frostbite is expected),
         ``clothing_clo`` (required basic insulation, clo), ``exposure_limit_h`` (hours for a
-        3 clo outfit), ``cold_score`` and its components ``cold_*``, ``uv_index``,
+        4 clo outfit, DLEmin), ``cold_score`` and its components ``cold_*``, ``uv_index``,
         ``uv_category`` (WHO 0-4), ``goggles_lens`` (0-4 for S0-S4), ``sun_elevation``
         (degrees), and the int8 levels (-1 = missing) ``wind_chill_level`` 0-6,
         ``frostbite_level`` 1-5, ``clothing_level`` 1-7, ``cold_level`` 1-4,
@@ -352,11 +352,12 @@ def compute_indices(forecast: xr.Dataset, *, timezone: str | None = None) -> xr.
     out["clothing_clo"] = values["clothing_clo"].assign_attrs(
         long_name="required basic clothing insulation for a spectator (ISO 11079 ICLneutral)",
         units="clo",
-        comment=f"M = 70 W m-2; mean radiant temperature {tr_source}",
+        comment=f"M = {ix.iso11079.SPECTATOR.metabolic_rate:g} W m-2; "
+        f"mean radiant temperature {tr_source}",
         references=REFERENCES["clothing"],
     )
     out["exposure_limit_h"] = values["exposure_limit_h"].assign_attrs(
-        long_name=f"duration-limited exposure for a {WORN_CLO:g} clo outfit (ISO 11079 DLE)",
+        long_name=f"duration-limited exposure for a {WORN_CLO:g} clo outfit (ISO 11079 DLEmin)",
         units="h",
         references=REFERENCES["clothing"],
     )

@@ -17,19 +17,32 @@ from bulletin.indices import (
     required_insulation,
 )
 from bulletin.indices import iso11079 as iso
-from bulletin.indices.clothing import clothing_and_exposure
+from bulletin.indices.clothing import (
+    BODY_WIND_FACTOR,
+    CLOTHING_TIERS,
+    OUTFIT_CLO,
+    WARMEST_OUTFIT_CLO,
+    clothing_and_exposure,
+    exposure_limit_minutes,
+)
 from bulletin.indices.ireq_lut import (
     LUT_FILE,
     PairedTables,
     build_ireq_lut,
     clothing_table,
     ireq_lut_path,
+    read_clothing_table,
     storage_table,
     write_ireq_lut,
 )
 
+SPECTATOR = iso.SPECTATOR
 
-def ptc_ireq(ta, tr, va, rh, met_wm2=70.0, clo=3.0, p=8.0, walk=0.0):
+
+def ptc_ireq(
+    ta, tr, va, rh, met_wm2=SPECTATOR.metabolic_rate, clo=WARMEST_OUTFIT_CLO, p=8.0,
+    walk=SPECTATOR.walking_speed,
+):  # fmt: skip
     from pythermalcomfort.models import ireq
 
     return ireq(
@@ -97,12 +110,18 @@ def test_heat_surplus_needs_no_insulation():
     assert np.isnan(iso.required_insulation_iso(np.nan, 0.0, 1.0, 50.0)[0])
 
 
-def _storage_residual(ta, tr, va, rh, clo, storage, met=70.0, p=8.0):
+def _storage_residual(
+    ta, tr, va, rh, clo, storage, criterion="neutral", met=SPECTATOR.metabolic_rate,
+    walk=SPECTATOR.walking_speed, p=8.0,
+):  # fmt: skip
     """ISO 11079 heat balance residual (W/m²) at storage S for a worn outfit: an independent
-    scalar transcription of pythermalcomfort's loop body (neutral criterion, no walking)."""
-    tsk, wet = 35.7 - 0.0285 * met, 0.001 * met
-    ia = 0.092 * math.exp(-0.15 * va) - 0.0045
-    corr = 0.54 * math.exp(-0.15 * va) * p**0.075 - 0.06 * math.log(p) + 0.5
+    scalar transcription of pythermalcomfort's loop body."""
+    if criterion == "neutral":
+        tsk, wet = 35.7 - 0.0285 * met, 0.001 * met
+    else:
+        tsk, wet = 33.34 - 0.0354 * met, 0.06
+    ia = 0.092 * math.exp(-0.15 * va - 0.22 * walk) - 0.0045
+    corr = 0.54 * math.exp(-0.15 * va - 0.22 * walk) * p**0.075 - 0.06 * math.log(p) + 0.5
 
     def psat(t):
         return 0.1333 * math.exp(18.6686 - 4030.183 / (t + 235))
@@ -122,52 +141,76 @@ def _storage_residual(ta, tr, va, rh, clo, storage, met=70.0, p=8.0):
     return met - e - hres - fcl * hr * (tcl - tr) - fcl * (1 / ia - hr) * (tcl - ta) - storage
 
 
-def test_closed_form_storage_satisfies_the_heat_balance(spectator_domain):
+@pytest.mark.parametrize("criterion", ["neutral", "min"])
+def test_closed_form_storage_satisfies_the_heat_balance(spectator_domain, criterion):
     ta, tr, va, rh = (x[:60] for x in spectator_domain)
     clo = np.linspace(1.0, 5.0, 60)
-    storage = iso.body_heat_storage(ta, tr, va, rh, clo)
+    storage = iso.body_heat_storage(ta, tr, va, rh, clo, criterion=criterion)
     residuals = [
-        _storage_residual(*args) for args in zip(ta, tr, va, rh, clo, storage, strict=True)
+        _storage_residual(*args, criterion=criterion)
+        for args in zip(ta, tr, va, rh, clo, storage, strict=True)
     ]
     assert np.abs(residuals).max() < 0.01  # pythermalcomfort's own convergence tolerance
 
 
-def test_dle_agrees_with_pythermalcomfort_where_its_bisection_converged(spectator_domain):
+@pytest.mark.parametrize("criterion", ["neutral", "min"])
+def test_dle_agrees_with_pythermalcomfort_where_its_bisection_converged(
+    spectator_domain, criterion
+):
     ta, tr, va, rh = (x[:150] for x in spectator_domain)
-    ours = iso.duration_limited_exposure(ta, tr, va, rh, 3.0)
-    ref = ptc_ireq(ta, tr, va, rh, clo=3.0).dle_neutral
+    ours = iso.duration_limited_exposure(ta, tr, va, rh, WARMEST_OUTFIT_CLO, criterion=criterion)
+    ref = getattr(ptc_ireq(ta, tr, va, rh), f"dle_{criterion}")
     checked = 0
     for i, value in enumerate(ref):
         if isinstance(value, str):  # "more than 8"
+            assert ours[i] > 8
             continue
         # pythermalcomfort stops after 150 steps of its bisection; use its value only where
         # it satisfies the heat balance it solves.
-        if abs(_storage_residual(ta[i], tr[i], va[i], rh[i], 3.0, -40.0 / value)) > 0.05:
+        residual = _storage_residual(
+            ta[i], tr[i], va[i], rh[i], WARMEST_OUTFIT_CLO, -40.0 / value, criterion
+        )
+        if abs(residual) > 0.05:
             continue
         checked += 1
         assert ours[i] == pytest.approx(value, rel=0.01)
-    assert checked > 50
+    assert checked > 40
+
+
+def test_spectator_is_standing_and_walking_slowly():
+    # 3/4 of the time standing relaxed (70 W/m²), 1/4 walking at 2 km/h (110 W/m²).
+    assert SPECTATOR.metabolic_rate == pytest.approx(80.0)
+    assert SPECTATOR.walking_speed == pytest.approx(0.25 * 2.0 / 3.6)
+    # Within ISO 11079's validity (pythermalcomfort masks walking below 0.0052 (M - 58)).
+    assert SPECTATOR.walking_speed >= 0.0052 * (SPECTATOR.metabolic_rate - 58)
+    # Body-height wind: log profile to 1.1 m over z0 = 0.01 m.
+    assert BODY_WIND_FACTOR == pytest.approx(math.log(110) / math.log(1000))
+    assert BODY_WIND_FACTOR == pytest.approx(0.680, abs=5e-4)
 
 
 # --- the spectator functions and their lookup table ----------------------------------------
 
 
 def test_spectator_anchor_values():
+    # pythermalcomfort ireq (M 80 W/m², walking 0.14 m/s, p 8, RH 60 %, va 0.4 and 5 m/s):
+    # icl_neutral 3.02 / 4.04 / 5.07 clo calm and 4.50 / 5.95 / 7.40 with 5 m/s;
+    # dle_min of 4 clo at -20 °C calm 3.64 h.
     t = np.array([0.0, -10.0, -20.0])
     calm = required_insulation(t, t, 0.0, 60.0)
-    windy = required_insulation(t, t, 7.5, 60.0)  # 5 m/s at body height
-    np.testing.assert_allclose(calm, [3.5, 4.6, 5.7], atol=0.06)
-    np.testing.assert_allclose(windy, [5.1, 6.8, 8.4], atol=0.06)
-    dle = exposure_limit_hours(
-        np.array([0.0, -10.0, -10.0, -20.0]), np.array([0.0, -10.0, -10.0, -20.0]),
-        np.array([0.0, 0.0, 7.5, 7.5]), 60.0, 3.0,
-    )  # fmt: skip
-    np.testing.assert_allclose(dle, [4.9, 1.4, 0.6, 0.4], atol=0.05)
+    windy = required_insulation(t, t, 5.0 / BODY_WIND_FACTOR, 60.0)  # 5 m/s at body height
+    np.testing.assert_allclose(calm, [3.02, 4.04, 5.07], atol=0.03)
+    np.testing.assert_allclose(windy, [4.50, 5.95, 7.40], atol=0.03)
+    cold = np.array([-10.0, -20.0, -20.0, -30.0])
+    dle = exposure_limit_hours(cold, cold, np.array([0.0, 0.0, 5.0 / BODY_WIND_FACTOR, 0.0]), 60.0)
+    assert np.isposinf(dle[0])  # 4 clo covers ICLmin at -10 °C calm
+    np.testing.assert_allclose(dle[1:], [3.64, 0.88, 1.47], atol=0.05)
+    neutral = exposure_limit_hours(cold[1:2], cold[1:2], 0.0, 60.0, criterion="neutral")
+    np.testing.assert_allclose(neutral, [2.36], atol=0.05)  # DLEneutral is the shorter
 
 
 def test_lookup_table_within_a_tenth_of_a_clo_of_pythermalcomfort(spectator_domain):
     ta, tr, va, rh = spectator_domain
-    v10 = va / (2.0 / 3.0)
+    v10 = va / BODY_WIND_FACTOR
     reference = ptc_ireq(ta, tr, va, rh).icl_neutral
     for dtype in (np.float64, np.float32):
         ours = required_insulation(*(x.astype(dtype) for x in (ta, tr, v10, rh)))
@@ -183,7 +226,7 @@ def test_lookup_table_against_the_solver_densely():
     tr = ta + rng.uniform(0, 30, n)
     v10 = rng.uniform(0, 27, n)
     rh = rng.uniform(10, 100, n)
-    exact = iso.required_insulation_iso(ta, tr, np.maximum(0.4, v10 * 2 / 3), rh)[1]
+    exact = iso.required_insulation_iso(ta, tr, np.maximum(0.4, v10 * BODY_WIND_FACTOR), rh)[1]
     assert np.abs(required_insulation(ta, tr, v10, rh) - exact).max() < 0.03
 
 
@@ -205,11 +248,14 @@ def test_table_writer_is_atomic_and_loadable(tmp_path):
 
 
 def test_calm_floor_and_clamping():
-    # Below 0.6 m/s at 10 m the body-height speed is held at ISO 11079's 0.4 m/s.
+    # Below 0.4 / 0.68 = 0.59 m/s at 10 m the body-height speed is held at ISO 11079's 0.4 m/s.
     np.testing.assert_allclose(
-        required_insulation(-10.0, -10.0, np.array([0.0, 0.3, 0.6]), 60.0),
-        required_insulation(-10.0, -10.0, 0.6, 60.0),
+        required_insulation(-10.0, -10.0, np.array([0.0, 0.3, 0.58]), 60.0),
+        required_insulation(-10.0, -10.0, 0.58, 60.0),
         atol=1e-6,
+    )
+    assert required_insulation(-10.0, -10.0, 0.6, 60.0) > required_insulation(
+        -10.0, -10.0, 0.58, 60.0
     )
     assert required_insulation(30.0, 60.0, 1.0, 50.0) == 0.0  # warm and sunny: no clothing
     assert np.isnan(required_insulation(np.nan, 0.0, 1.0, 50.0))
@@ -242,12 +288,15 @@ def test_exposure_limit_paths_agree():
     tr = ta + rng.uniform(0, 30, 500)
     v10 = rng.uniform(0, 27, 500)
     rh = rng.uniform(10, 100, 500)
-    table = exposure_limit_hours(ta, tr, v10, rh, 3.0)
-    exact = exposure_limit_hours(ta, tr, v10, rh, np.full(500, 3.0))
-    limited = exact <= 8
-    assert limited.sum() > 200
-    np.testing.assert_allclose(table[limited], exact[limited], rtol=0.02)
-    np.testing.assert_array_equal(np.isinf(table), np.isinf(exact))
+    for criterion in ("min", "neutral"):
+        table = exposure_limit_hours(ta, tr, v10, rh, criterion=criterion)
+        exact = exposure_limit_hours(
+            ta, tr, v10, rh, np.full(500, WARMEST_OUTFIT_CLO), criterion=criterion
+        )
+        limited = exact <= 8
+        assert limited.sum() > 150
+        np.testing.assert_allclose(table[limited], exact[limited], rtol=0.02)
+        np.testing.assert_array_equal(np.isinf(table), np.isinf(exact))
 
 
 def test_exposure_unlimited_when_warm_and_missing_when_nan():
@@ -260,28 +309,140 @@ def test_exposure_unlimited_when_warm_and_missing_when_nan():
 
 
 @pytest.mark.parametrize(
-    ("clo", "level"),
-    [(0.0, 1), (1.49, 1), (1.5, 2), (1.99, 2), (2.0, 3), (2.5, 4), (3.0, 5), (3.49, 5),
-     (3.5, 6), (4.49, 6), (4.5, 7), (12.0, 7), (np.nan, -1)],
+    ("clo", "hours", "level"),
+    [(0.0, np.inf, 1), (1.0, np.inf, 1), (1.01, np.inf, 2), (1.5, np.inf, 2), (2.0, 9.0, 3),
+     (2.01, np.inf, 4), (3.0, np.inf, 4), (3.01, np.inf, 5), (9.0, 8.0, 5), (9.0, 7.99, 6),
+     (9.0, 1.0, 6), (9.0, 0.99, 7), (1.2, 0.5, 7), (np.nan, 1.0, -1), (2.0, np.nan, -1)],
 )  # fmt: skip
-def test_clothing_level_edges(clo, level):
-    assert clothing_level(clo) == level
+def test_clothing_level_edges(clo, hours, level):
+    # An outfit covers a need equal to its insulation; the time limits are those of the
+    # warmest outfit: 8 h (ISO 11079's "more than 8 h") and 1 h.
+    assert clothing_level(clo, hours) == level
+
+
+def test_tiers_table_matches_the_levels():
+    assert [tier.level for tier in CLOTHING_TIERS] == list(range(1, 8))
+    assert [tier.clo for tier in CLOTHING_TIERS[:4]] == list(OUTFIT_CLO)
+    assert all(tier.criterion == "neutral" for tier in CLOTHING_TIERS[:4])
+    warmest = CLOTHING_TIERS[4:]
+    assert all(t.clo == WARMEST_OUTFIT_CLO and t.criterion == "min" for t in warmest)
+    assert [t.exposure_h for t in warmest] == [(8.0, math.inf), (1.0, 8.0), (0.0, 1.0)]
+    # Each tier's exposure range gives its level.
+    for tier in warmest:
+        low, high = tier.exposure_h
+        for hours in (low, (low + min(high, 20.0)) / 2):
+            assert clothing_level(5.0, hours) == tier.level
+    assert sorted(OUTFIT_CLO) == list(OUTFIT_CLO) and OUTFIT_CLO[-1] < WARMEST_OUTFIT_CLO
 
 
 @given(
     a=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
     b=st.floats(0, 20, allow_nan=False, allow_subnormal=False),
+    h1=st.floats(0, 100, allow_nan=False, allow_subnormal=False) | st.just(math.inf),
+    h2=st.floats(0, 100, allow_nan=False, allow_subnormal=False) | st.just(math.inf),
 )
-def test_clothing_level_monotone(a, b):
+def test_clothing_level_monotone_in_its_inputs(a, b, h1, h2):
     low, high = sorted((a, b))
-    assert clothing_level(low) <= clothing_level(high)
+    short, long = sorted((h1, h2))
+    assert clothing_level(low, long) <= clothing_level(high, long)
+    assert clothing_level(low, long) <= clothing_level(low, short)
+
+
+def _weather_level(t, tr, v10, rh=60.0):
+    clo, hours = clothing_and_exposure(
+        *(np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (t, tr, v10, rh))
+    )
+    return clothing_level(clo, hours)
+
+
+@given(
+    t1=st.floats(-45, 15, allow_nan=False, allow_subnormal=False),
+    t2=st.floats(-45, 15, allow_nan=False, allow_subnormal=False),
+    v1=st.floats(0, 30, allow_nan=False, allow_subnormal=False),
+    v2=st.floats(0, 30, allow_nan=False, allow_subnormal=False),
+    sun=st.floats(0, 25, allow_nan=False, allow_subnormal=False),
+)
+def test_level_from_weather_monotone_in_cold_and_wind(t1, t2, v1, v2, sun):
+    cold, mild = sorted((t1, t2))
+    calm, windy = sorted((v1, v2))
+    assert _weather_level(cold, cold + sun, calm) >= _weather_level(mild, mild + sun, calm)
+    assert _weather_level(cold, cold + sun, windy) >= _weather_level(cold, cold + sun, calm)
+
+
+def test_mild_calm_sunny_afternoon_is_at_most_level_four():
+    # Near +5 °C, calm to a light breeze (up to 11 km/h), a February afternoon sun (G 450 W/m²,
+    # sun 30° high): at most level 4, in fact 2-3.
+    t = np.array([4.0, 5.0, 6.0])
+    sunny = mean_radiant_temperature(t, 450.0, 0.5)
+    for v10 in (0.0, 1.4, 3.0):
+        levels = _weather_level(t, sunny, v10, 50.0)
+        assert (levels >= 1).all() and (levels <= 4).all()
+    assert (_weather_level(t, sunny, 1.4, 50.0) <= 3).all()
+    # Even without the sun, a calm +5 °C needs no more than the level-4 outfit.
+    assert (_weather_level(t[1:], t[1:], 1.4, 50.0) <= 4).all()
+
+
+def test_top_level_only_where_the_warmest_outfit_lasts_under_an_hour():
+    rng = np.random.default_rng(21)
+    n = 3000
+    t = rng.uniform(-45, 10, n)
+    tr = t + rng.uniform(0, 20, n)
+    v10 = rng.uniform(0, 27, n)
+    rh = rng.uniform(20, 100, n)
+    levels = _weather_level(t, tr, v10, rh)
+    exact = iso.duration_limited_exposure(
+        t, tr, np.maximum(0.4, BODY_WIND_FACTOR * v10), rh, WARMEST_OUTFIT_CLO, criterion="min"
+    )
+    assert (levels == 7).sum() > 300 and (levels == 6).sum() > 300
+    # "about an hour": the table's DLE is within 2 % of the solver's.
+    assert (exact[levels == 7] < 1.02).all()
+    assert (exact[levels < 7] > 0.98).all()
+    assert (exact[levels == 5] > 8 * 0.98).all()
 
 
 def test_every_clothing_level_reachable_from_weather():
-    t = np.array([15.0, 10.0, 8.0, 4.0, 0.0, -5.0, -20.0])
-    tr = np.array([45.0, 25.0, 22.0, 16.0, 5.0, -5.0, -20.0])
-    levels = clothing_level(required_insulation(t, tr, 0.0, 50.0))
-    np.testing.assert_array_equal(levels, np.arange(1, 8))
+    t = np.array([15.0, 10.0, 5.0, 0.0, -10.0, -20.0, -25.0])
+    tr = np.array([45.0, 25.0, 25.0, 10.0, -10.0, -20.0, -25.0])
+    v10 = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 10.0])
+    np.testing.assert_array_equal(_weather_level(t, tr, v10, 50.0), np.arange(1, 8))
+
+
+@pytest.mark.parametrize("sample", ["forecast_ecmwf.grib2", "forecast_cf.nc"])
+def test_no_level_holds_most_venue_hours_of_the_february_samples(sample):
+    from pathlib import Path
+
+    from bulletin import load_catalogue, open_forecast, venue_table
+
+    path = Path(__file__).resolve().parent.parent / "samples" / sample
+    table = venue_table(open_forecast(path), load_catalogue())
+    levels = table["clothing_level"].astype(int)
+    assert len(levels) == 680 and levels.between(1, 7).all()
+    shares = levels.value_counts(normalize=True)
+    assert shares.max() <= 0.60, shares.sort_index().to_dict()
+    assert levels.nunique() >= 5
+    # The table keeps clo and the exposure limit, which set the level.
+    expected = clothing_level(
+        table["clothing_clo"].to_numpy(float), table["exposure_limit_h"].to_numpy(float)
+    )
+    assert (np.asarray(expected) == levels.to_numpy()).mean() > 0.98  # rounded to 0.01
+
+
+def test_exposure_limit_minutes_are_said_rounded_down():
+    hours = np.array([np.inf, 8.0, 7.99, 2.0, 1.0, 0.99, 0.25, 0.16, 0.1, 0.01, np.nan])
+    np.testing.assert_array_equal(
+        exposure_limit_minutes(hours),
+        [np.nan, np.nan, 475.0, 120.0, 60.0, 55.0, 15.0, 9.0, 6.0, 0.0, np.nan],
+    )
+    with pytest.raises(IndexInputError, match="exposure_limit_h"):
+        exposure_limit_minutes(-1.0)
+
+
+def test_a_table_for_another_wearer_is_refused(tmp_path):
+    other = iso.Wearer(metabolic_rate=70.0, walking_speed=0.0)
+    path = write_ireq_lut(tmp_path / LUT_FILE, other)
+    with pytest.raises(IndexInputError, match="another wearer"):
+        read_clothing_table(path)
+    assert read_clothing_table(write_ireq_lut(tmp_path / "ours.npz")).records.size
 
 
 # --- mean radiant temperature ---------------------------------------------------------------

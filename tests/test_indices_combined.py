@@ -113,7 +113,7 @@ def _reference(f, times, lat, lon, ozone, elevation):
     levels = {
         "wind_chill_level": ix.wind_chill_level(wci),
         "frostbite_level": ix.frostbite_level(minutes, wci),
-        "clothing_level": ix.clothing_level(clo),
+        "clothing_level": ix.clothing_level(clo, dle),
         "cold_level": cold_level[day_index],
         "sunscreen_level": ix.sunscreen_level(uvi),
         "goggles_level": ix.goggles_level(*goggles_args),

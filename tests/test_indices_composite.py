@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +17,10 @@ from bulletin.indices import (
     LEVEL_NAMES,
     LEVEL_SOURCES,
     IndexInputError,
+    frostbite_level,
     level_name,
     spectator_level,
+    wind_chill_level,
 )
 from bulletin.indices.composite import LEVEL_RANGES
 
@@ -38,16 +42,108 @@ def test_each_component_drives_the_composite_by_its_table(name):
 
 def test_quiet_day_is_level_one_and_worst_component_wins():
     assert composite() == 1
-    assert composite(sunscreen=3, goggles=4, cold=2) == 3
+    assert composite(sunscreen=5, goggles=4, cold=4) == 2
+    assert composite(sunscreen=5, clothing=6) == 3
     assert composite(wind_chill=5, clothing=7) == 4
+    assert composite(frostbite=2, clothing=4) == 3
 
 
-def test_every_composite_level_reachable_and_only_cold_hazards_reach_four():
+def test_every_composite_level_reachable_and_only_cold_hazards_limit_the_stay():
     reached = {composite(**{n: lv}) for n in COMPONENTS for lv in range(*LEVEL_RANGES[n])}
     reached |= {composite(**{n: LEVEL_RANGES[n][1]}) for n in COMPONENTS}
     assert reached == {1, 2, 3, 4}
-    for name in ("clothing", "cold", "sunscreen", "goggles"):
-        assert max(IMPACT_TABLES[name]) <= 3
+    # Sunscreen, goggles and a cold are prepared for; only the cold hazards limit the stay.
+    for name in ("cold", "sunscreen", "goggles"):
+        assert max(IMPACT_TABLES[name]) == 2
+    for name in ("wind_chill", "frostbite", "clothing"):
+        assert max(IMPACT_TABLES[name]) == 4
+
+
+def test_wind_chill_and_frostbite_give_one_impact_per_eccc_band():
+    # From WCI -28 on, both indices follow the ECCC bands: the same band, the same impact.
+    wci = np.arange(-70.0, -27.4, 0.25)
+    by_wind_chill = [IMPACT_TABLES["wind_chill"][lv] for lv in wind_chill_level(wci)]
+    by_frostbite = [IMPACT_TABLES["frostbite"][lv] for lv in frostbite_level(np.nan, wci)]
+    assert by_wind_chill == by_frostbite
+    assert set(by_wind_chill) == {3, 4}
+    # Frostbite within 5 minutes (WCI -48 and below) is the ECCC warning level: IV.
+    assert IMPACT_TABLES["wind_chill"][int(wind_chill_level(-48.0))] == 4
+    assert IMPACT_TABLES["wind_chill"][int(wind_chill_level(-47.0))] == 3
+
+
+def test_clothing_impact_follows_its_time_limits():
+    from bulletin.indices.clothing import CLOTHING_TIERS
+
+    for tier in CLOTHING_TIERS:
+        impact = IMPACT_TABLES["clothing"][tier.level]
+        if tier.exposure_h is None or math.isinf(tier.exposure_h[1]):
+            assert impact <= 2  # an outfit, no time limit: prepared, watching is fine
+        elif tier.exposure_h[0] > 0:
+            assert impact == 3  # warm-up breaks within 1-8 h
+        else:
+            assert impact == 4  # even the warmest outfit lasts under an hour
+    assert IMPACT_TABLES["clothing"][1:4] == (1, 1, 1)
+
+
+def _rst_rows(text):
+    """Rows of the first reStructuredText simple table in ``text``, cut at its columns."""
+    lines = text.splitlines()
+    border = next(i for i, line in enumerate(lines) if re.fullmatch(r"=+( +=+)+", line.strip()))
+    spans = [m.span() for m in re.finditer(r"=+", lines[border])]
+    rows = []
+    for line in lines[border + 1 :]:
+        if re.fullmatch(r"=+( +=+)+", line.strip()):
+            continue
+        if not line.strip():
+            break
+        cells = [line[a:b].strip() for a, b in spans[:-1]]
+        rows.append([*cells, line[spans[-1][0] :].strip()])
+    return rows
+
+
+def _levels(cell):
+    if cell == "-":
+        return []
+    low, _, high = cell.partition("-")
+    return list(range(int(low), int(high or low) + 1))
+
+
+def _table_impacts(rows):
+    """{component: impact per level} from rows of component, I, II, III, IV cells."""
+    tables = {}
+    for name, *cells in rows:
+        if name not in IMPACT_TABLES:
+            continue
+        impacts = {}
+        for impact, cell in enumerate(cells[:4], start=1):
+            impacts |= dict.fromkeys(_levels(cell), impact)
+        tables[name] = impacts
+    return tables
+
+
+def _expected():
+    return {
+        name: {lv: IMPACT_TABLES[name][lv] for lv in range(low, high + 1)}
+        for name, (low, high) in LEVEL_RANGES.items()
+    }
+
+
+def test_the_mapping_table_in_the_docstring_is_the_code():
+    from bulletin.indices import composite as module
+
+    assert _table_impacts(_rst_rows(module.__doc__)) == _expected()
+
+
+def test_the_mapping_table_in_the_readme_is_the_code():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The six indices", 1)[1].split("\n## ", 1)[0]
+    table = section.split("**Spectator level**", 1)[1]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| component")
+    ]
+    assert _table_impacts(rows) == _expected()
 
 
 def test_missing_component_makes_the_composite_missing():

@@ -1,5 +1,48 @@
-"""Clothing index (穿衣指数): ISO 11079 required insulation for a spectator, exposure limit,
-clothing level, and a simple mean radiant temperature.
+"""Clothing index (穿衣指数) for winter spectators: ISO 11079 required insulation, outfit
+tiers up to the warmest outfit a spectator wears, time limits beyond it, and a simple mean
+radiant temperature.
+
+The index (:func:`clothing_level`, the table :data:`CLOTHING_TIERS`) has seven levels:
+
+=====  =======================================  ========  ==============================
+level  outfit                                   Icl clo   set by
+=====  =======================================  ========  ==============================
+1      a jacket over everyday clothes           1.0       ICLneutral <= 1.0
+2      a sweater and a winter coat              1.5       ICLneutral <= 1.5
+3      a down jacket over a sweater, hat and    2.0       ICLneutral <= 2.0
+       gloves
+4      a long down parka, thermal underwear,    3.0       ICLneutral <= 3.0
+       insulated pants, winter boots, hat,
+       scarf and gloves
+5      the warmest outfit (full cold-weather    4.0       DLEmin of it >= 8 h (IREQmin)
+       gear), no time limit
+6      the warmest outfit, warm up indoors      4.0       1 h <= DLEmin < 8 h
+       within DLEmin
+7      the warmest outfit cannot be worn for    4.0       DLEmin < 1 h
+       an hour: outdoors at most DLEmin
+=====  =======================================  ========  ==============================
+
+* Levels 1-4, IREQneutral: the lightest of four outfits that keeps a spectator thermally
+  neutral (ISO 11079 ICLneutral, no body cooling) for as long as the stay lasts. Outfits
+  and their basic insulation are our choice on the ensemble values of ISO 9920:2007
+  Annex A (everyday clothes with a jacket, about 1.0 clo; ensembles with a heavy quilted
+  parka and quilted trousers, 2.2-2.6 clo) and the ISO 11079:2007 table of examples
+  ("arctic clothing systems", 3-4.5 clo).
+* Level 5-7, IREQmin: beyond 3.0 clo, the warmest outfit a spectator owns
+  (:data:`WARMEST_OUTFIT_CLO` = 4.0 clo: thermal underwear and fleece under a hooded
+  expedition down parka and down pants, insulated boots, mittens, hat and face mask; our
+  choice inside ISO 11079's 3-4.5 clo of arctic clothing). Between ICLmin and ICLneutral
+  ISO 11079 accepts slight body cooling; below ICLmin exposure is limited by the
+  duration-limited exposure DLEmin of that outfit (body heat debt Qlim = 40 Wh/m²).
+  ISO 11079 reports DLE above 8 h as not limiting (level 5); level 7 is where even the
+  warmest outfit cannot be worn for about an hour (our choice of the hour, the length of
+  one competition session), and the bulletin says minutes
+  (:func:`exposure_limit_minutes`), never clo.
+
+The spectator (:data:`bulletin.indices.iso11079.SPECTATOR`): M = 80 W/m² (standing,
+walking slowly a quarter of the time; ISO 8996 / ISO 7730 values), walking speed 0.14 m/s,
+windproof outer layer; wind at body height from the 10 m wind by
+:data:`BODY_WIND_FACTOR`.
 
 References
 ----------
@@ -8,7 +51,12 @@ References
   (Annex: Holmér's IREQ program); ``pythermalcomfort.models.ireq`` (v4.8.1) is the reference
   implementation the tests compare against. Solver: :mod:`bulletin.indices.iso11079`;
   lookup table: :mod:`bulletin.indices.ireq_lut`.
-* ISO 9920 (clothing ensembles and their insulation, for the band wording).
+* ISO 9920:2007 Estimation of thermal insulation and water vapour resistance of a clothing
+  ensemble (Annex A: insulation of ensembles).
+* ISO 8996:2004 Determination of metabolic rate; ISO 7730:2005 Table B.1 (metabolic rates).
+* Bröde, P. et al. (2012), Deriving the operational procedure for the Universal Thermal
+  Climate Index (UTCI), Int. J. Biometeorol. 56, 481-494 (wind at 1.1 m from 10 m by the
+  logarithmic profile with roughness length 0.01 m).
 * Mean radiant temperature: Di Napoli, C. et al. (2020), Mean radiant temperature from
   global-scale numerical weather prediction models, Int. J. Biometeorol. 64, 1233-1245
   (as in thermofeel ``calculate_mean_radiant_temperature``); Erbs, D. G., Klein, S. A. and
@@ -18,30 +66,106 @@ References
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import (
+    MISSING,
     as_float,
     check_range,
-    count_at_or_above,
     elementwise,
     flat_as,
     float_dtype,
 )
 from .ireq_lut import clothing_and_storage_tables, clothing_table, storage_table
-from .iso11079 import QLIM_WH_M2, SPECTATOR, duration_limited_exposure
+from .iso11079 import QLIM_WH_M2, SPECTATOR, Criterion, duration_limited_exposure
 
-#: Body-height (~1.5 m) wind as a fraction of the 10 m wind: the JAG/TI wind chill model's
-#: assumption (face-level wind = 2/3 V10; OFCM FCM-R19-2003), used here for consistency.
-BODY_WIND_FACTOR = 2.0 / 3.0
-#: ISO 11079 lower limit of relative air speed (m/s): ``va = max(0.4, 2/3 V10)``.
+#: Height (m) of the wind that reaches a standing spectator: the centre of gravity of the
+#: body, the reference height of the UTCI (Bröde et al. 2012).
+BODY_HEIGHT_M = 1.1
+#: Roughness length (m) of the logarithmic wind profile (Bröde et al. 2012, UTCI).
+ROUGHNESS_LENGTH_M = 0.01
+#: Body-height wind as a fraction of the 10 m wind, ``ln(1.1/0.01) / ln(10/0.01)`` = 0.68
+#: (logarithmic profile, Bröde et al. 2012); close to the JAG/TI wind chill model's
+#: face-level wind of 2/3 V10 (OFCM FCM-R19-2003).
+BODY_WIND_FACTOR = math.log(BODY_HEIGHT_M / ROUGHNESS_LENGTH_M) / math.log(
+    10.0 / ROUGHNESS_LENGTH_M
+)
+#: ISO 11079 lower limit of relative air speed (m/s): ``va = max(0.4, factor V10)``.
 MIN_AIR_SPEED = 0.4
 
-#: Lower ICLneutral edges (clo) of clothing levels 2..7 (our proposal on
-#: ISO 9920 ensemble insulation values): <1.5, 1.5-2.0, 2.0-2.5, 2.5-3.0, 3.0-3.5, 3.5-4.5, >=4.5.
-CLOTHING_LEVEL_EDGES = (1.5, 2.0, 2.5, 3.0, 3.5, 4.5)
+#: Basic insulation (clo) of the outfits of levels 1..4: the largest ICLneutral each covers
+#: (our choice on ISO 9920:2007 Annex A ensembles, see the module docstring).
+OUTFIT_CLO = (1.0, 1.5, 2.0, 3.0)
+#: Basic insulation (clo) of the warmest outfit a spectator wears (levels 5-7; our choice
+#: inside the 3-4.5 clo of "arctic clothing systems" of ISO 11079:2007).
+WARMEST_OUTFIT_CLO = 4.0
+#: ISO 11079 criterion of the warmest outfit's exposure limit: DLEmin (IREQmin).
+EXPOSURE_CRITERION: Criterion = "min"
+#: DLE (h) from which exposure is not limiting: ISO 11079 reports DLE above 8 h as
+#: "more than 8 h", a working day.
+NOT_LIMITING_H = 8.0
+#: DLE (h) below which the warmest outfit "cannot be worn for about an hour" (top level;
+#: our choice: one competition session).
+SHORT_STAY_H = 1.0
+
+
+@dataclass(frozen=True)
+class ClothingTier:
+    """One level of the clothing index: the outfit, its basic insulation Icl (clo), the
+    ISO 11079 criterion that sets the level and, for the warmest outfit's levels, the range
+    of its duration-limited exposure (hours, ``low <= DLE < high``)."""
+
+    level: int
+    outfit: str
+    clo: float
+    criterion: Criterion
+    exposure_h: tuple[float, float] | None
+
+
+#: The seven levels (see the module docstring); the public wording of each is in
+#: :data:`bulletin.indices.levels.LEVEL_NAMES` and ``templates/wording.toml``.
+CLOTHING_TIERS: tuple[ClothingTier, ...] = (
+    ClothingTier(1, "a jacket over everyday clothes", OUTFIT_CLO[0], "neutral", None),
+    ClothingTier(2, "a sweater and a winter coat", OUTFIT_CLO[1], "neutral", None),
+    ClothingTier(
+        3, "a down jacket over a sweater, a hat and gloves", OUTFIT_CLO[2], "neutral", None
+    ),
+    ClothingTier(
+        4,
+        "a long down parka, thermal underwear, insulated pants, winter boots, a hat, "
+        "a scarf and gloves",
+        OUTFIT_CLO[3],
+        "neutral",
+        None,
+    ),
+    ClothingTier(
+        5,
+        "full cold-weather gear: thermals and fleece under a hooded expedition down parka "
+        "and down pants, insulated boots, mittens, a hat and a face mask",
+        WARMEST_OUTFIT_CLO,
+        EXPOSURE_CRITERION,
+        (NOT_LIMITING_H, math.inf),
+    ),
+    ClothingTier(
+        6,
+        "full cold-weather gear, and warm up indoors within the exposure limit",
+        WARMEST_OUTFIT_CLO,
+        EXPOSURE_CRITERION,
+        (SHORT_STAY_H, NOT_LIMITING_H),
+    ),
+    ClothingTier(
+        7,
+        "full cold-weather gear, outdoors no longer than the exposure limit (under an hour)",
+        WARMEST_OUTFIT_CLO,
+        EXPOSURE_CRITERION,
+        (0.0, SHORT_STAY_H),
+    ),
+)
 
 _STEFAN_BOLTZMANN = 5.67e-8
 #: Shortwave absorptivity and longwave emissivity of a person (Di Napoli et al. 2020; VDI 3787).
@@ -76,12 +200,12 @@ def required_insulation(
     """ISO 11079 ICLneutral (clo): basic clothing insulation a spectator needs to stay
     thermally neutral (no body cooling).
 
-    Spectator settings (our choice): M = 70 W/m² (standing/sitting at rest,
-    ISO 8996), no walking, windproof outer layer p = 8 l/(m² s), relative air speed
-    ``va = max(0.4, body_wind_factor * V10)`` (ISO 11079 floor 0.4 m/s; 2/3 V10 as in the
-    JAG/TI wind chill model).
+    Spectator settings (:data:`bulletin.indices.iso11079.SPECTATOR`, our choice on ISO 8996
+    and ISO 7730 values): M = 80 W/m², walking speed 0.14 m/s, windproof outer layer
+    p = 8 l/(m² s); relative air speed ``va = max(0.4, body_wind_factor * V10)`` (ISO 11079
+    floor 0.4 m/s; :data:`BODY_WIND_FACTOR`, the logarithmic profile to 1.1 m).
 
-    Evaluated from the precomputed table (:mod:`bulletin.indices.ireq_lut`; within 0.02 clo of
+    Evaluated from the precomputed table (:mod:`bulletin.indices.ireq_lut`; within 0.03 clo of
     the ISO 11079 solver and pythermalcomfort over ta -40..10 °C, tr-ta 0..30 K,
     va 0.4..18 m/s, RH 10..100 %; see the tests). Outside the table (ta -50..20 °C,
     tr-ta -10..40 K, va <= 18.4 m/s) inputs are clamped to its edge. Negative values (no
@@ -124,20 +248,25 @@ def exposure_limit_hours(
     tr_c: ArrayLike,
     v10_ms: ArrayLike,
     rh_pct: ArrayLike,
-    clo: ArrayLike = 3.0,
+    clo: ArrayLike = WARMEST_OUTFIT_CLO,
     *,
     body_wind_factor: float = BODY_WIND_FACTOR,
+    criterion: Criterion = EXPOSURE_CRITERION,
 ) -> NDArray[np.floating]:
-    """ISO 11079 duration-limited exposure DLE (hours) for a spectator wearing ``clo``.
+    """ISO 11079 duration-limited exposure DLE (hours) for a spectator wearing ``clo``
+    (default: the warmest outfit, :data:`WARMEST_OUTFIT_CLO`, whose DLE sets levels 5-7 of
+    :func:`clothing_level`).
 
     DLE = Qlim / -S with Qlim = 40 Wh/m² of body heat debt and S the rate of body heat
-    storage (W/m²) for the worn basic insulation under the IREQneutral criterion (DLEneutral
-    with 3 clo: ~4.9 h at 0 °C calm, ~1.4 h at -10 °C calm). Spectator
-    settings as in :func:`required_insulation`.
+    storage (W/m²) for the worn basic insulation under the skin temperature and wettedness
+    of ``criterion`` (default ``"min"``, DLEmin, the limit ISO 11079 sets where the outfit
+    gives less than IREQmin; ``"neutral"`` gives the shorter DLEneutral). With 4 clo:
+    DLEmin ~3.6 h at -20 °C calm, ~1.5 h at -30 °C calm, ~0.9 h at -20 °C with 5 m/s at
+    body height. Spectator settings as in :func:`required_insulation`.
 
     * ``inf`` where the body does not lose heat (S >= 0). ISO 11079 reports DLE > 8 h as
       "more than 8 h" (not limiting in a day); the number is returned and the wording is left
-      to the caller.
+      to the caller (:func:`exposure_limit_minutes`).
     * Scalar ``clo`` (the usual case): S is tabulated for that outfit on first use (closed-form
       solution, ~0.2 s) and interpolated like ICL; within 2 % of the direct solution
       where DLE <= 8 h. Array ``clo``: solved directly (exact, slower).
@@ -148,10 +277,10 @@ def exposure_limit_hours(
     worn = np.asarray(clo, dtype=np.float64)
     check_range("exposure_limit_hours", "clo", worn, 0.0, 10.0, "clo")
     if worn.size == 1:
-        storage = storage_table(float(worn.reshape(-1)[0]))(t, tr, body_wind_factor, v, rh)
-        return _hours_from_storage(storage)
+        table = storage_table(float(worn.reshape(-1)[0]), criterion)
+        return _hours_from_storage(table(t, tr, body_wind_factor, v, rh))
     va = np.maximum(MIN_AIR_SPEED, body_wind_factor * v.astype(np.float64))
-    hours = duration_limited_exposure(t, tr, va, rh, worn, criterion="neutral", wearer=SPECTATOR)
+    hours = duration_limited_exposure(t, tr, va, rh, worn, criterion=criterion, wearer=SPECTATOR)
     return hours.astype(dtype)
 
 
@@ -160,41 +289,87 @@ def clothing_and_exposure(
     tr_c: NDArray[np.floating],
     v10_ms: NDArray[np.floating],
     rh_pct: NDArray[np.floating],
-    clo: float = 3.0,
+    clo: float = WARMEST_OUTFIT_CLO,
     *,
     body_wind_factor: float = BODY_WIND_FACTOR,
+    criterion: Criterion = EXPOSURE_CRITERION,
 ) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
     """:func:`required_insulation` and :func:`exposure_limit_hours` (scalar ``clo``) together
     on numpy arrays, with the same numbers: the inputs are checked once and the two lookup
-    tables share one search of the air temperature and air speed cells."""
+    tables share one search of the air temperature and air speed cells. The two are what
+    :func:`clothing_level` takes (with the default ``clo``, the warmest outfit)."""
     dtype, t, tr, v, rh = _inputs("clothing_and_exposure", t_c, tr_c, v10_ms, rh_pct)
     check_range("clothing_and_exposure", "clo", np.asarray(clo, np.float64), 0.0, 10.0, "clo")
-    icl, storage = clothing_and_storage_tables(float(clo)).evaluate(t, tr, body_wind_factor, v, rh)
+    tables = clothing_and_storage_tables(float(clo), criterion)
+    icl, storage = tables.evaluate(t, tr, body_wind_factor, v, rh)
     return _no_negative_clo(icl).astype(dtype, copy=False), _hours_from_storage(storage)
 
 
-@elementwise("clo")
-def clothing_level(clo: ArrayLike) -> NDArray[np.int8]:
-    """Clothing level 1..7 (int8; -1 where NaN) from ICLneutral in clo (the
-    bands are our proposal on ISO 9920 ensemble insulation values):
+@elementwise("clo", "exposure_limit_h")
+def clothing_level(clo: ArrayLike, exposure_limit_h: ArrayLike) -> NDArray[np.int8]:
+    """Clothing level 1..7 (int8; -1 where an input is NaN), the table of the module
+    docstring and :data:`CLOTHING_TIERS`:
 
-    =====  ===========  ==========================================
-    level  clo          outfit
-    =====  ===========  ==========================================
-    1      < 1.5        外套/夹克 coat or jacket
-    2      1.5 - 2.0    厚外套、毛衣 heavy coat, sweater
-    3      2.0 - 2.5    棉服/羽绒服 + 毛衣 padded or down jacket + sweater
-    4      2.5 - 3.0    厚羽绒服、保暖内衣、帽子手套
-    5      3.0 - 3.5    加厚羽绒服 + 羽绒/防风裤、围巾、棉靴
-    6      3.5 - 4.5    极寒全套（滑雪/极地服装），暖贴，坐垫
-    7      >= 4.5       as 6, and limit continuous time outdoors (beyond wearable insulation)
-    =====  ===========  ==========================================
+    * from ICLneutral ``clo`` (:func:`required_insulation`): the first outfit of levels 1-4
+      whose insulation :data:`OUTFIT_CLO` covers it (a need on an edge is covered: 1.0 clo
+      is level 1), 5 beyond 3.0 clo;
+    * from ``exposure_limit_h``, DLEmin of the warmest outfit (:func:`exposure_limit_hours`
+      with its defaults): at least level 6 below 8 h, level 7 below 1 h.
 
-    A value on an edge belongs to the warmer-clothing band (1.5 -> level 2).
+    The level is the higher of the two, so it never falls as either input worsens.
     """
     c = np.asarray(clo)
-    c = c if np.issubdtype(c.dtype, np.floating) else c.astype(np.float64)
-    return count_at_or_above(c, CLOTHING_LEVEL_EDGES, start=1, nan_missing=True)
+    h = np.asarray(exposure_limit_h)
+    dtype = float_dtype(c, h)
+    c, h = as_float(c, dtype), as_float(h, dtype)
+    check_range("clothing_level", "clo", c, 0.0, None, "clo")
+    check_range("clothing_level", "exposure_limit_h", h, 0.0, None, "h")
+    shape = np.broadcast_shapes(c.shape, h.shape)
+    out = np.empty(shape, dtype=np.int8)
+    scalar = dtype.type
+    _clothing_level_kernel(
+        flat_as(c, shape),
+        flat_as(h, shape),
+        tuple(scalar(edge) for edge in OUTFIT_CLO),
+        scalar(NOT_LIMITING_H),
+        scalar(SHORT_STAY_H),
+        out.reshape(-1),
+    )
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _clothing_level_kernel(
+    clo, hours, edges, not_limiting, short_stay, out
+):  # pragma: no cover - compiled
+    """:func:`clothing_level` per point of flat arrays: comparisons only (NaN compares
+    false, then marks the level missing)."""
+    for i in range(out.shape[0]):
+        c = clo[i]
+        h = hours[i]
+        level = 1
+        for edge in edges:
+            level += c > edge
+        if h < not_limiting and level < 6:
+            level = 6
+        if h < short_stay:
+            level = 7
+        out[i] = level if (c == c) & (h == h) else MISSING
+
+
+@elementwise("exposure_limit_h")
+def exposure_limit_minutes(exposure_limit_h: ArrayLike) -> NDArray[np.float64]:
+    """The time limit a bulletin says, in minutes, from a DLE in hours: rounded down (the
+    words never promise more time than computed) to 5 minutes from 10 minutes on and to the
+    minute below that (our choice: how a presenter says a time). NaN where the exposure is
+    not limiting (:data:`NOT_LIMITING_H`, ISO 11079's 8 h, or more; ``inf``) or missing."""
+    h = np.asarray(exposure_limit_h, dtype=np.float64)
+    check_range("exposure_limit_minutes", "exposure_limit_h", h, 0.0, None, "h")
+    minutes = h * 60.0
+    with np.errstate(invalid="ignore"):
+        step = np.where(minutes >= 10.0, 5.0, 1.0)
+        said = np.floor(minutes / step) * step
+        return np.where(h < NOT_LIMITING_H, said, np.nan)
 
 
 @elementwise("t_c", "rsds_wm2", "cos_sza", "surface_albedo", "day_of_year")

@@ -449,7 +449,7 @@ def _six_indices(
         np.copyto(tr, t_c, where=np.isnan(rsds_wm2))
     clo, out["exposure_limit_h"] = clothing_and_exposure(t_c, tr, v10_ms, rh_pct, worn_clo)
     out["clothing_clo"] = clo
-    out["clothing_level"] = clothing_level(clo)
+    out["clothing_level"] = clothing_level(clo, out["exposure_limit_h"])
 
     # 4. Cold/flu risk, a daily index.
     for name, value in _daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time).items():

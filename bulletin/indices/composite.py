@@ -1,26 +1,37 @@
-"""Composite spectator level (观赛气象指数) I..IV: the worst impact of the six indices.
+"""Composite spectator level (观赛气象指数) I..IV: the worst real impact of the six indices.
 
 Group standard T/CMSA 0033-2022《冬季户外冰雪运动观赛气象指数等级划分》(中国气象服务协会,
 2022-07-28) defines a 4-level (Ⅰ-Ⅳ) index of the weather's impact on outdoor winter-sport
 spectating; only level Ⅰ's wording (影响很小 / Minimal: 适宜观赛) was obtainable,
-not its formulas. This composite is "in the spirit
-of" it: each component level is mapped to an impact 1..4 and the worst one is published.
-**The mapping is our choice**:
+not its formulas. This composite is "in the spirit of" it: each component level is mapped
+to the impact it has on a spectator and the worst one is published. The impacts, and so the
+mapping, are **our choice**:
 
-==========  =====================================================  =========================
-component   levels -> impact                                       reasoning
-==========  =====================================================  =========================
-wind chill  0,1 -> 1; 2 -> 2; 3,4 -> 3; 5,6 -> 4                   ECCC: 3-4 frostbite in
-                                                                   5-30 min; 5-6 warning
-frostbite   1 -> 1; 2 -> 2; 3 -> 3; 4,5 -> 4                       minutes-scale freezing
-clothing    1-4 -> 1; 5,6 -> 2; 7 -> 3                             7: beyond wearable
-                                                                   insulation, limit time
-cold/flu    1,2 -> 1; 3 -> 2; 4 -> 3                               health risk, not acute
-sunscreen   1,2 -> 1; 3 -> 2; 4,5 -> 3                             protection is easy
-goggles     1,2 -> 1; 3 -> 2; 4 -> 3                               protection is easy
-==========  =====================================================  =========================
+* Ⅰ minimal: ordinary winter clothing and care are enough (T/CMSA 0033-2022 level Ⅰ);
+* Ⅱ some: watching is fine with preparation that removes the hazard (the full winter outfit,
+  sunscreen, goggles, precautions against a cold);
+* Ⅲ considerable: even prepared, time outdoors has to be limited (exposed skin freezes in
+  5-30 minutes, or the warmest outfit lasts only 1-8 hours);
+* Ⅳ severe: exposed skin freezes within 5 minutes (ECCC warning level), or even the warmest
+  outfit cannot be worn for an hour.
 
-Only the acute cold hazards (wind chill, frostbite) can reach Ⅳ.
+==========  ===  ===  ===  ===  =================================================
+component   Ⅰ    Ⅱ    Ⅲ    Ⅳ    impact
+==========  ===  ===  ===  ===  =================================================
+wind_chill  0-1  2    3-4  5-6  ECCC bands: Ⅲ frostbite in 5-30 min, Ⅳ in under 5
+frostbite   1    -    2-3  4-5  Ⅲ frostbite in 5-30 min, Ⅳ in under 5 min
+clothing    1-3  4-5  6    7    Ⅱ full outfit; Ⅲ warmest outfit 1-8 h; Ⅳ under 1 h
+cold        1-3  4    -    -    a risk over days: precautions at level 4
+sunscreen   1-3  4-5  -    -    UV index 7 and more: protection needed, and easy
+goggles     1-2  3-4  -    -    goggles needed, and easy to wear
+==========  ===  ===  ===  ===  =================================================
+
+The columns give the component levels of each impact (``-``: none).
+
+Only the cold hazards (wind chill, frostbite, clothing) can reach Ⅲ and Ⅳ; the wind chill
+and frostbite rows give the same impact for the same ECCC wind chill band (WCI -28 and
+below: Ⅲ; -48 and below: Ⅳ), and the clothing row follows the clothing index's time limits
+(:mod:`bulletin.indices.clothing`).
 """
 
 from __future__ import annotations
@@ -34,11 +45,11 @@ from ._arrays import MISSING, check_levels, elementwise, flat_as
 #: Impact 1..4 of each component level; index = level (-1 -> the last entry, missing).
 IMPACT_TABLES: dict[str, tuple[int, ...]] = {
     "wind_chill": (1, 1, 2, 3, 3, 4, 4),  # levels 0..6
-    "frostbite": (0, 1, 2, 3, 4, 4),  # levels 1..5 (index 0 unused)
-    "clothing": (0, 1, 1, 1, 1, 2, 2, 3),  # levels 1..7
-    "cold": (0, 1, 1, 2, 3),  # levels 1..4
-    "sunscreen": (0, 1, 1, 2, 3, 3),  # levels 1..5
-    "goggles": (0, 1, 1, 2, 3),  # levels 1..4
+    "frostbite": (0, 1, 3, 3, 4, 4),  # levels 1..5 (index 0 unused)
+    "clothing": (0, 1, 1, 1, 2, 2, 3, 4),  # levels 1..7
+    "cold": (0, 1, 1, 1, 2),  # levels 1..4
+    "sunscreen": (0, 1, 1, 1, 2, 2),  # levels 1..5
+    "goggles": (0, 1, 1, 2, 2),  # levels 1..4
 }
 #: Valid level range of each component.
 LEVEL_RANGES: dict[str, tuple[int, int]] = {
@@ -50,12 +61,13 @@ LEVEL_RANGES: dict[str, tuple[int, int]] = {
     "goggles": (1, 4),
 }
 
-#: The same tables as level thresholds: impact = 1 + number of edges the level reaches.
+#: The same tables as level thresholds: impact = 1 + number of edges the level reaches (a
+#: level that raises the impact by two is an edge twice).
 _IMPACT_EDGES = {
     name: tuple(
         level
         for level in range(LEVEL_RANGES[name][0] + 1, LEVEL_RANGES[name][1] + 1)
-        if table[level] > table[level - 1]
+        for _ in range(table[level] - table[level - 1])
     )
     for name, table in IMPACT_TABLES.items()
 }

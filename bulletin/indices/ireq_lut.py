@@ -7,7 +7,9 @@ radiant excess and air speed (linear interpolation on a 2 K x 5 K x 0.5 m/s grid
 0.003 clo of the solver), so it is tabulated once and interpolated:
 
 * stored table (``bulletin/data/ireq_lut.npz``, built by :func:`build_ireq_lut`, run
-  ``python -m bulletin.indices.ireq_lut``): ICLneutral (clo) at RH 60 % on
+  ``python -m bulletin.indices.ireq_lut``; it records the wearer it was solved for, and
+  loading it for another :data:`bulletin.indices.iso11079.SPECTATOR` is refused, so a
+  change of the spectator's settings cannot go unnoticed): ICLneutral (clo) at RH 60 % on
   ta = -50..20 °C step 2, tr - ta = -10..40 K step 5, va = 0.4..18.4 m/s step 0.5, plus its
   slope in RH (the secant between RH 10 % and 100 %). RH acts only through the ambient vapour
   pressure (skin evaporation and respiration), so ICL is almost exactly linear in it; the slope
@@ -35,7 +37,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ..output import atomic_path
-from .iso11079 import SPECTATOR, Wearer, required_insulation_iso
+from .iso11079 import SPECTATOR, Criterion, Wearer, required_insulation_iso
 
 #: Axes of the stored table: start, step, number of nodes.
 TA_AXIS = (-50.0, 2.0, 36)  # °C: -50 .. 20
@@ -75,15 +77,20 @@ def build_ireq_lut(wearer: Wearer = SPECTATOR) -> dict[str, NDArray]:
         "dtr_axis": np.array(DTR_AXIS),
         "va_axis": np.array(VA_AXIS),
         "rh_reference": np.array(RH_REFERENCE),
-        "wearer": np.array(
-            [
-                wearer.metabolic_rate,
-                wearer.walking_speed,
-                wearer.air_permeability,
-                wearer.external_work,
-            ]
-        ),
+        "wearer": _wearer_values(wearer),
     }
+
+
+def _wearer_values(wearer: Wearer) -> NDArray[np.float64]:
+    """The wearer's settings as stored with the table: M, walking speed, permeability, work."""
+    return np.array(
+        [
+            wearer.metabolic_rate,
+            wearer.walking_speed,
+            wearer.air_permeability,
+            wearer.external_work,
+        ]
+    )
 
 
 def write_ireq_lut(path: Path, wearer: Wearer = SPECTATOR) -> Path:
@@ -302,15 +309,32 @@ def ireq_lut_path() -> Path:
 
 @cache
 def clothing_table() -> PlaneTable:
-    """The stored ICLneutral table, loaded on first use and kept (module-level cache)."""
+    """The stored ICLneutral table (:func:`ireq_lut_path`), loaded on first use and kept
+    (module-level cache)."""
+    return read_clothing_table(ireq_lut_path())
+
+
+def read_clothing_table(path: Path) -> PlaneTable:
+    """The ICLneutral table stored at ``path`` (as :func:`write_ireq_lut` writes it), ready
+    to evaluate; :class:`bulletin.indices.IndexInputError` when it cannot be read or was
+    solved for another wearer than :data:`bulletin.indices.iso11079.SPECTATOR`."""
     from ._arrays import IndexInputError
 
-    path = ireq_lut_path()
+    path = Path(path)
     try:
         with np.load(path) as data:
             stored = {key: data[key] for key in data.files}
     except (OSError, ValueError) as error:
         raise IndexInputError(f"cannot read the clothing lookup table {path}: {error}") from None
+
+    solved_for = stored.get("wearer")
+    if solved_for is None or not np.allclose(solved_for, _wearer_values(SPECTATOR)):
+        raise IndexInputError(
+            f"the clothing lookup table {path} was solved for another wearer "
+            f"(M, walking speed, permeability, work = {solved_for}) than "
+            f"bulletin.indices.iso11079.SPECTATOR ({_wearer_values(SPECTATOR)}): rebuild it "
+            "with python -m bulletin.indices.ireq_lut"
+        )
 
     def axis(key: str) -> tuple[float, float, int]:
         start, step, count = stored[key]
@@ -327,10 +351,14 @@ def clothing_table() -> PlaneTable:
 
 
 @cache
-def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> PlaneTable:
-    """Body heat storage S (W/m², ISO 11079) wearing ``clo``, tabulated like the clothing
+def storage_table(
+    clo: float, criterion: Criterion = "min", wearer: Wearer = SPECTATOR
+) -> PlaneTable:
+    """Body heat storage S (W/m², ISO 11079) wearing ``clo`` under the skin temperature and
+    wettedness of ``criterion`` (``"min"``: IREQmin, whose DLE the clothing index uses;
+    ``"neutral"``: IREQneutral), tabulated like the clothing
     table but solved directly at 0.25 K steps of tr - ta (S changes by up to ~0.8 W/m² per K
-    along it). Built on first use for each outfit from the closed-form
+    along it). Built on first use for each outfit and criterion from the closed-form
     :func:`bulletin.indices.iso11079.body_heat_storage` (~0.2 s) and kept; within 2 % of the
     direct solution in DLE where DLE <= 8 h."""
     from .iso11079 import body_heat_storage
@@ -339,7 +367,7 @@ def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> PlaneTable:
     ta, dtr, va = np.meshgrid(_axis(TA_AXIS), _axis(dtr_axis), _axis(VA_AXIS), indexing="ij")
 
     def storage(rh: float) -> NDArray[np.float64]:
-        return body_heat_storage(ta, ta + dtr, va, rh, clo, criterion="neutral", wearer=wearer)
+        return body_heat_storage(ta, ta + dtr, va, rh, clo, criterion=criterion, wearer=wearer)
 
     low, high = RH_SECANT
     slope = (storage(high) - storage(low)) / (high - low)
@@ -355,10 +383,10 @@ def storage_table(clo: float, wearer: Wearer = SPECTATOR) -> PlaneTable:
 
 
 @cache
-def clothing_and_storage_tables(clo: float) -> PairedTables:
-    """:func:`clothing_table` and :func:`storage_table` (``clo``) paired (same axes: the
-    clothing table is refined to the storage table's tr - ta step)."""
-    return PairedTables.of(clothing_table(), storage_table(clo))
+def clothing_and_storage_tables(clo: float, criterion: Criterion = "min") -> PairedTables:
+    """:func:`clothing_table` and :func:`storage_table` (``clo``, ``criterion``) paired (same
+    axes: the clothing table is refined to the storage table's tr - ta step)."""
+    return PairedTables.of(clothing_table(), storage_table(clo, criterion))
 
 
 def main(argv: list[str] | None = None) -> int:

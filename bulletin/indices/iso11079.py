@@ -59,18 +59,41 @@ _KELVIN = 273.0
 Criterion = Literal["neutral", "min"]
 
 
+#: Metabolic rate (W/m²) of a person standing relaxed: 1.2 met (ISO 7730:2005 Table B.1,
+#: from ISO 8996; ASHRAE 55-2020 Table 5.2.1.2 "standing, relaxed").
+STANDING_RELAXED_W_M2 = 70.0
+#: Metabolic rate (W/m²) of walking on the level at 2 km/h: 1.9 met (ISO 7730:2005 Table B.1).
+SLOW_WALK_W_M2 = 110.0
+#: Speed (m/s) of that walk: 2 km/h.
+SLOW_WALK_SPEED = 2.0 / 3.6
+#: Share of the time a spectator walks (to the stands, about the venue, stamping to keep warm)
+#: rather than stands still (our choice).
+SPECTATOR_WALKING_SHARE = 0.25
+#: The spectator's metabolic rate (W/m²) and walking speed (m/s), time-weighted (see
+#: :class:`Wearer`): 80 W/m² and 0.14 m/s.
+SPECTATOR_METABOLIC_RATE = (
+    1.0 - SPECTATOR_WALKING_SHARE
+) * STANDING_RELAXED_W_M2 + SPECTATOR_WALKING_SHARE * SLOW_WALK_W_M2
+SPECTATOR_WALKING_SPEED = SPECTATOR_WALKING_SHARE * SLOW_WALK_SPEED
+
+
 @dataclass(frozen=True)
 class Wearer:
     """The person the insulation is required for (ISO 11079 inputs other than the weather).
 
-    Defaults are the spectator settings of this project (our choice): a person
-    standing or sitting at rest, ``M = 70 W/m²`` (ISO 8996 class 0 resting, 65-70 W/m²); no
-    walking (``walking_speed = 0``); windproof outer garment with air permeability
-    ``p = 8 l/(m² s)`` (the value of the ISO 11079 Table F.1 cases); no external work.
+    Defaults are the spectator of this project, a person who mostly stands and now and then
+    walks slowly (our choice, on published values): the time-weighted mean over a cycle of
+    activities (ISO 8996:2004 clause 5.3, metabolic rate of a work cycle) of standing relaxed,
+    70 W/m², three quarters of the time and walking at 2 km/h, 110 W/m², a quarter of it,
+    ``M = 0.75 x 70 + 0.25 x 110 = 80 W/m²`` (1.4 met; within ISO 8996:2004 Table A.2 class 1,
+    "low metabolic rate", 70-130 W/m²); the walking speed averaged the same way,
+    ``0.25 x 2 km/h = 0.14 m/s`` (at least ISO 11079's minimum ``0.0052 (M - 58)`` =
+    0.11 m/s for this M); windproof outer garment with air permeability ``p = 8 l/(m² s)``
+    (the value of the ISO 11079 Table F.1 cases); no external work.
     """
 
-    metabolic_rate: float = 70.0
-    walking_speed: float = 0.0
+    metabolic_rate: float = SPECTATOR_METABOLIC_RATE
+    walking_speed: float = SPECTATOR_WALKING_SPEED
     air_permeability: float = 8.0
     external_work: float = 0.0
 

@@ -45,24 +45,23 @@ LEVEL_NAMES: dict[str, dict[int, LevelName]] = {
         4: LevelName("冻伤风险很高", "very high risk", _HAZARD_5[3]),
         5: LevelName("冻伤风险极高", "extreme risk", _HAZARD_5[4]),
     },
-    # Outfits (our bands on ISO 9920 ensemble insulation).
+    # Outfit tiers and time limits of bulletin.indices.clothing (CLOTHING_TIERS): outfits our
+    # choice on ISO 9920 / ISO 11079 ensemble insulation, time limits from ISO 11079 DLEmin.
     "clothing": {
-        1: LevelName("外套/夹克", "jacket", _HAZARD_7[0]),
-        2: LevelName("厚外套、毛衣", "heavy coat and sweater", _HAZARD_7[1]),
-        3: LevelName("棉服/羽绒服加毛衣", "down jacket and sweater", _HAZARD_7[2]),
+        1: LevelName("外套或夹克", "jacket", _HAZARD_7[0]),
+        2: LevelName("毛衣加冬季外套", "sweater and winter coat", _HAZARD_7[1]),
+        3: LevelName("羽绒服加毛衣、帽子手套", "down jacket, sweater, hat, gloves", _HAZARD_7[2]),
         4: LevelName(
-            "厚羽绒服、保暖内衣、帽子手套", "thick down coat, thermals, hat, gloves", _HAZARD_7[3]
+            "长款厚羽绒服、保暖内衣、防寒裤、棉靴",
+            "long down parka, thermals, insulated pants, boots",
+            _HAZARD_7[3],
         ),
-        5: LevelName(
-            "加厚羽绒服、羽绒/防风裤、围巾、棉靴",
-            "extra-thick down coat, insulated trousers, scarf, boots",
-            _HAZARD_7[4],
-        ),
+        5: LevelName("极寒全套装备", "full cold-weather gear", _HAZARD_7[4]),
         6: LevelName(
-            "极寒全套、暖贴、坐垫", "full polar outfit, heat packs, seat pad", _HAZARD_7[5]
+            "极寒全套并定时进室内取暖", "full cold-weather gear, breaks indoors", _HAZARD_7[5]
         ),
         7: LevelName(
-            "极寒全套并限制户外时间", "full polar outfit and limited time outdoors", _HAZARD_7[6]
+            "极寒全套也难坚持一小时", "full cold-weather gear, under an hour out", _HAZARD_7[6]
         ),
     },
     # CMA / weather.com.cn 感冒指数 level names.
@@ -123,7 +122,8 @@ LEVEL_SOURCES: dict[str, str] = {
     "wind_chill": "ECCC wind chill hazard table (risk bands); Chinese names our translation; "
     "colours ColorBrewer RdYlGn (our choice)",
     "frostbite": "our proposal (Tikuisis & Osczevski 2003 bands + ECCC); colours our choice",
-    "clothing": "outfit bands (our proposal on ISO 11079/ISO 9920); colours our choice",
+    "clothing": "outfit tiers on ISO 11079 ICLneutral and time limits on ISO 11079 DLEmin "
+    "(outfits our choice on ISO 9920/ISO 11079 ensemble insulation); colours our choice",
     "cold": "CMA 感冒指数 level names; scoring and colours our choice",
     "sunscreen": "CMA UV levels (GB/T 36744-2018); colours WHO hues (our choice)",
     "uv_category": "WHO (2002) Global Solar UV Index: A Practical Guide",
