@@ -22,8 +22,10 @@ Derivations (each cited where it is computed):
   is NaN (see :mod:`bulletin.readers.accumulation`).
 
 The dataset's ``attrs`` record ``source_files`` (absolute paths) and ``source_convention``
-(``ecmwf`` / ``gfs`` for GRIB from ECMWF / NCEP, ``grib-<centre>`` for other centres, ``cf``
-for NetCDF and Zarr; several joined with ``+``).
+(``ecmwf`` / ``gfs`` for GRIB from ECMWF / NCEP, ``grib-<centre>`` for other centres, ``wrf``
+for WRF output, ``cf`` for other NetCDF and Zarr; several joined with ``+``), ``grid_type``
+(the 2 m temperature's grid) and, on a regular grid that goes round the globe,
+``global_longitude = 1``.
 """
 
 from __future__ import annotations
@@ -313,12 +315,17 @@ def _collect(catalogue: _Catalogue, ds: xr.Dataset, path: Path, grib: GribConten
             raise ForecastError(f"{where} has an empty time axis")
         kind = _kind(variable, source, where)
         if kind != "instant":
-            data = data.assign_coords(
-                window_start=(
-                    "time",
-                    _window_start(data, variable, kind, grib, references, where),
-                )
-            )
+            try:
+                starts = _window_start(data, variable, kind, grib, references, where)
+            except ForecastError as exc:
+                if grib is not None or "GRIB_stepType" not in variable.attrs:
+                    raise
+                # NetCDF converted from GRIB without its windows (ERA5 from the new CDS keeps
+                # only the valid time): the other fields are still usable.
+                catalogue.notes.append(str(exc))
+                logger.warning("%s; not read", exc)
+                continue
+            data = data.assign_coords(window_start=("time", starts))
         data = grid_order(
             data.drop_vars([c for c in data.coords if c not in (*CANONICAL_DIMS, "window_start")])
         )

@@ -371,10 +371,11 @@ def test_icon_time_that_is_no_date_is_one_line(tmp_path):
 # --------------------------------------------------------------------------- ERA5 (new CDS)
 
 
-def _write_era5_cds(path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+def _write_era5_cds(path: Path, *, stream: str = "instant") -> tuple[Path, dict[str, np.ndarray]]:
     """As the new CDS writes ERA5 single levels (cfgrib-based converter): dimension
     ``valid_time``, latitudes 90..-90, longitudes 0..359.75, ``number`` and ``expver``
-    coordinates, cfgrib's GRIB_* variable attributes."""
+    coordinates, cfgrib's GRIB_* variable attributes; ``stream`` "instant" or "accum" (the
+    CDS delivers each stepType in its own file), or "both" (the two merged by a user)."""
     lat = np.arange(90.0, -90.1, -22.5)
     lon = np.arange(0.0, 360.0, 45.0)
     hours = np.arange(3)
@@ -416,14 +417,14 @@ def _write_era5_cds(path: Path) -> tuple[Path, dict[str, np.ndarray]]:
         for i in range(hours.size):
             expver[i] = "0001"
 
-        def var(name, short, param_id, values, units, long_name):
+        def var(name, short, param_id, values, units, long_name, step_type="instant"):
             v = nc.createVariable(name, "f4", ("valid_time", "latitude", "longitude"))
             v.GRIB_paramId = param_id
-            v.GRIB_dataType = "an"
+            v.GRIB_dataType = "an" if step_type == "instant" else "fc"
             v.GRIB_numberOfPoints = lat.size * lon.size
             v.GRIB_typeOfLevel = "surface"
             v.GRIB_stepUnits = 1
-            v.GRIB_stepType = "instant"
+            v.GRIB_stepType = step_type
             v.GRIB_gridType = "regular_ll"
             v.GRIB_units = units
             v.GRIB_name = long_name
@@ -435,6 +436,11 @@ def _write_era5_cds(path: Path) -> tuple[Path, dict[str, np.ndarray]]:
             v.coordinates = "number valid_time latitude longitude expver"
             v[:] = values
 
+        if stream in ("accum", "both"):
+            tp = np.full(t2m.shape, 0.0004)
+            var("tp", "tp", 228, tp, "m", "Total precipitation", step_type="accum")
+        if stream == "accum":
+            return path, {"lat": lat, "lon": lon, "t2m": t2m}
         var("t2m", "2t", 167, t2m, "K", "2 metre temperature")
         var("d2m", "2d", 168, t2m - 3.0, "K", "2 metre dewpoint temperature")
         var("u10", "10u", 165, np.full(t2m.shape, -4.0), "m s**-1", "10 metre U wind component")
@@ -647,3 +653,43 @@ def test_each_fallback_is_logged_naming_what_was_looked_for(tmp_path, caplog):
     assert "venue elevation" in line("model surface height (2-D)")
     # the file has winds and a gust: no line for them
     assert not [m for m in lines if "wind direction" in m or "wind gusts" in m]
+
+
+def test_era5_cds_accumulations_without_windows_are_left_out_with_a_warning(tmp_path, caplog):
+    path, _ = _write_era5_cds(tmp_path / "era5_merged.nc", stream="both")
+    with caplog.at_level(logging.WARNING, logger="bulletin.forecast"):
+        ds = open_forecast(path)
+    assert "t2m" in ds and "precip" not in ds
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("'tp'" in m and "time bounds" in m and "era5_merged.nc" in m for m in warnings)
+
+
+def test_era5_cds_accumulation_file_alone_is_one_line(tmp_path):
+    accum, _ = _write_era5_cds(tmp_path / "data_stream-oper_stepType-accum.nc", stream="accum")
+    with pytest.raises(ForecastError) as info:
+        open_forecast(accum)
+    message = str(info.value)
+    assert "\n" not in message and "stepType-accum.nc" in message
+    assert "'tp'" in message and "no time bounds" in message
+
+
+def test_latitudes_beyond_90_degrees_are_one_line(tmp_path):
+    path, _ = _write_icon(tmp_path / "icon.nc")
+    with netCDF4.Dataset(path, "a") as nc:  # degrees labelled as radians
+        nc["clat"][:] = np.degrees(nc["clat"][:])
+    with pytest.raises(ForecastError) as info:
+        open_forecast(path)
+    message = str(info.value)
+    assert "\n" not in message and "icon.nc" in message
+    assert "latitude 'clat'" in message and "beyond 90" in message and "'radian'" in message
+
+
+def test_wrfout_with_wrong_units_is_one_line(tmp_path):
+    path, _ = _write_wrfout(tmp_path / "wrfout_units")
+    with netCDF4.Dataset(path, "a") as nc:
+        nc["Q2"].units = "g kg-1"
+    with pytest.raises(ForecastError) as info:
+        open_forecast(path)
+    message = str(info.value)
+    assert "\n" not in message and "wrfout_units" in message
+    assert "Q2" in message and "'g kg-1'" in message

@@ -167,3 +167,16 @@ def test_latest_run_cli_option(tmp_path):
     assert runner.invoke(command, []).output.strip() == "latest_run=False"
     assert runner.invoke(command, ["--latest-run"]).output.strip() == "latest_run=True"
     assert "newest" in runner.invoke(command, ["--help"]).output
+
+
+def test_one_file_with_overlapping_runs_is_one_line(tmp_path):
+    runs = [
+        _write_run(tmp_path / "00.grib2", DAY, range(0, 13)),
+        _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(0, 13)),
+    ]
+    path = _concatenate(tmp_path / "both.grib2", runs)
+    with pytest.raises(ForecastError) as info:
+        open_forecast(path)
+    message = str(info.value)
+    assert "\n" not in message and "both.grib2" in message
+    assert "two messages valid at 2022-02-04T06:00" in message
