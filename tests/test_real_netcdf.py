@@ -1,8 +1,8 @@
 """NetCDF as the models write it: WRF ``wrfout``, ICON unstructured cells, ERA5 from the new
 CDS, CF curvilinear (rotated pole). The files are written here with netCDF4, with the variable
-names, dimensions, types and attributes those models write (WRF-ARW User's Guide, chapter 5;
-DWD ICON database reference; ECMWF "GRIB to netCDF conversion on new CDS and ADS systems");
-the expected values are computed here independently of the reader."""
+names, dimensions, types and attributes those models write (WRF-ARW User's Guide, wrfout
+variables; DWD ICON database reference; ECMWF "GRIB to netCDF conversion on new CDS and ADS
+systems"); the expected values are computed here independently of the reader."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """WRF-ARW ``wrfout`` files -> a CF dataset the common reader understands.
 
-A ``wrfout`` file (WRF-ARW Version 4 Modeling System User's Guide, NCAR, chapter 5
-"Description of wrfout variables") is NetCDF without CF coordinates: dimensions ``Time``,
+A ``wrfout`` file (WRF-ARW Version 4 Modeling System User's Guide, NCAR, the list of
+``wrfout`` variables; ``ncdump -h`` of any WRF 4 output) is NetCDF without CF coordinates: dimensions ``Time``,
 ``south_north``, ``west_east`` (plus staggered and vertical ones), the valid times as the
 character array ``Times(Time, DateStrLen=19)`` (``YYYY-MM-DD_hh:mm:ss``), latitude and
 longitude as ``XLAT``/``XLONG(Time, south_north, west_east)``, and grid-relative winds. What
@@ -29,6 +29,7 @@ is read:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -281,7 +282,9 @@ def _rotation(
     return xr.DataArray(cos_alpha, dims=dims), xr.DataArray(sin_alpha, dims=dims), how
 
 
-def _precipitation(ds: xr.Dataset, field, path: Path) -> xr.DataArray | None:
+def _precipitation(
+    ds: xr.Dataset, field: Callable[[str], xr.DataArray | None], path: Path
+) -> xr.DataArray | None:
     parts = [(name, field(name)) for name in ("RAINC", "RAINNC")]
     present = [(n, d) for n, d in parts if d is not None]
     if not present:
