@@ -56,9 +56,6 @@ EXTRA_COLUMNS = (
     "visibility_m",
     "precip_mmh",
 )
-#: Optional forecast fields carried to the venues besides the schema's (earth-relative 10 m
-#: wind components and the 10 m gust, m s-1), when the forecast has them.
-VENUE_WIND_FIELDS = ("u10", "v10", "gust10")
 #: Below this speed the wind is calm and has no direction: "speed < 0.5 m/s (1 kt) indicated
 #: as CALM" (ICAO Annex 3 / WMO-No. 49 Vol. II, Meteorological Service for International Air
 #: Navigation, Attachment C, criteria for aerodrome reports).
@@ -100,13 +97,12 @@ def extract_venues(
     humidity is kept (our simplification: the correction is small next to the forecast's own
     humidity error). The result's ``orography`` holds the venue elevation, which the UV
     altitude factor then uses. Only the schema's input fields (:data:`bulletin.schema.FIELDS`,
-    and :data:`VENUE_WIND_FIELDS`) are taken: computed indices in ``forecast`` are left out,
-    to be recomputed at the venues.
+    the wind components and gust included) are taken: computed indices in ``forecast`` are
+    left out, to be recomputed at the venues.
     """
     if not venues:
         raise VenueError("no venues to extract")
     names = [f.name for f in FIELDS if f.name in forecast]
-    names += [name for name in VENUE_WIND_FIELDS if name in forecast and name not in names]
     venue_lat = np.array([v.lat for v in venues], dtype=np.float64)
     venue_lon = np.array([v.lon for v in venues], dtype=np.float64)
     where = venue_weights(forecast, [v.id for v in venues], venue_lat, venue_lon)
@@ -315,7 +311,6 @@ __all__ = [
     "CALM_WIND_MS",
     "CORE_COLUMNS",
     "EXTRA_COLUMNS",
-    "VENUE_WIND_FIELDS",
     "extract_venues",
     "local_times",
     "venue_table",
