@@ -3,7 +3,7 @@
 The facts come from the same :class:`bulletin.facts.VenueDay` and index variables
 (:func:`bulletin.script.index_facts`) the script is written from, so a card never disagrees
 with what the presenter says: the same level (the worst of the spectator hours 06:00-24:00),
-the same wind chill, minutes to frostbite, clo, UV index and goggle lens. Level names and
+the same wind chill, minutes to frostbite, clothing time limit, UV index and goggle lens. Level names and
 colours are :data:`bulletin.indices.LEVEL_NAMES`.
 
 Icons are drawn here with Pillow primitives (no image assets): a thermometer in the wind, a
@@ -52,7 +52,7 @@ class CardFacts:
     level: int
     level_name: str
     colour: str  # "#rrggbb" of the level
-    figure: str  # the key figure ("-14°C", ">30 min", "2.6 clo", "UV 4", "S3"), or ""
+    figure: str  # the key figure ("-14°C", ">30 min", "50 minutes", "UV 4", "S3"), or ""
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,8 @@ def day_facts(
                 return f">{max(h for _, h in FROSTBITE_LEVEL_MINUTES.values())}{minute_word}"
             return f"{low_high[0]}-{low_high[1]}{minute_word}"
         if index == "clothing":
-            return "" if fact["clo"] is None else f"{fact['clo']:.1f} clo"
+            # The time limit the voice gives, never clo (bulletin.indices.clothing).
+            return "" if fact["exposure_h"] is None else book.duration(fact["exposure_h"])
         if index == "cold":
             return fact["reasons"][0] if fact["reasons"] else ""
         if index == "sunscreen":
