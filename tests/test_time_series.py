@@ -180,3 +180,42 @@ def test_one_file_with_overlapping_runs_is_one_line(tmp_path):
     message = str(info.value)
     assert "\n" not in message and "both.grib2" in message
     assert "two messages valid at 2022-02-04T06:00" in message
+
+
+def test_netcdf_converted_by_cfgrib_with_a_reference_time_per_valid_time_is_a_series(tmp_path):
+    """cfgrib's NetCDF of analyses (as cfgrib's own era5-levels-members.nc): ``time`` is the
+    reference time (standard_name forecast_reference_time), ``valid_time(time)`` the valid
+    time, ``step`` a scalar."""
+    import xarray as xr
+
+    references = (DAY + pd.to_timedelta(np.arange(0, 12, 3), "h")).to_numpy()
+    t = _temperature_k(pd.DatetimeIndex(references))
+    attrs = {"GRIB_paramId": 167, "GRIB_shortName": "2t", "GRIB_stepType": "instant"}
+    ds = xr.Dataset(
+        {
+            "t2m": (("time", "latitude", "longitude"), t, {**attrs, "units": "K"}),
+            "d2m": (
+                ("time", "latitude", "longitude"),
+                t - 5.0,
+                {"GRIB_paramId": 168, "GRIB_shortName": "2d", "units": "K"},
+            ),
+            "si10": (
+                ("time", "latitude", "longitude"),
+                np.full(t.shape, 5.0),
+                {"GRIB_paramId": 207, "GRIB_shortName": "10si", "units": "m s**-1"},
+            ),
+        },
+        coords={
+            "time": ("time", references, {"standard_name": "forecast_reference_time"}),
+            "step": ((), np.timedelta64(0, "ns"), {"standard_name": "forecast_period"}),
+            "valid_time": ("time", references, {"standard_name": "time"}),
+            "latitude": ("latitude", LATS, {"units": "degrees_north"}),
+            "longitude": ("longitude", LONS, {"units": "degrees_east"}),
+        },
+    )
+    path = tmp_path / "analyses.nc"
+    ds.isel(latitude=slice(None, None, -1)).to_netcdf(path)
+    got = open_forecast(path)
+    np.testing.assert_array_equal(got["time"].values, references)
+    assert "forecast_reference_time" not in got.coords
+    np.testing.assert_allclose(got["t2m"].values, t - 273.15, atol=1e-4)

@@ -156,13 +156,19 @@ def cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
 
     reference = _find_reference_time(ds)
     reference_value = None
+    reference_dim = None  # a series: one reference time per valid time, along this dimension
     if reference is not None:
         reference_value = np.asarray(ds[reference].values).astype("datetime64[ns]")
-        if reference_value.size != 1:
+        if reference_value.size != 1 and ds[reference].ndim == 1:
+            reference_dim = ds[reference].dims[0]
+        elif reference_value.size != 1:
             raise ForecastError(
-                f"{path} holds {reference_value.size} forecast reference times; give one run"
+                f"{path} holds {reference_value.size} forecast reference times on "
+                f"{list(ds[reference].dims)}; read are one run, or one reference time per "
+                "valid time"
             )
-        reference_value = reference_value.reshape(())
+        else:
+            reference_value = reference_value.reshape(())
         ds = ds.drop_vars(reference)
 
     time = _find_time(ds)
@@ -175,6 +181,11 @@ def cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
             f"{path}: time '{time}' is not a decodable CF time (dtype {ds[time].dtype}; "
             "non-standard calendars are not supported)"
         )
+    if reference_dim is not None and ds[time].dims != (reference_dim,):
+        raise ForecastError(
+            f"{path} holds {reference_value.size} forecast reference times on "
+            f"'{reference_dim}' but its valid time '{time}' is on {list(ds[time].dims)}"
+        )
     bounds_name = ds[time].attrs.get("bounds") or ds[time].encoding.get("bounds")
     ds = _coord_to_dim(ds, time, "time")
     if bounds_name and bounds_name in ds.variables:
@@ -183,7 +194,9 @@ def cf_to_canonical(ds: xr.Dataset, path: Path) -> xr.Dataset:
             start = bounds.isel({bounds.dims[1]: 0}).values.astype("datetime64[ns]")
             ds = ds.assign_coords(time_bounds_start=("time", start))
         ds = ds.drop_vars(bounds_name)
-    if reference_value is not None:
+    if reference_dim is not None:
+        ds = ds.assign_coords(forecast_reference_time=("time", reference_value))
+    elif reference_value is not None:
         ds = ds.assign_coords(forecast_reference_time=reference_value)
 
     member = _find_member(ds)
