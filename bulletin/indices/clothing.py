@@ -26,9 +26,9 @@ level  outfit                                   Icl clo   set by
   neutral (ISO 11079 ICLneutral, no body cooling) for as long as the stay lasts. Outfits
   and their basic insulation are our choice on the ensemble values of ISO 9920:2007
   Annex A (everyday clothes with a jacket, about 1.0 clo; ensembles with a heavy quilted
-  parka and quilted trousers, 2.2-2.6 clo) and the ISO 11079:2007 table of examples
+  parka and quilted trousers, about 2.2-2.6 clo) and the ISO 11079:2007 table of examples
   ("arctic clothing systems", 3-4.5 clo).
-* Level 5-7, IREQmin: beyond 3.0 clo, the warmest outfit a spectator owns
+* Levels 5-7, IREQmin: beyond 3.0 clo, the warmest outfit a spectator owns
   (:data:`WARMEST_OUTFIT_CLO` = 4.0 clo: thermal underwear and fleece under a hooded
   expedition down parka and down pants, insulated boots, mittens, hat and face mask; our
   choice inside ISO 11079's 3-4.5 clo of arctic clothing). Between ICLmin and ICLneutral
@@ -36,7 +36,7 @@ level  outfit                                   Icl clo   set by
   duration-limited exposure DLEmin of that outfit (body heat debt Qlim = 40 Wh/m²).
   ISO 11079 reports DLE above 8 h as not limiting (level 5); level 7 is where even the
   warmest outfit cannot be worn for about an hour (our choice of the hour, the length of
-  one competition session), and the bulletin says minutes
+  one competition session). The public sees the outfit and the limit in minutes
   (:func:`exposure_limit_minutes`), never clo.
 
 The spectator (:data:`bulletin.indices.iso11079.SPECTATOR`): M = 80 W/m² (standing,
