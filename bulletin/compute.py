@@ -180,7 +180,7 @@ def _output_dtypes(arrays: dict[str, xr.DataArray], kwargs: dict) -> list[np.dty
 #: that dask's per-chunk overhead and the re-faulting of each chunk's freshly allocated
 #: temporaries stay small, small enough that a chunk's temporaries, some 100 bytes a point,
 #: about 200 MB, stay well within memory; benchmarks/README.md has the measurements).
-CHUNK_POINTS = 1 << 21
+CHUNK_POINTS = 1 << 19
 
 
 def _engine_chunks(sizes: dict[str, int]) -> dict[str, int]:
@@ -204,14 +204,60 @@ def _engine_block(*blocks: np.ndarray, names: tuple[str, ...], ndim: int, **sett
     return tuple(result[name] for name in OUTPUTS)
 
 
+def _engine_in_place(
+    arrays: dict[str, xr.DataArray],
+    dims: tuple[str, ...],
+    sizes: dict[str, int],
+    dtypes: list[np.dtype],
+    settings: dict,
+) -> list[xr.DataArray]:
+    """:func:`spectator_indices` on numpy-backed inputs, one dask task per chunk of
+    :func:`_engine_chunks` on dask's threads, each chunk's outputs written by the engine
+    straight into their place in the whole result (no per-chunk outputs to copy or join).
+
+    The threads of this process, whatever scheduler the caller has made the default: the
+    results live here, and a distributed client would fill copies of them on its workers.
+    """
+    shape = tuple(sizes[dim] for dim in dims)
+    # Each input on all of ``dims`` in order, length 1 on those it lacks (a view).
+    inputs = {
+        name: array.transpose(*(dim for dim in dims if dim in array.dims)).values.reshape(
+            tuple(sizes[dim] if dim in array.dims else 1 for dim in dims)
+        )
+        for name, array in arrays.items()
+    }
+    results = {name: np.empty(shape, dtype) for name, dtype in zip(OUTPUTS, dtypes, strict=True)}
+    chunks = _engine_chunks(sizes)
+    blocks = dask.array.core.normalize_chunks(tuple(chunks[dim] for dim in dims), shape)
+
+    def chunk(region: tuple[slice, ...]) -> None:
+        def part(values: np.ndarray) -> np.ndarray:
+            cuts = zip(region, values.shape, strict=True)
+            return values[tuple(cut if size > 1 else slice(None) for cut, size in cuts)]
+
+        spectator_indices(
+            **{name: part(values) for name, values in inputs.items()},
+            **settings,
+            out={name: values[region] for name, values in results.items()},
+        )
+
+    tasks = [
+        dask.delayed(chunk, pure=False)(region)
+        for region in dask.array.core.slices_from_chunks(blocks)
+    ]
+    dask.compute(*tasks, scheduler="threads")
+    return [xr.DataArray(results[name], dims=dims) for name in OUTPUTS]
+
+
 def _all_indices(forecast: xr.Dataset, tz) -> dict[str, xr.DataArray]:
     """Every per-point output of the six indices on the forecast's own layout.
 
-    One ``xr.apply_ufunc(..., dask="parallelized")`` over
-    :func:`bulletin.indices.combined.spectator_indices`, chunk by chunk: the time axis is
-    one chunk, the other dimensions are split as the input's chunks are (numpy-backed inputs
-    are chunked by :func:`_engine_chunks` and computed at once on dask's threads). Every
-    chunk holds every step, so the results do not depend on the chunking.
+    :func:`bulletin.indices.combined.spectator_indices` chunk by chunk: the time axis is
+    one chunk, the other dimensions are split as the input's chunks are, through
+    ``xr.apply_ufunc(..., dask="parallelized")`` (lazy results); numpy-backed inputs are
+    chunked by :func:`_engine_chunks` and computed at once on dask's threads
+    (:func:`_engine_in_place`). Every chunk holds every step, so the results do not depend
+    on the chunking.
     """
     times = forecast["time"].values
     local_days = local_times(times, tz).normalize().values
@@ -234,24 +280,6 @@ def _all_indices(forecast: xr.Dataset, tz) -> dict[str, xr.DataArray]:
             arrays[parameter] = forecast[name]
     dims = tuple(dict.fromkeys(dim for array in arrays.values() for dim in array.dims))
     sizes = {dim: forecast.sizes[dim] for dim in dims}
-    lazy = any(array.chunks is not None for array in arrays.values())
-    if lazy:
-        # Whole time axis in each chunk; the other dimensions keep the caller's chunks.
-        arrays = {
-            key: array.chunk({"time": -1}) if "time" in array.chunksizes else array
-            for key, array in arrays.items()
-        }
-    else:
-        # name=False: a random task name instead of a hash of every input's bytes.
-        chunks = _engine_chunks(sizes)
-        arrays = {
-            key: array.copy(
-                data=dask.array.from_array(
-                    array.values, chunks=tuple(chunks[dim] for dim in array.dims), name=False
-                )
-            )
-            for key, array in arrays.items()
-        }
     settings = {
         "time": time,
         "time_axis": dims.index("time"),
@@ -261,26 +289,23 @@ def _all_indices(forecast: xr.Dataset, tz) -> dict[str, xr.DataArray]:
         "kmh_per_ms": KMH_PER_MS,
     }
     dtypes = _output_dtypes(arrays, {**settings, "dims": dims})
-    results = xr.apply_ufunc(
-        _engine_block,
-        *arrays.values(),
-        kwargs={**settings, "names": tuple(arrays), "ndim": len(dims)},
-        dask="parallelized",
-        output_dtypes=dtypes,
-        output_core_dims=[[] for _ in OUTPUTS],
-        keep_attrs=False,
-    )
-    if not lazy:
-        # Each chunk's outputs go straight into their place in the result as the chunk is
-        # done (dask.array.store), instead of one concatenation of every chunk at the end.
-        # The threads of this process, whatever scheduler the caller has made the default:
-        # the targets live here, and a distributed client would fill copies of them on its
-        # workers instead.
-        targets = [np.empty(result.shape, dtype=result.dtype) for result in results]
-        dask.array.store(
-            [result.data for result in results], targets, lock=False, scheduler="threads"
+    if any(array.chunks is not None for array in arrays.values()):
+        # Whole time axis in each chunk; the other dimensions keep the caller's chunks.
+        arrays = {
+            key: array.chunk({"time": -1}) if "time" in array.chunksizes else array
+            for key, array in arrays.items()
+        }
+        results = xr.apply_ufunc(
+            _engine_block,
+            *arrays.values(),
+            kwargs={**settings, "names": tuple(arrays), "ndim": len(dims)},
+            dask="parallelized",
+            output_dtypes=dtypes,
+            output_core_dims=[[] for _ in OUTPUTS],
+            keep_attrs=False,
         )
-        results = [r.copy(data=t) for r, t in zip(results, targets, strict=True)]
+    else:
+        results = _engine_in_place(arrays, dims, sizes, dtypes, settings)
     out = dict(zip(OUTPUTS, results, strict=True))
     # The sun's position depends on time and place only: drop the other dimensions (member).
     sun_dims = tuple(dict.fromkeys(("time", *lat.dims, *lon.dims)))

@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 import bulletin.indices as ix
+import bulletin.indices.combined as combined
 from bulletin import compute_indices
 from bulletin.compute import LEVEL_VARIABLES
 from bulletin.errors import BulletinError
@@ -198,6 +199,39 @@ def test_any_cut_of_the_non_time_axes_gives_identical_results(shape, time_axis):
         for name in OUTPUTS:
             joined = np.concatenate([piece[name] for piece in pieces], axis=axis)
             np.testing.assert_array_equal(joined, whole[name], err_msg=f"{name} axis {axis}")
+
+
+@pytest.mark.parametrize("slab_points", [1, 7, 60, 1 << 20])
+@pytest.mark.parametrize(
+    ("shape", "time_axis"),
+    [((30, 9, 11), 0), ((4, 30, 9), 1), ((12, 30), 1)],
+    ids=["grid", "members", "venue-time"],
+)
+def test_slabs_and_given_output_arrays_give_identical_results(
+    monkeypatch, shape, time_axis, slab_points
+):
+    # The point-wise part runs slab by slab (whole rows of axis 0, or runs along axis 1);
+    # outputs may be written into given arrays, here strided views of larger ones.
+    f = _fields(shape, seed=4)
+    _, time = _time_axis(shape[time_axis])
+    point_shape = [1] * len(shape)
+    point_shape[-1] = shape[-1]
+    lat = np.linspace(39.5, 41.5, shape[-1], dtype=np.float32).reshape(point_shape)
+    lon = np.linspace(115.0, 117.0, shape[-1], dtype=np.float32).reshape(point_shape)
+    ozone = np.full((1,) * len(shape), 330.0, dtype=np.float32)
+    arrays = {**f, "lat": lat, "lon": lon, "ozone_du": ozone}
+    kwargs = {"time": time, "time_axis": time_axis, **STATIC}
+    whole = spectator_indices(**arrays, **kwargs)
+    monkeypatch.setattr(combined, "SLAB_POINTS", slab_points)
+    larger = {
+        name: np.full((shape[0] + 2, *shape[1:]), -99, dtype=whole[name].dtype) for name in OUTPUTS
+    }
+    given = {name: values[1:-1] for name, values in larger.items()}
+    got = spectator_indices(**arrays, **kwargs, out=given)
+    for name in OUTPUTS:
+        assert got[name] is given[name], name
+        np.testing.assert_array_equal(got[name], whole[name], err_msg=name)
+        assert (larger[name][[0, -1]] == -99).all(), name
 
 
 def test_times_out_of_order_are_a_clear_error():

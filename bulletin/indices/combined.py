@@ -16,6 +16,8 @@ not depend on the chunking.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +44,9 @@ from .uv import (
 )
 from .wind_chill import wind_chill, wind_chill_level
 
+#: Names of the outputs of the daily cold/flu index, in order.
+COLD_OUTPUTS = (*(f"cold_{name}" for name in COLD_RISK_COMPONENTS), "cold_score", "cold_level")
+
 #: Names of the outputs of :func:`spectator_indices`, in order.
 OUTPUTS = (
     "wind_chill",
@@ -52,9 +57,7 @@ OUTPUTS = (
     "clothing_clo",
     "exposure_limit_h",
     "clothing_level",
-    *(f"cold_{name}" for name in COLD_RISK_COMPONENTS),
-    "cold_score",
-    "cold_level",
+    *COLD_OUTPUTS,
     "uv_index",
     "sunscreen_level",
     "uv_category",
@@ -183,8 +186,10 @@ def _daily_cold_risk(
     precip: NDArray | None,
     axis: int,
     time: TimeAxis,
-) -> dict[str, NDArray[np.int8]]:
-    """Cold/flu risk per local day (see :mod:`.cold`), spread back onto the time steps.
+    out: dict[str, NDArray],
+) -> None:
+    """Cold/flu risk per local day (see :mod:`.cold`), spread back onto the time steps of
+    the ``cold_*`` arrays of ``out`` (int8, of the broadcast shape; allocated when absent).
 
     Daily minimum/maximum/mean come from the steps of each local calendar day, skipping NaN
     (a day is missing only when all its values are); partial first and last days use the steps
@@ -238,7 +243,7 @@ def _daily_cold_risk(
         drop(1), drop(2), drop(3), tmin, tmax, tmean, rh_mean, q, wind_max, precip_day
     )
     missing = np.isnan(tmin) | np.isnan(rh_mean) | np.isnan(wind_max)
-    # Score, level and the spreading onto the steps in one compiled pass.
+    # Score and level per day in one compiled pass, then each day's values onto its steps.
     days_first = _time_first(missing, axis)
     rest = days_first.shape[1:]
     stacked = np.stack(
@@ -247,19 +252,22 @@ def _daily_cold_risk(
             for name in COLD_RISK_COMPONENTS
         ]
     ).reshape(len(COLD_RISK_COMPONENTS), n_days, -1)
-    names = [*(f"cold_{name}" for name in COLD_RISK_COMPONENTS), "cold_score", "cold_level"]
-    steps = np.empty((len(names), time.day_of_step.size, stacked.shape[2]), dtype=np.int8)
-    _cold_score_level_steps(
+    daily = np.empty((len(COLD_OUTPUTS), n_days, stacked.shape[2]), dtype=np.int8)
+    _cold_score_level_days(
         stacked,
         np.ascontiguousarray(days_first).reshape(n_days, -1),
-        time.day_of_step.astype(np.intp),
         tuple(np.int8(edge) for edge in COLD_LEVEL_EDGES),
-        steps,
+        daily,
     )
-    return {
-        name: _time_back(values.reshape((time.day_of_step.size, *rest)), axis)
-        for name, values in zip(names, steps, strict=True)
-    }
+    shape = (time.day_of_step.size, *rest)
+    ends = (*time.day_starts[1:], time.day_of_step.size)
+    for name, values in zip(COLD_OUTPUTS, daily, strict=True):
+        if name not in out:
+            out[name] = _time_back(np.empty(shape, dtype=np.int8), axis)
+        steps = _time_first(out[name], axis)
+        by_day = values.reshape((n_days, *rest))
+        for day, (start, end) in enumerate(zip(time.day_starts, ends, strict=True)):
+            steps[start:end] = by_day[day]
 
 
 def _time_first(values: NDArray, axis: int) -> NDArray:
@@ -273,13 +281,12 @@ def _time_back(values: NDArray, axis: int) -> NDArray:
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _cold_score_level_steps(parts, missing, day_of_step, level_edges, out):  # pragma: no cover
+def _cold_score_level_days(parts, missing, level_edges, daily):  # pragma: no cover - compiled
     """From the daily component scores ``parts`` (component, day, point) and the daily
     ``missing`` mask: the components, their sum (score) and the level (:func:`.cold_risk_level`:
-    1 + the number of ``level_edges`` reached), -1 where missing, written for every step
-    (``out``: output, step, point) from its day."""
+    1 + the number of ``level_edges`` reached), -1 where missing, into ``daily`` (output,
+    day, point; outputs in :data:`COLD_OUTPUTS` order)."""
     n_parts, n_days, n_points = parts.shape
-    daily = np.empty((n_parts + 2, n_days, n_points), dtype=np.int8)
     for day in range(n_days):
         for j in range(n_points):
             gone = missing[day, j]
@@ -293,12 +300,6 @@ def _cold_score_level_steps(parts, missing, day_of_step, level_edges, out):  # p
                 level += score >= edge
             daily[n_parts, day, j] = MISSING if gone else score
             daily[n_parts + 1, day, j] = MISSING if gone or score < 0 else level
-    for k in range(n_parts + 2):
-        for i in range(day_of_step.shape[0]):
-            source = daily[k, day_of_step[i]]
-            target = out[k, i]
-            for j in range(n_points):
-                target[j] = source[j]
 
 
 #: Grid columns per pass of :func:`_window_totals_at_least` (our choice: the running totals
@@ -385,6 +386,40 @@ INPUT_RANGES: dict[str, tuple[float | None, float | None, str, str]] = {
 }
 
 
+#: Points per slab of the point-wise part of the engine (our choice: the temporaries of a
+#: slab, some 150 bytes a point, stay in a core's L2 cache, and their memory is reused
+#: slab after slab instead of being freshly faulted in; benchmarks/README.md has the
+#: measurements).
+SLAB_POINTS = 1 << 17
+
+
+def _slabs(shape: tuple[int, ...], limit: int) -> Iterator[tuple[slice, ...]]:
+    """Index tuples cutting ``shape`` into slabs of about ``limit`` points: runs of whole rows
+    of axis 0, or runs along axis 1 within one row of axis 0 where such a row holds more
+    points. An empty shape is one slab, the whole."""
+    if len(shape) == 0 or 0 in shape:
+        yield ()
+        return
+    row = math.prod(shape[1:])
+    if row <= limit or len(shape) == 1:
+        step = max(1, limit // row)
+        for start in range(0, shape[0], step):
+            yield (slice(start, start + step),)
+        return
+    step = max(1, limit // math.prod(shape[2:]))
+    for first in range(shape[0]):
+        for start in range(0, shape[1], step):
+            yield (slice(first, first + 1), slice(start, start + step))
+
+
+def _slab_of(values: NDArray, key: tuple[slice, ...]) -> NDArray:
+    """The part of ``values`` in the slab ``key`` (an axis of length 1 is taken whole: it
+    broadcasts), C-contiguous as the compiled kernels and numpy's fastest loops want it."""
+    sizes = values.shape[: len(key)]
+    part = tuple(cut if size > 1 else slice(None) for cut, size in zip(key, sizes, strict=True))
+    return np.ascontiguousarray(values[part])
+
+
 def _six_indices(
     t_c: NDArray,
     rh_pct: NDArray,
@@ -399,6 +434,7 @@ def _six_indices(
     fresh_snow_mm: float,
     default_visibility_m: float,
     kmh_per_ms: float,
+    out: dict[str, NDArray],
     tcc_fraction: NDArray | None = None,
     rsds_wm2: NDArray | None = None,
     snow_depth_m: NDArray | None = None,
@@ -408,7 +444,9 @@ def _six_indices(
     uv_index_model: NDArray | None = None,
     elevation_m: NDArray | None = None,
 ) -> dict[str, NDArray]:
-    """Every per-point output of the six indices (names in :data:`OUTPUTS`).
+    """Every per-point output of the six indices (names in :data:`OUTPUTS`), written into
+    the arrays of ``out`` (of the broadcast shape of ``t_c``, ``rh_pct`` and ``v10_ms``);
+    those it lacks are allocated and added.
 
     All arrays have the same number of dimensions and broadcast against each other;
     ``time_axis`` is the axis of the valid times described by ``time`` and must be complete
@@ -417,9 +455,79 @@ def _six_indices(
     no snowfall or precipitation, ``default_visibility_m``, radiant temperature equal to the
     air temperature, sea level. ``ozone_du`` is total ozone (e.g. the climatology on
     (time, latitude)); ``uv_index_model`` replaces the parametric UV index when given.
+
+    The two computations along the time axis (the daily cold/flu index, the 24 h snowfall
+    window) run on the whole arrays; the rest, point by point, runs on slabs of about
+    :data:`SLAB_POINTS` points (:func:`_point_indices`), whose results are copied into place.
     """
-    ndim = t_c.ndim
     shape = np.broadcast_shapes(t_c.shape, rh_pct.shape, v10_ms.shape)
+    # 4. Cold/flu risk, a daily index.
+    _daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time, out)
+    fields = {
+        "t_c": t_c,
+        "rh_pct": rh_pct,
+        "v10_ms": v10_ms,
+        "lat": lat,
+        "lon": lon,
+        "ozone_du": ozone_du,
+        "cold_level": out["cold_level"],
+        "tcc_fraction": tcc_fraction,
+        "rsds_wm2": rsds_wm2,
+        "snow_depth_m": snow_depth_m,
+        "snowfall_mmh": snowfall_mmh,
+        "visibility_m": visibility_m,
+        "uv_index_model": uv_index_model,
+        "elevation_m": elevation_m,
+    }
+    if snowfall_mmh is not None:
+        fields["fresh_snow"] = _fresh_snow(snowfall_mmh, time_axis, time, fresh_snow_mm)
+    fields = {name: values for name, values in fields.items() if values is not None}
+    for key in _slabs(shape, SLAB_POINTS):
+        times = time.times_utc[key[time_axis]] if time_axis < len(key) else time.times_utc
+        values = _point_indices(
+            **{name: _slab_of(array, key) for name, array in fields.items()},
+            times_utc=times,
+            time_axis=time_axis,
+            worn_clo=worn_clo,
+            default_visibility_m=default_visibility_m,
+            kmh_per_ms=kmh_per_ms,
+        )
+        for name, value in values.items():
+            if name not in out:
+                out[name] = np.empty(shape, dtype=value.dtype)
+            np.copyto(out[name][key], value, casting="same_kind")
+    return {name: out[name] for name in OUTPUTS}
+
+
+def _point_indices(
+    t_c: NDArray,
+    rh_pct: NDArray,
+    v10_ms: NDArray,
+    lat: NDArray,
+    lon: NDArray,
+    ozone_du: NDArray,
+    cold_level: NDArray[np.int8],
+    *,
+    times_utc: NDArray[np.datetime64],
+    time_axis: int,
+    worn_clo: float,
+    default_visibility_m: float,
+    kmh_per_ms: float,
+    fresh_snow: NDArray[np.bool_] | None = None,
+    tcc_fraction: NDArray | None = None,
+    rsds_wm2: NDArray | None = None,
+    snow_depth_m: NDArray | None = None,
+    snowfall_mmh: NDArray | None = None,
+    visibility_m: NDArray | None = None,
+    uv_index_model: NDArray | None = None,
+    elevation_m: NDArray | None = None,
+) -> dict[str, NDArray]:
+    """The outputs of :func:`_six_indices` that depend on each point alone (all but the
+    cold/flu ones), on one slab: ``times_utc`` the valid times along ``time_axis`` of the
+    slab, ``fresh_snow`` whether the 24 h snowfall window reached the threshold
+    (:func:`_fresh_snow`; ``None``: no snowfall), ``cold_level`` the daily cold/flu level;
+    the other parameters as for :func:`_six_indices`."""
+    ndim = t_c.ndim
     zero = np.zeros((1,) * ndim, dtype=t_c.dtype)
     out: dict[str, NDArray] = {}
 
@@ -433,9 +541,7 @@ def _six_indices(
     out["frostbite_level"] = frostbite_level(minutes, wci)
 
     # Sun position: 1-D time terms against latitude/longitude (float32 is ample here).
-    cos_z = _cos_zenith_along(
-        time.times_utc, lat.astype(np.float32), lon.astype(np.float32), time_axis
-    )
+    cos_z = _cos_zenith_along(times_utc, lat.astype(np.float32), lon.astype(np.float32), time_axis)
     cos_sza = np.maximum(cos_z, 0)
     # Elevation = 90° - zenith, as 90 - :func:`.solar_zenith`.
     elevation = np.subtract(np.float32(90.0), _zenith_degrees(cos_z), out=cos_z)
@@ -451,18 +557,11 @@ def _six_indices(
     out["clothing_clo"] = clo
     out["clothing_level"] = clothing_level(clo, out["exposure_limit_h"])
 
-    # 4. Cold/flu risk, a daily index.
-    for name, value in _daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time).items():
-        out[name] = value
-
     # 5. UV index and sunscreen.
     # NaN as 0 for the non-negative, finite (checked) depth and snowfall: np.fmax skips NaN in
     # one pass, where np.nan_to_num makes five.
     depth = zero if snow_depth_m is None else np.fmax(snow_depth_m, 0)
-    if snowfall_mmh is None:
-        fresh = np.zeros((1,) * ndim, dtype=bool)
-    else:
-        fresh = _fresh_snow(snowfall_mmh, time_axis, time, fresh_snow_mm)
+    fresh = np.zeros((1,) * ndim, dtype=bool) if fresh_snow is None else fresh_snow
     cloud = zero if tcc_fraction is None else tcc_fraction
     uvi_snow_free = uv_index_snow_free(
         cos_sza, ozone_du, cloud, zero if elevation_m is None else elevation_m
@@ -501,14 +600,11 @@ def _six_indices(
         out["wind_chill_level"],
         out["frostbite_level"],
         out["clothing_level"],
-        out["cold_level"],
+        cold_level,
         out["sunscreen_level"],
         out["goggles_level"],
     )
-    return {
-        key: out[key] if out[key].shape == shape else np.broadcast_to(out[key], shape)
-        for key in OUTPUTS
-    }
+    return out
 
 
 def spectator_indices(
@@ -525,12 +621,15 @@ def spectator_indices(
     fresh_snow_mm: float,
     default_visibility_m: float,
     kmh_per_ms: float,
+    out: Mapping[str, NDArray] | None = None,
     **optional: NDArray | None,
 ) -> dict[str, NDArray]:
     """Every per-point output of the six indices (names in :data:`OUTPUTS`), see
     :func:`_six_indices` for the parameters; ``optional`` holds the optional fields by name
     (``tcc_fraction``, ``rsds_wm2``, ``snow_depth_m``, ``snowfall_mmh``, ``precip_mmh``,
-    ``visibility_m``, ``uv_index_model``, ``elevation_m``).
+    ``visibility_m``, ``uv_index_model``, ``elevation_m``). ``out`` may give arrays to write
+    outputs into, by name (e.g. views of a larger result; each of the broadcast shape of
+    ``t_c``, ``rh_pct`` and ``v10_ms`` and of the output's dtype); the others are allocated.
 
     Each raw input is checked once against :data:`INPUT_RANGES` (:class:`IndexInputError`
     names the input and the value); the index functions it feeds then skip their own checks.
@@ -540,11 +639,7 @@ def spectator_indices(
         raise TypeError(f"spectator_indices got unknown fields {sorted(unknown)}")
     given = {"t_c": t_c, "rh_pct": rh_pct, "v10_ms": v10_ms, "lat": lat, "lon": lon}
     given |= {"ozone_du": ozone_du, **optional}
-    # Contiguous inputs: the compiled kernels take flat arrays.
-    arrays = {
-        name: None if value is None else np.ascontiguousarray(value)
-        for name, value in given.items()
-    }
+    arrays = {name: None if value is None else np.asarray(value) for name, value in given.items()}
     for name, (low, high, unit, hint) in INPUT_RANGES.items():
         values = arrays.get(name)
         if values is not None:
@@ -558,4 +653,5 @@ def spectator_indices(
             fresh_snow_mm=fresh_snow_mm,
             default_visibility_m=default_visibility_m,
             kmh_per_ms=kmh_per_ms,
+            out={} if out is None else dict(out),
         )
