@@ -603,3 +603,42 @@ def test_open_then_pyproj_exits_cleanly(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "WGS 84" in result.stdout
+
+
+def test_ecmwf_maximum_gust_is_read_as_the_gust(tmp_path):
+    """ECMWF 10fg (paramId 49) is the maximum gust over the preceding window, GRIB2 product
+    template 4.8 with typeOfStatisticalProcessing 2 (stepType max): read as ``gust10``, at the
+    window's end; the wind speed 10si stays the wind."""
+    steps = np.array([0, 6, 12])
+    shape = (steps.size, LATS.size, LONS.size)
+    t = np.full(shape, 270.0)
+    source = write_grib(
+        tmp_path / "base.grib2",
+        {"2t": t, "2d": t - 3.0, "10si": np.full(shape, 5.0)},
+        lats=LATS,
+        lons=LONS,
+        init_time=INIT,
+        steps_hours=steps,
+        style="ecmwf",
+    )
+    eccodes = load_eccodes()
+    path = tmp_path / "gust.grib2"
+    with source.open("rb") as stream, path.open("wb") as out:
+        while (handle := eccodes.codes_grib_new_from_file(stream)) is not None:
+            eccodes.codes_write(handle, out)
+            step = eccodes.codes_get(handle, "step")
+            if eccodes.codes_get(handle, "shortName") == "10si" and step > 0:
+                eccodes.codes_set(handle, "productDefinitionTemplateNumber", 8)
+                eccodes.codes_set(handle, "typeOfStatisticalProcessing", 2)
+                eccodes.codes_set(handle, "stepRange", f"{step - 6}-{step}")
+                eccodes.codes_set(handle, "paramId", 49)
+                eccodes.codes_set_values(handle, np.full(LATS.size * LONS.size, 14.0))
+                assert eccodes.codes_get(handle, "shortName") == "10fg"
+                eccodes.codes_write(handle, out)
+            eccodes.codes_release(handle)
+    ds = open_forecast(path)
+    assert ds["gust10"].attrs["standard_name"] == "wind_speed_of_gust"
+    assert np.isnan(ds["gust10"].values[0]).all()  # no gust message at step 0
+    np.testing.assert_allclose(ds["gust10"].values[1:], 14.0, atol=0.01)
+    np.testing.assert_allclose(ds["wind10"].values, 5.0, atol=0.01)
+    assert "u10" not in ds  # a speed without components gives no direction

@@ -77,6 +77,7 @@ def _write_wrfout(
     drop: tuple[str, ...] = (),
     times: list[str] | None = None,
     moving: bool = False,
+    bucket_mm: float = -1.0,
 ) -> tuple[Path, dict[str, np.ndarray]]:
     truth = _wrf_truth(n_times, first_hour)
     lat, lon = truth["lat"], truth["lon"]
@@ -108,7 +109,7 @@ def _write_wrfout(
                 "TRUELAT2": 60.0,
                 "MOAD_CEN_LAT": 40.7,
                 "STAND_LON": 115.0,
-                "BUCKET_MM": -1.0,
+                "BUCKET_MM": bucket_mm,
             }
         )
         stamps = times or [
@@ -150,8 +151,16 @@ def _write_wrfout(
             var("COSALPHA", np.broadcast_to(np.cos(a), shape), "", "Local cosine of map rotation")
             var("SINALPHA", np.broadcast_to(np.sin(a), shape), "", "Local sine of map rotation")
         var("HGT", np.broadcast_to(500.0 + 10.0 * (lat - 40.0), shape), "m", "Terrain Height")
-        var("RAINC", 0.25 * truth["precip"], "mm", "ACCUMULATED TOTAL CUMULUS PRECIPITATION")
-        var("RAINNC", 0.75 * truth["precip"], "mm", "ACCUMULATED TOTAL GRID SCALE PRECIPITATION")
+        rainc, rainnc = 0.25 * truth["precip"], 0.75 * truth["precip"]
+        if bucket_mm > 0:  # WRF's bucket option: I_RAIN* counts the emptied buckets
+            for name, amount in (("I_RAINC", rainc), ("I_RAINNC", rainnc)):
+                counter = nc.createVariable(name, "i4", ("Time", "south_north", "west_east"))
+                counter.description = "BUCKET FOR " + name[2:]
+                counter[:] = np.floor(amount / bucket_mm)
+            rainc = rainc % bucket_mm
+            rainnc = rainnc % bucket_mm
+        var("RAINC", rainc, "mm", "ACCUMULATED TOTAL CUMULUS PRECIPITATION")
+        var("RAINNC", rainnc, "mm", "ACCUMULATED TOTAL GRID SCALE PRECIPITATION")
         var("SWDOWN", np.full(shape, 300.0), "W m-2", "DOWNWARD SHORT WAVE FLUX AT GROUND SURFACE")
         var("SNOWH", np.full(shape, 0.4), "m", "PHYSICAL SNOW DEPTH")
         var("SNOW", np.full(shape, 100.0), "kg m-2", "SNOW WATER EQUIVALENT")
@@ -693,3 +702,12 @@ def test_wrfout_with_wrong_units_is_one_line(tmp_path):
     message = str(info.value)
     assert "\n" not in message and "wrfout_units" in message
     assert "Q2" in message and "'g kg-1'" in message
+
+
+def test_wrfout_precipitation_buckets_are_added_back(tmp_path):
+    path, truth = _write_wrfout(tmp_path / "wrfout_bucket", n_times=6, bucket_mm=1.0)
+    with netCDF4.Dataset(path) as nc:
+        assert int(np.max(nc["I_RAINNC"][:])) >= 2  # the buckets were emptied
+    ds = open_forecast(path)
+    precip = truth["precip"][:, 0, 0]
+    np.testing.assert_allclose(ds["precip"].values[1:, 0, 0], np.diff(precip), rtol=1e-4)
