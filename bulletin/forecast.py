@@ -98,9 +98,9 @@ DEFAULT_SNOW_DENSITY_KG_M3 = 250.0
 #: Vostok, 56.7 °C Death Valley, WMO Archive of Weather and Climate Extremes); RH above 110 %
 #: or a cloud fraction above 1.05 cannot be rounding (our choice of tolerance); the rest are our
 #: choice, each with a margin around the record: 10 m wind, its components and gusts within
-#: 150 m s-1 (record gust 113 m s-1, Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2 (solar constant 1361 W m-2);
-#: snow depth <= 100 m (ECMWF caps snow at 10 m water equivalent on glaciers, 40 m at our
-#: density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm, Holt, Missouri, 1947);
+#: 150 m s-1 (record gust 113 m s-1, Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2
+#: (solar constant 1361 W m-2); snow depth <= 100 m (ECMWF caps snow at 10 m water equivalent
+#: on glaciers, 40 m at our density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm, Holt, Missouri, 1947);
 #: total ozone 50..1000 DU (observed about 90..650 DU); UV index <= 50 (highest measured 43.3,
 #: Licancabur, Cabrol et al. 2014); sea-level pressure 800..1100 hPa (records 870 and
 #: 1083.8 hPa); surface height -500..9000 m (Dead Sea shore -430 m, Everest 8849 m).
@@ -221,7 +221,7 @@ def open_forecast(
         found_before = sum(len(p) for p in catalogue.pieces.values())
         if fmt is Format.GRIB:
             contents = open_grib(path, chunks, param_ids=_KNOWN_PARAM_IDS)
-            summary = _summary(contents.param_ids, "GRIB paramIds")
+            summary = contents.describe()
             unsupported = sorted(contents.grid_types - SUPPORTED_GRID_TYPES)
             if unsupported:
                 summary += f", ecCodes gridType {', '.join(map(repr, unsupported))} (not supported)"
@@ -675,6 +675,8 @@ def _derive(
 
     if absent:
         notes = f"; {'; '.join(catalogue.notes)}" if catalogue.notes else ""
+        found = sorted({SOURCES_BY_KEY[key].description for key in combined})
+        notes += f"; found {', '.join(found)}" if found else ""
         if len(absent) == 1:
             what, looked_for = absent[0]
             raise ForecastError(f"no {what} in {_names(files)}: looked for {looked_for}{notes}")

@@ -11,10 +11,10 @@ Washington Atmospheric Sciences, atmos.washington.edu/~ovens/wrfwinds.html).
 
 Where a file gives no angle, it is taken from the 2-D latitude and longitude themselves: the
 direction of the grid ``x`` axis on the sphere, ``alpha = atan2(dlat, cos(lat) dlon)`` from
-centred differences along ``x`` (second-order one-sided at the edges), which is the local map rotation of
-any conformal or non-conformal structured grid to the accuracy of the grid spacing (Snyder
-1987, "Map Projections - A Working Manual", USGS Prof. Paper 1395, section 4, convergence of
-meridians).
+centred differences along ``x`` (second-order one-sided at the edges), which is the local
+map rotation of any conformal or non-conformal structured grid to the accuracy of the grid
+spacing (Snyder 1987, "Map Projections - A Working Manual", USGS Prof. Paper 1395, section 4,
+convergence of meridians).
 """
 
 from __future__ import annotations

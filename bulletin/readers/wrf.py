@@ -1,11 +1,11 @@
 """WRF-ARW ``wrfout`` files -> a CF dataset the common reader understands.
 
 A ``wrfout`` file (WRF-ARW Version 4 Modeling System User's Guide, NCAR, the list of
-``wrfout`` variables; ``ncdump -h`` of any WRF 4 output) is NetCDF without CF coordinates: dimensions ``Time``,
-``south_north``, ``west_east`` (plus staggered and vertical ones), the valid times as the
-character array ``Times(Time, DateStrLen=19)`` (``YYYY-MM-DD_hh:mm:ss``), latitude and
-longitude as ``XLAT``/``XLONG(Time, south_north, west_east)``, and grid-relative winds. What
-is read:
+``wrfout`` variables; ``ncdump -h`` of any WRF 4 output) is NetCDF without CF coordinates:
+dimensions ``Time``, ``south_north``, ``west_east`` (plus staggered and vertical ones), the
+valid times as the character array ``Times(Time, DateStrLen=19)``
+(``YYYY-MM-DD_hh:mm:ss``), latitude and longitude as ``XLAT``/``XLONG(Time, south_north,
+west_east)``, and grid-relative winds. What is read:
 
 * ``T2`` (K) -> 2 m air temperature;
 * ``Q2`` (2 m water-vapour mixing ratio, kg kg-1) with ``PSFC`` (Pa) and ``T2`` -> relative
