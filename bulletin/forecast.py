@@ -100,10 +100,10 @@ DEFAULT_SNOW_DENSITY_KG_M3 = 250.0
 #: choice, each with a margin around the record: 10 m wind, its components and gusts within
 #: 150 m s-1 (record gust 113 m s-1, Barrow Island 1996, WMO); surface shortwave <= 1500 W m-2
 #: (solar constant 1361 W m-2); snow depth <= 100 m (ECMWF caps snow at 10 m water equivalent
-#: on glaciers, 40 m at our density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm, Holt, Missouri, 1947);
-#: total ozone 50..1000 DU (observed about 90..650 DU); UV index <= 50 (highest measured 43.3,
-#: Licancabur, Cabrol et al. 2014); sea-level pressure 800..1100 hPa (records 870 and
-#: 1083.8 hPa); surface height -500..9000 m (Dead Sea shore -430 m, Everest 8849 m).
+#: on glaciers, 40 m at our density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm,
+#: Holt, Missouri, 1947); total ozone 50..1000 DU (observed about 90..650 DU); UV index <= 50
+#: (highest measured 43.3, Licancabur, Cabrol et al. 2014); sea-level pressure 800..1100 hPa
+#: (records 870 and 1083.8 hPa); surface height -500..9000 m (Dead Sea shore -430 m, Everest 8849 m).
 VALID_RANGES: dict[str, tuple[float, float]] = {
     "t2m": (-100.0, 60.0),
     "rh2m": (0.0, 110.0),
