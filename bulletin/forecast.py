@@ -103,7 +103,8 @@ DEFAULT_SNOW_DENSITY_KG_M3 = 250.0
 #: on glaciers, 40 m at our density); precipitation <= 500 mm h-1 (record 1-hour rain 305 mm,
 #: Holt, Missouri, 1947); total ozone 50..1000 DU (observed about 90..650 DU); UV index <= 50
 #: (highest measured 43.3, Licancabur, Cabrol et al. 2014); sea-level pressure 800..1100 hPa
-#: (records 870 and 1083.8 hPa); surface height -500..9000 m (Dead Sea shore -430 m, Everest 8849 m).
+#: (records 870 and 1083.8 hPa); surface height -500..9000 m (Dead Sea shore -430 m, Everest
+#: 8849 m).
 VALID_RANGES: dict[str, tuple[float, float]] = {
     "t2m": (-100.0, 60.0),
     "rh2m": (0.0, 110.0),
@@ -896,12 +897,34 @@ def _goes_round(longitude: np.ndarray) -> bool:
 
 
 def _validate(arrays: dict[str, xr.DataArray], fields: dict[str, _Field]) -> None:
-    """Range checks with one ``dask.compute`` of small per-time reductions."""
+    """Range checks with small per-time reductions, computed a few times at once."""
     reductions = {}
     for name, data in arrays.items():
         over = [d for d in data.dims if d != "time"]
         reductions[name] = (data.min(dim=over, skipna=True), data.max(dim=over, skipna=True))
-    (computed,) = dask.compute(reductions)
+    # A chunk several fields share (the temperature also feeds the humidity from dew point)
+    # stays in memory until its last user has run; computing a few times at a time bounds
+    # that to their chunks, whatever the number of times (benchmarks/read.py).
+    longest = max((a.sizes["time"] for a in arrays.values() if "time" in a.dims), default=1)
+    parts = []
+    for start in range(0, longest, _VALIDATE_TIMES):
+        block = slice(start, start + _VALIDATE_TIMES)
+        (part,) = dask.compute(
+            {
+                name: tuple(r.isel(time=block) for r in pair)
+                for name, pair in reductions.items()
+                if "time" in pair[0].dims or start == 0
+            }
+        )
+        parts.append(part)
+    computed = {
+        name: tuple(
+            xr.concat([p[name][i] for p in parts], "time") if "time" in pair[i].dims else
+            parts[0][name][i]
+            for i in (0, 1)
+        )
+        for name, pair in reductions.items()
+    }
 
     for name, what in (
         ("t2m", "2 m temperatures"),
