@@ -8,6 +8,7 @@ the user can cause ends in one line on stderr and a non-zero exit code, never a 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -34,6 +35,7 @@ from .cli_options import (
 )
 from .cli_run import run_command
 from .errors import BulletinError, ScriptError
+from .output import storage_error
 from .venues import venues_to_csv, venues_to_json
 
 log = logging.getLogger("bulletin")
@@ -306,20 +308,23 @@ def script_command(
     FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged). Without -o the
     display text (as captions show it) goes to stdout.
     """
-    from .pipeline import prepare_folder, write_script_files
+    from .output import provisional_folder
+    from .pipeline import write_script_files
 
     venues = _bulletin_venues(venues_file, venue_ids, kind)
-    to_stdout = output in (None, "-")
-    if not to_stdout:
-        prepare_folder(output)
-    _check_script_inputs(lang, kind, date, templates_dir)
-    script = _bulletin_script(
-        forecast, venues, lang, kind, date, templates_dir, elevation_correction
-    )
-    if to_stdout:
+    if output in (None, "-"):
+        _check_script_inputs(lang, kind, date, templates_dir)
+        script = _bulletin_script(
+            forecast, venues, lang, kind, date, templates_dir, elevation_correction
+        )
         click.echo(script.display_text)
         return
-    files = write_script_files(script, output)
+    with provisional_folder(output):  # a failure leaves no folder it made
+        _check_script_inputs(lang, kind, date, templates_dir)
+        script = _bulletin_script(
+            forecast, venues, lang, kind, date, templates_dir, elevation_correction
+        )
+        files = write_script_files(script, output)
     log.info("wrote %s", ", ".join(str(path) for path in files.values()))
 
 
@@ -356,17 +361,18 @@ def speak_command(
 
     FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged).
     """
-    from .pipeline import prepare_folder, speak_script
+    from .output import provisional_folder
+    from .pipeline import speak_script
     from .speech import check_request
 
     venues = _bulletin_venues(venues_file, venue_ids, kind)
-    prepare_folder(output)
-    check_request(lang, engine=engine, voice=voice, rate=rate)
-    _check_script_inputs(lang, kind, date, templates_dir)
-    script = _bulletin_script(
-        forecast, venues, lang, kind, date, templates_dir, elevation_correction
-    )
-    spoken = speak_script(script, output, engine=engine, voice=voice, rate=rate)
+    with provisional_folder(output):  # a failure before the first file leaves no folder
+        check_request(lang, engine=engine, voice=voice, rate=rate)
+        _check_script_inputs(lang, kind, date, templates_dir)
+        script = _bulletin_script(
+            forecast, venues, lang, kind, date, templates_dir, elevation_correction
+        )
+        spoken = speak_script(script, output, engine=engine, voice=voice, rate=rate)
     log.info(
         "spoke %.1f s with %s (%s), %d subtitle cues",
         spoken.duration_s,
@@ -403,10 +409,20 @@ cli.add_command(schedule_command)
 cli.add_command(run_command)
 
 
+def _quiet_broken_pipe() -> None:
+    """stdout's reader has gone (``bulletin ... | head -1``): point stdout at /dev/null so the
+    interpreter's final flush does not fail again with "Exception ignored" (Python docs,
+    "Note on SIGPIPE" in the signal module)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with one-line errors and meaningful exit codes."""
     try:
         code = cli.main(args=argv, prog_name="bulletin", standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's exit
     except click.exceptions.Abort:
         click.echo("bulletin: aborted", err=True)
         sys.exit(130)
@@ -420,6 +436,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("bulletin: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
+        _quiet_broken_pipe()
+        sys.exit(1)  # as click exits when the pipe breaks inside a command
+    except OSError as exc:  # a full disk, a quota, a read-only folder, a link loop ...
+        if _state["verbose"]:
+            traceback.print_exc()
+        click.echo(f"bulletin: error: {storage_error(exc)}", err=True)
         sys.exit(1)
     except Exception as exc:  # an internal error: still one line unless -v
         if _state["verbose"]:

@@ -4,6 +4,8 @@
 :data:`bulletin.unit.UNIT_FILES`. The forecast is read and the venue table made once for all
 venues (:func:`bulletin.pipeline.read_forecast`); each venue x language is then built by
 :func:`bulletin.unit.build_venue_bulletin` (atomically: a failure leaves no partial folder).
+The temporary folders a killed run left for these units are removed first
+(:func:`bulletin.unit.remove_stale_units`).
 """
 
 from __future__ import annotations
@@ -81,8 +83,13 @@ def run_command(
         check_templates(templates_dir, lang=language, kind="venue")
     prepare_folder(output)
 
+    from .output import check_free_space
     from .pipeline import read_forecast
-    from .unit import build_venue_bulletin, unit_folder
+    from .unit import build_venue_bulletin, remove_stale_units, unit_folder
+
+    for leftover in remove_stale_units(output, [v.id for v in venues], languages):
+        log.info("removed %s (left by an interrupted run)", leftover)
+    check_free_space(output, what="a venue bulletin")  # a full disk is named at once
 
     log.info("reading %s", ", ".join(str(p) for p in forecast))
     read = read_forecast(forecast, venues)

@@ -11,6 +11,17 @@ rename), or to stdout.
 * :func:`check_writable_folder`: make a folder (and its parents) and check files can be made in
   it, before any expensive work.
 
+Temporaries carry the pid of the process that made them (``.<name>.<pid>-<random>.tmp``, an
+older folder moved aside ``.<name>.<pid>-<random>.old``), so :func:`remove_stale_temporaries`
+can remove, on the next run, only those whose process is no longer alive on this machine: a
+run killed with ``kill -9`` cannot remove its own.
+
+:func:`check_free_space` refuses to start a write when the folder's file system has less than
+:data:`FREE_SPACE_MARGIN` bytes free, and :func:`storage_error` turns an ``OSError`` (no space,
+quota, read-only file system, permission, a symbolic link loop, ...) into the one-line
+:class:`OutputError` that names the path and the cause; the command line uses it for any
+``OSError`` that reaches it.
+
 What a target may be: a regular file (replaced) or nothing (created). A symbolic link is
 written *through*: the file it points to is replaced and the link itself stays. A directory,
 FIFO, character or block device or socket is refused with :class:`OutputError` before
@@ -21,7 +32,10 @@ would silently replace it by a regular file).
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -40,6 +54,50 @@ FORMATS = ("csv", "json", "parquet")
 
 class OutputError(BulletinError):
     """The output cannot be written where the user asked."""
+
+
+#: Free bytes a folder's file system must have before a unit's speech or video is made (our
+#: choice: several times the files of a 90 s venue bulletin, whose video is the largest).
+FREE_SPACE_MARGIN = 64 * 1024 * 1024
+
+#: Causes named in words beside the system's own text (errno(3)).
+_CAUSES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.ELOOP: "a symbolic link loop",
+}
+
+
+def storage_error(error: OSError, path: str | Path | None = None) -> OutputError:
+    """The one-line :class:`OutputError` for ``error`` at ``path`` (default: the file the
+    error names): the path, the system's text, the errno name and, for a full disk, an
+    exceeded quota, a read-only file system or a link loop, the cause in words."""
+    where = path if path is not None else error.filename
+    text = error.strerror or str(error) or type(error).__name__
+    code = errno.errorcode.get(error.errno or 0)
+    cause = _CAUSES.get(error.errno or 0)
+    detail = f"{text} ({code})" if code else text
+    if cause:
+        detail = f"{cause}: {detail}"
+    return OutputError(f"{where}: {detail}" if where is not None else detail)
+
+
+def check_free_space(
+    folder: str | Path, needed: int = FREE_SPACE_MARGIN, *, what: str = "the output"
+) -> None:
+    """Raise :class:`OutputError` when the file system of ``folder`` has fewer than ``needed``
+    bytes free (``shutil.disk_usage``): a full disk is named before the work that would
+    fill it starts, instead of failing later in the speech engine or the video encoder."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        raise storage_error(exc, folder) from None
+    if free < needed:
+        raise OutputError(
+            f"the disk is nearly full: {folder} has {free / 2**20:.1f} MiB free, "
+            f"{what} needs at least {needed / 2**20:.0f} MiB (ENOSPC)"
+        )
 
 
 _SPECIAL_KINDS = (
@@ -62,15 +120,56 @@ def file_target(path: str | Path) -> Path:
     except FileNotFoundError:
         return target
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise storage_error(exc, path) from None
     for test, kind in _SPECIAL_KINDS:
         if test(mode):
             raise OutputError(f"refusing to write over {path}: it is {kind}")
     return target
 
 
+#: ``.<name>.<pid>-<12 hex digits><suffix>``: the temporaries and moved-aside folders of
+#: :func:`atomic_path` and :func:`atomic_folder`.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)-[0-9a-f]{12}(?P<suffix>\.tmp.*|\.old)$")
+
+
 def _temporary_name(target: Path, suffix: str = ".tmp") -> Path:
-    return target.with_name(f".{target.name}.{secrets.token_hex(6)}{suffix}")
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}{suffix}")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path, names: set[str] | None = None) -> list[Path]:
+    """Remove the temporaries (``.<name>.<pid>-<random>.tmp...``) and moved-aside folders
+    (``....old``) in ``folder`` whose process is no longer alive on this machine, for targets
+    named in ``names`` (every target when None). A live process's temporaries, and hidden
+    entries of any other form, are left alone. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    except OSError as exc:
+        raise storage_error(exc, folder) from None
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or (names is not None and match["name"] not in names):
+            continue
+        if _process_alive(int(match["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -93,7 +192,7 @@ def atomic_path(path: str | Path, *, suffix: str = ".tmp") -> Iterator[Path]:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise OutputError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+            raise storage_error(exc, folder) from None
     else:
         raise OutputError(f"no free temporary name beside {target}")
     try:
@@ -110,7 +209,7 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise storage_error(exc, path) from None
     return Path(path)
 
 
@@ -124,21 +223,49 @@ def check_writable_folder(folder: str | Path) -> Path:
     Raises :class:`OutputError` naming the folder."""
     folder = Path(folder)
     try:
+        with contextlib.suppress(FileNotFoundError):
+            os.stat(folder)  # a symbolic link loop is named as such, not as "File exists"
         folder.mkdir(parents=True, exist_ok=True)
         probe = _temporary_name(folder / "write-test")
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         probe.unlink()
     except OSError as error:
-        raise OutputError(
-            f"cannot write in output folder {folder}: {error.strerror or error}"
-        ) from None
+        raise OutputError(f"cannot write in output folder {storage_error(error, folder)}") from None
     return folder
+
+
+@contextlib.contextmanager
+def provisional_folder(folder: str | Path) -> Iterator[Path]:
+    """:func:`check_writable_folder` for the block; if the block fails, the folders it created
+    (``folder`` and any missing parents) are removed again when still empty, so a failed
+    command leaves nothing behind. Folders that were there before are kept."""
+    folder = Path(folder)
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    check_writable_folder(folder)
+    try:
+        yield folder
+    except BaseException:
+        for created in missing:  # the deepest first
+            try:
+                created.rmdir()
+            except OSError:  # not empty (something was written), or already gone
+                break
+        raise
 
 
 def folder_target(folder: str | Path) -> Path:
     """Where a folder written to ``folder`` really goes (a link is followed); raises
     :class:`OutputError` when something other than a directory is there."""
     folder = Path(folder)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.stat(folder)
+    except OSError as exc:
+        raise storage_error(exc, folder) from None
     target = Path(os.path.realpath(folder)) if folder.is_symlink() else folder
     if target.exists() and not target.is_dir():
         raise OutputError(f"refusing to replace {folder} by a folder: it is not a directory")
@@ -163,12 +290,12 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
         else:
             raise OutputError(f"no free temporary name beside {target}")
     except OSError as exc:
-        raise OutputError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
+        raise storage_error(exc, target.parent) from None
     try:
         yield tmp
         old = None
         if target.exists():
-            old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old")
+            old = _temporary_name(target, ".old")
             os.replace(target, old)
         os.replace(tmp, target)
         if old is not None:
@@ -190,28 +317,52 @@ def _writer(table: pd.DataFrame, fmt: str) -> Callable[[BinaryIO], None]:
     raise OutputError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
+def write_fully(stream: BinaryIO, data: bytes | memoryview) -> None:
+    """Write all of ``data`` to ``stream``. Under ``python -u`` or ``PYTHONUNBUFFERED=1``
+    ``sys.stdout.buffer`` is the raw file, whose ``write`` may take only part of the data
+    (when a signal arrives, or the pipe's reader has gone: the next write then raises
+    ``BrokenPipeError``); the rest would be dropped without a word."""
+    view = memoryview(data).cast("B")
+    while view:
+        written = stream.write(view)
+        if written is None:  # a non-blocking descriptor that is full
+            raise OutputError("cannot write to stdout: it is non-blocking and full")
+        view = view[written:]
+
+
 def write_table(table: pd.DataFrame, destination: str | Path, fmt: str = "csv") -> None:
     """Write ``table`` as csv, json or parquet to a file (atomically) or to stdout (``-``)."""
     write = _writer(table, fmt)
     if str(destination) == "-":
         if fmt == "parquet" and sys.stdout.isatty():
             raise OutputError("refusing to write parquet to a terminal; use -o FILE")
-        write(sys.stdout.buffer)
+        data = io.BytesIO()
+        write(data)
+        write_fully(sys.stdout.buffer, data.getbuffer())
         sys.stdout.buffer.flush()
         return
-    with atomic_path(destination) as tmp, open(tmp, "wb") as handle:
-        write(handle)
+    try:
+        with atomic_path(destination) as tmp, open(tmp, "wb") as handle:
+            write(handle)
+    except OSError as exc:
+        raise storage_error(exc, destination) from None
 
 
 __all__ = [
     "FORMATS",
+    "FREE_SPACE_MARGIN",
     "OutputError",
     "atomic_folder",
     "atomic_path",
+    "check_free_space",
     "check_writable_folder",
     "file_target",
     "folder_target",
+    "provisional_folder",
+    "remove_stale_temporaries",
+    "storage_error",
     "write_bytes",
+    "write_fully",
     "write_table",
     "write_text",
 ]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ScriptError
-from .output import check_writable_folder
+from .output import check_free_space, check_writable_folder
 
 if TYPE_CHECKING:  # the script and index layers load xarray, pvlib, ...: only when used
     import pandas as pd
@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # the script and index layers load xarray, pvlib, ...: only w
     from .venues import Venue
 
 SCRIPT_STEM = "script"
+#: The dask chunks :func:`read_forecast` reads files with by default: each file's own chunks
+#: (``{}``, xarray's "use the backend's preferred chunks").
+FILE_CHUNKS: dict = {}
 SRT_NAME = "subtitles.srt"
 VTT_NAME = "subtitles.vtt"
 
@@ -110,14 +113,19 @@ def read_forecast(
     venues: Sequence[Venue],
     *,
     elevation_correction: bool = True,
-    chunks: str | dict | None = None,
+    chunks: str | dict | None = FILE_CHUNKS,
     latest_run: bool = False,
 ) -> VenueForecast:
     """Read forecast files (NetCDF, GRIB2 or Zarr, merged) and make the venue table of
     ``venues`` (:func:`bulletin.venue_table`: the indices computed at the venues): the one
     forecast -> table step of ``bulletin indices``, ``script``, ``speak``, ``run`` and
-    ``daily``. ``chunks`` reads the files with dask (:func:`bulletin.open_forecast`).
-    ``latest_run`` takes the newest run where files of several runs overlap."""
+    ``daily``. ``chunks`` are the dask chunks the files are read with
+    (:func:`bulletin.open_forecast`); the default, :data:`FILE_CHUNKS`, keeps each file's own
+    chunks, so the range checks stream through the grid a chunk at a time and the venue
+    extraction reads only the chunks around the venues: memory follows the venues and the
+    chunk size, not the grid (``benchmarks/memory.py``). ``None`` reads numpy-backed, which
+    holds every field of the whole grid in memory at once. ``latest_run`` takes the newest
+    run where files of several runs overlap (:func:`bulletin.open_forecast`)."""
     from . import open_forecast, venue_table
 
     dataset = open_forecast([Path(p) for p in forecast], chunks=chunks, latest_run=latest_run)
@@ -190,11 +198,14 @@ def speak_script(
 ) -> SpokenBulletin:
     """Speak ``script`` into ``folder``: the script files, ``speech.wav``, ``timings.json`` and
     the subtitles (see the module docstring). Raises :class:`SpeechError` for a request the
-    engine cannot serve and :class:`ScriptError` if speech and script disagree."""
+    engine cannot serve, :class:`ScriptError` if speech and script disagree and
+    :class:`bulletin.output.OutputError` when the disk has less than
+    :data:`bulletin.output.FREE_SPACE_MARGIN` bytes free."""
     from .script import write_script
     from .speech import normalize, synthesize, write_subtitles
 
     folder = prepare_folder(folder)
+    check_free_space(folder, what="the speech")  # a full disk is named before synthesis
     spoken_text = normalize(script.display_text, script.lang).spoken
     if spoken_text != script.text:
         raise ScriptError(
@@ -252,6 +263,7 @@ def _first_difference(left: str, right: str) -> str:
 
 
 __all__ = [
+    "FILE_CHUNKS",
     "SRT_NAME",
     "VTT_NAME",
     "SpokenBulletin",

@@ -13,7 +13,9 @@ and the pictures and video (:mod:`bulletin.video`). Files (:data:`UNIT_FILES`, p
 
 Everything is written into a temporary sibling folder which is renamed into place only when
 complete (:func:`bulletin.output.atomic_folder`); an older folder is replaced only then, so a
-crash (or ``kill -9``) never leaves a partial unit folder. Where a unit goes under an output
+crash (or ``kill -9``) never leaves a partial unit folder. Before the speech
+(:func:`bulletin.pipeline.speak_script`) and before the video the disk must have
+:data:`bulletin.output.FREE_SPACE_MARGIN` bytes free, so a full disk is named as such at once. Where a unit goes under an output
 root is :func:`unit_folder` (``ROOT/<venue_id>/<lang>``), for ``bulletin run`` and
 ``bulletin daily`` alike. The video is composed from the speech step's result (its timed
 sentences and subtitle cues), not from the files written before it.
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .output import OutputError, atomic_folder
+from .output import OutputError, atomic_folder, check_free_space, remove_stale_temporaries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +71,19 @@ def unit_folder(root: str | Path, venue_id: str, lang: str) -> Path:
     ``root/<venue_id>/<lang>`` (``bulletin run``'s ``OUT`` or ``bulletin daily``'s run folder;
     the daily overview uses it with its own folder name in place of a venue id)."""
     return Path(root) / venue_id / lang
+
+
+def remove_stale_units(
+    root: str | Path, venue_ids: list[str], langs: tuple[str, ...]
+) -> list[Path]:
+    """Remove what killed runs left of these units under ``root``: the temporary and
+    moved-aside folders of ``root/<venue_id>/<lang>`` whose process is no longer alive
+    (:func:`bulletin.output.remove_stale_temporaries`; a concurrent run's are kept)."""
+    removed = []
+    for venue_id in venue_ids:
+        parent = unit_folder(root, venue_id, langs[0]).parent
+        removed += remove_stale_temporaries(parent, set(langs))
+    return removed
 
 
 def build_venue_bulletin(
@@ -125,6 +140,7 @@ def build_venue_bulletin(
         # without a reference time).
         init = forecast_init or rows.utc.min().to_pydatetime()
         facts = day_facts(day, venue, lang, templates_dir=templates_dir)
+        check_free_space(tmp, what=f"the video of {venue.id}/{lang}")
         chart = write_chart(
             day, venue, day.date, lang, tmp / "chart.png",
             title=f"{facts.venue_name}  {facts.date_text}", templates_dir=templates_dir,
@@ -169,4 +185,11 @@ def build_venue_bulletin(
     )
 
 
-__all__ = ["STAGES", "UNIT_FILES", "UnitResult", "build_venue_bulletin", "unit_folder"]
+__all__ = [
+    "STAGES",
+    "UNIT_FILES",
+    "UnitResult",
+    "build_venue_bulletin",
+    "remove_stale_units",
+    "unit_folder",
+]

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from avatar.errors import AvatarError
 
 from ..errors import BulletinError, ForecastError, VenueError
-from ..output import OutputError, atomic_folder
+from ..output import OutputError, atomic_folder, check_free_space
 from ..pipeline import forecast_init
 from ..unit import UNIT_FILES, unit_folder
 from .config import DailyConfig
@@ -454,6 +454,7 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
                 ) from None
             for leftover in clean_leftovers(run_folder):
                 log.info("removed %s (left by an interrupted run)", leftover)
+            check_free_space(run_folder, what="the daily run")  # a full disk: exit 1 at once
             log.info(
                 "forecast init %s, bulletin day %s, %d venue(s) x %s -> %s",
                 init.strftime("%Y-%m-%d %H:%MZ"),

@@ -14,6 +14,9 @@
   The forecast files and the output root must therefore be at the same paths on every worker
   (a shared file system), and the workers need the same installation (espeak-ng, ffmpeg, the
   fonts) as this machine.
+* Local workers die with the process that started them, however it ends (``kill -9``
+  included): their preload (:mod:`bulletin.daily.worker_death`) asks the kernel for a
+  parent-death signal.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from ..errors import BulletinError
 #: steps x 256 x 256 float32 = 22 MB per variable and chunk, inside dask's advice of chunks
 #: of 10-100s of MB (dask docs, "Choosing good chunk sizes").
 FORECAST_CHUNKS = {"time": -1, "member": 1, "latitude": 256, "longitude": 256}
+#: The preload of local workers (:mod:`bulletin.daily.worker_death`).
+WORKER_PRELOAD = "bulletin.daily.worker_death"
 #: Seconds to wait for a remote scheduler to answer (our choice).
 CONNECT_TIMEOUT_S = 30
 
@@ -91,6 +96,9 @@ def dask_client(
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,  # no fixed port: runs and tests may overlap
+                    # Each worker dies with this process, even when killed (kill -9).
+                    preload=[WORKER_PRELOAD],
+                    preload_argv=[["--parent-pid", str(os.getpid())]],
                 )
             client = Client(cluster)
     except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: a nanny that failed
@@ -148,6 +156,7 @@ def run_tasks(
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "FORECAST_CHUNKS",
+    "WORKER_PRELOAD",
     "ClusterError",
     "dask_client",
     "run_tasks",
