@@ -222,7 +222,7 @@ def open_forecast(
         found_before = sum(len(p) for p in catalogue.pieces.values())
         if fmt is Format.GRIB:
             contents = open_grib(path, chunks, param_ids=_KNOWN_PARAM_IDS)
-            summary = contents.describe()
+            summary = _summary(contents.param_ids, "GRIB paramIds")
             unsupported = sorted(contents.grid_types - SUPPORTED_GRID_TYPES)
             if unsupported:
                 summary += f", ecCodes gridType {', '.join(map(repr, unsupported))} (not supported)"
@@ -676,8 +676,6 @@ def _derive(
 
     if absent:
         notes = f"; {'; '.join(catalogue.notes)}" if catalogue.notes else ""
-        found = sorted({SOURCES_BY_KEY[key].description for key in combined})
-        notes += f"; found {', '.join(found)}" if found else ""
         if len(absent) == 1:
             what, looked_for = absent[0]
             raise ForecastError(f"no {what} in {_names(files)}: looked for {looked_for}{notes}")
@@ -897,34 +895,12 @@ def _goes_round(longitude: np.ndarray) -> bool:
 
 
 def _validate(arrays: dict[str, xr.DataArray], fields: dict[str, _Field]) -> None:
-    """Range checks with small per-time reductions, computed a few times at once."""
+    """Range checks with one ``dask.compute`` of small per-time reductions."""
     reductions = {}
     for name, data in arrays.items():
         over = [d for d in data.dims if d != "time"]
         reductions[name] = (data.min(dim=over, skipna=True), data.max(dim=over, skipna=True))
-    # A chunk several fields share (the temperature also feeds the humidity from dew point)
-    # stays in memory until its last user has run; computing a few times at a time bounds
-    # that to their chunks, whatever the number of times (benchmarks/read.py).
-    longest = max((a.sizes["time"] for a in arrays.values() if "time" in a.dims), default=1)
-    parts = []
-    for start in range(0, longest, _VALIDATE_TIMES):
-        block = slice(start, start + _VALIDATE_TIMES)
-        (part,) = dask.compute(
-            {
-                name: tuple(r.isel(time=block) for r in pair)
-                for name, pair in reductions.items()
-                if "time" in pair[0].dims or start == 0
-            }
-        )
-        parts.append(part)
-    computed = {
-        name: tuple(
-            xr.concat([p[name][i] for p in parts], "time") if "time" in pair[i].dims else
-            parts[0][name][i]
-            for i in (0, 1)
-        )
-        for name, pair in reductions.items()
-    }
+    (computed,) = dask.compute(reductions)
 
     for name, what in (
         ("t2m", "2 m temperatures"),
