@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 #: Standard-atmosphere lapse rate (ICAO 1993; WMO): temperature falls 6.5 K per km of height.
 LAPSE_RATE_K_PER_M = 0.0065
 
+#: Times of a dask-backed forecast read to the venues per compute (our choice: a few chunks
+#: of every field in memory at once).
+_LOAD_TIMES = 8
+
 #: Columns the CSV always has, in this order (README "Index tables"); extras follow.
 CORE_COLUMNS = (
     "venue_id",
@@ -126,7 +130,20 @@ def extract_venues(
             for dim, index in where.indexers.items()
         }
     )
-    cells = cells.drop_vars([c for c in cells.coords if "corner" in cells[c].dims]).load()
+    cells = cells.drop_vars([c for c in cells.coords if "corner" in cells[c].dims])
+    if "time" in cells.dims and cells.sizes["time"] > _LOAD_TIMES and cells.chunks:
+        # A few times per compute: a forecast chunk several fields share (the temperature
+        # also feeds the humidity from dew point) is then held only until its block is done,
+        # so memory stays bounded whatever the number of times (benchmarks/read.py).
+        blocks = [
+            cells.isel(time=slice(start, start + _LOAD_TIMES)).load()
+            for start in range(0, cells.sizes["time"], _LOAD_TIMES)
+        ]
+        cells = xr.concat(
+            blocks, dim="time", data_vars="minimal", coords="minimal", compat="override"
+        )
+    else:
+        cells = cells.load()
 
     # Each field as an xr.Variable over its own dims, so arithmetic broadcasts by name.
     values = {

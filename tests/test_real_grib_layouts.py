@@ -82,6 +82,22 @@ LAYOUTS = {
         dims=("latitude", "longitude"),
         grid_type="regular_ll",
     ),
+    "regular_ll_0_360_closed": Layout(  # 0 and 360 both written, as some archives do
+        "regular_ll_sfc_grib2",
+        dict(
+            Ni=145,
+            Nj=73,
+            latitudeOfFirstGridPointInDegrees=90.0,
+            longitudeOfFirstGridPointInDegrees=0.0,
+            latitudeOfLastGridPointInDegrees=-90.0,
+            longitudeOfLastGridPointInDegrees=360.0,
+            iDirectionIncrementInDegrees=2.5,
+            jDirectionIncrementInDegrees=2.5,
+        ),
+        venues=((40.0, 178.9), (10.0, -1.0), (-30.0, 0.3)),
+        dims=("latitude", "longitude"),
+        grid_type="regular_ll",
+    ),
     "regular_ll_180": Layout(
         "regular_ll_sfc_grib2",
         dict(

@@ -43,6 +43,7 @@ from bulletin.readers.eccodes_loader import load_eccodes
 from bulletin.readers.grib_grids import (
     SUPPORTED_GRID_TYPES,
     GridGeometry,
+    StoredOrder,
     earth_relative_wind,
     grid_geometry,
     unsupported_grid_message,
@@ -85,6 +86,18 @@ class GribContents:
     param_ids: set[int] = field(default_factory=set)
     #: ecCodes gridType of every field, read or not.
     grid_types: set[str] = field(default_factory=set)
+    #: paramId -> "shortName on typeOfLevel level(s)" of every field, read or not.
+    field_descriptions: dict[int, str] = field(default_factory=dict)
+
+    def describe(self, limit: int = 8) -> str:
+        """What the file holds, for messages: "GRIB paramIds: 10 (ws on isobaricInhPa 300)"."""
+        items = [
+            f"{pid} ({self.field_descriptions.get(pid, '?')})" for pid in sorted(self.param_ids)
+        ]
+        shown = ", ".join(items[:limit])
+        if len(items) > limit:
+            shown += f" +{len(items) - limit} more"
+        return f"GRIB paramIds: {shown}" if items else "no GRIB paramIds"
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,18 @@ class _Field:
     uv_relative: bool
 
 
+@dataclass(frozen=True)
+class _Concepts:
+    """What ecCodes' concept definitions make of a message's codes."""
+
+    param_id: int
+    type_of_level: str
+    step_type: str
+    short_name: str
+    name: str
+    units: str
+
+
 @dataclass
 class _Scan:
     window_starts: dict[WindowKey, int] = field(default_factory=dict)
@@ -118,7 +143,7 @@ class _Scan:
     #: A location whose message decodes fully, for each grid key (for its geometry).
     grid_samples: dict[tuple[str, str], _Location] = field(default_factory=dict)
     count: int = 0
-    concept_cache: dict[tuple, tuple[int, str, str]] = field(default_factory=dict)
+    concept_cache: dict[tuple, _Concepts] = field(default_factory=dict)
 
 
 def open_grib(
@@ -153,7 +178,21 @@ def open_grib(
         centres=scan.centres,
         param_ids={g[0] for g in scan.groups},
         grid_types={g[4][0] for g in scan.groups},
+        field_descriptions=_descriptions(scan.groups),
     )
+
+
+def _descriptions(groups: Mapping[GroupKey, list[_Field]]) -> dict[int, str]:
+    by_param: dict[int, list[str]] = {}
+    for (param_id, type_of_level, *_), fields in sorted(groups.items(), key=str):
+        levels = sorted({f.level for f in fields})
+        level_text = " " + "/".join(f"{level:g}" for level in levels[:4]) if levels else ""
+        if len(levels) > 4:
+            level_text += f" +{len(levels) - 4} more"
+        text = f"{fields[0].short_name} on {type_of_level}{level_text}"
+        if text not in by_param.setdefault(param_id, []):
+            by_param[param_id].append(text)
+    return {param_id: "; ".join(texts) for param_id, texts in by_param.items()}
 
 
 # --------------------------------------------------------------------------- GRIB2 fields
@@ -286,8 +325,9 @@ def _scan_message(eccodes: Any, handle: Any, raw: Any, scan: _Scan, path: Path, 
 
 # Section 1/4 keys that fully determine ecCodes' paramId, typeOfLevel and stepType concepts for
 # GRIB2 product templates 4.0/4.1/4.8/4.11 (ecCodes definitions, grib2/paramId.def and
-# typeOfLevel.def key on these). Evaluating the concepts costs ~0.7 ms per message, reading
-# these ~0.05 ms, so concepts are evaluated once per distinct identity. They are read as
+# typeOfLevel.def key on these; shortName, name and units follow paramId). Evaluating the
+# concepts costs milliseconds per message, reading these ~0.05 ms, so concepts are evaluated
+# once per distinct identity. They are read as
 # integers: as strings, code-table keys give abbreviations that several codes share.
 _GRIB2_IDENTITY_KEYS = (
     "centre",
@@ -309,8 +349,8 @@ _PLAIN_TEMPLATES = frozenset({0, 1})
 _STATISTICAL_TEMPLATES = frozenset({8, 11})
 
 
-def _concepts(eccodes: Any, handle: Any, scan: _Scan) -> tuple[int, str, str]:
-    """(paramId, typeOfLevel, stepType) of a message, cached by its raw identity."""
+def _concepts(eccodes: Any, handle: Any, scan: _Scan) -> _Concepts:
+    """The ecCodes concepts of a message, cached by its raw identity."""
     identity: tuple | None = None
     if eccodes.codes_get(handle, "edition") == 2:
         template = eccodes.codes_get(handle, "productDefinitionTemplateNumber")
@@ -320,10 +360,13 @@ def _concepts(eccodes: Any, handle: Any, scan: _Scan) -> tuple[int, str, str]:
                 identity += (eccodes.codes_get(handle, "typeOfStatisticalProcessing", ktype=int),)
     if identity is not None and identity in scan.concept_cache:
         return scan.concept_cache[identity]
-    concepts = (
-        int(eccodes.codes_get(handle, "paramId")),
-        str(eccodes.codes_get(handle, "typeOfLevel")),
-        str(eccodes.codes_get(handle, "stepType")),
+    concepts = _Concepts(
+        param_id=int(eccodes.codes_get(handle, "paramId")),
+        type_of_level=str(eccodes.codes_get(handle, "typeOfLevel")),
+        step_type=str(eccodes.codes_get(handle, "stepType")),
+        short_name=str(eccodes.codes_get(handle, "shortName")),
+        name=str(_optional_key(eccodes, handle, "name")),
+        units=str(_optional_key(eccodes, handle, "units")),
     )
     if identity is not None:
         scan.concept_cache[identity] = concepts
@@ -349,7 +392,12 @@ def _scan_field(
     eccodes: Any, handle: Any, location: _Location, scan: _Scan, path: Path, number: int
 ) -> None:
     scan.centres.add(str(eccodes.codes_get(handle, "centre")))
-    param_id, type_of_level, step_type = _concepts(eccodes, handle, scan)
+    concepts = _concepts(eccodes, handle, scan)
+    param_id, type_of_level, step_type = (
+        concepts.param_id,
+        concepts.type_of_level,
+        concepts.step_type,
+    )
     grid_key = (
         str(_optional_key(eccodes, handle, "gridType")),
         str(_optional_key(eccodes, handle, "md5GridSection")),
@@ -367,9 +415,9 @@ def _scan_field(
             step_minutes=end_minutes,
             number=int(_optional_key(eccodes, handle, "number", 0) or 0),
             level=level,
-            short_name=str(eccodes.codes_get(handle, "shortName")),
-            name=str(_optional_key(eccodes, handle, "name")),
-            units=str(_optional_key(eccodes, handle, "units")),
+            short_name=concepts.short_name,
+            name=concepts.name,
+            units=concepts.units,
             uv_relative=uv_relative_to_grid(eccodes, handle),
         )
     )
@@ -397,7 +445,7 @@ def _geometry(eccodes: Any, path: Path, location: _Location) -> GridGeometry:
         eccodes.codes_release(handle)
 
 
-def _decode(path: str, location: _Location, shape: tuple[int, ...], transpose: bool) -> np.ndarray:
+def _decode(path: str, location: _Location, order: StoredOrder) -> np.ndarray:
     """The values of one field, missing points NaN, in the grid's shape (float32)."""
     eccodes = load_eccodes()
     handle = eccodes.codes_new_from_message(_message_bytes(path, location))
@@ -409,7 +457,8 @@ def _decode(path: str, location: _Location, shape: tuple[int, ...], transpose: b
     finally:
         eccodes.codes_release(handle)
     # One chunk of the (reference time, step, member, level, *grid) array.
-    return np.ascontiguousarray(values_on_grid(values, shape, transpose)).reshape((1,) * 4 + shape)
+    grid = np.ascontiguousarray(values_on_grid(values, order))
+    return grid.reshape((1,) * 4 + grid.shape)
 
 
 def _missing(shape: tuple[int, ...]) -> np.ndarray:
@@ -447,7 +496,7 @@ def _dataset(path: Path, group: GroupKey, fields: list[_Field], geometry: GridGe
         if f is None:
             graph[(name, *at, *tail)] = (_missing, shape)
         else:
-            graph[(name, *at, *tail)] = (_decode, str(path), f.location, shape, geometry.transpose)
+            graph[(name, *at, *tail)] = (_decode, str(path), f.location, geometry.order)
     chunks = tuple((1,) * len(a) for a in axes) + tuple((n,) for n in shape)
     array = da.Array(graph, name, chunks=chunks, dtype=np.float32)
     # time, number and level of one value are scalar coordinates, as cfgrib makes them;

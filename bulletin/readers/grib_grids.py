@@ -59,19 +59,32 @@ UNSTRUCTURED_GRID_TYPES = frozenset({"reduced_gg", "reduced_ll"})
 SUPPORTED_GRID_TYPES = REGULAR_GRID_TYPES | STRUCTURED_GRID_TYPES | UNSTRUCTURED_GRID_TYPES
 _ROTATED_POLE_GRID_TYPES = frozenset({"rotated_ll", "rotated_gg"})
 
-#: Longitude span (plus one increment) within this of 360 degrees makes a regular grid global
+#: Longitude span (plus one increment) of at least 360 degrees less this makes a regular grid global
 #: (our choice of tolerance: GRIB1 stores angles in millidegrees).
 _GLOBAL_TOLERANCE_DEG = 0.01
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """How a field's stored values become the geometry's array: ``stored_shape`` ``(Nj, Ni)``
+    rows of the scan (columns first when ``transpose``, ``jPointsAreConsecutive``), then, on
+    regular grids, the rows and columns taken in ``row_order`` / ``column_order`` (latitudes
+    ascending, longitudes -180..180 ascending; ``None``: as stored)."""
+
+    stored_shape: tuple[int, ...]
+    transpose: bool = False
+    row_order: np.ndarray | None = None
+    column_order: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class GridGeometry:
     """Where the points of one GRIB grid are, and how its stored values are laid out.
 
-    ``shape`` is the stored values' shape after :func:`values_on_grid` (``(Nj, Ni)`` rows of
-    the scan, or ``(numberOfPoints,)``); ``latitude`` / ``longitude`` are 1-D axes (regular),
-    2-D arrays of that shape (structured) or 1-D per cell (unstructured), longitudes in
-    -180..180 except regular axes (kept as stored, the reader orders them later).
+    ``shape`` is the shape of a field after :func:`values_on_grid` (``(latitude, longitude)``,
+    ``(Nj, Ni)`` or ``(numberOfPoints,)``); ``latitude`` / ``longitude`` are 1-D ascending axes
+    (regular; a global grid's duplicate 0/360 column dropped), 2-D arrays of that shape
+    (structured) or 1-D per cell (unstructured), longitudes in -180..180.
     ``wind_angle_deg`` is the bearing of the grid's y axis from true north at every point, for
     grids whose vector components are grid-relative (``uvRelativeToGrid``, a key of the grid
     section), else ``None``.
@@ -82,7 +95,7 @@ class GridGeometry:
     shape: tuple[int, ...]
     latitude: np.ndarray
     longitude: np.ndarray
-    transpose: bool
+    order: StoredOrder
     is_global: bool
     wind_angle_deg: np.ndarray | None
 
@@ -132,7 +145,7 @@ def grid_geometry(eccodes: Any, handle: Any, where: str) -> GridGeometry:
             shape=(latitudes.size,),
             latitude=latitudes,
             longitude=_wrap(longitudes),
-            transpose=False,
+            order=StoredOrder((latitudes.size,)),
             is_global=False,
             wind_angle_deg=None,
         )
@@ -146,15 +159,23 @@ def grid_geometry(eccodes: Any, handle: Any, where: str) -> GridGeometry:
     lat2 = _rows(latitudes, ni, nj, transpose)
     lon2 = _rows(longitudes, ni, nj, transpose)
     if grid_type in REGULAR_GRID_TYPES:
-        lat_axis = lat2[:, 0].copy()
-        lon_axis = lon2[0, :].copy()
+        lat_axis = lat2[:, 0]
+        lon_axis = lon2[0, :]
+        row_order = np.argsort(lat_axis, kind="stable")
+        longitude, column_order = np.unique(_wrap(lon_axis), return_index=True)
+        order = StoredOrder(
+            (nj, ni),
+            transpose,
+            None if np.array_equal(row_order, np.arange(nj)) else row_order,
+            None if np.array_equal(column_order, np.arange(ni)) else column_order,
+        )
         return GridGeometry(
             grid_type=grid_type,
             layout="regular",
-            shape=(nj, ni),
-            latitude=lat_axis,
-            longitude=lon_axis,
-            transpose=transpose,
+            shape=(nj, longitude.size),
+            latitude=lat_axis[row_order],
+            longitude=longitude,
+            order=order,
             is_global=_is_global(lon_axis),
             wind_angle_deg=None,
         )
@@ -165,7 +186,7 @@ def grid_geometry(eccodes: Any, handle: Any, where: str) -> GridGeometry:
         shape=(nj, ni),
         latitude=lat2,
         longitude=lon2,
-        transpose=transpose,
+        order=StoredOrder((nj, ni), transpose),
         is_global=False,
         wind_angle_deg=(
             _grid_north_bearing(eccodes, handle, grid_type, lat2, lon2, where)
@@ -191,12 +212,20 @@ def uv_relative_to_grid(eccodes: Any, handle: Any) -> bool:
     return bool(flags & _RELATIVE_TO_GRID_BIT)
 
 
-def values_on_grid(values: np.ndarray, shape: tuple[int, ...], transpose: bool) -> np.ndarray:
-    """Stored values (scan order) -> a geometry's ``shape`` (its ``shape`` and ``transpose``)."""
-    if len(shape) == 1:
+def values_on_grid(values: np.ndarray, order: StoredOrder) -> np.ndarray:
+    """Stored values (scan order) -> the geometry's array (see :class:`StoredOrder`)."""
+    if len(order.stored_shape) == 1:
         return values
-    nj, ni = shape
-    return _rows(values, ni, nj, transpose)
+    nj, ni = order.stored_shape
+    grid = _rows(values, ni, nj, order.transpose)
+    rows, columns = order.row_order, order.column_order
+    if rows is not None and columns is not None:
+        return grid[np.ix_(rows, columns)]
+    if rows is not None:
+        return grid[rows]
+    if columns is not None:
+        return grid[:, columns]
+    return grid
 
 
 def earth_relative_wind(u: Any, v: Any, wind_angle_deg: np.ndarray) -> tuple[Any, Any]:
@@ -231,7 +260,7 @@ def _is_global(longitude: np.ndarray) -> bool:
         return False
     step = abs(float(longitude[1] - longitude[0]))
     span = abs(float(longitude[-1] - longitude[0])) + step
-    return abs(span - 360.0) <= _GLOBAL_TOLERANCE_DEG
+    return span >= 360.0 - _GLOBAL_TOLERANCE_DEG  # beyond 360: 0 and 360 both given
 
 
 def _grid_north_bearing(
