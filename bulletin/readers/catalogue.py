@@ -13,7 +13,7 @@ A file variable is identified, in this order, by
 Short names and parameter ids are ecCodes' (ECMWF parameter database): ECMWF IFS/AIFS open data
 and NCEP GFS pgrb2 names (NCEP GFS product inventory); ICON/COSMO NetCDF names (``t_2m``,
 ``td_2m``, ``u_10m``, ``clct``, ``tot_prec``, ``h_snow``, ``vmax_10m``, ...) are DWD's (DWD
-Database Reference for the ICON model, section 2). ecCodes' ``uvi``
+Database Reference for the ICON model). ecCodes' ``uvi``
 (paramId 151187, a wind increment) is deliberately absent: it is not a UV index.
 
 Each :class:`Source` converts to one intermediate unit, with a pint context where physics is
