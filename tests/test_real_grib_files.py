@@ -37,8 +37,14 @@ MISSING_HUMIDITY_AND_WIND = (
     "2 required fields missing",
     "relative humidity or dew point",
     "10 m wind",
+    "the known fields found are 2t",
 )
-MISSING_ALL = ("3 required fields missing", "2 m air temperature", "10 m wind")
+MISSING_ALL = (
+    "3 required fields missing",
+    "2 m air temperature",
+    "10 m wind",
+    "the known fields found are 10u",
+)
 
 #: File -> fragments of its one-line error.
 REFUSED = {
@@ -51,23 +57,23 @@ REFUSED = {
     # wind speed at 300 hPa on a polar stereographic grid: no surface field
     ("pygrib", "sampledata/CMC_reg_WIND_ISBL_300_ps60km_2010052400_P012.grib"): (
         "holds no known forecast field",
-        "GRIB paramIds: 10",
+        "GRIB paramIds: 10 (ws on isobaricInhPa 300)",
     ),
     ("pygrib", "sampledata/reduced_latlon_surface.grib2"): (
         "holds no known forecast field",
-        "GRIB paramIds: 140229",
+        "GRIB paramIds: 140229 (swh on meanSea 0)",
     ),
     ("cfgrib", "tests/sample-data/lambert_grid.grib"): (
         "holds no known forecast field",
-        "GRIB paramIds: 3112",
+        "GRIB paramIds: 3112 (nlwrs on heightAboveGround 0)",
     ),
     ("cfgrib", "tests/sample-data/regular_ll_sfc.grib"): (
         "holds no known forecast field",
-        "GRIB paramIds: 235",
+        "GRIB paramIds: 235 (skt on surface 0)",
     ),
     ("cfgrib", "tests/sample-data/scanning_mode_64.grib"): (
         "holds no known forecast field",
-        "GRIB paramIds: 235",
+        "GRIB paramIds: 235 (skt on surface 0)",
     ),
 }
 
