@@ -34,6 +34,7 @@ import itertools
 import math
 import os
 import pickle
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -715,6 +716,46 @@ def save_checkpoint(
         temporary.unlink(missing_ok=True)
 
 
+def load_tensors(
+    path: str | Path, *, map_location: str | torch.device = "cpu", what: str
+) -> object:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers only, never pickled
+    code. A refusal is one line naming the object the file asked for (torch's own text
+    suggests retrying with ``weights_only=False``, which would run that object: not passed on);
+    torch's warnings while loading are kept out of the user's terminal. ``what`` names the file
+    in the message ("checkpoint", "resume state")."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)|[Uu]nsupported global: (?:GLOBAL )?([\w.]+)", str(exc))
+        if found:
+            name = next(g for g in found.groups() if g)
+            raise AvatarError(
+                f"refusing to load {what} {path}: it holds a pickled Python object ({name}), "
+                "not only tensors"
+            ) from None
+        raise AvatarError(f"cannot read {what} {path}: {_unpickler_detail(exc)}") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise AvatarError(f"cannot read {what} {path}: {_first_line(exc)}") from None
+
+
+def _unpickler_detail(exc: BaseException) -> str:
+    """What torch's weights-only unpickler found, without its advice to load unsafely."""
+    for line in str(exc).splitlines():
+        line = line.strip().removeprefix("WeightsUnpickler error:").strip()
+        if line and not line.startswith(("Weights only load failed", "Please file", "Check the")):
+            return f"damaged or not a torch file ({line})"
+    return "damaged or not a torch file"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild a model saved by :func:`save_checkpoint`, in eval mode, with its metrics."""
     model, metrics, _ = load_checkpoint_bundle(path)
@@ -727,11 +768,7 @@ def load_checkpoint_bundle(path: str | Path) -> tuple[nn.Module, dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise AvatarError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AvatarError(f"cannot read checkpoint {path}: {first_line}") from None
+    payload = load_tensors(path, what="checkpoint")
     if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
         raise AvatarError(f"{path} is not a version-{CHECKPOINT_VERSION} avatar checkpoint")
     kind = payload.get("kind")

@@ -54,6 +54,7 @@ from avatar.models import (
     adversarial_loss,
     discriminator_loss,
     feature_matching_loss,
+    load_tensors,
     mask_lower_half,
     reconstruction_loss,
     save_checkpoint,
@@ -329,10 +330,9 @@ class Trainer:
         path = self.resume_path
         if path is None or not path.is_file():
             return False
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except (RuntimeError, EOFError, ValueError) as exc:
-            raise AvatarError(f"cannot resume from {path}: {str(exc).splitlines()[0]}") from None
+        state = load_tensors(path, map_location=self.device, what="resume state")
+        if not isinstance(state, dict):
+            raise AvatarError(f"cannot resume from {path}: not a training state")
         if state.get("key") != self.key:
             raise AvatarError(
                 f"{path} belongs to another footage or other settings; delete it to start afresh"
