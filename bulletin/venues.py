@@ -171,15 +171,40 @@ def load_catalogue() -> list[Venue]:
     return _read_csv_text(text, "the shipped venue catalogue")
 
 
+#: The most venues one venues file may hold (our choice). The venue table is built in memory,
+#: one row per venue and time step, at about 50 ms of CPU per venue: 2000 venues of a 240-step
+#: forecast are 480,000 rows; ``benchmarks/memory.py --venue-rows`` measures it. Indices on a
+#: whole grid are ``bulletin indices --grid``.
+MAX_VENUES = 2000
+#: Larger files are refused before they are read (our choice: 2000 rows of long names fit in a
+#: small fraction of it).
+MAX_VENUES_FILE_BYTES = 4 * 1024 * 1024
+
+
+def _too_many(path: Path, count: str) -> VenueError:
+    return VenueError(
+        f"venues file {path} has {count}; at most {MAX_VENUES} venues are computed in one run "
+        "(split the file, or use bulletin indices --grid for the whole grid)"
+    )
+
+
 def load_venues_file(path: str | Path) -> list[Venue]:
-    """Read a user's venue CSV (``id,name,lat,lon,elevation_m`` + optional columns)."""
+    """Read a user's venue CSV (``id,name,lat,lon,elevation_m`` + optional columns) of at
+    most :data:`MAX_VENUES` venues (a larger file is refused before it is parsed, and one of
+    more than :data:`MAX_VENUES_FILE_BYTES` before it is read)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_VENUES_FILE_BYTES:
+            raise _too_many(path, f"{size / 2**20:.0f} MiB of venues")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise VenueError(f"venues file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise VenueError(f"cannot read venues file {path}: {exc}") from None
+    rows = sum(1 for row in csv.reader(io.StringIO(text)) if row) - 1  # less the header
+    if rows > MAX_VENUES:
+        raise _too_many(path, f"{rows} rows")
     return _read_csv_text(text, f"venues file {path}")
 
 

@@ -381,3 +381,33 @@ def test_bulletin_run_removes_the_stale_temporaries_of_its_units(tmp_path):
     )
     assert unit_stale[0] in result.stderr
     assert len(list(other.iterdir())) == 2
+
+
+# -- very large venue files ----------------------------------------------------------------------
+def _venues_csv(path: Path, rows: int) -> Path:
+    lines = ["id,name,lat,lon,elevation_m,timezone"]
+    lines += [f"v{i},Venue {i},40.5,115.5,1000,Asia/Shanghai" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    return path
+
+
+def test_venue_file_above_the_limit_is_refused_before_the_forecast_is_read(tmp_path):
+    from bulletin.venues import MAX_VENUES, load_venues_file
+
+    assert len(load_venues_file(_venues_csv(tmp_path / "ok.csv", MAX_VENUES))) == MAX_VENUES
+    big = _venues_csv(tmp_path / "big.csv", MAX_VENUES + 1)
+    result = run_cli(
+        "-q", "indices", str(tmp_path / "missing.nc"), "--venues-file", str(big),
+        "-o", str(tmp_path / "x.csv"),
+    )  # fmt: skip
+    one_error(result, f"{big} has {MAX_VENUES + 1} rows", f"at most {MAX_VENUES} venues")
+
+
+def test_huge_venue_file_is_refused_before_it_is_read(tmp_path):
+    from bulletin.venues import MAX_VENUES_FILE_BYTES, VenueError, load_venues_file
+
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as handle:  # sparse: the size without the bytes
+        handle.truncate(MAX_VENUES_FILE_BYTES + 1)
+    with pytest.raises(VenueError, match=r"huge.csv has 4 MiB of venues; at most"):
+        load_venues_file(huge)
