@@ -49,6 +49,12 @@ MISSING_ALL = (
 #: File -> fragments of its one-line error.
 REFUSED = {
     ("pygrib", "sampledata/rotated_ll.grib1"): MISSING_HUMIDITY_AND_WIND,
+    # rotated grid, 12000 bytes before the first message
+    ("pygrib", "sampledata/cl00010000_ecoclimap_rot.grib1"): (
+        "3 required fields missing",
+        "2 m air temperature",
+        "the known fields found are sde",
+    ),
     ("pygrib", "sampledata/regular_latlon_surface.grib1"): MISSING_HUMIDITY_AND_WIND,
     ("pygrib", "sampledata/regular_latlon_surface.grib2"): MISSING_HUMIDITY_AND_WIND,
     ("cfgrib", "tests/sample-data/era5-single-level-scalar-time.grib"): (MISSING_HUMIDITY_AND_WIND),

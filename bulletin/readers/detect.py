@@ -20,8 +20,9 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HDF5_OFFSETS = (0, 512, 1024, 2048)
 _NETCDF3_SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
 # How far into the file a GRIB message may start (our choice: a GTS abbreviated heading is
-# about 20-40 bytes; 1 KiB leaves room without mistaking random text for GRIB).
-_GRIB_SEARCH_BYTES = 1024
+# about 20-40 bytes; pygrib 2.1.8's sampledata/cl00010000_ecoclimap_rot.grib1 has a
+# 12000-byte header before its first message, which ecCodes skips; 16 KiB covers both).
+_GRIB_SEARCH_BYTES = 16384
 _ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
 
 
@@ -44,7 +45,7 @@ def detect_format(path: Path) -> Format:
         raise ForecastError(f"{path} is a directory but not a Zarr store (no zarr.json/.zgroup)")
     try:
         with path.open("rb") as stream:
-            head = stream.read(_HDF5_OFFSETS[-1] + len(_HDF5_SIGNATURE))
+            head = stream.read(max(_HDF5_OFFSETS[-1] + len(_HDF5_SIGNATURE), _GRIB_SEARCH_BYTES))
     except OSError as exc:
         raise ForecastError(f"cannot read forecast file {path}: {exc.strerror or exc}") from None
     if not head:
