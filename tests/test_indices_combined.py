@@ -234,6 +234,22 @@ def test_slabs_and_given_output_arrays_give_identical_results(
         assert (larger[name][[0, -1]] == -99).all(), name
 
 
+def test_a_bad_value_in_any_slab_is_a_clear_error(monkeypatch):
+    shape = (30, 4, 5)
+    f = _fields(shape, seed=6)
+    _, time = _time_axis(shape[0])
+    lat = np.full((1, 4, 1), 40.0, dtype=np.float32)
+    lon = np.full((1, 1, 5), 116.0, dtype=np.float32)
+    arrays = {**f, "lat": lat, "lon": lon, "ozone_du": np.full((1, 1, 1), 330.0, np.float32)}
+    kwargs = {"time": time, "time_axis": 0, **STATIC}
+    monkeypatch.setattr(combined, "SLAB_POINTS", 20)
+    for name, bad in (("t_c", 80.0), ("precip_mmh", -1.0), ("snow_depth_m", 99.0)):
+        values = arrays[name].copy()
+        values[-1, -1, -1] = bad
+        with pytest.raises(BulletinError, match=f"spectator_indices: {name} has a value {bad:g}"):
+            spectator_indices(**{**arrays, name: values}, **kwargs)
+
+
 def test_times_out_of_order_are_a_clear_error():
     times, _ = _time_axis(5)
     days = (pd.DatetimeIndex(times) + pd.Timedelta(hours=8)).normalize().values

@@ -365,7 +365,7 @@ def _fresh_snow(snowfall: NDArray, axis: int, time: TimeAxis, threshold_mm: floa
 
 
 #: Range of each raw input of :func:`spectator_indices`: the strictest that any index function
-#: it feeds applies to that quantity (low, high, unit, hint). Checked once per call, instead
+#: it feeds applies to that quantity (low, high, unit, hint). Checked once per value, instead
 #: of once in each index function (see :func:`._arrays.inputs_already_checked`).
 INPUT_RANGES: dict[str, tuple[float | None, float | None, str, str]] = {
     "t_c": (-100.0, 60.0, "°C", "air temperature in °C expected"),
@@ -459,10 +459,17 @@ def _six_indices(
     The two computations along the time axis (the daily cold/flu index, the 24 h snowfall
     window) run on the whole arrays; the rest, point by point, runs on slabs of about
     :data:`SLAB_POINTS` points (:func:`_point_indices`), whose results are copied into place.
+    Each slab of every raw input is checked against :data:`INPUT_RANGES` (while it is in the
+    cache) before any result from it is written; the computations along the time axis,
+    done before, only compute nonsense, silently, from values out of range.
     """
     shape = np.broadcast_shapes(t_c.shape, rh_pct.shape, v10_ms.shape)
-    # 4. Cold/flu risk, a daily index.
-    _daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time, out)
+    with inputs_already_checked(), np.errstate(all="ignore"):
+        # 4. Cold/flu risk, a daily index.
+        _daily_cold_risk(t_c, rh_pct, v10_ms, precip_mmh, time_axis, time, out)
+        fresh = None
+        if snowfall_mmh is not None:
+            fresh = _fresh_snow(snowfall_mmh, time_axis, time, fresh_snow_mm)
     fields = {
         "t_c": t_c,
         "rh_pct": rh_pct,
@@ -478,20 +485,24 @@ def _six_indices(
         "visibility_m": visibility_m,
         "uv_index_model": uv_index_model,
         "elevation_m": elevation_m,
+        "fresh_snow": fresh,
+        "precip_mmh": precip_mmh,  # checked only: the daily index has used it
     }
-    if snowfall_mmh is not None:
-        fields["fresh_snow"] = _fresh_snow(snowfall_mmh, time_axis, time, fresh_snow_mm)
     fields = {name: values for name, values in fields.items() if values is not None}
     for key in _slabs(shape, SLAB_POINTS):
+        slab = {name: _slab_of(array, key) for name, array in fields.items()}
+        _check_inputs(slab)
+        slab.pop("precip_mmh", None)
         times = time.times_utc[key[time_axis]] if time_axis < len(key) else time.times_utc
-        values = _point_indices(
-            **{name: _slab_of(array, key) for name, array in fields.items()},
-            times_utc=times,
-            time_axis=time_axis,
-            worn_clo=worn_clo,
-            default_visibility_m=default_visibility_m,
-            kmh_per_ms=kmh_per_ms,
-        )
+        with inputs_already_checked():
+            values = _point_indices(
+                **slab,
+                times_utc=times,
+                time_axis=time_axis,
+                worn_clo=worn_clo,
+                default_visibility_m=default_visibility_m,
+                kmh_per_ms=kmh_per_ms,
+            )
         for name, value in values.items():
             if name not in out:
                 out[name] = np.empty(shape, dtype=value.dtype)
@@ -631,8 +642,9 @@ def spectator_indices(
     outputs into, by name (e.g. views of a larger result; each of the broadcast shape of
     ``t_c``, ``rh_pct`` and ``v10_ms`` and of the output's dtype); the others are allocated.
 
-    Each raw input is checked once against :data:`INPUT_RANGES` (:class:`IndexInputError`
-    names the input and the value); the index functions it feeds then skip their own checks.
+    Each raw input is checked against :data:`INPUT_RANGES` (:class:`IndexInputError` names
+    the input and the value), slab by slab (see :func:`_six_indices`); the index functions
+    it feeds then skip their own checks.
     """
     unknown = set(optional) - set(INPUT_RANGES)
     if unknown:
@@ -640,18 +652,21 @@ def spectator_indices(
     given = {"t_c": t_c, "rh_pct": rh_pct, "v10_ms": v10_ms, "lat": lat, "lon": lon}
     given |= {"ozone_du": ozone_du, **optional}
     arrays = {name: None if value is None else np.asarray(value) for name, value in given.items()}
+    return _six_indices(
+        **arrays,
+        time=time,
+        time_axis=time_axis,
+        worn_clo=worn_clo,
+        fresh_snow_mm=fresh_snow_mm,
+        default_visibility_m=default_visibility_m,
+        kmh_per_ms=kmh_per_ms,
+        out={} if out is None else dict(out),
+    )
+
+
+def _check_inputs(arrays: Mapping[str, NDArray]) -> None:
+    """Every raw input among ``arrays`` against its range in :data:`INPUT_RANGES`."""
     for name, (low, high, unit, hint) in INPUT_RANGES.items():
         values = arrays.get(name)
         if values is not None:
             check_range("spectator_indices", name, values, low, high, unit, hint)
-    with inputs_already_checked():
-        return _six_indices(
-            **arrays,
-            time=time,
-            time_axis=time_axis,
-            worn_clo=worn_clo,
-            fresh_snow_mm=fresh_snow_mm,
-            default_visibility_m=default_visibility_m,
-            kmh_per_ms=kmh_per_ms,
-            out={} if out is None else dict(out),
-        )
