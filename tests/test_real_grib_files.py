@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from bulletin.errors import ForecastError
 from bulletin.extract import extract_venues, venue_table
 from bulletin.forecast import open_forecast
 from bulletin.readers.eccodes_loader import load_eccodes
+from bulletin.readers.grib import open_grib
 from bulletin.venues import Venue
 from tests.realdata import real_file
 
@@ -192,3 +194,63 @@ def test_gfs_multi_field_message_gives_both_wind_components():
     expected = grid[::-1, :]
     order = np.argsort((lon.reshape(grid.shape)[0] + 180.0) % 360.0 - 180.0)
     np.testing.assert_allclose(got.values, expected[:, order], atol=1e-4)
+
+
+GRIDS = (
+    ("cfgrib", "tests/sample-data/scanning_mode_64.grib"),
+    ("cfgrib", "tests/sample-data/regular_ll_sfc.grib"),
+    ("cfgrib", "tests/sample-data/regular_gg_sfc.grib"),
+    ("cfgrib", "tests/sample-data/reduced_gg.grib"),
+    ("cfgrib", "tests/sample-data/lambert_grid.grib"),
+    ("pygrib", "sampledata/reduced_latlon_surface.grib2"),
+    ("pygrib", "sampledata/rotated_ll.grib1"),
+    ("pygrib", "sampledata/CMC_reg_WIND_ISBL_300_ps60km_2010052400_P012.grib"),
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("package", "relpath"), GRIDS)
+def test_real_grid_keeps_every_value_at_its_point(package, relpath):
+    # Whatever the grid and scanning mode, each value stays at the latitude and longitude
+    # ecCodes gives its point: (lat, lon, value) triples compared as sorted lists.
+    path = real_file(package, relpath)
+    eccodes = load_eccodes()
+    with path.open("rb") as stream:
+        handle = eccodes.codes_grib_new_from_file(stream)
+        try:
+            lat, lon, values = (
+                np.asarray(eccodes.codes_get_array(handle, key), dtype=np.float64)
+                for key in ("latitudes", "longitudes", "values")
+            )
+            if eccodes.codes_get(handle, "bitmapPresent"):
+                values[np.asarray(eccodes.codes_get_array(handle, "bitmap")) == 0] = np.nan
+        finally:
+            eccodes.codes_release(handle)
+    contents = open_grib(path)
+    ds = contents.datasets[0]
+    (name,) = ds.data_vars
+    data = ds[name].isel({d: 0 for d in ds[name].dims if d in ("step", "time", "number")})
+    if "latitude" in data.dims:  # regular: 1-D axes
+        got_lat, got_lon = xr.broadcast(data["latitude"], data["longitude"])
+        got_lat, got_lon = got_lat.transpose(*data.dims), got_lon.transpose(*data.dims)
+    else:
+        got_lat, got_lon = data["latitude"], data["longitude"]
+    got = np.stack([got_lat.values.ravel(), got_lon.values.ravel(), data.values.ravel()], 1)
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    expected = np.stack([lat, wrapped, values], 1)
+    got = got[np.lexsort((got[:, 1], got[:, 0]))]
+    expected = expected[np.lexsort((expected[:, 1], expected[:, 0]))]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got[:, :2], expected[:, :2], atol=1e-6)
+    np.testing.assert_allclose(got[:, 2], expected[:, 2].astype(np.float32), rtol=1e-6)
+    assert ds.attrs["grid_type"] == eccodes_grid_type(path)
+
+
+def eccodes_grid_type(path) -> str:
+    eccodes = load_eccodes()
+    with path.open("rb") as stream:
+        handle = eccodes.codes_grib_new_from_file(stream)
+        try:
+            return str(eccodes.codes_get(handle, "gridType"))
+        finally:
+            eccodes.codes_release(handle)

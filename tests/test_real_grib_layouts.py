@@ -12,7 +12,7 @@ convergence formula) must come back as that westerly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,9 @@ class Layout:
     #: Bearing of the grid's y axis from true north (degrees) at (lat, lon), for grid-relative
     #: winds; None when the winds are written east/north.
     grid_north: object = None
-    arrays: dict = field(default_factory=dict)
+    #: Humidity field written: relative humidity (2r) or, where the edition's tables have no
+    #: 2r (ECMWF GRIB1), dew point (2d).
+    humidity: str = "2r"
 
 
 def _lambert_north(lat, lon):
@@ -61,6 +63,17 @@ def _rotated_north(lat, lon):
     y = np.sin(dlon) * np.cos(phi2)
     x = np.cos(phi1) * np.sin(phi2) - np.sin(phi1) * np.cos(phi2) * np.cos(dlon)
     return np.degrees(np.arctan2(y, x))
+
+
+def _laea_north(lat, lon):
+    # Numerically from PROJ's forward projection: the direction true north takes on the
+    # projection plane, 1e-4 degree north of the point.
+    import pyproj
+
+    proj = pyproj.Proj(f"+proj=laea +lat_0=52 +lon_0=10 +R={EARTH_RADIUS_M}")
+    x0, y0 = proj(lon, lat)
+    x1, y1 = proj(lon, lat + 1e-4)
+    return -np.degrees(np.arctan2(x1 - x0, y1 - y0))
 
 
 _O32_PL = tuple(20 + 4 * i for i in range(32))
@@ -195,6 +208,73 @@ LAYOUTS = {
         grid_type="polar_stereographic",
         grid_north=_polar_north,
     ),
+    "regular_gg": Layout(
+        "regular_gg_sfc_grib2",
+        {},
+        venues=((46.0, 7.5), (40.5, 115.9), (-80.0, 179.9), (0.0, -0.5)),
+        dims=("latitude", "longitude"),
+        grid_type="regular_gg",
+    ),
+    "regular_ll_grib1": Layout(
+        "regular_ll_sfc_grib1",
+        dict(
+            Ni=144,
+            Nj=73,
+            latitudeOfFirstGridPointInDegrees=90.0,
+            longitudeOfFirstGridPointInDegrees=0.0,
+            latitudeOfLastGridPointInDegrees=-90.0,
+            longitudeOfLastGridPointInDegrees=357.5,
+            iDirectionIncrementInDegrees=2.5,
+            jDirectionIncrementInDegrees=2.5,
+        ),
+        venues=((40.0, 178.9), (10.0, -1.0)),
+        dims=("latitude", "longitude"),
+        grid_type="regular_ll",
+        humidity="2d",
+    ),
+    "rotated_ll_grib1": Layout(
+        "rotated_ll_sfc_grib1",
+        dict(
+            Ni=41,
+            Nj=31,
+            latitudeOfFirstGridPointInDegrees=-3.0,
+            longitudeOfFirstGridPointInDegrees=-4.0,
+            latitudeOfLastGridPointInDegrees=3.0,
+            longitudeOfLastGridPointInDegrees=4.0,
+            iDirectionIncrementInDegrees=0.2,
+            jDirectionIncrementInDegrees=0.2,
+            jScansPositively=1,
+            latitudeOfSouthernPoleInDegrees=-40.0,
+            longitudeOfSouthernPoleInDegrees=10.0,
+            uvRelativeToGrid=1,
+        ),
+        venues=((50.5, 10.5), (47.4, 11.0)),
+        dims=("y", "x"),
+        grid_type="rotated_ll",
+        grid_north=_rotated_north,
+        humidity="2d",
+    ),
+    "lambert_azimuthal_equal_area": Layout(
+        "regular_ll_sfc_grib2",
+        dict(
+            gridDefinitionTemplateNumber=140,
+            shapeOfTheEarth=6,
+            Nx=40,
+            Ny=30,
+            latitudeOfFirstGridPointInDegrees=44.0,
+            longitudeOfFirstGridPointInDegrees=0.0,
+            standardParallelInDegrees=52.0,
+            centralLongitudeInDegrees=10.0,
+            xDirectionGridLengthInMetres=40000.0,
+            yDirectionGridLengthInMetres=40000.0,
+            jScansPositively=1,
+            resolutionAndComponentFlags=8,
+        ),
+        venues=((48.0, 8.0), (51.0, 14.0), (46.5, 3.0)),
+        dims=("y", "x"),
+        grid_type="lambert_azimuthal_equal_area",
+        grid_north=_laea_north,
+    ),
     "mercator": Layout(
         "regular_ll_sfc_grib2",
         dict(
@@ -241,7 +321,7 @@ def write_layout(path: Path, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     points = None
     with path.open("wb") as stream:
         for step in (0, 1):
-            for name in ("2t", "2r", "10u", "10v"):
+            for name in ("2t", layout.humidity, "10u", "10v"):
                 handle = eccodes.codes_grib_new_from_samples(layout.sample)
                 try:
                     for key, value in layout.keys.items():
@@ -265,6 +345,7 @@ def write_layout(path: Path, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
                     values = {
                         "2t": temperature_k(lat, lon, step),
                         "2r": np.full(size, 70.0),
+                        "2d": temperature_k(lat, lon, step) - 5.0,
                         # grid components of a westerly: u_g = U cos g, v_g = U sin g
                         "10u": WESTERLY_MS * np.cos(gamma),
                         "10v": WESTERLY_MS * np.sin(gamma),
@@ -348,8 +429,81 @@ def test_grid_relative_winds_are_left_when_the_grid_says_earth_relative(tmp_path
     layout = LAYOUTS["lambert"]
     keys = dict(layout.keys, uvRelativeToGrid=0)
     plain = Layout(layout.sample, keys, layout.venues, layout.dims, layout.grid_type)
+    assert plain.grid_north is None
     path = tmp_path / "lambert_earth.grib2"
     write_layout(path, plain)
     ds = open_forecast(path)
     np.testing.assert_allclose(ds["u10"].values, WESTERLY_MS, atol=0.01)
     np.testing.assert_allclose(ds["v10"].values, 0.0, atol=0.01)
+
+
+def _write_plain(path: Path, messages: list[dict]) -> None:
+    """Messages on a 2.5 degree global grid, each dict of ecCodes keys (set in order)."""
+    eccodes = load_eccodes()
+    layout = LAYOUTS["regular_ll_0_360"]
+    with path.open("wb") as stream:
+        for keys in messages:
+            handle = eccodes.codes_grib_new_from_samples(layout.sample)
+            try:
+                for key, value in {**layout.keys, **keys}.items():
+                    if not key.startswith("_"):
+                        eccodes.codes_set(handle, key, value)
+                eccodes.codes_set_values(handle, np.full(144 * 73, float(keys["_value"])))
+                eccodes.codes_write(handle, stream)
+            finally:
+                eccodes.codes_release(handle)
+
+
+_VALUES = {"2t": 270.0, "2d": 265.0, "10u": 3.0, "10v": 4.0}
+
+
+def test_analyses_at_several_times_are_one_series(tmp_path):
+    # ERA5 as the CDS delivers it: step 0 at each analysis time.
+    path = tmp_path / "analyses.grib2"
+    _write_plain(
+        path,
+        [
+            {"dataDate": 20220204, "dataTime": time, "shortName": name, "_value": value}
+            for time in (0, 600, 1200)
+            for name, value in _VALUES.items()
+        ],
+    )
+    ds = open_forecast(path)
+    assert ds["time"].values.astype("datetime64[h]").astype(str).tolist() == [
+        "2022-02-04T00",
+        "2022-02-04T06",
+        "2022-02-04T12",
+    ]
+    np.testing.assert_allclose(ds["wind10"].values, 5.0, atol=0.01)
+
+
+def test_ensemble_members_are_the_member_dimension(tmp_path):
+    path = tmp_path / "ens.grib2"
+    _write_plain(
+        path,
+        [
+            {
+                "dataDate": 20220204,
+                "dataTime": 0,
+                "setLocalDefinition": 1,
+                "localDefinitionNumber": 1,
+                "productDefinitionTemplateNumber": 1,
+                "type": "pf",
+                "number": member,
+                "numberOfForecastsInEnsemble": 3,
+                "shortName": name,
+                "stepRange": str(step),
+                "_value": value + member,
+            }
+            for step in (0, 1)
+            for member in (1, 2, 3)
+            for name, value in _VALUES.items()
+        ],
+    )
+    ds = open_forecast(path)
+    assert ds.sizes["member"] == 3 and ds.sizes["time"] == 2
+    np.testing.assert_allclose(
+        ds["t2m"].isel(time=0, latitude=0, longitude=0).values,
+        [271 - 273.15, 272 - 273.15, 273 - 273.15],
+        atol=0.01,
+    )
