@@ -16,11 +16,13 @@ shipped ones by name.
 
 Template output protocol: every non-empty line holds one or more sentences; a line that starts
 with ``[index_key]`` (``[wind_chill]``, ``[goggles]``, ...) is about that index, so the video
-can highlight its card while the line is spoken.
+can highlight its card while the line is spoken; a line that starts with ``[alert]`` is a
+warning (the daily page shows it in a banner, :attr:`Script.alerts`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -38,9 +40,12 @@ from jinja2.sandbox import SecurityError
 from .errors import BulletinError, ScriptError
 from .facts import (
     FROSTBITE_LEVEL_MINUTES,
+    Alert,
     OverviewFacts,
     PeriodFacts,
     VenueDay,
+    alerts,
+    control_member,
     overview,
     venue_day,
 )
@@ -58,9 +63,11 @@ from .wording import (
     ADVICE_INDICES,
     INDEX_KEYS,
     LANGUAGES,
+    NARROW_RANGE_K,
     Phrasebook,
     beaufort_force,
     load_wording,
+    round_half_away,
     shipped_templates_dir,
     sky_key,
     venue_name,
@@ -91,8 +98,10 @@ ESTIMATE_TOLERANCE = 0.03
 #: Spoken length of a bulletin, seconds (lower and upper bound; our choice per kind).
 SPOKEN_SECONDS = {"venue": (45.0, 75.0), "overview": (60.0, 90.0)}
 #: The ``concise`` levels templates are rendered with, in turn, until the script is short
-#: enough: 0 (everything), 1 (no optional clauses), 2 (parts of the day or areas merged).
-CONCISE_LEVELS = (0, 1, 2)
+#: enough: 0 (everything), 1 (no optional clauses, warnings in one sentence), 2 (parts of the
+#: day or areas merged), 3 (the shortest form of each sentence: the last resort of a day with
+#: several warnings).
+CONCISE_LEVELS = (0, 1, 2, 3)
 
 #: The exposure limit (ISO 11079 DLE for a 3 clo outfit) is spoken when shorter than 2 hours
 #: (our choice: below 2 hours a spectator has to plan for warming breaks).
@@ -108,6 +117,13 @@ _LEAK_RE = re.compile(
     r"\b[A-Za-z]+_[A-Za-z_]+\b|\bS[0-4]\b"
 )
 _ZH_ALLOWED_LATIN = re.compile(r"°C|km/h|SPF|UV")
+#: A wind of this Beaufort force or more closes the bulletin with the wind line (our choice:
+#: force 6, "strong breeze", is where CMA speaks of 大风 in its warning signals).
+WINDY_FORCE = 6
+#: The indices whose ensemble probability of level 3 or more the overview says (the hazards)
+#: and the smallest probability said (our choice: below 10 % it rounds to nothing).
+CHANCE_INDICES = ("wind_chill", "frostbite", "spectator")
+CHANCE_MIN = 0.05
 _LATIN_RE = re.compile(r"[A-Za-z]+")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PINYIN_SYLLABLE_RE = re.compile(r"[a-z]+[1-5]")
@@ -158,6 +174,9 @@ class Script:
     text: str
     display_text: str
     venue_ids: tuple[str, ...]
+    #: The warnings of the bulletin, for a banner: each a dict with ``venue_id``, ``kind``,
+    #: ``colour`` (blue, yellow, orange, red), ``title`` and ``text`` (as shown).
+    alerts: tuple[dict[str, str], ...] = ()
 
     @property
     def estimated_seconds(self) -> float:
@@ -172,6 +191,7 @@ class Script:
         data["date"] = self.date.isoformat()
         data["sentences"] = [s._asdict() for s in self.sentences]
         data["venue_ids"] = list(self.venue_ids)
+        data["alerts"] = [dict(alert) for alert in self.alerts]
         data["estimated_seconds"] = round(self.estimated_seconds, 1)
         return data
 
@@ -287,27 +307,36 @@ def _split_sentences(text: str, lang: str) -> list[str]:
     return [s.strip() for s in _EN_SENTENCE_RE.split(text) if s.strip()]
 
 
-def _sentences(text: str, lang: str, name: str) -> list[Sentence]:
-    """Split template output into tagged sentences, check them, and write their speech text."""
+ALERT_TAG = "alert"
+
+
+def _sentences(text: str, lang: str, name: str) -> tuple[list[Sentence], list[str]]:
+    """Split template output into tagged sentences, check them, and write their speech text;
+    also the display text of the warning sentences (lines tagged ``[alert]``, about no index)."""
     # Imported here: cn2an and num2words take a tenth of a second to load.
     from .spoken import normalize_for_speech
 
     sentences: list[Sentence] = []
+    warnings: list[str] = []
     seen: set[str] = set()
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         index = None
+        is_alert = False
         tag = _TAG_RE.match(line)
         if tag:
             index = tag.group(1)
-            if index not in INDEX_KEYS:
+            if index == ALERT_TAG:
+                index, is_alert = None, True
+            elif index not in INDEX_KEYS:
                 raise ScriptError(
                     f"template {name}: unknown index tag [{index}]; use one of "
-                    + ", ".join(INDEX_KEYS)
+                    + ", ".join((*INDEX_KEYS, ALERT_TAG))
                 )
             line = line[tag.end() :]
+        parts = []
         for display in _split_sentences(line, lang):
             display = " ".join(display.split()) if lang == "en" else display.replace(" ", "")
             if display in seen:
@@ -319,9 +348,32 @@ def _sentences(text: str, lang: str, name: str) -> list[Sentence]:
                 raise ScriptError(f"template {name}: {exc}") from None
             seen.add(display)
             sentences.append(Sentence(display, tts, index))
+            parts.append(display)
+        if is_alert and parts:
+            warnings.append(("" if lang == "zh" else " ").join(parts))
     if not sentences:
         raise ScriptError(f"template {name} produced an empty script")
-    return sentences
+    return sentences, warnings
+
+
+def _banner(
+    warnings: Sequence[str], found: Sequence[tuple[str, Alert]], book: Phrasebook
+) -> tuple[dict[str, str], ...]:
+    """The banner entries of a script, one per warning of the facts: venue, kind, colour, title
+    ("寒潮黄色预警") and text, the template's warning sentence for it when the template words
+    each warning on its own line, else all its warning sentences together."""
+    together = ("" if book.lang == "zh" else " ").join(warnings)
+    one_each = len(warnings) == len(found)
+    return tuple(
+        {
+            "venue_id": venue_id,
+            "kind": alert.kind,
+            "colour": alert.colour,
+            "title": book.alert_title(alert.kind, alert.colour),
+            "text": warnings[position] if one_each else together,
+        }
+        for position, (venue_id, alert) in enumerate(found)
+    )
 
 
 def _render(
@@ -336,14 +388,19 @@ def _render(
     """Render a template into a script (each rendering within ``limits``). Templates first get ``concise=0``; while the script
     would run longer than :data:`SPOKEN_SECONDS` allows (its upper bound, less the estimate's
     :data:`ESTIMATE_TOLERANCE`), they are rendered again with ``concise=1`` (optional clauses
-    go) and then ``concise=2`` (the parts of the day, or the areas, are merged: the last
-    resort, as a bulletin speaks of conditions by part of the day)."""
+    go) and then ``concise=2`` (the parts of the day, or the areas, are merged, as a bulletin
+    otherwise speaks of conditions by part of the day) and ``concise=3`` (shortest forms)."""
     name = f"{kind}.{book.lang}.j2"
     env = _environment(tuple(folders), book.lang)
     longest = SPOKEN_SECONDS[kind][1] / (1.0 + ESTIMATE_TOLERANCE)
     for concise in CONCISE_LEVELS:
-        text = _render_text(env, name, {**context_for(concise), "concise": concise}, limits)
-        script = _script(kind, book.lang, day, _sentences(text, book.lang, name), venue_ids)
+        context = context_for(concise)
+        text = _render_text(env, name, {**context, "concise": concise}, limits)
+        sentences, warnings = _sentences(text, book.lang, name)
+        script = _script(kind, book.lang, day, sentences, venue_ids)
+        script = dataclasses.replace(
+            script, alerts=_banner(warnings, context.get("_alerts", ()), book)
+        )
         if script.estimated_seconds <= longest:
             break
     return script
@@ -409,20 +466,51 @@ def _sky(period: PeriodFacts) -> str:
     return sky_key(period.cloud_mean or 0.0, period.snow_hours or 0)
 
 
+def _sector(direction_deg: float | None) -> int | None:
+    """The 8-point sector of a direction (which periods may merge on), None without one."""
+    if direction_deg is None:
+        return None
+    return int((direction_deg % 360.0) / 45.0 + 0.5) % 8
+
+
+def _vector_mean(winds: Sequence[Any]) -> float | None:
+    """The direction of several parts' winds together: their directions weighted by their
+    strongest speeds (None when none has a direction)."""
+    east = north = 0.0
+    known = False
+    for wind in winds:
+        if wind is None or wind.direction_deg is None:
+            continue
+        known = True
+        radians = np.deg2rad(wind.direction_deg)
+        east += wind.speed_max_kmh * float(np.sin(radians))
+        north += wind.speed_max_kmh * float(np.cos(radians))
+    if not known or np.hypot(east, north) < 1e-6:
+        return None
+    return float(np.degrees(np.arctan2(east, north)) % 360.0)
+
+
 def _period_groups(
     periods: Sequence[PeriodFacts], book: Phrasebook, *, merge_all: bool = False
 ) -> list[dict[str, Any]]:
-    """Consecutive parts of the day with the same sky and wind group, merged (all of them with
-    ``merge_all``: the sky then follows the mean cloud cover and all hours of snow)."""
+    """Consecutive parts of the day with the same sky, wind group and wind direction (8
+    points), merged (all of them with ``merge_all``: the sky then follows the mean cloud cover
+    and all hours of snow)."""
     groups: list[dict[str, Any]] = []
     for period in periods:
         sky = _sky(period)
         wind_kmh = period.wind_max.value
+        sector = _sector(period.wind.direction_deg if period.wind else None)
         last = groups[-1] if groups else None
-        if last and (merge_all or (last["sky"] == sky and last["group"] == _wind_group(wind_kmh))):
+        if last and (
+            merge_all
+            or (
+                last["sky"] == sky
+                and last["group"] == _wind_group(wind_kmh)
+                and last["sector"] == sector
+            )
+        ):
             last["keys"].append(period.key)
-            last["t_min"] = min(last["t_min"], period.t_min.value)
-            last["t_max"] = max(last["t_max"], period.t_max.value)
             last["wind_kmh"] = max(last["wind_kmh"], wind_kmh)
             last["periods"].append(period)
             last["group"] = _wind_group(last["wind_kmh"])
@@ -432,8 +520,7 @@ def _period_groups(
                 "keys": [period.key],
                 "sky": sky,
                 "group": _wind_group(wind_kmh),
-                "t_min": period.t_min.value,
-                "t_max": period.t_max.value,
+                "sector": sector,
                 "wind_kmh": wind_kmh,
                 "periods": [period],
             }
@@ -441,21 +528,30 @@ def _period_groups(
     result = []
     for group in groups:
         keys = group["keys"]
+        members = group["periods"]
         span = keys[0] if len(keys) == 1 else f"{keys[0]}-{keys[-1]}"
         if merge_all and len(keys) > 1:
-            members = group["periods"]
             clouds = [0.0 if p.cloud_mean is None else p.cloud_mean for p in members]
             cloud = float(np.mean(np.asarray(clouds, dtype=np.float64)))
             group["sky"] = sky_key(cloud, sum(p.snow_hours or 0 for p in members))
+        winds = [p.wind for p in members]
+        low = min(
+            w.speed_min_kmh if w else p.wind_max.value for w, p in zip(winds, members, strict=False)
+        )
+        gusts = [w.gust_max_kmh for w in winds if w is not None and w.gust_max_kmh is not None]
+        direction = _vector_mean(winds)
+        gust = max(gusts) if gusts else None
         result.append(
             {
                 "key": span,
                 "label": book.period(span),
                 "sky": book.sky(group["sky"]),
-                "wind": book.wind(group["wind_kmh"]),
+                "wind": book.wind_words(low, group["wind_kmh"], direction, gust),
+                "direction": book.direction(direction),
                 "force": beaufort_force(group["wind_kmh"]),
-                "t_min": group["t_min"],
-                "t_max": group["t_max"],
+                "gust_force": None if gust is None else beaufort_force(gust),
+                "t_min": min(p.t_min.value for p in members),
+                "t_max": max(p.t_max.value for p in members),
                 "wind_kmh": group["wind_kmh"],
             }
         )
@@ -466,9 +562,84 @@ def _wind_group(speed_kmh: float) -> str:
     return wind_group(beaufort_force(speed_kmh))
 
 
+def _temperatures(day: VenueDay, book: Phrasebook) -> dict[str, Any]:
+    """The day's lowest and highest temperature, each with the part of the day it belongs to
+    ("早晨" / "early in the morning"), and the evening's range when neither falls in it."""
+    low, high = day.temperature_min, day.temperature_max
+    evening = next((p for p in day.periods if p.key == "evening"), None)
+    show_evening = evening is not None and "evening" not in (low.period, high.period)
+    narrow = round_half_away(high.value) - round_half_away(low.value) <= NARROW_RANGE_K
+    return {
+        # A day whose extremes round at most NARROW_RANGE_K apart is said as one value.
+        "steady": narrow,
+        "low": low.value,
+        "low_when": book.day_part(low.time),
+        "high": high.value,
+        "high_when": book.day_part(high.time),
+        "evening": (
+            {"t_min": evening.t_min.value, "t_max": evening.t_max.value} if show_evening else None
+        ),
+    }
+
+
+def _contrast(day: VenueDay) -> dict[str, Any] | None:
+    """A change of the wind over the spectator hours worth saying: from the first part of the
+    day to the windiest, at least 2 Beaufort forces up and reaching force 4 (the trend's rule,
+    :data:`bulletin.facts.day.WIND_TREND_FORCES`), or as much down from the first."""
+    if len(day.periods) < 2:
+        return None
+    forces = [beaufort_force(p.wind_max.value) for p in day.periods]
+    first = forces[0]
+    top = max(forces)
+    if top - first >= 2 and top >= 4:
+        return {"wind": "stronger", "from": day.periods[forces.index(top)].key}
+    last = forces[-1]
+    if first - last >= 2 and first >= 4:
+        return {"wind": "weaker", "from": day.periods[-1].key}
+    return None
+
+
+def _closing(day_alerts: Sequence[Alert], level: int, snow: bool, force: int, cloud: float) -> str:
+    """The key of the closing line (:data:`bulletin.wording.CLOSINGS`): a warning, the
+    composite level 4 or 3, snow, a strong wind, a fair sky (mean cloud below the "cloudy"
+    edge of :data:`bulletin.wording.SKY_EDGES_PCT`), or the default."""
+    from .wording import SKY_EDGES_PCT
+
+    if day_alerts:
+        return "alert"
+    if level >= 4:
+        return "severe"
+    if level == 3:
+        return "considerable"
+    if snow:
+        return "snow"
+    if force >= WINDY_FORCE:
+        return "windy"
+    if cloud < SKY_EDGES_PCT["cloudy"]:
+        return "fine"
+    return "default"
+
+
+def _alert_facts(alert: Alert, book: Phrasebook) -> dict[str, Any]:
+    return {
+        "kind": alert.kind,
+        "colour": alert.colour,
+        "colour_name": book.alert_colour(alert.colour),
+        "title": book.alert_title(alert.kind, alert.colour),
+        "short": book.alert_title(alert.kind, alert.colour, short=True),
+        "level": alert.level,
+        "value": alert.value,
+        "drop": alert.drop,
+        "force": alert.force,
+        "gust_force": alert.gust_force,
+        "gust": alert.gust,
+    }
+
+
 def index_facts(day: VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
     """The template variables of each index of a venue-day (``indices`` of the venue
-    template): level, title, level name and advice, and each index's own figures."""
+    template): level, title, level name (``name``, as said) and advice, and each index's own
+    figures. The video cards show the same words (:func:`bulletin.video.cards.day_facts`)."""
     facts: dict[str, dict[str, Any]] = {}
     for index in ADVICE_INDICES:
         level = day.level(index)
@@ -476,13 +647,16 @@ def index_facts(day: VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
             "key": index,
             "level": level,
             "title": book.title(index),
-            "name": book.level_name(index, level),
+            "name": book.spoken_level_name(index, level),
             "advice": book.advice(index, level),
         }
     # Wind chill: the coldest moment of the day.
     coldest = day.wind_chill_min
     facts["wind_chill"].update(
-        lowest=coldest.value, time=coldest.time, period=book.period(coldest.period)
+        lowest=coldest.value,
+        time=coldest.time,
+        when=book.clock(coldest.time),
+        period=book.period(coldest.period),
     )
     # Frostbite: minutes from the regression where quotable, else the level's ECCC range.
     low_high = FROSTBITE_LEVEL_MINUTES.get(facts["frostbite"]["level"])
@@ -491,7 +665,7 @@ def index_facts(day: VenueDay, book: Phrasebook) -> dict[str, dict[str, Any]]:
         range_low=low_high[0] if low_high else None,
         range_high=low_high[1] if low_high else None,
     )
-    # Clothing: the exposure limit of a 3 clo outfit when it is short.
+    # Clothing: the exposure limit of the warmest outfit when it is short.
     exposure = day.exposure_limit_h
     facts["clothing"].update(
         clo=day.clothing_clo,
@@ -528,21 +702,53 @@ def _date_facts(day: dt.date, book: Phrasebook) -> dict[str, Any]:
 
 def _venue_context(day: VenueDay, book: Phrasebook) -> dict[str, Any]:
     venue, lang = day.venue, book.lang
+    day_alerts = alerts(day)
     return {
         "lang": lang,
         "kind": "venue",
         "venue": {
             "id": venue.id,
             "name": venue_name(venue, lang),
+            "name_in_sentence": book.venue(venue),
             "zone": zone_name(venue, lang),
         },
         "date": _date_facts(day.date, book),
         "trend": _trend(day),
         "periods": _period_groups(day.periods, book),
         "whole_day": _period_groups(day.periods, book, merge_all=True)[0],
+        "temperature": _temperatures(day, book),
+        "contrast": _contrast(day),
         "indices": index_facts(day, book),
         "order": list(INDEX_ORDER),
+        "alerts": [_alert_facts(alert, book) for alert in day_alerts],
+        "alert_list": book.alert_list([(a.kind, a.colour) for a in day_alerts]),
+        "chances": _venue_chances(day, book),
+        "closing": book.closing(
+            _closing(
+                day_alerts,
+                day.level("spectator"),
+                day.weather.snow_hours > 0,
+                beaufort_force(day.weather.wind_kmh),
+                day.weather.cloud,
+            )
+        ),
+        "_alerts": [(venue.id, alert) for alert in day_alerts],
     }
+
+
+def _venue_chances(day: VenueDay, book: Phrasebook) -> list[dict[str, Any]]:
+    """The ensemble probabilities of level 3 or more said for a venue-day (none without an
+    ensemble): index, title, the level-3 name and the probability."""
+    return [
+        {
+            "key": index,
+            "title": book.title(index),
+            "name": book.spoken_level_name(index, 3),
+            "chance": day.chances[index],
+        }
+        for index in CHANCE_INDICES
+        if day.chances.get(index, 0.0) >= CHANCE_MIN
+    ]
 
 
 class _Places:
@@ -551,7 +757,7 @@ class _Places:
     def __init__(self, days: Sequence[VenueDay], book: Phrasebook) -> None:
         self.book = book
         self.order = [d.venue.id for d in days]
-        self.names = {d.venue.id: venue_name(d.venue, book.lang) for d in days}
+        self.names = {d.venue.id: book.venue(d.venue) for d in days}
         self.zones: dict[str, list[str]] = {}
         for d in days:
             zone = zone_name(d.venue, book.lang)
@@ -606,6 +812,7 @@ def _overview_context(
     for label, ids in places.areas():
         parts = [weather[vid] for vid in ids]
         wind_kmh = max(p.wind_kmh for p in parts)
+        windiest = max((by_id[vid] for vid in ids), key=lambda d: d.wind.speed_max_kmh)
         cloud = float(np.mean([p.cloud for p in parts]))
         snow = sum(p.snow_hours for p in parts)
         areas.append(
@@ -615,7 +822,7 @@ def _overview_context(
                 "t_max": max(p.t_max for p in parts),
                 "wind_kmh": wind_kmh,
                 "force": beaufort_force(wind_kmh),
-                "wind": book.wind(wind_kmh),
+                "wind": _day_wind(windiest, book),
                 "sky": book.sky(sky_key(cloud, snow)),
                 "wind_chill": min(p.wind_chill for p in parts),
             }
@@ -630,7 +837,7 @@ def _overview_context(
         "t_max": max(w.t_max for w in weather.values()),
         "wind_kmh": strongest,
         "force": beaufort_force(strongest),
-        "wind": book.wind(strongest),
+        "wind": _day_wind(max(days, key=lambda d: d.wind.speed_max_kmh), book),
     }
     # Venues whose temperature changed the same way since yesterday, grouped.
     # "colder" and "much colder" venues form one group, which is "much colder" when all are.
@@ -669,7 +876,7 @@ def _overview_context(
             groups.append(
                 {
                     "level": level,
-                    "name": book.level_name(index, level),
+                    "name": _group_name(index, level, [by_id[vid] for vid in ids], book),
                     "advice": book.advice(index, level),
                     "places": places.label(ids, rest=last, named=named),
                 }
@@ -684,7 +891,48 @@ def _overview_context(
             "title": book.title(index),
             "groups": groups,
             "worst": groups[0],
+            # What the venues not in the worst group have, for a concise overview.
+            "rest": (
+                {"name": groups[1]["name"], "lower": len(groups) > 2} if len(groups) > 1 else None
+            ),
         }
+    all_alerts = [(d.venue.id, alert) for d in days for alert in alerts(d)]
+    alert_groups: list[dict[str, Any]] = []
+    for vid, alert in all_alerts:
+        same = next(
+            (g for g in alert_groups if (g["kind"], g["colour"]) == (alert.kind, alert.colour)),
+            None,
+        )
+        if same is None:
+            same = {**_alert_facts(alert, book), "ids": [], "alerts": []}
+            alert_groups.append(same)
+        same["ids"].append(vid)
+        same["alerts"].append(alert)
+    for group in alert_groups:
+        group["places"] = places.label(group.pop("ids"))
+        members = group.pop("alerts")
+        values = [a.value for a in members if a.value is not None]
+        group["value"] = (max if group["kind"] == "gale" else min)(values) if values else None
+        drops = [a.drop for a in members if a.drop is not None]
+        group["drop_min"] = min(drops) if drops else None
+        group["drop_max"] = max(drops) if drops else None
+        forces = [a.force for a in members if a.force is not None]
+        group["force"] = max(forces) if forces else None
+        gusts = [a.gust_force for a in members if a.gust_force is not None]
+        group["gust_force"] = max(gusts) if gusts else None
+    worst_level = max(d.level("spectator") for d in days)
+    # The warnings of the same venues together, for a concise overview.
+    alert_places: list[dict[str, Any]] = []
+    for group in alert_groups:
+        same = next((a for a in alert_places if a["places"] == group["places"]), None)
+        if same is None:
+            same = {"places": group["places"], "shorts": [], "pairs": []}
+            alert_places.append(same)
+        same["shorts"].append(group["short"])
+        same["pairs"].append((group["kind"], group["colour"]))
+    for same in alert_places:
+        same["list"] = book.alert_list(same.pop("pairs"))
+    uniform = [index for index in (*INDEX_ORDER, "spectator") if len(indices[index]["groups"]) == 1]
     return {
         "lang": book.lang,
         "kind": "overview",
@@ -696,7 +944,122 @@ def _overview_context(
         "wind_trends": wind_groups,
         "indices": indices,
         "order": list(INDEX_ORDER),
+        "hazards": _hazards(days, places, book),
+        "best": _best(days, places),
+        "chances": _overview_chances(days, places, book),
+        "alerts": alert_groups,
+        "alert_places": alert_places,
+        "uniform": uniform,
+        "closing": book.closing(
+            _closing(
+                [alert for _, alert in all_alerts],
+                worst_level,
+                any(w.snow_hours > 0 for w in weather.values()),
+                beaufort_force(strongest),
+                max(w.cloud for w in weather.values()),
+            )
+        ),
+        "_alerts": all_alerts,
     }
+
+
+def _group_name(index: str, level: int, days: Sequence[VenueDay], book: Phrasebook) -> str:
+    """The level name of a group of venues in the overview; in English the sun protection of
+    a group is named by the WHO UV category of its highest UV index ("moderate UV"), as the
+    venue bulletin says it."""
+    if index == "sunscreen" and book.lang == "en":
+        category = _uv_category(max(d.uv_max for d in days))
+        return f"{book.level_name('uv_category', category)} UV"
+    return book.spoken_level_name(index, level)
+
+
+def _day_wind(day: VenueDay, book: Phrasebook) -> str:
+    """The wind words of a venue's whole spectator day: the forces of its parts' winds, the
+    direction at the strongest wind and the strongest gust."""
+    winds = [p.wind for p in day.periods if p.wind is not None]
+    low = min((w.speed_min_kmh for w in winds), default=day.wind.speed_max_kmh)
+    high = max(day.wind.speed_max_kmh, *(w.speed_max_kmh for w in winds))
+    return book.wind_words(low, high, day.wind.direction_deg, day.wind.gust_max_kmh)
+
+
+def _hazards(days: Sequence[VenueDay], places: _Places, book: Phrasebook) -> dict[str, Any]:
+    """The worst venue of each hazard (the first in venue order among equals): the lowest wind
+    chill and when, the strongest wind, the lowest temperature, the highest frostbite level
+    (from level 2) and its minutes."""
+    coldest_feel = min(days, key=lambda d: d.wind_chill_min.value)
+    windiest = max(days, key=lambda d: d.wind.speed_max_kmh)
+    coldest = min(days, key=lambda d: d.temperature_min.value)
+    frost = max(days, key=lambda d: d.level("frostbite"))
+    return {
+        "wind_chill": {
+            "place": places.names[coldest_feel.venue.id],
+            "value": coldest_feel.wind_chill_min.value,
+            "when": book.clock(coldest_feel.wind_chill_min.time),
+            "level": coldest_feel.level("wind_chill"),
+        },
+        "wind": {
+            "place": places.names[windiest.venue.id],
+            "wind": _day_wind(windiest, book),
+            "force": beaufort_force(windiest.wind.speed_max_kmh),
+        },
+        "cold": {
+            "place": places.names[coldest.venue.id],
+            "value": coldest.temperature_min.value,
+            "when": book.day_part(coldest.temperature_min.time),
+        },
+        "frostbite": (
+            {
+                "place": places.names[frost.venue.id],
+                "level": frost.level("frostbite"),
+                "name": book.spoken_level_name("frostbite", frost.level("frostbite")),
+                "minutes": frost.frostbite_minutes,
+            }
+            if frost.level("frostbite") >= 2
+            else None
+        ),
+    }
+
+
+def _best(days: Sequence[VenueDay], places: _Places) -> dict[str, Any] | None:
+    """Where watching is easiest: the venues of the lowest composite level, and of those the
+    mildest wind chill (None when every venue is alike on both)."""
+    lowest = min(d.level("spectator") for d in days)
+    easiest = [d for d in days if d.level("spectator") == lowest]
+    mildest = max(easiest, key=lambda d: d.wind_chill_min.value)
+    if len(days) < 2:
+        return None
+    return {
+        "place": places.names[mildest.venue.id],
+        "level": lowest,
+        "wind_chill": mildest.wind_chill_min.value,
+        "uniform": len(easiest) == len(days),
+    }
+
+
+def _overview_chances(
+    days: Sequence[VenueDay], places: _Places, book: Phrasebook
+) -> list[dict[str, Any]]:
+    """For each hazard index of :data:`CHANCE_INDICES`, the venue with the highest ensemble
+    probability of level 3 or more, when it is at least :data:`CHANCE_MIN` (none without an
+    ensemble)."""
+    found = []
+    for index in CHANCE_INDICES:
+        known = [d for d in days if index in d.chances]
+        if not known:
+            continue
+        top = max(known, key=lambda d: d.chances[index])
+        if top.chances[index] < CHANCE_MIN:
+            continue
+        found.append(
+            {
+                "key": index,
+                "title": book.title(index),
+                "name": book.spoken_level_name(index, 3),
+                "chance": top.chances[index],
+                "place": places.names[top.venue.id],
+            }
+        )
+    return found
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -744,7 +1107,7 @@ def render_script(
     if isinstance(table, VenueDay):
         day = table
     else:
-        day = venue_day(table, venue, parse_date(date))
+        day = venue_day(control_member(table), venue, parse_date(date))
     folders, book = _folders_and_phrasebook(templates_dir, lang)
     context = _venue_context(day, book)
     return _render(kind, lambda _: context, folders, book, day.date, [venue.id], limits)
@@ -770,7 +1133,7 @@ def render_overview(
     if isinstance(table, OverviewFacts):
         facts = table
     else:
-        facts = overview(table, venues, parse_date(date))
+        facts = overview(control_member(table), venues, parse_date(date))
     folders, book = _folders_and_phrasebook(templates_dir, lang)
     return _render(
         "overview",

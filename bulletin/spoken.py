@@ -66,21 +66,22 @@ ZH_MEASURE_WORDS = frozenset(
 )
 
 # A unit is (English singular, English plural, Chinese, is_temperature). Longest symbols first
-# so "km/h" wins over "km" and "m".
+# so "km/h" wins over "km" and "m". English in US spelling (meter, kilometer), the variety of
+# the en-us voices.
 _UNITS: dict[str, tuple[str, str, str, bool]] = {
     "°C": ("degree Celsius", "degrees Celsius", "摄氏度", True),
     "℃": ("degree Celsius", "degrees Celsius", "摄氏度", True),
     "°": ("degree", "degrees", "度", True),
-    "km/h": ("kilometre per hour", "kilometres per hour", "千米每小时", False),
-    "m/s": ("metre per second", "metres per second", "米每秒", False),
-    "W/m²": ("watt per square metre", "watts per square metre", "瓦每平方米", False),
-    "W/m2": ("watt per square metre", "watts per square metre", "瓦每平方米", False),
+    "km/h": ("kilometer per hour", "kilometers per hour", "千米每小时", False),
+    "m/s": ("meter per second", "meters per second", "米每秒", False),
+    "W/m²": ("watt per square meter", "watts per square meter", "瓦每平方米", False),
+    "W/m2": ("watt per square meter", "watts per square meter", "瓦每平方米", False),
     "hPa": ("hectopascal", "hectopascals", "百帕", False),
     "clo": ("clo", "clo", "克罗", False),
-    "mm": ("millimetre", "millimetres", "毫米", False),
-    "cm": ("centimetre", "centimetres", "厘米", False),
-    "km": ("kilometre", "kilometres", "千米", False),
-    "m": ("metre", "metres", "米", False),
+    "mm": ("millimeter", "millimeters", "毫米", False),
+    "cm": ("centimeter", "centimeters", "厘米", False),
+    "km": ("kilometer", "kilometers", "千米", False),
+    "m": ("meter", "meters", "米", False),
     "h": ("hour", "hours", "小时", False),
     "%": ("percent", "percent", "", False),  # Chinese puts 百分之 before the number instead.
 }

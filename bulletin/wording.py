@@ -9,11 +9,19 @@ A :class:`Phrasebook` is the table seen in one language, plus the number formats
 language. Numbers are rounded here, once, for every template (each rule says why):
 
 * temperatures to whole degrees, half away from zero (CMA forecasts and the ECCC wind chill
-  charts quote whole degrees);
+  charts quote whole degrees), in Chinese with the sign ℃ as CMA bulletins write it; a range
+  whose ends round at most :data:`NARROW_RANGE_K` apart is said as one value "左右" / "around"
+  (its rounded middle; our choice, as a presenter says "-24℃左右" rather than "-24～-23℃");
 * wind to the nearest 5 km/h, at least 5 (our choice: a 10 m forecast wind is uncertain by
-  several km/h) and, in Chinese, as a Beaufort force (GB/T 28591-2012, the WMO scale);
-* exposure limits and minutes to frostbite rounded *down* (our choice: advice errs on the safe
-  side), to 10 minutes below an hour and half hours above, and to 5 minutes from 10 minutes on;
+  several km/h) and, in Chinese, as a Beaufort force (GB/T 28591-2012, the WMO scale) given as
+  one force or two adjacent ones ("3～4级", as CMA bulletins do), with its direction from the
+  16 points ("偏北风" for the points beside a cardinal one, 北风/东北风 for the others: our
+  reading of CMA usage) or, in English, the 8 points the US National Weather Service names;
+  gusts are said when the table has them and they reach a higher force than the mean wind;
+* exposure limits rounded *down* (our choice: advice errs on the safe side), to 10 minutes
+  below an hour and half hours above; minutes to frostbite to the nearest minute below 10 and
+  the nearest 5 from 10 on, said as "about" (the regression's value, not a bound);
+* probabilities to the nearest 10 %;
 * the UV index to a whole number (WHO 2002: "report rounded integers").
 
 Display text keeps symbols (``-12°C``, ``25 km/h``); :func:`bulletin.spoken.normalize_for_speech`
@@ -36,7 +44,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ScriptError
-from .facts.beaufort import beaufort_force
+from .facts.alerts import COLOURS as ALERT_COLOURS
+from .facts.alerts import KINDS as ALERT_KINDS
+from .facts.beaufort import BEAUFORT_EDGES_MS, beaufort_force
 
 if TYPE_CHECKING:
     from .venues import Venue
@@ -80,6 +90,21 @@ WIND_GROUP_FROM = {"light": 0, "moderate": 3, "fresh": 5, "strong": 6, "gale": 8
 SKY_EDGES_PCT = {"few": 20.0, "cloudy": 40.0, "overcast": 80.0}
 #: A period "has snow" when snow falls (>= 0.1 mm/h) in at least one of its hours.
 SNOW_HOURS_MIN = 1
+#: A temperature range whose rounded ends are at most this far apart (K) is said as one value
+#: "左右" / "around" (our choice).
+NARROW_RANGE_K = 2
+#: Parts of the local day a clock time is read with, [start hour, end hour) (our choice, after
+#: the usage of CMA television bulletins: 早晨 before 08:00, 傍晚 around sunset).
+DAY_PARTS = {
+    "night": (0, 5),
+    "early_morning": (5, 8),
+    "morning": (8, 11),
+    "midday": (11, 13),
+    "afternoon": (13, 17),
+    "dusk": (17, 19),
+    "evening": (19, 24),
+}
+CLOSINGS = ("alert", "severe", "considerable", "snow", "windy", "fine", "default")
 
 
 def shipped_templates_dir() -> Path:
@@ -263,6 +288,18 @@ def check_wording(table: Mapping[str, Any], source: str) -> None:
         need_text(("wind", group))
     for place in ("all", "rest", "same", "zone_rest"):
         need_text(("places", place))
+    for part in (*DAY_PARTS, "evening_clock"):
+        need_text(("day_parts", part))
+    for closing in CLOSINGS:
+        need_text(("closings", closing))
+    for kind in ALERT_KINDS:
+        need_text(("alert_kinds", kind))
+    for colour in ALERT_COLOURS:
+        need_text(("alert_colours", colour))
+    for lang, points in (("zh", 16), ("en", 8)):
+        names = need(("directions", lang))
+        if not isinstance(names, list) or len(names) != points or not all(names):
+            raise ScriptError(f"wording table {source}: directions.{lang} needs {points} names")
     for lang in LANGUAGES:
         if len(need(("weekdays", lang))) != 7:
             raise ScriptError(f"wording table {source}: weekdays.{lang} needs 7 names")
@@ -295,7 +332,39 @@ class Phrasebook:
         return self._text("titles", index)
 
     def level_name(self, index: str, level: int) -> str:
+        """The name of ``level`` of ``index``: the wording table's ``[level_names.<index>]``
+        when it has one for the level, else :data:`bulletin.indices.LEVEL_NAMES`."""
+        override = self.table.get("level_names", {}).get(index, {}).get(str(int(level)))
+        if isinstance(override, Mapping) and str(override.get(self.lang, "")).strip():
+            return str(override[self.lang]).strip()
         return self._names[index][int(level)][self._slot]
+
+    def spoken_level_name(self, index: str, level: int) -> str:
+        """The level name as said after "X指数：" / "X: ": alternatives joined by "或" / "or"
+        instead of a slash, and a Chinese name that repeats the index's title at its start
+        without it ("冻伤风险高" -> "风险高")."""
+        name = self.level_name(index, level)
+        if self.lang == "zh":
+            name = name.replace("/", "或")
+            title = self.title(index)
+            if name.startswith(title) and len(name) > len(title):
+                name = name[len(title) :]
+            return name
+        name = re.sub(r"\s*/\s*", " or ", name)
+        title = self.title(index).lower()
+        if name.lower().startswith(title + " ") and len(name) > len(title) + 1:
+            name = name[len(title) + 1 :]
+        return name
+
+    def venue(self, venue: Venue) -> str:
+        """The venue's name as said inside a sentence: in English with "the" before names
+        that begin with a word of ``[articles] definite_before`` ("the National Stadium")."""
+        name = venue_name(venue, self.lang)
+        if self.lang == "en":
+            words = self.table.get("articles", {}).get("definite_before", [])
+            if any(name.split(" ", 1)[0] == word for word in words):
+                return f"the {name}"
+        return name
 
     def advice(self, index: str, level: int) -> str:
         return self._text("advice", index, str(int(level)))
@@ -335,28 +404,140 @@ class Phrasebook:
         return f"{weekday}, {month} {_ordinal(day.day)}"
 
     # -- numbers ------------------------------------------------------------------------------
+    @property
+    def _degree_sign(self) -> str:
+        return "℃" if self.lang == "zh" else "°C"
+
     def temp(self, value: float) -> str:
-        """A temperature in whole degrees: "-12°C"."""
-        return f"{round_half_away(value)}°C"
+        """A temperature in whole degrees: "-12℃" / "-12°C"."""
+        return f"{round_half_away(value)}{self._degree_sign}"
 
     def temp_range(self, low: float, high: float) -> str:
-        """ "-12~-5°C" (Chinese bulletin style) or "-12 to -5°C"; one value when they round
-        alike."""
-        lo, hi = round_half_away(low), round_half_away(high)
-        if lo == hi:
-            return f"{lo}°C"
-        return f"{lo}~{hi}°C" if self.lang == "zh" else f"{lo} to {hi}°C"
+        """ "-12～-5℃" (Chinese bulletin style) or "-12 to -5°C"; a narrow range (ends at most
+        :data:`NARROW_RANGE_K` apart, or alike) as its middle, "-24℃左右" / "around -24°C"."""
+        lo, hi = sorted((round_half_away(low), round_half_away(high)))
+        if hi - lo <= NARROW_RANGE_K:
+            middle = round_half_away((low + high) / 2.0)
+            if self.lang == "zh":
+                return f"{middle}℃左右"
+            return f"around {middle}°C"
+        return f"{lo}～{hi}℃" if self.lang == "zh" else f"{lo} to {hi}°C"
 
     def degrees(self, value: float) -> str:
-        """A temperature difference in whole degrees: "7°C"."""
-        return f"{abs(round_half_away(value))}°C"
+        """A temperature difference in whole degrees: "7℃" / "7°C"."""
+        return f"{abs(round_half_away(value))}{self._degree_sign}"
 
     def degrees_range(self, low: float, high: float) -> str:
-        """A range of temperature differences: "6~9°C" / "6 to 9°C" (one value when alike)."""
+        """A range of temperature differences: "6～9℃" / "6 to 9°C" (one value when alike)."""
         lo, hi = sorted((abs(round_half_away(low)), abs(round_half_away(high))))
         if lo == hi:
-            return f"{lo}°C"
-        return f"{lo}~{hi}°C" if self.lang == "zh" else f"{lo} to {hi}°C"
+            return f"{lo}{self._degree_sign}"
+        return f"{lo}～{hi}℃" if self.lang == "zh" else f"{lo} to {hi}°C"
+
+    def percent(self, fraction: float) -> str:
+        """A probability (0-1) to the nearest 10 %: "70%"."""
+        return f"{10 * round_half_away(10.0 * max(0.0, min(1.0, fraction)))}%"
+
+    # -- wind and time of day -----------------------------------------------------------------
+    def direction(self, degrees: float | None) -> str:
+        """The name of the direction a wind blows from: "偏北风" / "north" ("" for None)."""
+        if degrees is None or math.isnan(degrees):
+            return ""
+        names = self.table["directions"][self.lang]
+        sector = 360.0 / len(names)
+        return str(names[math.floor((degrees % 360.0) / sector + 0.5) % len(names)])
+
+    def forces(self, low_kmh: float, high_kmh: float) -> tuple[int, int]:
+        """The Beaufort forces a wind is said with: one force, or two adjacent ones."""
+        high = beaufort_force(high_kmh)
+        low = min(high, max(beaufort_force(low_kmh), high - 1))
+        return low, high
+
+    def wind_words(
+        self,
+        low_kmh: float,
+        high_kmh: float,
+        direction_deg: float | None = None,
+        gust_kmh: float | None = None,
+    ) -> str:
+        """A wind as a bulletin says it: "偏北风3～4级，阵风6级" / "north winds 15 to 25 km/h,
+        gusting to 45 km/h". Without a direction: "风力3～4级" / "winds ...", and "微风" /
+        "light winds" below force 3; gusts only when given and stronger in force."""
+        low, high = self.forces(low_kmh, high_kmh)
+        name = self.direction(direction_deg)
+        gust_force = None if gust_kmh is None else beaufort_force(gust_kmh)
+        gusty = gust_force is not None and gust_force > high
+        if self.lang == "zh":
+            force = f"{low}～{high}级" if low < high else f"{high}级"
+            if name:
+                text = f"{name}{force}"
+            elif high < WIND_GROUP_FROM["moderate"]:
+                text = self._text("wind", "light")
+            else:
+                text = f"风力{force}"
+            return text + (f"，阵风{gust_force}级" if gusty else "")
+        # The speeds of the same forces as the Chinese words: from the lower of the two.
+        low_edge = BEAUFORT_EDGES_MS[low - 1] * 3.6 if low >= 1 else 0.0
+        slow, fast = self.speed(max(low_kmh, low_edge)), self.speed(high_kmh)
+        speeds = f"around {fast}" if slow == fast else f"{slow.removesuffix(' km/h')} to {fast}"
+        group = wind_group(high)
+        adjective = {"light": "light ", "gale": "gale-force "}.get(group, "")
+        if name:
+            text = f"{adjective}{name} winds {speeds}"
+        else:
+            text = f"{adjective}winds {speeds}"
+        if gusty and gust_kmh is not None:
+            text += f", gusting to {self.speed(gust_kmh)}"
+        return text
+
+    def day_part(self, time: str) -> str:
+        """The part of the day of a local clock time ``HH:MM``: "早晨" / "early morning"."""
+        hour = int(time.split(":")[0]) % 24
+        key = next(k for k, (start, end) in DAY_PARTS.items() if start <= hour < end)
+        return self._text("day_parts", key)
+
+    def clock(self, time: str) -> str:
+        """A local clock time ``HH:MM`` as a presenter says it: in Chinese with the part of
+        the day, on a 12-hour dial ("早晨7点", "下午3点"); in English as ``HH:MM``, which the
+        voice reads "seven a.m." (:mod:`bulletin.spoken`)."""
+        hour, minute = (int(part) for part in time.split(":"))
+        if self.lang == "zh":
+            shown = hour - 12 if hour > 12 else hour
+            part = self.day_part(time)
+            if DAY_PARTS["evening"][0] <= hour:
+                part = self._text("day_parts", "evening_clock")
+            return f"{part}{shown}点" + (f"{minute}分" if minute else "")
+        return f"{hour:02d}:{minute:02d}"
+
+    def closing(self, key: str) -> str:
+        """The closing line of a bulletin (:data:`CLOSINGS`)."""
+        return self._text("closings", key)
+
+    def alert_colour(self, colour: str) -> str:
+        """ "蓝色" / "blue"."""
+        return self._text("alert_colours", colour)
+
+    def alert_list(self, warnings: Sequence[tuple[str, str]]) -> str:
+        """Several warnings ((kind, colour) pairs) in one phrase, those of one colour together:
+        "寒潮黄色、风寒和冻伤橙色" / "yellow cold wave, orange wind chill and frostbite"."""
+        if not warnings:
+            return ""
+        by_colour: dict[str, list[str]] = {}
+        for kind, colour in warnings:
+            by_colour.setdefault(colour, []).append(self._text("alert_kinds", kind))
+        if self.lang == "zh":
+            parts = [f"{'和'.join(kinds)}{self.alert_colour(c)}" for c, kinds in by_colour.items()]
+            return "、".join(parts)
+        parts = [f"{self.alert_colour(c)} {self.join(kinds)}" for c, kinds in by_colour.items()]
+        return ", ".join(parts)
+
+    def alert_title(self, kind: str, colour: str, *, short: bool = False) -> str:
+        """ "寒潮黄色预警" / "Yellow cold wave alert"; ``short``: "寒潮黄色" / "yellow cold
+        wave" (for a list of warnings)."""
+        name, shade = self._text("alert_kinds", kind), self.alert_colour(colour)
+        if self.lang == "zh":
+            return f"{name}{shade}" if short else f"{name}{shade}预警"
+        return f"{shade} {name}" if short else _capitalize_first(f"{shade} {name} alert")
 
     def speed(self, speed_kmh: float) -> str:
         """A wind speed to the nearest 5 km/h (at least 5): "25 km/h"."""
@@ -380,12 +561,20 @@ class Phrasebook:
         return f"{whole} and a half hours" if half else f"{whole} hours"
 
     def minutes(self, minutes: float) -> str:
-        """Minutes to frostbite rounded down: whole minutes below 10, then steps of 5; at least
-        2 (the shortest ECCC band, "under 2 minutes", is its own level). Templates say
-        "within ..."."""
-        whole = int(minutes) if minutes < 10 else int(minutes // 5) * 5
-        whole = max(2, whole)
-        return f"{whole}分钟" if self.lang == "zh" else f"{whole} minutes"
+        """Minutes to frostbite as the regression gives them, to the nearest minute below 10
+        and the nearest 5 from 10 on, at least 1: "5分钟" / "5 minutes". Templates say "about"
+        ("约5分钟" / "in about 5 minutes"): the number is the regression's, not a bound."""
+        value = self.minutes_value(minutes)
+        if self.lang == "zh":
+            return f"{value}分钟"
+        return f"{value} minute" if value == 1 else f"{value} minutes"
+
+    @staticmethod
+    def minutes_value(minutes: float) -> int:
+        """The whole number :meth:`minutes` says."""
+        if minutes < 9.5:
+            return max(1, round_half_away(minutes))
+        return 5 * round_half_away(minutes / 5.0)
 
     def uv(self, value: float) -> str:
         """The UV index as a whole number (WHO 2002)."""
@@ -411,6 +600,8 @@ class Phrasebook:
         return {
             "temp": self.temp,
             "temp_range": self.temp_range,
+            "percent": self.percent,
+            "cap": _capitalize_first,
             "degrees": self.degrees,
             "degrees_range": self.degrees_range,
             "speed": self.speed,
@@ -419,6 +610,12 @@ class Phrasebook:
             "uv": self.uv,
             "join_words": self.join,
         }
+
+
+def _capitalize_first(text: str) -> str:
+    """The text with its first letter in upper case and the rest unchanged."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
 
 
 def _ordinal(day: int) -> str:

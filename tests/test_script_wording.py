@@ -24,9 +24,8 @@ from bulletin.wording import (
 
 from .synthetic import schema_dataset
 
-#: Indices whose level name is spoken (clothing and goggles speak their advice instead: their
-#: level names are outfit lists with slashes, written for cards).
-NAMED = ("wind_chill", "frostbite", "cold", "sunscreen", "spectator")
+#: Every index says its level name ("X指数：level name，advice"); the English sun protection
+#: line names the WHO UV category instead of the CMA level.
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +72,15 @@ def test_every_level_reaches_the_script(table, books, index):
             ):
                 said = " ".join(s.display for s in script.sentences if s.index == index)
                 assert book.advice(index, level) in said, f"{index} {level} {lang} {script.kind}"
-                if index in NAMED:
-                    name = book.level_name(index, level)  # may start a sentence
+                if not (index == "sunscreen" and lang == "en"):
+                    name = book.spoken_level_name(index, level)  # may start a sentence
                     assert name.lower() in said.lower(), f"{index} {level} {lang}"
+                    if script.kind == "venue":
+                        title = book.title(index)
+                        label = f"{title}指数：" if lang == "zh" else f"{title}: "
+                        if index == "spectator" and lang == "en":
+                            label = ": "  # "Spectator conditions overall: " / "Overall: "
+                        assert label in said, f"{index} {level} {lang}: {said}"
 
 
 def test_rounding_is_half_away_from_zero():
@@ -91,13 +96,21 @@ def test_rounding_is_half_away_from_zero():
 
 def test_temperatures_and_ranges(books):
     zh, en = books["zh"], books["en"]
-    assert zh.temp(-0.4) == "0°C" and en.temp(-12.6) == "-13°C"
-    assert zh.temp_range(-12.2, -4.6) == "-12~-5°C"
+    # Chinese writes ℃ as CMA bulletins do; English °C.
+    assert zh.temp(-0.4) == "0℃" and en.temp(-12.6) == "-13°C"
+    assert zh.temp_range(-12.2, -4.6) == "-12～-5℃"
     assert en.temp_range(-12.2, -4.6) == "-12 to -5°C"
-    assert en.temp_range(-3.1, -2.9) == "-3°C"
-    assert zh.degrees_range(6.4, 9.2) == "6~9°C" and en.degrees(-7.6) == "8°C"
+    # A narrow range (ends at most 2 K apart after rounding) is its middle, "左右" / "around".
+    assert zh.temp_range(-24.4, -22.6) == "-24℃左右"
+    assert en.temp_range(-3.1, -2.9) == "around -3°C"
+    assert zh.temp_range(-24.4, -21.6) == "-23℃左右"
+    assert zh.temp_range(-24.4, -21.4) == "-24～-21℃"
+    assert zh.degrees_range(6.4, 9.2) == "6～9℃" and en.degrees(-7.6) == "8°C"
     assert normalize_for_speech("气温" + zh.temp_range(-12.2, -4.6) + "。", "zh") == (
         "气温零下十二到零下五摄氏度。"
+    )
+    assert normalize_for_speech("气温" + zh.temp_range(-24.4, -22.6) + "。", "zh") == (
+        "气温零下二十四摄氏度左右。"
     )
     assert normalize_for_speech(en.temp(-12) + ".", "en") == "minus twelve degrees Celsius."
 
@@ -117,6 +130,34 @@ def test_beaufort_force_and_wind_words(books):
     assert books["zh"].wind(80.0) == "大风，风力可达9级"
     assert books["en"].wind(23.0) == "moderate winds up to 25 km/h"
     assert books["en"].wind(1.0) == "light winds up to 5 km/h"
+    zh, en = books["zh"], books["en"]
+    # Direction and force as CMA says them: 16 points, one force or two adjacent ones, gusts.
+    assert zh.wind_words(14.0, 25.0, 5.0, 45.0) == "北风3～4级，阵风6级"
+    assert zh.wind_words(14.0, 25.0, 22.0) == "偏北风3～4级"
+    assert zh.wind_words(2.0, 25.0, 45.0) == "东北风3～4级"
+    assert zh.wind_words(15.0, 17.0, 250.0, 19.0) == "偏西风3级"  # gusts no stronger: unsaid
+    assert zh.wind_words(14.0, 25.0) == "风力3～4级" and zh.wind_words(3.0, 8.0) == "微风"
+    assert en.wind_words(14.0, 25.0, 5.0, 45.0) == "north winds 15 to 25 km/h, gusting to 45 km/h"
+    assert en.wind_words(14.0, 14.0, 315.0) == "northwest winds around 15 km/h"
+    assert en.wind_words(3.0, 8.0, 180.0) == "light south winds 5 to 10 km/h"
+    assert normalize_for_speech(zh.wind_words(14.0, 25.0, 5.0, 45.0) + "。", "zh") == (
+        "北风三到四级，阵风六级。"
+    )
+
+
+def test_clock_times_are_read_with_the_part_of_the_day(books):
+    zh, en = books["zh"], books["en"]
+    assert [zh.clock(t) for t in ("07:00", "09:00", "12:00", "15:00", "18:00", "23:00")] == [
+        "早晨7点",
+        "上午9点",
+        "中午12点",
+        "下午3点",
+        "傍晚6点",
+        "晚上11点",
+    ]
+    assert zh.day_part("07:00") == "早晨" and zh.day_part("21:00") == "夜间"
+    assert en.clock("07:00") == "07:00" and en.day_part("07:00") == "early in the morning"
+    assert normalize_for_speech(zh.clock("07:00") + "前后。", "zh") == "早晨七点前后。"
 
 
 def test_sky_from_cloud_and_snow():
@@ -125,7 +166,7 @@ def test_sky_from_cloud_and_snow():
     assert sky_key(float("nan"), 0) == "clear"
 
 
-def test_durations_and_minutes_round_down(books):
+def test_durations_round_down_and_minutes_to_the_nearest(books):
     zh, en = books["zh"], books["en"]
     assert [zh.duration(h) for h in (0.05, 0.45, 1.0, 1.6, 2.9)] == [
         "几分钟",
@@ -140,13 +181,16 @@ def test_durations_and_minutes_round_down(books):
         "an hour and a half",
         "3 hours",
     ]
-    assert [en.minutes(m) for m in (1.2, 7.9, 17.0, 29.9)] == [
-        "2 minutes",
-        "7 minutes",
+    # Minutes to frostbite are the regression's, rounded to the nearest (said "about").
+    assert [en.minutes(m) for m in (0.3, 1.2, 4.4, 7.9, 17.0, 29.9)] == [
+        "1 minute",
+        "1 minute",
+        "4 minutes",
+        "8 minutes",
         "15 minutes",
-        "25 minutes",
+        "30 minutes",
     ]
-    assert zh.minutes(12) == "10分钟"
+    assert zh.minutes(12) == "10分钟" and zh.minutes(13) == "15分钟"
 
 
 def test_dates_and_lists(books):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class _Labels:
     subtitles: str
     script: str
     audio: str
+    alerts: str
 
 
 LABELS = {
@@ -96,6 +98,7 @@ LABELS = {
         subtitles="字幕 (WebVTT)",
         script="文稿",
         audio="音频",
+        alerts="预警",
     ),
     "en": _Labels(
         html_lang="en",
@@ -120,6 +123,7 @@ LABELS = {
         subtitles="Subtitles (WebVTT)",
         script="Script",
         audio="Audio",
+        alerts="Alerts",
     ),
 }
 
@@ -206,6 +210,10 @@ def _section(
         "html_lang": labels.html_lang,
         "default": default,
         "t": labels,
+        # The banner: every venue's warnings (bulletin.script.Script.alerts), venue order.
+        "alerts": [
+            {**alert, "venue": card["name"]} for card in cards for alert in card.get("alerts", [])
+        ],
         "units": cards,
         "overview": items,
         "ok": sum(not card["failed"] for card in cards),
@@ -229,6 +237,7 @@ def _unit_card(
         return card
     files = _files(run_folder, unit, where)
     card.update(
+        alerts=_alerts(files, where),
         poster=_image(files, "poster.png"),
         chart=_image(files, "chart.png"),
         video=_href(files, "bulletin.mp4"),
@@ -271,6 +280,30 @@ def _overview_item(
             ],
         ),
     }
+
+
+#: The colours of the warnings a script may carry (bulletin.facts.alerts.COLOURS).
+_ALERT_COLOURS = ("blue", "yellow", "orange", "red")
+
+
+def _alerts(files: Mapping[str, _File], where: str) -> list[dict[str, str]]:
+    """The warnings in a unit's ``script.json`` (``alerts``: title, text, colour), if listed."""
+    if "script.json" not in files:
+        return []
+    path = files["script.json"].path
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PageError(f"{where}: cannot read {path}: {exc}") from None
+    entries = document.get("alerts", []) if isinstance(document, Mapping) else []
+    if not isinstance(entries, list):
+        raise PageError(f"{where}: {path} alerts must be a list, got {entries!r}")
+    alerts = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or entry.get("colour") not in _ALERT_COLOURS:
+            raise PageError(f"{where}: {path} has a malformed alert {entry!r}")
+        alerts.append({key: str(entry.get(key, "")) for key in ("title", "text", "colour", "kind")})
+    return alerts
 
 
 @dataclass(frozen=True)

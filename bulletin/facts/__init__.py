@@ -6,6 +6,7 @@ video cards, chart and poster and the overview read (:class:`VenueDay`, :class:`
 """
 
 from .aggregate import PERIODS, aggregate
+from .alerts import Alert, alerts, cold_wave_colour, gale_colour
 from .day import (
     FROSTBITE_LEVEL_MINUTES,
     LEVEL_INDICES,
@@ -14,6 +15,7 @@ from .day import (
     Extreme,
     OverviewFacts,
     PeriodFacts,
+    PeriodWind,
     Trend,
     VenueDay,
     Weather,
@@ -24,6 +26,7 @@ from .day import (
     venue_day,
     venue_days,
 )
+from .ensemble import control_member, is_ensemble
 from .table import REQUIRED_COLUMNS, LocalDay, VenueRows, check_table, local_days, venue_rows
 
 __all__ = [
@@ -32,11 +35,13 @@ __all__ = [
     "PERIODS",
     "REQUIRED_COLUMNS",
     "SPECTATOR_PERIODS",
+    "Alert",
     "DaySummary",
     "Extreme",
     "LocalDay",
     "OverviewFacts",
     "PeriodFacts",
+    "PeriodWind",
     "Trend",
     "VenueDay",
     "VenueRows",
@@ -44,7 +49,12 @@ __all__ = [
     "Wind",
     "Worst",
     "aggregate",
+    "alerts",
     "check_table",
+    "cold_wave_colour",
+    "control_member",
+    "gale_colour",
+    "is_ensemble",
     "local_days",
     "overview",
     "trend",

@@ -8,6 +8,7 @@ extremes and when, the worst level of each index and when, the trend since yeste
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ import pandas as pd
 
 from ..compute import LEVEL_VARIABLES
 from ..errors import ScriptError
+from ..indices.frostbite import FIT_MAX_MINUTES, FIT_MAX_WIND_KMH, FIT_MIN_WIND_KMH
 from ..venues import Venue
 from .aggregate import PERIODS, aggregate
 from .beaufort import beaufort_force
@@ -31,10 +33,11 @@ SPECTATOR_PERIODS = tuple(name for name in PERIODS if name != "night")
 LEVEL_INDICES = tuple(name.removesuffix("_level") for name in LEVEL_VARIABLES)
 
 #: Minutes to frostbite are quoted only inside the fit range of the regression: 10 m wind
-#: 25-80 km/h and at most 30 minutes (NWS AWIPS-II practice); otherwise the bulletin gives the
-#: ECCC range of the level (ECCC wind chill hazard table).
-FROSTBITE_QUOTE_WIND_KMH = (25.0, 80.0)
-FROSTBITE_QUOTE_MAX_MIN = 30.0
+#: 25 < V10 <= 80.5 km/h and at most 30 minutes (NWS AWIPS-II practice, the constants of
+#: :mod:`bulletin.indices.frostbite`); otherwise the bulletin gives the ECCC range of the level
+#: (ECCC wind chill hazard table).
+FROSTBITE_QUOTE_WIND_KMH = (FIT_MIN_WIND_KMH, FIT_MAX_WIND_KMH)
+FROSTBITE_QUOTE_MAX_MIN = FIT_MAX_MINUTES
 FROSTBITE_LEVEL_MINUTES = {2: (10, 30), 3: (5, 10), 4: (2, 5), 5: (0, 2)}
 
 #: Day-to-day trends, from full local days only. Cooling is judged on the daily minimum, as
@@ -78,6 +81,19 @@ class Worst:
 
 
 @dataclass(frozen=True)
+class PeriodWind:
+    """The wind of one part of the day: the lowest and highest hourly 10 m speed (km/h); the
+    direction it mostly blows from (degrees, meteorological: the speed-weighted vector mean of
+    the hourly directions, None when the table has no ``wind_direction_deg`` or the mean
+    vanishes) and the strongest gust (km/h, None when the table has no ``wind_gust_kmh``)."""
+
+    speed_min_kmh: float
+    speed_max_kmh: float
+    direction_deg: float | None
+    gust_max_kmh: float | None
+
+
+@dataclass(frozen=True)
 class PeriodFacts:
     """The aggregates of one part of a local day (:data:`bulletin.facts.aggregate.PERIODS`).
 
@@ -102,6 +118,7 @@ class PeriodFacts:
     levels: Mapping[str, Worst | None]
     goggles_lens_max: str
     cold_reasons: tuple[str, ...]
+    wind: PeriodWind | None = None
 
     def level(self, index: str) -> int:
         """The worst level of ``index`` in this part of the day (0 when it has none)."""
@@ -181,6 +198,9 @@ class VenueDay:
     lenses: tuple[str, ...]  # the lenses of the parts that need goggles, darkest first
     worst_period: str | None  # where the composite level is highest, None when uniform
     hours: DayHours = field(compare=False, repr=False)  # every hour of the day, for the chart
+    #: Ensemble forecasts: for each index, the highest fraction of members at level 3 or more
+    #: over the spectator hours (the table's ``p_<index>_level_ge3``); empty otherwise.
+    chances: Mapping[str, float] = field(default_factory=dict)
 
     def level(self, index: str) -> int:
         """The worst level of ``index`` over the spectator hours."""
@@ -208,9 +228,11 @@ def _period_facts(row: Mapping[str, Any], has_snow: bool) -> PeriodFacts:
     key = str(row["period"])
     levels: dict[str, Worst | None] = {}
     for name, index in zip(LEVEL_VARIABLES, LEVEL_INDICES, strict=True):
-        value = row[f"{name}_max"]
+        # A part of the day whose level is missing in every hour has no level (the records of
+        # a nullable column give None or pd.NA for it).
+        value = _number(row[f"{name}_max"])
         levels[index] = (
-            None if value is pd.NA else Worst(int(value), str(row[f"{name}_max_time"]), key)
+            None if value is None else Worst(int(value), str(row[f"{name}_max_time"]), key)
         )
     reasons = str(row.get("cold_reasons", "") or "")
     return PeriodFacts(
@@ -299,6 +321,56 @@ def _wind(rows: VenueRows, strongest: Extreme) -> Wind:
     return Wind(strongest.value, strongest.time, direction, gust)
 
 
+def _period_winds(rows: VenueRows) -> dict[str, PeriodWind]:
+    """The wind of each part of the day of ``rows`` (one local day), by period key."""
+    frame = rows.frame
+    hours = rows.wall.dt.hour.to_numpy()
+    speed = frame["wind_speed_10m_kmh"].astype("float64").to_numpy()
+    direction = (
+        frame["wind_direction_deg"].astype("float64").to_numpy()
+        if "wind_direction_deg" in frame
+        else None
+    )
+    gust = frame["wind_gust_kmh"].astype("float64").to_numpy() if "wind_gust_kmh" in frame else None
+    winds: dict[str, PeriodWind] = {}
+    for key, (start, end) in PERIODS.items():
+        inside = (hours >= start) & (hours < end) & ~np.isnan(speed)
+        if not inside.any():
+            continue
+        mean_direction = None
+        if direction is not None:
+            known = inside & ~np.isnan(direction)
+            radians = np.deg2rad(direction[known])
+            # Meteorological direction (where the wind comes from): the vector mean of unit
+            # vectors weighted by speed, so a calm hour does not swing the direction.
+            east = float(np.sum(speed[known] * np.sin(radians)))
+            north = float(np.sum(speed[known] * np.cos(radians)))
+            if math.hypot(east, north) > 1e-6:
+                mean_direction = math.degrees(math.atan2(east, north)) % 360.0
+        gusts = None if gust is None else gust[inside & ~np.isnan(gust)]
+        winds[key] = PeriodWind(
+            speed_min_kmh=float(speed[inside].min()),
+            speed_max_kmh=float(speed[inside].max()),
+            direction_deg=mean_direction,
+            gust_max_kmh=float(gusts.max()) if gusts is not None and gusts.size else None,
+        )
+    return winds
+
+
+def _chances(rows: VenueRows) -> dict[str, float]:
+    """The highest probability of level >= 3 of each index over the spectator hours, from an
+    ensemble table's ``p_<index>_level_ge3`` columns (none: an empty mapping)."""
+    spectator = (rows.wall.dt.hour >= PERIODS[SPECTATOR_PERIODS[0]][0]).to_numpy()
+    chances: dict[str, float] = {}
+    for index in LEVEL_INDICES:
+        column = f"p_{index}_level_ge3"
+        if column in rows.frame:
+            value = _number(rows.frame[column].astype("float64")[spectator].max())
+            if value is not None:
+                chances[index] = value
+    return chances
+
+
 def _quotable_frostbite(rows: VenueRows) -> VenueRows:
     """Minutes to frostbite are quotable only inside the regression's fit range; the others are
     hidden before aggregating, so the minimum is the one the bulletin may speak."""
@@ -330,7 +402,11 @@ def _build_day(rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]) -> 
         if spectator[f"{index}_level_max"].isna().all():
             raise ScriptError(f"venue {venue.id}: {index}_level is empty on {iso}")
     has_snow = "snowfall_hours" in spectator
-    periods = tuple(_period_facts(row, has_snow) for row in spectator.to_dict("records"))
+    winds = _period_winds(today_rows)
+    periods = tuple(
+        dataclasses.replace(_period_facts(row, has_snow), wind=winds.get(str(row["period"])))
+        for row in spectator.to_dict("records")
+    )
     both = rows if has_yesterday else today_rows
     summaries = {
         str(row["local_date"]): _day_summary(row)
@@ -390,6 +466,7 @@ def _build_day(rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]) -> 
             periods[spectator_levels.index(top)].key if len(set(spectator_levels)) > 1 else None
         ),
         hours=day_hours(today_rows, venue, date),
+        chances=_chances(today_rows),
     )
 
 

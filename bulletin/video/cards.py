@@ -1,10 +1,13 @@
 """The six index cards of the bulletin video and poster, and the facts they show.
 
 The facts come from the same :class:`bulletin.facts.VenueDay` and index variables
-(:func:`bulletin.script.index_facts`) the script is written from, so a card never disagrees
-with what the presenter says: the same level (the worst of the spectator hours 06:00-24:00),
-the same wind chill, minutes to frostbite, clothing time limit, UV index and goggle lens. Level names and
-colours are :data:`bulletin.indices.LEVEL_NAMES`.
+(:func:`bulletin.script.index_facts`) the script is written from, and a card's words are the
+short form of what the presenter says about its index: the same level (the worst of the
+spectator hours 06:00-24:00) under the same name (as spoken: "风险很高" after "冻伤指数："; in
+English the sun card names the WHO UV category the voice says), the same wind chill, the same
+minutes to frostbite (the regression's "about N", or the ECCC band the voice gives), the time
+limit the voice gives for clothing (never clo: the CSV keeps it), the UV index and the goggle
+lens. Level colours are :data:`bulletin.indices.LEVEL_NAMES`.
 
 Icons are drawn here with Pillow primitives (no image assets): a thermometer in the wind, a
 snowflake, a coat, a sneezing droplet, a sun, goggles.
@@ -64,7 +67,19 @@ class DayFacts:
     date_text: str
     cards: tuple[CardFacts, ...]
     overall: CardFacts
-    weather: str  # "-10~8°C" of the spectator hours
+    weather: str  # "-10～8℃" / "-10 to 8°C" of the spectator hours
+
+
+#: Characters the first font of :mod:`bulletin.video.fonts` (WenQuanYi Micro Hei) has no glyph
+#: for, and what is drawn instead: the Chinese scripts write ℃ (U+2103) as CMA bulletins do.
+_UNDRAWABLE = {"℃": "°C"}
+
+
+def drawable(text: str) -> str:
+    """``text`` with the characters the video fonts cannot draw replaced (℃ -> °C)."""
+    for char, instead in _UNDRAWABLE.items():
+        text = text.replace(char, instead)
+    return text
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -110,15 +125,17 @@ def day_facts(
         if index == "wind_chill":
             return book.temp(fact["lowest"])
         if index == "frostbite":
-            if fact["minutes"] is not None:
-                return book.minutes(fact["minutes"]).replace(" minutes", " min")
+            if fact["minutes"] is not None:  # the voice: "about N minutes"
+                return f"≈{book.minutes_value(fact['minutes'])}{minute_word}"
             low_high = FROSTBITE_LEVEL_MINUTES.get(fact["level"])
             if low_high is None:  # level 1: the ECCC band beyond the level-2 30 minutes
                 return f">{max(h for _, h in FROSTBITE_LEVEL_MINUTES.values())}{minute_word}"
+            if not low_high[0]:  # the voice: "under 2 minutes"
+                return f"<{low_high[1]}{minute_word}"
             return f"{low_high[0]}-{low_high[1]}{minute_word}"
         if index == "clothing":
-            # The time limit the voice gives, never clo (bulletin.indices.clothing).
-            return "" if fact["exposure_h"] is None else book.duration(fact["exposure_h"])
+            # The time limit the voice gives ("no longer than ..."), never clo.
+            return "" if fact["exposure_h"] is None else f"≤{book.duration(fact['exposure_h'])}"
         if index == "cold":
             return fact["reasons"][0] if fact["reasons"] else ""
         if index == "sunscreen":
@@ -129,13 +146,16 @@ def day_facts(
 
     def card(index: str) -> CardFacts:
         level = day.level(index)
+        name = facts[index]["name"]  # as the voice says it
+        if index == "sunscreen" and lang == "en":  # the voice: "moderate UV"
+            name = f"{facts[index]['uv_name']} UV"
         return CardFacts(
             index=index,
             title=book.title(index),
             level=level,
-            level_name=book.level_name(index, level),
+            level_name=drawable(name),
             colour=LEVEL_NAMES[index][level].colour,
-            figure=figure(index),
+            figure=drawable(figure(index)),
         )
 
     return DayFacts(
@@ -144,7 +164,7 @@ def day_facts(
         date_text=book.date(day.date),
         cards=tuple(card(index) for index in CARD_INDICES),
         overall=card("spectator"),
-        weather=book.temp_range(day.weather.t_min, day.weather.t_max),
+        weather=drawable(book.temp_range(day.weather.t_min, day.weather.t_max)),
     )
 
 

@@ -44,6 +44,7 @@ from .cards import (
     TEXT,
     CardFacts,
     DayFacts,
+    drawable,
     fit_text,
     hex_rgb,
     render_card,
@@ -224,7 +225,7 @@ def subtitle_layer(text: str) -> Image.Image:
     x0, y0, x1, y1 = SUBTITLE_BOX
     band = Image.new("RGB", (x1 - x0, y1 - y0), (6, 10, 14))
     draw = ImageDraw.Draw(band)
-    lines = [line for line in text.splitlines() if line.strip()] or [""]
+    lines = [drawable(line) for line in text.splitlines() if line.strip()] or [""]
     size = 34
     while size > 18 and (
         max(draw.textlength(line, font=font(size)) for line in lines) > band.width - 60
