@@ -176,6 +176,7 @@ def wind_chill_level(wci_c: ArrayLike) -> NDArray[np.int8]:
     w = np.asarray(wci_c)
     if not np.issubdtype(w.dtype, np.floating):
         w = w.astype(np.float64)
-    level = count_at_or_below(w, WIND_CHILL_LEVEL_EDGES, nan_missing=True)
-    level += np.less(w, w.dtype.type(0.5))  # NaN adds nothing: stays missing
-    return level
+    # WCI < 0.5 (level 1 and colder) as WCI <= the largest float below 0.5 in WCI's type: the
+    # same comparison, so that one count of edges gives the level.
+    below_half = np.nextafter(w.dtype.type(0.5), w.dtype.type(-np.inf))
+    return count_at_or_below(w, (below_half, *WIND_CHILL_LEVEL_EDGES), nan_missing=True)
