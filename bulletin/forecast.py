@@ -201,7 +201,8 @@ def open_forecast(
         per ensemble member); files of consecutive runs, or of analyses at different times,
         are joined along valid time when their times do not overlap.
     chunks
-        ``None`` for numpy-backed data, or dask chunks by canonical dimension name
+        ``None`` for numpy-backed data (GRIB is dask-backed all the same, one chunk per
+        field, each decoded when it is computed), or dask chunks by canonical dimension name
         (``time``, ``latitude``, ``longitude``, ``y``, ``x``, ``cell``, ``member``), ``{}`` or
         ``"auto"``: the result is then dask-backed and nothing but the small validation
         reductions is computed.
