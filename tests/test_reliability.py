@@ -411,3 +411,14 @@ def test_huge_venue_file_is_refused_before_it_is_read(tmp_path):
         handle.truncate(MAX_VENUES_FILE_BYTES + 1)
     with pytest.raises(VenueError, match=r"huge.csv has 4 MiB of venues; at most"):
         load_venues_file(huge)
+
+
+def test_full_disk_stops_bulletin_daily_before_its_units(full_disk, tmp_path):
+    from .test_daily_config import write_config
+
+    config = write_config(tmp_path, output=str(full_disk / "daily"), date="2022-02-05")
+    result = run_cli("daily", "--config", str(config))
+    one_error(result, "the disk is nearly full", "the daily run needs at least", "ENOSPC")
+    assert "pyttsx3" not in result.stderr
+    files = [p.name for p in (full_disk / "daily").rglob("*") if not p.is_dir()]
+    assert files == [".bulletin-daily.lock"]  # no unit was started
