@@ -282,3 +282,54 @@ def test_ensemble_probabilities_reach_the_words(table):
     assert control.sentences[1].display in en.display_text
     venue = render_script(ensemble, _venues()[0], lang="en", date=DAY)
     assert "70% chance that wind chill reaches high risk" in venue.display_text
+
+
+# -- cards say what the voice says -----------------------------------------------------------
+def test_cards_are_the_short_form_of_the_voice(table):
+    from bulletin.video.cards import day_facts
+
+    venue = _venues()[0]
+    cold = table.copy()
+    day = _on_day(cold, venue.id)
+    cold.loc[day, ["wind_speed_10m_kmh", "frostbite_minutes", "frostbite_level"]] = [60.0, 4.4, 5]
+    cold.loc[day, "exposure_limit_h"] = 0.4
+    for lang, minutes, limit in (("zh", "约4分钟", "不宜超过20分钟"), ("en", "about 4 minutes", "")):
+        script = render_script(cold, venue, lang=lang, date=DAY)
+        said = {s.index: s.display for s in script.sentences if s.index}
+        facts = day_facts(cold, venue, lang, DAY)
+        cards = {card.index: card for card in facts.cards}
+        assert minutes in said["frostbite"] and cards["frostbite"].figure.startswith("≈4")
+        assert cards["frostbite"].level_name in said["frostbite"]
+        assert "clo" not in cards["clothing"].figure
+        assert cards["clothing"].figure.removeprefix("≤") in said["clothing"]
+        if limit:
+            assert limit in said["clothing"]
+        for index in ("wind_chill", "cold", "goggles"):
+            assert cards[index].level_name in said[index], (index, said[index])
+        assert cards["wind_chill"].figure in said["wind_chill"]
+
+
+# -- variety from the data, not from chance ---------------------------------------------------
+def test_same_input_same_words_and_contrasts_from_the_data(table, tmp_path):
+    venue = _venues()[1]
+    first = render_script(table, venue, lang="zh", date=DAY)
+    again = render_script(table.copy(), venue, lang="zh", date=DAY)
+    assert first.display_text == again.display_text
+    calm = table.assign(wind_speed_10m_kmh=8.0, cloud_cover_pct=5.0, snowfall_mmh=0.0)
+    rising = calm.copy()
+    hours = rising["time_local"].str.slice(11, 13).astype(int)
+    rising.loc[_on_day(rising, venue.id) & (hours >= 12), "wind_speed_10m_kmh"] = 30.0
+    # The contrast between the parts of the day, as the templates see it.
+    (tmp_path / "venue.en.j2").write_text(
+        "The wind is {{ contrast.wind ~ ' from the ' ~ contrast['from'] if contrast else "
+        "'steady' }}.\n",
+        encoding="utf-8",
+    )
+    quiet = render_script(calm, venue, lang="en", date=DAY, templates_dir=tmp_path)
+    windy = render_script(rising, venue, lang="en", date=DAY, templates_dir=tmp_path)
+    assert quiet.display_text == "The wind is steady."
+    assert windy.display_text == "The wind is stronger from the afternoon."
+    # Two venues on one day: the overview names the worst wind chill and the best venue.
+    overview = render_overview(table, _venues(), lang="en", date=DAY).display_text
+    assert "The coldest wind chill is at" in overview
+    assert "best at" in overview or "mildest at" in overview

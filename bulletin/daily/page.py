@@ -211,9 +211,7 @@ def _section(
         "default": default,
         "t": labels,
         # The banner: every venue's warnings (bulletin.script.Script.alerts), venue order.
-        "alerts": [
-            {**alert, "venue": card["name"]} for card in cards for alert in card.get("alerts", [])
-        ],
+        "alerts": [{**alert, "venue": card["name"]} for card in cards for alert in card["alerts"]],
         "units": cards,
         "overview": items,
         "ok": sum(not card["failed"] for card in cards),
@@ -232,6 +230,7 @@ def _unit_card(
         "name": _venue_name(unit, lang, venue_id, where),
         "failed": status == "failed",
         "error": _error_text(unit) if status == "failed" else "",
+        "alerts": [],
     }
     if card["failed"]:
         return card

@@ -153,9 +153,9 @@ def day_facts(
             index=index,
             title=book.title(index),
             level=level,
-            level_name=drawable(name),
+            level_name=name,
             colour=LEVEL_NAMES[index][level].colour,
-            figure=drawable(figure(index)),
+            figure=figure(index),
         )
 
     return DayFacts(
@@ -164,7 +164,7 @@ def day_facts(
         date_text=book.date(day.date),
         cards=tuple(card(index) for index in CARD_INDICES),
         overall=card("spectator"),
-        weather=drawable(book.temp_range(day.weather.t_min, day.weather.t_max)),
+        weather=book.temp_range(day.weather.t_min, day.weather.t_max),
     )
 
 
@@ -265,16 +265,17 @@ def render_card(facts: CardFacts, size: tuple[int, int], highlighted: bool) -> I
     title_font = fit_text(draw, facts.title, 22, width - text_x - pad, bold=True)
     draw.text((text_x, pad - 2), facts.title, font=title_font, fill=MUTED if not highlighted
               else TEXT)  # fmt: skip
-    if facts.figure:
-        figure_font = fit_text(draw, facts.figure, 30, width - text_x - pad, bold=True)
-        draw.text((text_x, pad + 26), facts.figure, font=figure_font, fill=TEXT)
+    figure, level_name = drawable(facts.figure), drawable(facts.level_name)
+    if figure:
+        figure_font = fit_text(draw, figure, 30, width - text_x - pad, bold=True)
+        draw.text((text_x, pad + 26), figure, font=figure_font, fill=TEXT)
     # The level pill along the bottom, in the level's colour.
     pill = (pad, height - pad - pill_height, width - pad, height - pad)
     draw.rounded_rectangle(pill, 10, fill=hex_rgb(facts.colour))
-    name_font = fit_text(draw, facts.level_name, 22, pill[2] - pill[0] - 16, bold=True)
+    name_font = fit_text(draw, level_name, 22, pill[2] - pill[0] - 16, bold=True)
     draw.text(
         ((pill[0] + pill[2]) / 2, (pill[1] + pill[3]) / 2),
-        facts.level_name,
+        level_name,
         font=name_font,
         fill=text_on(facts.colour),
         anchor="mm",

@@ -204,7 +204,7 @@ def draw_overall(image: Image.Image, overall: CardFacts, weather: str, highlight
     ink = text_on(overall.colour)
     middle = (y0 + y1) / 2
     draw.text((x0 + 20, middle), overall.title, font=font(24, bold=True), fill=ink, anchor="lm")
-    label = f"{overall.level_name}   {weather}"
+    label = drawable(f"{overall.level_name}   {weather}")
     draw.text((x1 - 20, middle), label, font=fit_text(draw, label, 28, 440, bold=True), fill=ink,
               anchor="rm")  # fmt: skip
 

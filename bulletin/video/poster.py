@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from ..output import atomic_path
-from .cards import TEXT, DayFacts, fit_text, hex_rgb, render_card, text_on
+from .cards import TEXT, DayFacts, drawable, fit_text, hex_rgb, render_card, text_on
 from .compose import (
     BACKGROUND,
     CARD_SIZE,
@@ -48,7 +48,7 @@ def render_poster(
     draw.text((middle, y0 + 40), overall.title, font=font(30, bold=True), fill=ink, anchor="mm")
     name_font = fit_text(draw, overall.level_name, 56, x1 - x0 - 40, bold=True)
     draw.text((middle, y0 + 120), overall.level_name, font=name_font, fill=ink, anchor="mm")
-    draw.text((middle, y0 + 195), facts.weather, font=font(34), fill=ink, anchor="mm")
+    draw.text((middle, y0 + 195), drawable(facts.weather), font=font(34), fill=ink, anchor="mm")
     try:
         chart = Image.open(chart_png).convert("RGB")
     except OSError as exc:
