@@ -964,12 +964,14 @@ def _overview_context(
 
 
 def _group_name(index: str, level: int, days: Sequence[VenueDay], book: Phrasebook) -> str:
-    """The level name of a group of venues in the overview; in English the sun protection of
-    a group is named by the WHO UV category of its highest UV index ("moderate UV"), as the
-    venue bulletin says it."""
+    """The level name of a group of venues in the overview; in English the full level name
+    (a group may follow "elsewhere"), and the sun protection of a group named by the WHO UV
+    category of its highest UV index ("moderate UV"), as the venue bulletin says it."""
     if index == "sunscreen" and book.lang == "en":
         category = _uv_category(max(d.uv_max for d in days))
         return f"{book.level_name('uv_category', category)} UV"
+    if book.lang == "en":  # "frostbite possible at ..., high risk elsewhere": the full name
+        return book.level_name(index, level).replace(" / ", " or ").replace("/", " or ")
     return book.spoken_level_name(index, level)
 
 
@@ -1077,8 +1079,10 @@ def render_script(
 ) -> Script:
     """The bulletin script of one venue for one local day.
 
-    ``table`` is a :func:`bulletin.venue_table` (one forecast, not an ensemble), or the
-    venue-day's facts (:func:`bulletin.facts.venue_day`, ``date`` is then theirs); ``date``
+    ``table`` is a :func:`bulletin.venue_table`, or the venue-day's facts
+    (:func:`bulletin.facts.venue_day`, ``date`` is then theirs). An ensemble table (``member``)
+    is spoken from its first member, the control (:func:`bulletin.facts.control_member`), with
+    its ``p_<index>_level_ge3`` probabilities in words; ``date``
     (``YYYY-MM-DD``) defaults to the first full local day of the venue in the table.
     ``kind="overview"`` renders the daily overview instead (of ``venues``, or of ``venue``
     alone). Templates in ``templates_dir`` override the shipped ones by name.

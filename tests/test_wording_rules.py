@@ -83,6 +83,17 @@ def test_numbers_in_words_equal_the_tables(table, books, shift, gust):
         if facts.frostbite_minutes is not None:
             quoted = books[lang].minutes_value(facts.frostbite_minutes)
             assert re.search(rf"(?<![0-9]){quoted}\s?(分钟|minute)", frost), frost
+        # The lowest and highest temperature of the spectator hours.
+        low = round_half_away(float(hours["temperature_degC"].min()))
+        high = round_half_away(float(hours["temperature_degC"].max()))
+        if lang == "zh":
+            found = re.search(r"最低气温(-?\d+)℃.*?最高气温(-?\d+)℃", script.display_text)
+            found = found or re.search(r"气温(-?\d+)～(-?\d+)℃", script.display_text)
+            if found:
+                assert (int(found.group(1)), int(found.group(2))) == (low, high)
+            else:  # a narrow day: its middle, "左右"
+                middle = re.search(r"气温(-?\d+)℃左右", script.display_text)
+                assert middle and low <= int(middle.group(1)) <= high, script.display_text
         # Gusts: said in force when stronger than the mean wind, never an unknown number.
         if lang == "zh":
             for match in re.finditer(r"阵风(\d+)级", script.display_text):
@@ -293,7 +304,10 @@ def test_cards_are_the_short_form_of_the_voice(table):
     day = _on_day(cold, venue.id)
     cold.loc[day, ["wind_speed_10m_kmh", "frostbite_minutes", "frostbite_level"]] = [60.0, 4.4, 5]
     cold.loc[day, "exposure_limit_h"] = 0.4
-    for lang, minutes, limit in (("zh", "约4分钟", "不宜超过20分钟"), ("en", "about 4 minutes", "")):
+    for lang, minutes, limit in (
+        ("zh", "约4分钟", "不宜超过20分钟"),
+        ("en", "about 4 minutes", ""),
+    ):
         script = render_script(cold, venue, lang=lang, date=DAY)
         said = {s.index: s.display for s in script.sentences if s.index}
         facts = day_facts(cold, venue, lang, DAY)
