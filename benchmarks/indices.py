@@ -12,9 +12,12 @@ both a forecast-like grid of smooth fields and one of independent uniform noise)
 * ``bulletin.compute_indices`` (all six indices with levels, the composite and metadata)
   on a Dataset with the same temperature and wind plus humidity, cloud, radiation and snow;
 
-and prints medians and the ratios the project targets: our wind chill / bare numpy <= 1,
+and prints medians (wall-clock time; and the process's CPU time, user + system over all
+threads, and minor page faults, from ``getrusage``) and the ratios of wall-clock times the
+project targets: our wind chill / bare numpy <= 1,
 all six indices / xclim wind chill default <= 2.5 (and, for information, against xclim's
-US unmasked mode), for each grid. The target is judged on the
+US unmasked mode), for each grid. ``compute_indices`` runs on dask's threads, the others on
+one: on a loaded machine the CPU times show the work done. The target is judged on the
 forecast-like grid: the six indices read two look-up tables, whose cost depends on how many
 neighbouring points share a table cell; the noise grid shows the worst case.
 
@@ -32,6 +35,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import resource
 import statistics
 import time
 import warnings
@@ -42,13 +46,25 @@ import xarray as xr
 
 
 def median_time(func, repeat: int) -> float:
-    func()  # warm-up: caches, lookup tables, lazy imports
-    times = []
+    """Median wall-clock time of ``func()`` over ``repeat`` calls (see :func:`median_costs`)."""
+    return median_costs(func, repeat)[0]
+
+
+def median_costs(func, repeat: int) -> tuple[float, float, float]:
+    """Medians over ``repeat`` calls of ``func()``, after one warm-up call (caches, lookup
+    tables, lazy imports): wall-clock seconds, CPU seconds of the process (user + system,
+    all threads; ``resource.getrusage``) and minor page faults."""
+    func()
+    walls, cpus, faults = [], [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        faults.append(after.ru_minflt - before.ru_minflt)
+    return statistics.median(walls), statistics.median(cpus), statistics.median(faults)
 
 
 GRIDS = ("forecast", "noise")
@@ -255,16 +271,19 @@ def run_grid(ds: xr.Dataset, kind: str, repeat: int) -> None:
         out = compute_indices(ds)
         return out["spectator_level"].values
 
-    results = {
-        "bare numpy wind chill": median_time(bare_numpy, repeat),
-        "bulletin.indices.wind_chill": median_time(lambda: wind_chill(t, v_kmh), repeat),
-        "xclim wind_chill_index (default: CAN, masked)": median_time(xclim_default, repeat),
-        "xclim wind_chill_index (US, unmasked)": median_time(xclim_us, repeat),
-        "bulletin.compute_indices (six indices)": median_time(ours_all, repeat),
+    costs = {
+        "bare numpy wind chill": median_costs(bare_numpy, repeat),
+        "bulletin.indices.wind_chill": median_costs(lambda: wind_chill(t, v_kmh), repeat),
+        "xclim wind_chill_index (default: CAN, masked)": median_costs(xclim_default, repeat),
+        "xclim wind_chill_index (US, unmasked)": median_costs(xclim_us, repeat),
+        "bulletin.compute_indices (six indices)": median_costs(ours_all, repeat),
     }
+    results = {name: wall for name, (wall, _, _) in costs.items()}
     print(f"{kind} grid: {n:.3g} float32 points {dict(ds.sizes)}; median of {repeat} runs")
-    for name, seconds in results.items():
-        print(f"  {name:<48s} {seconds:8.3f} s  {n / seconds:10.3g} points/s")
+    print(f"  {'':<48s} {'wall':>8s}  {'points/s':>10s}  {'CPU':>7s}  {'faults':>7s}")
+    for name, (seconds, cpu, faults) in costs.items():
+        print(f"  {name:<48s} {seconds:8.3f} s  {n / seconds:10.3g}  {cpu:6.3f} s  {faults:7.0f}")
+    print(f"  load average (1, 5, 15 min): {os.getloadavg()}")
     ours = results["bulletin.indices.wind_chill"]
     bare = results["bare numpy wind chill"]
     xc = results["xclim wind_chill_index (default: CAN, masked)"]
