@@ -176,10 +176,12 @@ def _output_dtypes(arrays: dict[str, xr.DataArray], kwargs: dict) -> list[np.dty
     return [result[name].dtype for name in OUTPUTS]
 
 
-#: Points per dask chunk when the forecast comes as numpy arrays (our choice: large enough
-#: that dask's per-chunk overhead and the re-faulting of each chunk's freshly allocated
-#: temporaries stay small, small enough that a chunk's temporaries, some 100 bytes a point,
-#: about 200 MB, stay well within memory; benchmarks/README.md has the measurements).
+#: Points per dask chunk when the forecast comes as numpy arrays (our choice: about twenty
+#: chunks on a 1e7-point grid, so that dask's threads share the work evenly, each large
+#: enough that its fixed cost, the daily index and the snowfall window along the time axis,
+#: stays small; the point-wise temporaries live in the engine's slabs,
+#: ``bulletin.indices.combined.SLAB_POINTS``, whatever the chunk; benchmarks/README.md has
+#: the measurements).
 CHUNK_POINTS = 1 << 19
 
 
