@@ -883,7 +883,12 @@ def _overview_context(
             )
             named |= frozenset(ids)
         groups_ids = [frozenset(vid for vid in places.order if levels[vid] == lv) for lv in ordered]
-        if named_before == groups_ids[:1] and 1 < len(groups_ids[0]) < len(places.order):
+        # Not in the shortest form, where the wind chill sentence before frostbite is left out.
+        if (
+            concise < 3
+            and named_before == groups_ids[:1]
+            and 1 < len(groups_ids[0]) < len(places.order)
+        ):
             groups[0]["places"] = book.places("same")
         named_before = groups_ids[:1] if concise or len(groups) == 1 else groups_ids
         indices[index] = {
