@@ -79,12 +79,23 @@ def test_bad_tables_give_one_line_errors(table):
         venue_rows(table.to_dict(), venue)
     with pytest.raises(ScriptError, match="lacks column"):
         venue_rows(table.drop(columns=["uv_index"]), venue)
-    with pytest.raises(ScriptError, match="ensemble members"):
-        venue_rows(table.assign(member=0), venue)
+    with pytest.raises(ScriptError, match="ensemble venue table is empty"):
+        venue_rows(table.iloc[0:0].assign(member=0), venue)
     with pytest.raises(ScriptError, match="is not in the venue table"):
         venue_rows(table[table["venue_id"] != venue.id], venue)
     with pytest.raises(ScriptError, match="is not in the venue table"):
         venue_day(table, venue, dt.date(2022, 3, 1))
+
+
+def test_an_ensemble_table_is_read_as_its_control_member(table):
+    venue = _venues()[0]
+    members = [table.assign(member=m) for m in (0, 1)]
+    members[1]["temperature_degC"] = members[1]["temperature_degC"] - 10.0
+    ensemble = pd.concat(members, ignore_index=True)
+    rows = venue_rows(ensemble, venue)
+    assert "member" not in rows.frame
+    own = venue_rows(table, venue)
+    assert rows.frame["temperature_degC"].tolist() == own.frame["temperature_degC"].tolist()
 
 
 def test_day_facts_agree_with_the_hourly_rows(table):

@@ -18,6 +18,7 @@ import pandas as pd
 from ..compute import LEVEL_VARIABLES
 from ..errors import ScriptError
 from ..venues import Venue
+from .ensemble import control_member
 
 #: The columns the facts are built from (:func:`bulletin.venue_table` writes them all).
 REQUIRED_COLUMNS = (
@@ -128,7 +129,8 @@ class VenueRows:
 
 
 def check_table(table: object) -> pd.DataFrame:
-    """The venue table, checked: a DataFrame of one forecast with the required columns."""
+    """The venue table, checked: a DataFrame with the required columns, of one forecast (an
+    ensemble table gives its control member, :func:`bulletin.facts.ensemble.control_member`)."""
     if not isinstance(table, pd.DataFrame):
         raise ScriptError(f"expected a venue table (pandas DataFrame), not {type(table).__name__}")
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
@@ -136,12 +138,7 @@ def check_table(table: object) -> pd.DataFrame:
         raise ScriptError(
             f"venue table lacks column(s) {', '.join(missing)} (make it with bulletin.venue_table)"
         )
-    if "member" in table.columns:
-        raise ScriptError(
-            f"the venue table holds {table['member'].nunique()} ensemble members; a script is "
-            "written from one forecast: select one member first"
-        )
-    return table
+    return control_member(table)
 
 
 def venue_rows(table: pd.DataFrame, venue: Venue) -> VenueRows:
