@@ -49,6 +49,7 @@ from .facts import (
     overview,
     venue_day,
 )
+from .indices.clothing import NOT_LIMITING_H
 from .sandbox import (
     BoundedSandbox,
     ConfinedLoader,
@@ -103,9 +104,10 @@ SPOKEN_SECONDS = {"venue": (45.0, 75.0), "overview": (60.0, 90.0)}
 #: several warnings).
 CONCISE_LEVELS = (0, 1, 2, 3)
 
-#: The exposure limit (ISO 11079 DLE for a 3 clo outfit) is spoken when shorter than 2 hours
-#: (our choice: below 2 hours a spectator has to plan for warming breaks).
-EXPOSURE_QUOTE_MAX_H = 2.0
+#: The exposure limit (ISO 11079 DLEmin of the warmest outfit,
+#: ``bulletin.indices.clothing``) is spoken when it limits the stay: shorter than
+#: ``NOT_LIMITING_H`` (8 h; ISO 11079 reports longer DLEs as "more than 8 h").
+EXPOSURE_QUOTE_MAX_H = NOT_LIMITING_H
 
 _TAG_RE = re.compile(r"^\[([A-Za-z_]+)\]\s*")
 _ZH_SENTENCE_RE = re.compile(r"[^。！？]+[。！？]*")

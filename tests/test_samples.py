@@ -36,12 +36,18 @@ def sample_indices():
     return beijing, yulong
 
 
+# Clothing level 1 (a jacket, ICLneutral <= 1 clo for a standing spectator) needs about +15 C
+# in shade; neither sample (February in Beijing, spring on Yulong at 2.4-4.5 km) is that warm.
+# tests/test_indices_clothing.py reaches it on mild conditions.
+NOT_IN_SAMPLES = {"clothing_level": {1}}
+
+
 def test_every_level_of_every_index_occurs(sample_indices):
     for name, levels in ALL_LEVELS.items():
         seen = set()
         for ds in sample_indices:
             seen |= set(np.unique(ds[name].values).tolist())
-        missing = set(levels) - seen
+        missing = set(levels) - seen - NOT_IN_SAMPLES.get(name, set())
         assert not missing, f"{name}: levels {sorted(missing)} never occur in the samples"
     lenses = set()
     for ds in sample_indices:

@@ -309,7 +309,11 @@ def test_cards_are_the_short_form_of_the_voice(table):
         ("en", "about 4 minutes", ""),
     ):
         script = render_script(cold, venue, lang=lang, date=DAY)
-        said = {s.index: s.display for s in script.sentences if s.index}
+        # An index may be voiced in several sentences while its card shows: all of them count.
+        said: dict[str, str] = {}
+        for s in script.sentences:
+            if s.index:
+                said[s.index] = f"{said.get(s.index, '')} {s.display}".strip()
         facts = day_facts(cold, venue, lang, DAY)
         cards = {card.index: card for card in facts.cards}
         assert minutes in said["frostbite"] and cards["frostbite"].figure.startswith("≈4")
