@@ -196,8 +196,11 @@ def indices_command(
     if grid:
         from .forecast import open_forecast
         from .grid_output import grid_format, write_grid_indices
+        from .output import check_free_space
 
         grid_format(output)  # a usage error (exit 2) before the forecast is read
+        folder = Path(output).absolute().parent
+        check_free_space(folder, what="the gridded indices")
         log.info("reading %s", ", ".join(str(p) for p in forecast))
         write_grid_indices(open_forecast(forecast, chunks={}), output)
         log.info("wrote the gridded indices to %s", output)

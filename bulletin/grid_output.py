@@ -132,7 +132,10 @@ def write_grid_indices(
     encoding = _encoding(product)
     if kind == "netcdf":
         with atomic_path(path, suffix=".tmp.nc") as tmp:
-            product.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+            # netCDF4, the engine the files are read with: an h5netcdf write that fails (a full
+            # disk) crashes the process when xarray closes the file again
+            # (tests/test_reliability.py).
+            product.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
     else:
         with atomic_folder(path) as tmp:
             product.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2, consolidated=True)

@@ -74,7 +74,7 @@ def storage_error(error: OSError, path: str | Path | None = None) -> OutputError
     error names): the path, the system's text, the errno name and, for a full disk, an
     exceeded quota, a read-only file system or a link loop, the cause in words."""
     where = path if path is not None else error.filename
-    text = error.strerror or str(error) or type(error).__name__
+    text = " ".join((error.strerror or str(error) or type(error).__name__).split())
     code = errno.errorcode.get(error.errno or 0)
     cause = _CAUSES.get(error.errno or 0)
     detail = f"{text} ({code})" if code else text
@@ -125,6 +125,34 @@ def file_target(path: str | Path) -> Path:
         if test(mode):
             raise OutputError(f"refusing to write over {path}: it is {kind}")
     return target
+
+
+def disk_full_cause(folder: str | Path, error: BaseException) -> OutputError | None:
+    """For a write into ``folder`` that failed with ``error`` (libraries such as netCDF-C
+    report a full disk only as "NetCDF: HDF error"): the one-line "the disk is full" error
+    when the folder's file system now has less than :data:`FREE_SPACE_MARGIN` bytes free,
+    else None."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    if free >= FREE_SPACE_MARGIN:
+        return None
+    detail = " ".join(str(error).split())[:120] or type(error).__name__
+    return OutputError(
+        f"{folder}: the disk is full ({free / 2**20:.1f} MiB free; the writer said: {detail}) "
+        "(ENOSPC)"
+    )
+
+
+def _full_disk(folder: Path, error: BaseException) -> OutputError | None:
+    """A write into ``folder`` failed with ``error``: the full disk it was, if it was one and
+    ``error`` does not already say so (see :func:`disk_full_cause`)."""
+    if not isinstance(error, Exception) or isinstance(error, BulletinError):
+        return None
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return None  # named as such by storage_error
+    return disk_full_cause(folder, error)
 
 
 #: ``.<name>.<pid>-<12 hex digits><suffix>``: the temporaries and moved-aside folders of
@@ -179,7 +207,9 @@ def atomic_path(path: str | Path, *, suffix: str = ".tmp") -> Iterator[Path]:
     ``suffix`` ends the temporary's name (for writers that choose the format by it, such as
     ffmpeg: ``".tmp.mp4"``).
 
-    A failure (or an interrupt) leaves the target as it was and removes the temporary."""
+    A failure (or an interrupt) leaves the target as it was and removes the temporary; a
+    failure on a disk that is now full becomes the "the disk is full" :class:`OutputError`
+    (:func:`disk_full_cause`), whatever the writer called it."""
     target = file_target(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -198,8 +228,11 @@ def atomic_path(path: str | Path, *, suffix: str = ".tmp") -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
+        cause = _full_disk(folder, exc)  # judged before the temporary frees the space
         tmp.unlink(missing_ok=True)
+        if cause is not None:
+            raise cause from None
         raise
 
 
@@ -300,8 +333,11 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
         os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
+        cause = _full_disk(target.parent, exc)
         shutil.rmtree(tmp, ignore_errors=True)
+        if cause is not None:
+            raise cause from None
         raise
 
 
@@ -356,6 +392,7 @@ __all__ = [
     "atomic_path",
     "check_free_space",
     "check_writable_folder",
+    "disk_full_cause",
     "file_target",
     "folder_target",
     "provisional_folder",

@@ -422,3 +422,40 @@ def test_full_disk_stops_bulletin_daily_before_its_units(full_disk, tmp_path):
     assert "pyttsx3" not in result.stderr
     files = [p.name for p in (full_disk / "daily").rglob("*") if not p.is_dir()]
     assert files == [".bulletin-daily.lock"]  # no unit was started
+
+
+def test_gridded_indices_onto_a_disk_that_fills_up_is_a_one_line_error(tmp_path):
+    # Past the up-front check (a 72 MiB disk), the product (about 120 MB) fills it. Written
+    # through h5netcdf, the failed write crashed the process (SIGSEGV) when xarray closed the
+    # file again; netCDF4 reports "NetCDF: HDF error", named here as the full disk it is.
+    where = tmp_path / "small"
+    _mount_tmpfs(where, "size=72m")
+    try:
+        times = pd.date_range("2022-02-05T00:00", periods=72, freq="h")
+        lat, lon = np.linspace(39.0, 42.0, 200), np.linspace(114.0, 117.0, 200)
+        shape = (times.size, lat.size, lon.size)
+        rng = np.random.default_rng(0)
+        dims = ("time", "lat", "lon")
+        forecast = xr.Dataset(
+            {
+                "tas": (dims, (265 + 5 * rng.random(shape)).astype("f4"),
+                        {"standard_name": "air_temperature", "units": "K"}),
+                "hurs": (dims, (60 + 20 * rng.random(shape)).astype("f4"),
+                         {"standard_name": "relative_humidity", "units": "%"}),
+                "sfcWind": (dims, (5 * rng.random(shape)).astype("f4"),
+                            {"standard_name": "wind_speed", "units": "m s-1"}),
+            },
+            coords={
+                "time": ("time", times.values, {"standard_name": "time"}),
+                "lat": ("lat", lat, {"standard_name": "latitude", "units": "degrees_north"}),
+                "lon": ("lon", lon, {"standard_name": "longitude", "units": "degrees_east"}),
+            },
+        )  # fmt: skip
+        source = tmp_path / "grid.nc"
+        forecast.to_netcdf(source, engine="netcdf4")
+        result = run_cli("-q", "indices", str(source), "--grid", "-o", str(where / "g.nc"))
+        assert result.returncode == 1, result.stderr  # not -11
+        one_error(result, str(where), "the disk is full", "ENOSPC")
+        assert list(where.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
