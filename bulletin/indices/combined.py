@@ -11,7 +11,8 @@ public index functions, sharing what they have in common:
 
 It works on numpy arrays holding the whole time axis; :func:`bulletin.compute_indices`
 hands it one dask chunk at a time (chunks split only the other dimensions), so results do
-not depend on the chunking.
+not depend on the chunking. Within a call, what depends on each point alone runs slab by
+slab (:data:`SLAB_POINTS`), and the outputs may be arrays the caller gives (``out=``).
 """
 
 from __future__ import annotations
