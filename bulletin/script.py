@@ -635,6 +635,7 @@ def _alert_facts(alert: Alert, book: Phrasebook) -> dict[str, Any]:
         "force": alert.force,
         "gust_force": alert.gust_force,
         "gust": alert.gust,
+        "hours": alert.hours,
     }
 
 
@@ -923,6 +924,8 @@ def _overview_context(
         drops = [a.drop for a in members if a.drop is not None]
         group["drop_min"] = min(drops) if drops else None
         group["drop_max"] = max(drops) if drops else None
+        spans = [a.hours for a in members if a.hours is not None]
+        group["hours"] = max(spans) if spans else None
         forces = [a.force for a in members if a.force is not None]
         group["force"] = max(forces) if forces else None
         gusts = [a.gust_force for a in members if a.gust_force is not None]

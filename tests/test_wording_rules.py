@@ -351,3 +351,53 @@ def test_same_input_same_words_and_contrasts_from_the_data(table, tmp_path):
     overview = render_overview(table, _venues(), lang="en", date=DAY).display_text
     assert "The coldest wind chill is at" in overview
     assert "best at" in overview or "mildest at" in overview
+
+
+# -- cold waves over 24, 48 and 72 hours (GB/T 20484-2017) -----------------------------------
+@pytest.mark.parametrize(
+    ("drop", "t_min", "hours", "colour"),
+    [
+        (8.0, 4.0, 24, "blue"),
+        (9.0, 4.0, 48, None),  # 48 h needs 10 K
+        (10.0, 4.0, 48, "blue"),
+        (12.0, 2.0, 48, "yellow"),
+        (13.0, 1.0, 72, "blue"),  # 72 h: 12 K blue, 14 K yellow
+        (16.0, 0.0, 72, "orange"),
+        (16.0, 0.5, 72, "yellow"),  # the minimum must reach 0 °C for the strongest grade
+    ],
+)
+def test_cold_wave_grades_over_two_and_three_days(drop, t_min, hours, colour):
+    from bulletin.facts.alerts import cold_wave_colour
+
+    assert cold_wave_colour(drop, t_min, hours) == colour
+
+
+def _shifted(rows: pd.DataFrame, days: int) -> pd.DataFrame:
+    """``rows`` moved ``days`` earlier, both time columns in the table's own format."""
+    moved = rows.copy()
+    utc = pd.to_datetime(moved["time_utc"]) - pd.Timedelta(days=days)
+    local = pd.to_datetime(moved["time_local"]) - pd.Timedelta(days=days)
+    moved["time_utc"] = utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    moved["time_local"] = local.map(lambda t: t.isoformat())
+    return moved
+
+
+def test_a_slow_cold_wave_is_warned_over_three_days(table):
+    """Minima falling 5 K a day for three days: no 24 h grade, but the 72 h fall of 15 K is a
+    cold wave (GB/T 20484-2017), said with its span."""
+    venue = _venues()[0]
+    mine = table[table["venue_id"] == venue.id]
+    first = mine[mine["time_local"].str.startswith("2022-02-05")]
+    longer = pd.concat([_shifted(first, 2), _shifted(first, 1), mine], ignore_index=True)
+    day_of = pd.to_datetime(longer["time_local"].str.slice(0, 10))
+    days_before = (pd.Timestamp("2022-02-06") - day_of).dt.days.clip(lower=0)
+    # Whole days at a constant temperature: -2 °C on 6 February, 5 K warmer each day before.
+    longer["temperature_degC"] = -2.0 + 5.0 * days_before
+    day = venue_day(longer, venue, pd.Timestamp(DAY).date())
+    falls = [None if b is None else b - day.today.t_min for b in day.earlier_t_min]
+    assert falls == [5.0, 10.0, 15.0]
+    waves = [a for a in alerts(day) if a.kind == "cold_wave"]
+    assert [(w.hours, w.colour) for w in waves] == [(72, "yellow")]
+    zh = render_script(longer, venue, lang="zh", date=DAY).display_text
+    en = render_script(longer, venue, lang="en", date=DAY).display_text
+    assert "三天内下降15℃" in zh and "within 3 days" in en

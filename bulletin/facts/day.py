@@ -183,6 +183,9 @@ class VenueDay:
     periods: tuple[PeriodFacts, ...]  # the spectator parts of the day, in order
     today: DaySummary
     yesterday: DaySummary | None  # when the table covers all of the day before
+    # Daily minima (°C) of the 1, 2 and 3 days before, None where the table does not cover
+    # that whole day: the 24, 48 and 72 h falls of GB/T 20484-2017 (facts.alerts).
+    earlier_t_min: tuple[float | None, float | None, float | None]
     worst: Mapping[str, Worst]  # every index of LEVEL_INDICES, over the spectator hours
     wind_chill_min: Extreme
     temperature_min: Extreme
@@ -384,12 +387,31 @@ def _quotable_frostbite(rows: VenueRows) -> VenueRows:
     return rows.replace(frostbite_minutes=minutes.where(quotable))
 
 
+def _earlier_minima(
+    rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]
+) -> tuple[float | None, float | None, float | None]:
+    """The daily minimum temperature of each of the three days before ``date`` that the table
+    covers whole (``days``), else None."""
+    earlier = [date - dt.timedelta(days=k) for k in (1, 2, 3)]
+    covered = {d.isoformat() for d in earlier if days.get(d, False)}
+    if not covered:
+        return (None, None, None)
+    picked = rows.on(covered)
+    minima = {
+        str(row["local_date"]): float(row["temperature_min"])
+        for row in aggregate(picked.frame, picked.wall, by="day").to_dict("records")
+    }
+    first, second, third = (minima.get(d.isoformat()) for d in earlier)
+    return (first, second, third)
+
+
 def _build_day(rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]) -> VenueDay:
     venue = rows.venue
     iso = date.isoformat()
     before_date = date - dt.timedelta(days=1)
     before = before_date.isoformat()
     has_yesterday = bool(days.get(before_date, False))
+    earlier_t_min = _earlier_minima(rows, date, days)
     rows = _quotable_frostbite(rows.on({iso, before}))
     today_rows = rows.on({iso})
     period_table = aggregate(today_rows.frame, today_rows.wall, by="period")
@@ -449,6 +471,7 @@ def _build_day(rows: VenueRows, date: dt.date, days: Mapping[dt.date, bool]) -> 
         periods=periods,
         today=today,
         yesterday=yesterday,
+        earlier_t_min=earlier_t_min,
         worst=worst,
         wind_chill_min=wind_chill_min,
         temperature_min=_first_extreme([p.t_min for p in periods], "min"),
