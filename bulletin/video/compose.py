@@ -354,7 +354,8 @@ def write_bulletin_video(
 ) -> VideoStats:
     """Encode the compositor's frames with ``speech_wav`` as AAC into ``out_path`` (H.264,
     1280x720, 25 fps), streaming: moviepy asks for one frame at a time. Written to a
-    temporary file beside ``out_path`` and renamed into place."""
+    temporary file beside ``out_path`` and renamed into place; ``thumbnail.jpg`` is written
+    beside it (:mod:`bulletin.video.thumbnail`)."""
     from moviepy import AudioFileClip, VideoClip
 
     if not (duration_s > 0 and math.isfinite(duration_s)):
@@ -391,6 +392,13 @@ def write_bulletin_video(
         for item in (clip, audio):
             if item is not None:
                 item.close()
+    from .thumbnail import THUMBNAIL_NAME, write_thumbnail
+
+    # The sharing picture beside the video: its last frame, the venue named on it.
+    write_thumbnail(
+        compositor.frame(frames - 1), out_path.with_name(THUMBNAIL_NAME),
+        title=compositor.facts.venue_name, subtitle=compositor.facts.date_text,
+    )  # fmt: skip
     total = time.perf_counter() - started
     return VideoStats(
         frames=frames,
