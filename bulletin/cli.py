@@ -24,6 +24,7 @@ from .cli_options import (
     elevation_option,
     forecast_argument,
     lang_option,
+    latest_run_option,
     load_venues,
     quiet_option,
     templates_option,
@@ -34,6 +35,7 @@ from .cli_options import (
     voice_option,
 )
 from .cli_run import run_command
+from .cli_serve import serve_command
 from .errors import BulletinError, ScriptError
 from .output import storage_error
 from .venues import venues_to_csv, venues_to_json
@@ -164,6 +166,7 @@ def _print_summary(table) -> None:
     help="Output format (default: from the file suffix, else csv).",
 )
 @elevation_option
+@latest_run_option
 @click.option(
     "--summary/--no-summary",
     default=True,
@@ -183,6 +186,7 @@ def indices_command(
     output: str,
     fmt: str | None,
     elevation_correction: bool,
+    latest_run: bool,
     summary: bool,
     grid: bool,
 ) -> None:
@@ -202,7 +206,7 @@ def indices_command(
         folder = Path(output).absolute().parent
         check_free_space(folder, what="the gridded indices")
         log.info("reading %s", ", ".join(str(p) for p in forecast))
-        write_grid_indices(open_forecast(forecast, chunks={}), output)
+        write_grid_indices(open_forecast(forecast, chunks={}, latest_run=latest_run), output)
         log.info("wrote the gridded indices to %s", output)
         return
     if output != "-":
@@ -213,7 +217,9 @@ def indices_command(
     venues = load_venues(venues_file, venue_ids)
     log.info("reading %s", ", ".join(str(p) for p in forecast))
     log.info("computing indices for %d venue(s)", len(venues))
-    table = forecast_table(forecast, venues, elevation_correction=elevation_correction)
+    table = forecast_table(
+        forecast, venues, elevation_correction=elevation_correction, latest_run=latest_run
+    )
     write_table(table, output, fmt)
     if output != "-":
         log.info("wrote %d rows to %s", len(table), output)
@@ -241,6 +247,7 @@ def _bulletin_options(command):
         templates_option,
         venues_file_option,
         elevation_option,
+        latest_run_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -266,11 +273,15 @@ def _check_script_inputs(lang: str, kind: str, date: str | None, templates: Path
     check_templates(templates, lang=lang, kind=kind)
 
 
-def _bulletin_script(forecast, venues, lang, kind, date, templates_dir, elevation_correction):
+def _bulletin_script(
+    forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
+):
     from .pipeline import forecast_table, make_script
 
     log.info("reading %s", ", ".join(str(p) for p in forecast))
-    table = forecast_table(forecast, venues, elevation_correction=elevation_correction)
+    table = forecast_table(
+        forecast, venues, elevation_correction=elevation_correction, latest_run=latest_run
+    )
     script = make_script(
         table, venues, lang=lang, kind=kind, date=date, templates_dir=templates_dir
     )
@@ -304,6 +315,7 @@ def script_command(
     templates_dir: Path | None,
     venues_file: Path | None,
     elevation_correction: bool,
+    latest_run: bool,
     output: str | None,
 ) -> None:
     """Write the bulletin script of a venue (or the overview of venues) for one local day.
@@ -318,14 +330,14 @@ def script_command(
     if output in (None, "-"):
         _check_script_inputs(lang, kind, date, templates_dir)
         script = _bulletin_script(
-            forecast, venues, lang, kind, date, templates_dir, elevation_correction
+            forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
         )
         click.echo(script.display_text)
         return
     with provisional_folder(output):  # a failure leaves no folder it made
         _check_script_inputs(lang, kind, date, templates_dir)
         script = _bulletin_script(
-            forecast, venues, lang, kind, date, templates_dir, elevation_correction
+            forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
         )
         files = write_script_files(script, output)
     log.info("wrote %s", ", ".join(str(path) for path in files.values()))
@@ -355,6 +367,7 @@ def speak_command(
     templates_dir: Path | None,
     venues_file: Path | None,
     elevation_correction: bool,
+    latest_run: bool,
     engine: str,
     voice: str | None,
     rate: int | None,
@@ -373,7 +386,7 @@ def speak_command(
         check_request(lang, engine=engine, voice=voice, rate=rate)
         _check_script_inputs(lang, kind, date, templates_dir)
         script = _bulletin_script(
-            forecast, venues, lang, kind, date, templates_dir, elevation_correction
+            forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
         )
         spoken = speak_script(script, output, engine=engine, voice=voice, rate=rate)
     log.info(
@@ -410,6 +423,7 @@ cli.add_command(make_avatar_cli(_synthesize_for_avatar))
 cli.add_command(daily_command)
 cli.add_command(schedule_command)
 cli.add_command(run_command)
+cli.add_command(serve_command)
 
 
 def _quiet_broken_pipe() -> None:

@@ -20,6 +20,7 @@ from .cli_options import (
     avatar_option,
     date_option,
     lang_option,
+    latest_run_option,
     load_venues,
     templates_option,
     tts_option,
@@ -43,6 +44,7 @@ LANG_CHOICES = ("zh", "en", "all")
 @date_option
 @templates_option
 @venues_file_option
+@latest_run_option
 @click.option(
     "-o",
     "--output",
@@ -61,6 +63,7 @@ def run_command(
     date: str | None,
     templates_dir: Path | None,
     venues_file: Path | None,
+    latest_run: bool,
     output: Path,
 ) -> None:
     """Write the bulletin video, speech, script, chart and poster of venues.
@@ -92,7 +95,7 @@ def run_command(
     check_free_space(output, what="a venue bulletin")  # a full disk is named at once
 
     log.info("reading %s", ", ".join(str(p) for p in forecast))
-    read = read_forecast(forecast, venues)
+    read = read_forecast(forecast, venues, latest_run=latest_run)
     table, init = read.table, read.init
     log.info("forecast %s: %d venue(s) x %s", init.strftime("%Y-%m-%d %H:%MZ"), len(venues),
              "+".join(languages))  # fmt: skip

@@ -138,9 +138,12 @@ def forecast_table(
     venues: Sequence[Venue],
     *,
     elevation_correction: bool = True,
+    latest_run: bool = False,
 ) -> pd.DataFrame:
     """The hourly venue table of ``venues`` from forecast files (:func:`read_forecast`)."""
-    return read_forecast(forecast, venues, elevation_correction=elevation_correction).table
+    return read_forecast(
+        forecast, venues, elevation_correction=elevation_correction, latest_run=latest_run
+    ).table
 
 
 def check_script_request(kind: str, venues: Sequence[Venue]) -> None:

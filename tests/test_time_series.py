@@ -8,14 +8,14 @@ import logging
 import sys
 from pathlib import Path
 
-import click
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from bulletin.errors import ForecastError
 from bulletin.forecast import open_forecast
+
+from .clirun import run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "samples"))
 from grib_writer import write_grib
@@ -155,18 +155,22 @@ def test_latest_run_drops_an_older_run_the_newer_one_covers(tmp_path):
     assert ds.sizes["time"] == 7
 
 
-def test_latest_run_cli_option(tmp_path):
-    from bulletin.cli_options import latest_run_option
-
-    @click.command()
-    @latest_run_option
-    def command(latest_run: bool) -> None:
-        click.echo(f"latest_run={latest_run}")
-
-    runner = CliRunner()
-    assert runner.invoke(command, []).output.strip() == "latest_run=False"
-    assert runner.invoke(command, ["--latest-run"]).output.strip() == "latest_run=True"
-    assert "newest" in runner.invoke(command, ["--help"]).output
+def test_latest_run_on_the_command_line(tmp_path):
+    """``bulletin indices`` refuses overlapping runs in one line, and ``--latest-run`` reads
+    them as one series (the ``script``, ``speak`` and ``run`` commands share the option)."""
+    first = _write_run(tmp_path / "00.grib2", DAY, range(0, 13))
+    second = _write_run(tmp_path / "06.grib2", DAY + pd.Timedelta(6, "h"), range(0, 13))
+    table = tmp_path / "table.csv"
+    args = ["indices", str(first), str(second), "--venue", "national-stadium", "-o", str(table)]
+    refused = run_cli(*args)
+    assert refused.returncode != 0 and not table.exists()
+    assert "--latest-run" in refused.stderr and "Traceback" not in refused.stderr
+    read = run_cli(*args, "--latest-run", "--no-summary")
+    assert read.returncode == 0, read.stderr
+    rows = pd.read_csv(table)
+    assert len(rows) == 19  # 00 UTC run for 00-05, the 06 UTC run for 06-18
+    for command in ("script", "speak", "run"):
+        assert "--latest-run" in run_cli(command, "--help").stdout
 
 
 def test_one_file_with_overlapping_runs_is_one_line(tmp_path):
