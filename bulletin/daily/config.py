@@ -13,6 +13,9 @@
     voice = "cmn"                                     # optional voice name
     date = 2022-02-05                                 # optional local day of the bulletins
     templates = "my-templates"                        # optional template folder
+    agency = "Beijing Meteorological Service"         # optional: the issuing agency, on the page
+    logo = "logo.png"                                 # optional: its logo (PNG, JPEG or WebP)
+    site_url = "https://example.org/bulletins/"       # optional: where the output root is served
 
 ``forecast = "ecmwf-opendata:ifs"`` (or ``ecmwf-opendata:aifs``, ``ecmwf-opendata:ens``)
 fetches the latest complete run of ECMWF open data instead (:mod:`bulletin.readers.opendata`),
@@ -88,6 +91,9 @@ class DailyConfig:
     date: dt.date | None = None
     templates: Path | None = None
     opendata: OpenDataSettings | None = None
+    agency: str | None = None
+    logo: Path | None = None
+    site_url: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def forecast_patterns(self, day: dt.date) -> list[str]:
@@ -166,6 +172,9 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         "date",
         "templates",
         "opendata",
+        "agency",
+        "logo",
+        "site_url",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -214,6 +223,19 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     templates = data.get("templates")
     if templates is not None:
         templates = _resolve(folder, _string("templates", templates))
+    agency = data.get("agency")
+    if agency is not None:
+        agency = _string("agency", agency).strip()
+    logo = data.get("logo")
+    if logo is not None:
+        logo = _resolve(folder, _string("logo", logo))
+        if logo.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp") or not logo.is_file():
+            raise ConfigError(f"config key 'logo': {logo} is not a PNG, JPEG or WebP file")
+    site_url = data.get("site_url")
+    if site_url is not None and not _string("site_url", site_url).startswith(
+        ("http://", "https://")
+    ):
+        raise ConfigError(f"config key 'site_url' must be an http(s) URL, not {site_url!r}")
     return DailyConfig(
         source=source,
         forecast=forecast,
@@ -227,6 +249,9 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         date=date,
         templates=templates,
         opendata=opendata,
+        agency=agency,
+        logo=logo,
+        site_url=site_url,
         raw=dict(data),
     )
 

@@ -12,6 +12,8 @@ Schema (``bulletin.daily.page`` reads it; keys are stable)::
                 "folder": "<venue>/<lang>", "outputs": {"<file>": {"sha256", "bytes"}},
                 "speech_seconds": float | null, "stage_seconds": {...}}],
      "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...}}],
+     "page": {"agency": str | null, "logo": "logo.png" | null, "timezone": IANA zone | null,
+              "site_url": str | null},
      "opendata": {"source": "ecmwf-opendata:<model>", "server": str, "init_utc": iso,
                   "steps": [int], "params": [str], "absent_params": [str],
                   "reused_cache": bool, "files": [{"path", "sha256", "bytes"}]}}
@@ -20,6 +22,10 @@ Schema (``bulletin.daily.page`` reads it; keys are stable)::
 (:mod:`bulletin.readers.opendata`): the run, what was fetched and what the model did not
 publish, whether the cache of an earlier fetch was reused, and each fetched file's SHA-256
 (computed again here from the file read, not copied from the cache's record).
+
+``page`` is what the public pages show beyond the bulletins (:func:`bulletin.daily.page.page_record`):
+the issuing agency, its logo copied into the run folder, the venues' time zone for the times
+shown, and the address the output root is published at.
 
 ``skipped`` means finished by an earlier run (the complete folder was there); its outputs are
 still listed. Folders are relative to the run folder ``ROOT/<init date>/<init hour>Z``.

@@ -489,11 +489,16 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
             manifest["opendata"] = opendata_record(fetched)
         if previous is not None and previous.get("run_id"):
             manifest["previous_run_id"] = previous["run_id"]
-        from .page import write_index_html
+        from .page import page_record, write_index_html, write_site_pages
 
+        manifest["page"] = page_record(
+            run_folder, timezone=venues[0].timezone, agency=config.agency, logo=config.logo,
+            site_url=config.site_url,
+        )  # fmt: skip
         manifest["finished_utc"] = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
         index_path = write_index_html(run_folder, manifest)
         manifest_path = write_manifest(run_folder, manifest)
+        write_site_pages(root)  # ROOT/latest/index.html and ROOT/index.html
     failed = [
         f"{u['venue_id']}/{u['lang']}" for u in manifest["units"] if u["status"] == "failed"
     ] + [f"overview/{o['lang']}" for o in manifest["overview"] if o["status"] == "failed"]
