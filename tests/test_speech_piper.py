@@ -7,7 +7,7 @@ import pytest
 import soundfile
 
 from bulletin.errors import SpeechError
-from bulletin.speech import normalize, synthesize
+from bulletin.speech import measure_wav, normalize, synthesize
 from bulletin.speech.piper_engine import align_to_piper, length_scale_for
 from bulletin.speech.timings import RawPhoneme
 
@@ -52,6 +52,11 @@ def test_piper_speech_has_monotone_timings_that_match_its_audio(tmp_path):
     pytest.importorskip("onnx")
     result = synthesize(TEXT, "en", tmp_path, engine="piper")
     assert (result.engine, result.voice, result.sample_rate) == ("piper", "en_US-joe-medium", 22050)
+    # Normalised like the espeak-ng speech (EBU R128 programme loudness and true-peak ceiling).
+    measured = measure_wav(result.wav_path)
+    assert measured.integrated_lufs == pytest.approx(-23.0, abs=0.05)
+    assert measured.true_peak_dbtp <= -1.0
+    assert result.loudness.integrated_lufs == pytest.approx(measured.integrated_lufs, abs=1e-9)
     samples, rate = soundfile.read(result.wav_path, dtype="int16")
     assert result.duration_s == pytest.approx(len(samples) / rate, abs=1e-4)
     phonemes = result.phonemes

@@ -70,7 +70,8 @@ def test_chinese_cues_use_16_characters_and_keep_numbers_whole():
     )
     cues = build_cues(words, "zh")
     _check_layout(cues, words, "zh")
-    assert cues[0].lines == ("观众朋友们早上好，这里是延庆国家", "高山滑雪中心观赛天气播报。")
+    # The venue's name stays whole on the second line (a break inside a noun phrase is dear).
+    assert cues[0].lines == ("观众朋友们早上好，这里是延庆", "国家高山滑雪中心观赛天气播报。")
     assert all(len(line) <= 16 for cue in cues for line in cue.lines)
     assert any("-18°C，" in line for cue in cues for line in cue.lines)
 

@@ -1,9 +1,11 @@
 """Speech stage: bulletin script text -> WAV, phoneme/word/sentence timings and subtitles.
 
 ``synthesize(text, lang, out_dir)`` writes ``speech.wav`` and ``timings.json`` (format in
-:mod:`bulletin.speech.timings`); ``write_subtitles`` turns the word timings into SRT and WebVTT.
+:mod:`bulletin.speech.timings`); ``write_subtitles`` turns the word timings into SRT and WebVTT. The WAV is normalised to a
+programme loudness (:mod:`bulletin.speech.loudness`, EBU R128's -23 LUFS by default).
 """
 
+from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS, Loudness, measure_wav
 from bulletin.speech.result import SpeechResult
 from bulletin.speech.subtitles import Cue, build_cues, write_subtitles
 from bulletin.speech.synthesis import SpeechRequest, check_request, synthesize, synthesize_many
@@ -18,7 +20,9 @@ from bulletin.speech.timings import (
 from bulletin.spoken import normalize, normalize_for_speech
 
 __all__ = [
+    "DEFAULT_LOUDNESS_LUFS",
     "Cue",
+    "Loudness",
     "Phoneme",
     "Sentence",
     "SpeechRequest",
@@ -28,6 +32,7 @@ __all__ = [
     "Word",
     "build_cues",
     "check_request",
+    "measure_wav",
     "normalize",
     "normalize_for_speech",
     "read_timings",

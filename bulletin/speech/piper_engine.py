@@ -21,7 +21,6 @@ between their matched neighbours evenly.
 from __future__ import annotations
 
 import unicodedata
-import wave
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from difflib import SequenceMatcher
@@ -34,6 +33,7 @@ import numpy as np
 from bulletin.errors import SpeechError
 from bulletin.speech import espeak
 from bulletin.speech._io import prepare_output_dir, speech_file
+from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS, normalize_pcm, write_wav
 from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
 from bulletin.speech.timings import (
     RawPhoneme,
@@ -62,9 +62,16 @@ _STRESS_MARKS = "ˈˌ"
 
 
 def synthesize_piper(
-    text: str, lang: str, out_dir: Path, *, voice: str | None = None, rate: int | None = None
+    text: str,
+    lang: str,
+    out_dir: Path,
+    *,
+    voice: str | None = None,
+    rate: int | None = None,
+    loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS,
 ) -> SpeechResult:
-    """Speak English ``text`` with piper into ``out_dir`` (``speech.wav`` + ``timings.json``)."""
+    """Speak English ``text`` with piper into ``out_dir`` (``speech.wav`` + ``timings.json``),
+    normalised to ``loudness_lufs`` (:func:`bulletin.speech.loudness.normalize_pcm`)."""
     length_scale = check_options(lang, voice, rate)
     spoken = normalize(text, lang)
     out_dir = prepare_output_dir(out_dir)
@@ -101,14 +108,11 @@ def synthesize_piper(
     check_timings(timings)
     wav_path = out_dir / WAV_NAME
     timings_path = out_dir / TIMINGS_NAME
+    audio, loudness = normalize_pcm(audio, sample_rate, loudness_lufs)
     with speech_file(wav_path) as temporary:
-        with wave.open(str(temporary), "wb") as writer:
-            writer.setnchannels(1)
-            writer.setsampwidth(2)
-            writer.setframerate(sample_rate)
-            writer.writeframes(audio.tobytes())
+        write_wav(temporary, audio, sample_rate)
         write_timings(timings_path, timings)
-    return speech_result(timings, wav_path, timings_path)
+    return speech_result(timings, wav_path, timings_path, loudness)
 
 
 def check_options(lang: str, voice: str | None, rate: int | None) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulletin.speech.loudness import Loudness
 from bulletin.speech.timings import Phoneme, Sentence, Timings, Word
 
 WAV_NAME = "speech.wav"
@@ -29,9 +30,12 @@ class SpeechResult:
     engine: str
     voice: str
     lang: str
+    loudness: Loudness | None = None  # measured on speech.wav as written
 
 
-def speech_result(timings: Timings, wav_path: Path, timings_path: Path) -> SpeechResult:
+def speech_result(
+    timings: Timings, wav_path: Path, timings_path: Path, loudness: Loudness | None = None
+) -> SpeechResult:
     """The result of a synthesis whose ``timings`` were written to ``timings_path``."""
     return SpeechResult(
         wav_path=wav_path,
@@ -44,6 +48,7 @@ def speech_result(timings: Timings, wav_path: Path, timings_path: Path) -> Speec
         engine=timings.engine,
         voice=timings.voice,
         lang=timings.lang,
+        loudness=loudness,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from bulletin.errors import SpeechError
 from bulletin.speech import espeak
 from bulletin.speech._io import prepare_output_dir, speech_file
+from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS, check_loudness_target, normalize_wav
 from bulletin.speech.pinyin import to_pinyin
 from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
 from bulletin.speech.timings import (
@@ -47,6 +48,7 @@ class SpeechRequest:
     engine: str = "pyttsx3"
     voice: str | None = None
     rate: int | None = None
+    loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS
 
 
 def synthesize(
@@ -57,20 +59,28 @@ def synthesize(
     engine: str = "pyttsx3",
     voice: str | None = None,
     rate: int | None = None,
+    loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS,
 ) -> SpeechResult:
     """Speak ``text`` (display text of language ``lang``) into ``out_dir``.
 
     Writes ``speech.wav`` and ``timings.json`` atomically. ``engine`` is ``"pyttsx3"``
     (espeak-ng voices; ``rate`` in words per minute, 80-450) or ``"piper"`` (English only, the
     bundled ``en_US-joe-medium`` voice; ``rate`` in words per minute relative to the voice's
-    natural pace). Raises :class:`SpeechError` for empty text, an unknown engine, language or
-    voice, a missing espeak-ng, or an unwritable output folder.
+    natural pace). The WAV is normalised to ``loudness_lufs`` (ITU-R BS.1770-4 integrated
+    loudness; default EBU R128's -23 LUFS, true peak at most -1 dBTP; ``None``: as the engine
+    made it) and the measured figures are the result's ``loudness``
+    (:mod:`bulletin.speech.loudness`). Raises :class:`SpeechError` for empty text, an unknown
+    engine, language or voice, a loudness target out of range, a missing espeak-ng, or an
+    unwritable output folder.
     """
     voice, rate = check_request(lang, engine=engine, voice=voice, rate=rate)
+    loudness_lufs = check_loudness_target(loudness_lufs)
     if engine == "piper":
         from bulletin.speech import piper_engine  # onnxruntime is slow to import: only on use
 
-        return piper_engine.synthesize_piper(text, lang, Path(out_dir), voice=voice, rate=rate)
+        return piper_engine.synthesize_piper(
+            text, lang, Path(out_dir), voice=voice, rate=rate, loudness_lufs=loudness_lufs
+        )
     spoken = normalize(text, lang)
     out_dir = prepare_output_dir(Path(out_dir))
     engine_text, origin = espeak_input(spoken)
@@ -79,6 +89,8 @@ def synthesize(
     timings_path = out_dir / TIMINGS_NAME
     with speech_file(wav_path) as temporary_wav:
         _pyttsx3_wav_matching(engine_text, voice, rate, temporary_wav, timing)
+        # After the match check: the gain changes the samples, not their timing.
+        loudness = normalize_wav(temporary_wav, loudness_lufs)
         raw_phonemes, raw_words = phonemes_from_events(timing.events, timing.n_samples)
         phonemes, words, sentences = assemble(
             raw_phonemes, raw_words, timing.n_samples, timing.sample_rate, origin, spoken
@@ -95,7 +107,7 @@ def synthesize(
         )
         check_timings(timings)
         write_timings(timings_path, timings)
-    return speech_result(timings, wav_path, timings_path)
+    return speech_result(timings, wav_path, timings_path, loudness)
 
 
 def check_request(
@@ -152,6 +164,7 @@ def synthesize_many(
                 engine=item.engine,
                 voice=item.voice,
                 rate=item.rate,
+                loudness_lufs=item.loudness_lufs,
             )
         except SpeechError as error:
             raise SpeechError(f"speech item {index + 1} ({item.out_dir}): {error}") from None
