@@ -58,6 +58,13 @@ def test_a_longer_name_is_drawn_smaller_to_fit(tmp_path):
     assert (short[-BAND_HEIGHT:].min(axis=2) > 200).sum() > 100
 
 
+def test_without_a_title_the_thumbnail_is_the_frame_alone():
+    frame = _frame()
+    ours = np.asarray(thumbnail_image(frame, "  ")).astype(int)
+    halved = np.asarray(Image.fromarray(frame).resize(THUMBNAIL_SIZE, Image.Resampling.LANCZOS))
+    assert np.array_equal(ours, halved.astype(int))
+
+
 @pytest.mark.parametrize(
     "frame",
     [np.zeros((720, 1280), np.uint8), np.zeros((720, 1280, 4), np.uint8), np.zeros((9, 16, 3))],

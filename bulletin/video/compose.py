@@ -394,10 +394,12 @@ def write_bulletin_video(
                 item.close()
     from .thumbnail import THUMBNAIL_NAME, write_thumbnail
 
-    # The sharing picture beside the video: its last frame, the venue named on it.
+    # The sharing picture beside the video: its last frame, named by the compositor's title
+    # facts (the venue; an overview's compositor may have none: the frame alone).
+    facts = getattr(compositor, "facts", None)
     write_thumbnail(
         compositor.frame(frames - 1), out_path.with_name(THUMBNAIL_NAME),
-        title=compositor.facts.venue_name, subtitle=compositor.facts.date_text,
+        title=facts.venue_name if facts else "", subtitle=facts.date_text if facts else "",
     )  # fmt: skip
     total = time.perf_counter() - started
     return VideoStats(

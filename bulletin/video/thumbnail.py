@@ -32,7 +32,8 @@ SUBTITLE_PX = 20
 
 def thumbnail_image(frame: np.ndarray | Image.Image, title: str, subtitle: str = "") -> Image.Image:
     """The 640x360 thumbnail of ``frame`` (an RGB picture of any size, 16:9 expected) with
-    ``title`` (the venue's name) and ``subtitle`` (the day) on a band across its foot.
+    ``title`` (the venue's name) and ``subtitle`` (the day) on a band across its foot (no band
+    without a title).
     Raises :class:`~bulletin.video.fonts.VideoError` for a frame that is not an RGB picture."""
     if isinstance(frame, np.ndarray):
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -41,6 +42,8 @@ def thumbnail_image(frame: np.ndarray | Image.Image, title: str, subtitle: str =
             )
         frame = Image.fromarray(frame)
     picture = frame.convert("RGB").resize(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    if not title.strip():  # nothing to name: the frame alone
+        return picture
     width, height = THUMBNAIL_SIZE
     band = Image.new("RGBA", THUMBNAIL_SIZE, (0, 0, 0, 0))
     draw = ImageDraw.Draw(band)
