@@ -383,6 +383,17 @@ def test_a_newer_run_becomes_latest(site, small_run, tmp_path):
     assert "2022-02-05/00Z/index.html#zh" in (root / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_run_the_page_cannot_show_is_left_out(site, small_run, tmp_path):
+    run, manifest = small_run
+    root = tmp_path / "root"
+    shutil.copytree(site, root)
+    copy_run(run, root / "2022-02-09" / "00Z", manifest, languages=[],
+             forecast_init_utc="2022-02-09T00:00:00Z")  # fmt: skip
+    write_site_pages(root)
+    assert "../2022-02-04/12Z/" in (root / "latest" / "index.html").read_text(encoding="utf-8")
+    assert "2022-02-09" not in (root / "index.html").read_text(encoding="utf-8")
+
+
 def test_a_root_without_runs_gets_no_pages(tmp_path):
     assert write_site_pages(tmp_path) is None
     assert not list(tmp_path.iterdir())

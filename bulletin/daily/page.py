@@ -313,20 +313,27 @@ def find_runs(root: Path) -> list[RunPage]:
 
 def write_site_pages(root: Path) -> tuple[Path, Path] | None:
     """Write ``root/latest/index.html`` (the newest run's page) and ``root/index.html`` (every
-    run, newest first) atomically; return their paths, or None when ``root`` holds no run."""
+    run, newest first) atomically; return their paths, or None when ``root`` holds no run.
+    A run whose manifest cannot be shown (:class:`PageError`) is left out of both."""
     root = Path(root)
-    runs = find_runs(root)
+    runs, latest_html = [], None
+    for run in find_runs(root):
+        try:  # a run whose manifest the page cannot show is left out, not fatal to this one
+            html = render_index_html(
+                run.folder, run.manifest, base="../" + run.href, home="../" + PAGE_NAME
+            )
+            _languages(run.manifest)
+        except PageError:
+            continue
+        latest_html = latest_html or html
+        runs.append(run)
     if not runs:
         return None
-    newest = runs[0]
     latest_folder = root / LATEST_FOLDER
     try:
         latest_folder.mkdir(exist_ok=True)
     except OSError as exc:
         raise storage_error(exc, latest_folder) from None
-    latest_html = render_index_html(
-        newest.folder, newest.manifest, base="../" + newest.href, home="../" + PAGE_NAME
-    )
     latest = latest_folder / PAGE_NAME
     with atomic_path(latest) as tmp:
         tmp.write_text(latest_html, encoding="utf-8")
