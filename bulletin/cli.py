@@ -26,6 +26,7 @@ from .cli_options import (
     lang_option,
     latest_run_option,
     load_venues,
+    loudness_option,
     quiet_option,
     templates_option,
     tts_option,
@@ -350,6 +351,7 @@ def script_command(
 )
 @voice_option
 @click.option("--rate", type=int, default=None, metavar="WPM", help="Words per minute.")
+@loudness_option
 @click.option(
     "-o",
     "--output",
@@ -371,6 +373,7 @@ def speak_command(
     engine: str,
     voice: str | None,
     rate: int | None,
+    loudness_lufs: float,
     output: Path,
 ) -> None:
     """Write a bulletin script and speak it: WAV, phoneme/word timings and subtitles.
@@ -383,12 +386,14 @@ def speak_command(
 
     venues = _bulletin_venues(venues_file, venue_ids, kind)
     with provisional_folder(output):  # a failure before the first file leaves no folder
-        check_request(lang, engine=engine, voice=voice, rate=rate)
+        check_request(lang, engine=engine, voice=voice, rate=rate, loudness_lufs=loudness_lufs)
         _check_script_inputs(lang, kind, date, templates_dir)
         script = _bulletin_script(
             forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
         )
-        spoken = speak_script(script, output, engine=engine, voice=voice, rate=rate)
+        spoken = speak_script(
+            script, output, engine=engine, voice=voice, rate=rate, loudness_lufs=loudness_lufs
+        )
     log.info(
         "spoke %.1f s with %s (%s), %d subtitle cues",
         spoken.duration_s,

@@ -58,6 +58,21 @@ voice_option = click.option(
     "--voice", default=None, metavar="NAME", help="Voice (default: the language's)."
 )
 
+#: EBU R128 programme loudness, the default of :func:`bulletin.speech.synthesize` (spelled here
+#: so that the command line does not import the speech stage to show its help).
+DEFAULT_LOUDNESS_LUFS = -23.0
+
+loudness_option = click.option(
+    "--loudness",
+    "loudness_lufs",
+    type=float,
+    default=DEFAULT_LOUDNESS_LUFS,
+    show_default=True,
+    metavar="LUFS",
+    help="Programme loudness of the speech (ITU-R BS.1770-4 integrated; EBU R128: -23), "
+    "true peak at most -1 dBTP.",
+)
+
 avatar_option = click.option(
     "--avatar",
     default="default",
@@ -117,6 +132,7 @@ def load_venues(venues_file: Path | None, ids: Sequence[str]) -> list[Venue]:
 
 
 __all__ = [
+    "DEFAULT_LOUDNESS_LUFS",
     "SPEECH_ENGINES",
     "VENUES_FILE_HELP",
     "avatar_option",
@@ -126,6 +142,7 @@ __all__ = [
     "lang_option",
     "latest_run_option",
     "load_venues",
+    "loudness_option",
     "quiet_option",
     "templates_option",
     "tts_option",

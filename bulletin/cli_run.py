@@ -22,6 +22,7 @@ from .cli_options import (
     lang_option,
     latest_run_option,
     load_venues,
+    loudness_option,
     templates_option,
     tts_option,
     venue_option,
@@ -41,6 +42,7 @@ LANG_CHOICES = ("zh", "en", "all")
 @avatar_option
 @tts_option("tts", help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en).")
 @voice_option
+@loudness_option
 @date_option
 @templates_option
 @venues_file_option
@@ -60,6 +62,7 @@ def run_command(
     avatar: str,
     tts: str,
     voice: str | None,
+    loudness_lufs: float,
     date: str | None,
     templates_dir: Path | None,
     venues_file: Path | None,
@@ -82,7 +85,7 @@ def run_command(
     parse_date(date)
     resolve_avatar(avatar)
     for language in languages:
-        check_request(language, engine=tts, voice=voice)
+        check_request(language, engine=tts, voice=voice, loudness_lufs=loudness_lufs)
         check_templates(templates_dir, lang=language, kind="venue")
     prepare_folder(output)
 
@@ -110,6 +113,7 @@ def run_command(
                 avatar=avatar,
                 tts=tts,
                 voice=voice,
+                loudness_lufs=loudness_lufs,
                 date=date,
                 forecast_init=init,
                 templates_dir=templates_dir,

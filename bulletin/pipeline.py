@@ -198,9 +198,12 @@ def speak_script(
     engine: str = "pyttsx3",
     voice: str | None = None,
     rate: int | None = None,
+    loudness_lufs: float | None = -23.0,
 ) -> SpokenBulletin:
     """Speak ``script`` into ``folder``: the script files, ``speech.wav``, ``timings.json`` and
-    the subtitles (see the module docstring). Raises :class:`SpeechError` for a request the
+    the subtitles (see the module docstring). The speech is normalised to ``loudness_lufs``
+    (:mod:`bulletin.speech.loudness`; EBU R128's -23 LUFS by default), and ``script.json``'s
+    ``speech.loudness`` records what was measured. Raises :class:`SpeechError` for a request the
     engine cannot serve, :class:`ScriptError` if speech and script disagree and
     :class:`bulletin.output.OutputError` when the disk has less than
     :data:`bulletin.output.FREE_SPACE_MARGIN` bytes free."""
@@ -216,7 +219,13 @@ def speak_script(
             f"({_first_difference(spoken_text, script.text)})"
         )
     speech = synthesize(
-        script.display_text, script.lang, folder, engine=engine, voice=voice, rate=rate
+        script.display_text,
+        script.lang,
+        folder,
+        engine=engine,
+        voice=voice,
+        rate=rate,
+        loudness_lufs=loudness_lufs,
     )
     displays = [sentence.display for sentence in script.sentences]
     spoken = [sentence.text for sentence in speech.sentences]
@@ -248,6 +257,7 @@ def speak_script(
             "duration_s": speech.duration_s,
             "wav": speech.wav_path.name,
             "timings": speech.timings_path.name,
+            "loudness": None if speech.loudness is None else speech.loudness.to_json(),
         },
     }
     files = write_script(script, folder, stem=SCRIPT_STEM, extra=extra)

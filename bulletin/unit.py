@@ -95,6 +95,7 @@ def build_venue_bulletin(
     avatar: str | Path = "default",
     tts: str = "pyttsx3",
     voice: str | None = None,
+    loudness_lufs: float | None = -23.0,
     date: str | dt.date | None = None,
     forecast_init: dt.datetime | None = None,
     templates_dir: str | Path | None = None,
@@ -104,7 +105,8 @@ def build_venue_bulletin(
     is replaced only after the new one is complete). A crash leaves no partial ``folder``.
 
     ``table`` is a venue table (:func:`bulletin.pipeline.forecast_table`), possibly of several
-    venues; ``date`` the local day (default: the first full one). Errors are
+    venues; ``date`` the local day (default: the first full one); ``loudness_lufs`` the speech's
+    programme loudness (:func:`bulletin.pipeline.speak_script`). Errors are
     :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
     from avatar.render import render_presenter, resolve_avatar
 
@@ -132,7 +134,7 @@ def build_venue_bulletin(
         stage["script"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        spoken = speak_script(script, tmp, engine=tts, voice=voice)
+        spoken = speak_script(script, tmp, engine=tts, voice=voice, loudness_lufs=loudness_lufs)
         stage["speech"] = time.perf_counter() - started
 
         started = time.perf_counter()

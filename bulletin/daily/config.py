@@ -11,6 +11,7 @@
     avatar = "procedural"                             # default | procedural | a twin checkpoint
     tts = "pyttsx3"                                   # pyttsx3 | piper (English only)
     voice = "cmn"                                     # optional voice name
+    loudness_lufs = -23                               # speech loudness (default: EBU R128's)
     date = 2022-02-05                                 # optional local day of the bulletins
     templates = "my-templates"                        # optional template folder
     agency = "Beijing Meteorological Service"         # optional: the issuing agency, on the page
@@ -88,6 +89,7 @@ class DailyConfig:
     avatar: str = "default"
     tts: str = "pyttsx3"
     voice: str | None = None
+    loudness_lufs: float = -23.0
     date: dt.date | None = None
     templates: Path | None = None
     opendata: OpenDataSettings | None = None
@@ -169,6 +171,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         "avatar",
         "tts",
         "voice",
+        "loudness_lufs",
         "date",
         "templates",
         "opendata",
@@ -217,6 +220,17 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     voice = data.get("voice")
     if voice is not None:
         voice = _string("voice", voice)
+    loudness_lufs = data.get("loudness_lufs", -23.0)
+    if "loudness_lufs" in data:
+        from ..errors import SpeechError
+        from ..speech.loudness import check_loudness_target
+
+        if isinstance(loudness_lufs, bool) or not isinstance(loudness_lufs, (int, float)):
+            raise ConfigError(f"config key 'loudness_lufs' must be a number, not {loudness_lufs!r}")
+        try:
+            loudness_lufs = check_loudness_target(loudness_lufs)
+        except SpeechError as error:
+            raise ConfigError(f"config key 'loudness_lufs': {error}") from None
     date = data.get("date")
     if date is not None:
         date = parse_day(date, "config key 'date'")
@@ -246,6 +260,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         avatar=avatar,
         tts=tts,
         voice=voice,
+        loudness_lufs=float(loudness_lufs),
         date=date,
         templates=templates,
         opendata=opendata,

@@ -10,8 +10,10 @@ Schema (``bulletin.daily.page`` reads it; keys are stable)::
      "units": [{"venue_id", "venue_name": {"en", "zh"}, "lang",
                 "status": "ok" | "failed" | "skipped", "error": str | null,
                 "folder": "<venue>/<lang>", "outputs": {"<file>": {"sha256", "bytes"}},
-                "speech_seconds": float | null, "stage_seconds": {...}}],
-     "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...}}],
+                "speech_seconds": float | null, "stage_seconds": {...},
+                "loudness": {"integrated_lufs", "true_peak_dbtp", "target_lufs", ...} | null}],
+     "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...},
+                   "loudness": {...} | null}],
      "page": {"agency": str | null, "logo": "logo.png" | null, "timezone": IANA zone | null,
               "site_url": str | null},
      "opendata": {"source": "ecmwf-opendata:<model>", "server": str, "init_utc": iso,
@@ -89,6 +91,18 @@ def folder_outputs(folder: Path) -> dict[str, dict[str, Any]]:
     return outputs
 
 
+def speech_loudness(folder: Path) -> dict[str, Any] | None:
+    """The loudness measured on the unit's ``speech.wav`` as its ``script.json`` records it
+    (``speech.loudness``, :meth:`bulletin.speech.Loudness.to_json`), or None."""
+    try:
+        script = json.loads((Path(folder) / "script.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    speech = script.get("speech") if isinstance(script, dict) else None
+    loudness = speech.get("loudness") if isinstance(speech, dict) else None
+    return loudness if isinstance(loudness, dict) else None
+
+
 def write_manifest(run_folder: Path, manifest: dict[str, Any]) -> Path:
     """Write ``run_folder/manifest.json`` atomically (UTF-8, indented, sorted units)."""
     path = run_folder / MANIFEST_NAME
@@ -113,5 +127,6 @@ __all__ = [
     "folder_outputs",
     "opendata_record",
     "read_manifest",
+    "speech_loudness",
     "write_manifest",
 ]

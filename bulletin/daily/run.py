@@ -55,6 +55,7 @@ from .manifest import (
     folder_outputs,
     opendata_record,
     read_manifest,
+    speech_loudness,
     write_manifest,
 )
 
@@ -187,7 +188,9 @@ def check_requests(config: DailyConfig) -> None:
     for lang in config.languages:
         for kind in ("venue", "overview"):
             check_templates(config.templates, lang=lang, kind=kind)
-        check_request(lang, engine=config.tts, voice=config.voice)
+        check_request(
+            lang, engine=config.tts, voice=config.voice, loudness_lufs=config.loudness_lufs
+        )
     resolve_avatar(config.avatar)
 
 
@@ -242,6 +245,7 @@ class UnitTask:
     tts: str
     voice: str | None
     templates: Path | None
+    loudness_lufs: float | None = -23.0
 
 
 def _error_text(exc: BaseException) -> str:
@@ -265,7 +269,9 @@ def _build_overview(task: UnitTask) -> dict[str, Any]:
             templates_dir=task.templates,
         )
         script_s = time.perf_counter() - started
-        spoken = speak_script(script, tmp, engine=task.tts, voice=task.voice)
+        spoken = speak_script(
+            script, tmp, engine=task.tts, voice=task.voice, loudness_lufs=task.loudness_lufs
+        )
     return {
         "speech_seconds": spoken.duration_s,
         "stage_seconds": {"script": script_s, "speech": time.perf_counter() - started - script_s},
@@ -290,6 +296,7 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
                 avatar=task.avatar,
                 tts=task.tts,
                 voice=task.voice,
+                loudness_lufs=task.loudness_lufs,
                 date=task.date,
                 forecast_init=task.init,
                 templates_dir=task.templates,
@@ -305,6 +312,7 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
             "outputs": {},
             "speech_seconds": None,
             "stage_seconds": {},
+            "loudness": None,
         }
     return {
         "status": "ok",
@@ -312,6 +320,7 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
         "outputs": folder_outputs(task.folder),
         "speech_seconds": round(float(built["speech_seconds"]), 3),
         "stage_seconds": {k: round(float(v), 3) for k, v in built["stage_seconds"].items()},
+        "loudness": speech_loudness(task.folder),
     }
 
 
@@ -349,6 +358,7 @@ def _skipped(folder: Path) -> dict[str, Any]:
         "outputs": folder_outputs(folder),
         "speech_seconds": speech_s,
         "stage_seconds": {},
+        "loudness": speech_loudness(folder),
     }
 
 
@@ -579,6 +589,7 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, log,
             tts=config.tts,
             voice=config.voice,
             templates=config.templates,
+            loudness_lufs=config.loudness_lufs,
         )
 
     for venue in venues:
@@ -620,7 +631,7 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, log,
         if kind == "unit":
             units.append({**base, **record})
         else:
-            keys = ("status", "error", "outputs", "speech_seconds", "stage_seconds")
+            keys = ("status", "error", "outputs", "speech_seconds", "stage_seconds", "loudness")
             overview.append({**base, **{key: record[key] for key in keys}})
     return {"units": units, "overview": overview}
 

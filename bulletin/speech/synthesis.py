@@ -111,10 +111,16 @@ def synthesize(
 
 
 def check_request(
-    lang: str, *, engine: str = "pyttsx3", voice: str | None = None, rate: int | None = None
+    lang: str,
+    *,
+    engine: str = "pyttsx3",
+    voice: str | None = None,
+    rate: int | None = None,
+    loudness_lufs: float | None = None,
 ) -> tuple[str | None, int | None]:
     """Check what :func:`synthesize` would be asked, before any text is at hand: the language,
-    the engine and whether it speaks ``lang``, the voice name, the rate, and that espeak-ng is
+    the engine and whether it speaks ``lang``, the voice name, the rate, the loudness target
+    (:func:`bulletin.speech.loudness.check_loudness_target`), and that espeak-ng is
     installed (both engines need it). Returns the voice and rate the engine will use (espeak-ng:
     the defaults filled in; piper: as given). Raises :class:`SpeechError`.
 
@@ -122,6 +128,7 @@ def check_request(
     espeak-ng loads it (:func:`synthesize` reports it then).
     """
     check_language(lang)
+    check_loudness_target(loudness_lufs)
     if engine not in ENGINES:
         raise SpeechError(f"unknown speech engine {engine!r}: use one of {', '.join(ENGINES)}")
     if engine == "piper":
