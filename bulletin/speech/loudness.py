@@ -18,7 +18,8 @@ the true peak sits :data:`PEAK_MARGIN_DB` under the ceiling, and the loudness is
 target (``peak_limited``). A lower gain and not a limiter is our choice: a limiter reshapes the
 plosives and onsets the presenter's mouth follows, and at the default target the espeak-ng voices
 do not need it (the true peak of their speech lies 19 to 22 dB above its integrated loudness, so
-at -23 LUFS it is at -2 to -4 dBTP); a target above about -21 LUFS is where the gain is lowered.
+at -23 LUFS it is at -1 to -4 dBTP); targets above -22 to -20 LUFS, by voice and text, are where
+the gain is lowered.
 """
 
 from __future__ import annotations
