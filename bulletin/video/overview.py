@@ -1,0 +1,296 @@
+"""``overview.mp4``: the daily overview of all venues, one per language.
+
+Layout (the venue bulletin's, :mod:`bulletin.video.compose`): the title bar (the overview's
+title, the local date, the forecast time), the presenter on the left with the AI label, and in
+the panel a map of every venue (:mod:`bulletin.video.maps`) over the forecast's own terrain,
+each venue a dot in the colour of its spectator level (T/CMSA 0033-2022 composite, as in the
+venue bulletins); the burned-in subtitles below. While a sentence names venues (by name, or
+by their zone: "延庆赛区" / "Yanqing zone"), those venues are ringed and labelled, from the
+sentence's start to the next one's (the speech result's sentence timings).
+
+The map is drawn once; each highlighted state (the venues one sentence names, and the
+subtitle cue) is composed once and cached while it lasts, and each frame is a copy with the
+presenter pasted in. The frames are encoded by :func:`bulletin.video.compose.write_bulletin_video`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .cards import CardFacts, DayFacts
+from .compose import (
+    BACKGROUND,
+    FPS,
+    HEIGHT,
+    LABEL_ORIGIN,
+    PANEL_BOX,
+    PRESENTER_BOX,
+    SUBTITLE_BOX,
+    WIDTH,
+    TimedCue,
+    VideoStats,
+    draw_title_bar,
+    label_image,
+    subtitle_layer,
+)
+from .fonts import VideoError
+from .maps import MapVenue, Terrain, VenueMap, render_venue_map
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..venues import Venue
+
+OVERVIEW_VIDEO = "overview.mp4"
+OVERVIEW_TITLE = {"zh": "各场馆观赛气象", "en": "All venues"}
+#: Words of the overview script (templates/overview.*.j2) that speak of every venue at once.
+ALL_VENUES_WORDS = {"zh": ("各场馆",), "en": ("all venues", "every venue", "All venues")}
+
+
+class SpokenOverview(Protocol):
+    """The speech result as the overview video needs it
+    (:class:`bulletin.pipeline.SpokenBulletin`): timed sentences (``display``, ``start``),
+    subtitle cues, the written files (``wav``, ``timings``) and the duration."""
+
+    @property
+    def sentences(self) -> Sequence: ...
+
+    @property
+    def cues(self) -> Sequence[TimedCue]: ...
+
+    @property
+    def files(self) -> dict[str, Path]: ...
+
+    @property
+    def duration_s(self) -> float: ...
+
+
+def map_venues(
+    table: pd.DataFrame,
+    venues: Sequence[Venue],
+    lang: str,
+    date: dt.date,
+    templates_dir: str | Path | None = None,
+) -> list[MapVenue]:
+    """The venues as the map shows them: name in ``lang`` and the spectator level of the
+    day (the worst of its spectator hours, :meth:`bulletin.facts.VenueDay.level`, the level
+    the venue bulletin's overall strip shows)."""
+    from ..facts import venue_day
+    from ..indices import LEVEL_NAMES
+    from ..script import phrasebook
+    from ..wording import venue_name
+
+    book = phrasebook(templates_dir, lang)
+    shown = []
+    for venue in venues:
+        level = venue_day(table, venue, date).level("spectator")
+        shown.append(
+            MapVenue(
+                venue_id=venue.id,
+                label=venue_name(venue, lang),
+                latitude=venue.lat,
+                longitude=venue.lon,
+                level_name=book.level_name("spectator", level),
+                colour=LEVEL_NAMES["spectator"][level].colour,
+            )
+        )
+    return shown
+
+
+def named_venues(text: str, venues: Sequence[Venue], lang: str) -> tuple[str, ...]:
+    """Ids of the venues ``text`` names: by their name in ``lang``, or by their zone
+    (``zone_zh`` / ``zone``), in the order of ``venues``; all of them where it speaks of
+    every venue (:data:`ALL_VENUES_WORDS`)."""
+    from ..wording import venue_name
+
+    if any(word in text for word in ALL_VENUES_WORDS[lang]):
+        return tuple(venue.id for venue in venues)
+    named = []
+    for venue in venues:
+        zone = venue.zone_zh if lang == "zh" else venue.zone
+        if venue_name(venue, lang) in text or (zone and zone in text):
+            named.append(venue.id)
+    return tuple(named)
+
+
+def highlight_timeline(
+    sentences: Sequence, venues: Sequence[Venue], lang: str
+) -> list[tuple[float, tuple[str, ...]]]:
+    """(start, venue ids) from each sentence's start: the venues it names (none for a
+    sentence that names none), held until the next sentence starts."""
+    timeline = [(0.0, ())]
+    for sentence in sentences:
+        timeline.append((float(sentence.start), named_venues(sentence.display, venues, lang)))
+    return timeline
+
+
+def _title_facts(lang: str, date: dt.date, venues: Sequence[MapVenue], book) -> DayFacts:
+    """The title bar's facts: the overview's title and date; its rule is in the colour of
+    the worst spectator level of the day."""
+    from ..indices import LEVEL_NAMES
+
+    scale = LEVEL_NAMES["spectator"]
+    colours = {venue.colour for venue in venues}
+    worst = max((level for level in scale if scale[level].colour in colours), default=min(scale))
+    overall = CardFacts("spectator", book.title("spectator"), worst, "", scale[worst].colour, "")
+    return DayFacts(OVERVIEW_TITLE[lang], date, book.date(date), (), overall, "")
+
+
+class OverviewCompositor:
+    """Frames of the overview, one state picture per (highlighted venues, cue), pasted with
+    the presenter. ``frame(i)`` must be asked in order; it pulls one presenter frame per call
+    (the interface :func:`bulletin.video.compose.write_bulletin_video` encodes)."""
+
+    def __init__(
+        self,
+        title: DayFacts,
+        lang: str,
+        forecast_init: dt.datetime,
+        venue_map: VenueMap,
+        timeline: Sequence[tuple[float, tuple[str, ...]]],
+        cues: Sequence[TimedCue],
+        presenter: Iterable[np.ndarray],
+    ) -> None:
+        self._timeline = list(timeline)
+        self._starts = [start for start, _ in self._timeline]
+        self.cues = list(cues)
+        self._cue_starts = [c.start for c in self.cues]
+        self._presenter: Iterator[np.ndarray] = iter(presenter)
+        self._presenter_frame: np.ndarray | None = None
+        self.presenter_seconds = 0.0
+        self.facts = title  # the title bar's facts: they name the thumbnail too
+        base = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+        draw_title_bar(base, title, lang, forecast_init)
+        ImageDraw.Draw(base).rectangle(PRESENTER_BOX, fill=(28, 36, 46))
+        self._base = base
+        self._map = venue_map
+        x0, y0, x1, y1 = PANEL_BOX
+        if venue_map.image.size != (x1 - x0, y1 - y0):
+            raise VideoError(f"map is {venue_map.image.size}, the panel {(x1 - x0, y1 - y0)}")
+        self._label = label_image(lang)
+        self._panels: dict[tuple[str, ...], Image.Image] = {}
+        self._state: tuple | None = None
+        self._state_image: np.ndarray | None = None
+        self._index = -1
+
+    def _panel(self, venue_ids: tuple[str, ...]) -> Image.Image:
+        if venue_ids not in self._panels:
+            if len(self._panels) > 32:  # bounded: a long overview names many venue groups
+                self._panels.clear()
+            image = self._base.copy()
+            image.paste(self._map.highlighted(venue_ids), PANEL_BOX[:2])
+            self._panels[venue_ids] = image
+        return self._panels[venue_ids]
+
+    def _state_at(self, t: float) -> np.ndarray:
+        venue_ids = self._timeline[max(0, bisect.bisect_right(self._starts, t) - 1)][1]
+        position = bisect.bisect_right(self._cue_starts, t) - 1
+        cue = position if position >= 0 and t < self.cues[position].end else -1
+        state = (venue_ids, cue)
+        if state != self._state:
+            image = self._panel(venue_ids).copy()
+            image.paste(subtitle_layer(self.cues[cue].text if cue >= 0 else ""), SUBTITLE_BOX[:2])
+            self._state, self._state_image = state, np.asarray(image)
+        return self._state_image
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0, 1, 2, ... in order; asking the same one again is allowed)."""
+        if index not in (self._index, self._index + 1):
+            raise VideoError(f"frames must be made in order: asked {index} after {self._index}")
+        if index == self._index + 1:
+            started = time.perf_counter()
+            try:
+                self._presenter_frame = next(self._presenter)
+            except StopIteration:
+                pass  # the picture may be one frame longer than the voice: hold the last one
+            self.presenter_seconds += time.perf_counter() - started
+            self._index = index
+        if self._presenter_frame is None:
+            raise VideoError("the presenter gave no frames")
+        frame = self._state_at(index / FPS).copy()
+        x0, y0, x1, y1 = PRESENTER_BOX
+        if self._presenter_frame.shape != (y1 - y0, x1 - x0, 3):
+            raise VideoError(
+                f"presenter frame is {self._presenter_frame.shape}, expected {(y1 - y0, x1 - x0, 3)}"
+            )
+        frame[y0:y1, x0:x1] = self._presenter_frame
+        lx, ly = LABEL_ORIGIN
+        frame[ly : ly + self._label.shape[0], lx : lx + self._label.shape[1]] = self._label
+        return frame
+
+
+def overview_compositor(
+    table: pd.DataFrame,
+    venues: Sequence[Venue],
+    lang: str,
+    date: dt.date,
+    spoken: SpokenOverview,
+    presenter: Iterable[np.ndarray],
+    *,
+    terrain: Terrain | None,
+    forecast_init: dt.datetime,
+    templates_dir: str | Path | None = None,
+) -> OverviewCompositor:
+    """The compositor of the overview of ``venues`` on ``date`` from the speech result."""
+    from ..script import phrasebook
+
+    shown = map_venues(table, venues, lang, date, templates_dir)
+    x0, y0, x1, y1 = PANEL_BOX
+    venue_map = render_venue_map(terrain, shown, (x1 - x0, y1 - y0))
+    title = _title_facts(lang, date, shown, phrasebook(templates_dir, lang))
+    timeline = highlight_timeline(spoken.sentences, venues, lang)
+    return OverviewCompositor(
+        title, lang, forecast_init, venue_map, timeline, spoken.cues, presenter
+    )
+
+
+def write_overview_video(
+    table: pd.DataFrame,
+    venues: Sequence[Venue],
+    lang: str,
+    date: dt.date,
+    spoken: SpokenOverview,
+    folder: str | Path,
+    *,
+    terrain: Terrain | None,
+    forecast_init: dt.datetime,
+    avatar: str | Path = "procedural",
+    templates_dir: str | Path | None = None,
+) -> VideoStats:
+    """Write ``folder/overview.mp4`` (atomically) from the overview's speech result (its
+    ``speech.wav`` and ``timings.json`` in ``folder``), with the presenter ``avatar``."""
+    from avatar.render import render_presenter
+
+    from .compose import presenter_size, write_bulletin_video
+
+    folder = Path(folder)
+    wav = spoken.files.get("wav", folder / "speech.wav")
+    timings = spoken.files.get("timings")  # None: the mouth follows the sound alone
+    presenter = render_presenter(wav, timings, avatar=avatar, size=presenter_size())
+    compositor = overview_compositor(
+        table, venues, lang, date, spoken, presenter, terrain=terrain,
+        forecast_init=forecast_init, templates_dir=templates_dir,
+    )  # fmt: skip
+    return write_bulletin_video(compositor, wav, spoken.duration_s, folder / OVERVIEW_VIDEO)
+
+
+def forecast_terrain(forecast: Sequence[str | Path], venues: Sequence[Venue]) -> Terrain | None:
+    """The terrain of the overview map: the orography of the forecast files around
+    ``venues`` (:func:`bulletin.video.maps.terrain_from_forecast`; opened lazily, so only
+    that field around the venues is read)."""
+    from ..forecast import open_forecast
+    from .maps import terrain_from_forecast
+
+    dataset = open_forecast([Path(p) for p in forecast], chunks={})
+    try:
+        return terrain_from_forecast(dataset, [(v.lat, v.lon) for v in venues])
+    finally:
+        dataset.close()

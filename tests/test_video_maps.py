@@ -1,0 +1,125 @@
+"""The venue map of the overview video: terrain from the forecast's own orography, shaded;
+venues in the colour of their level, a legend naming the levels; the spoken venue ringed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bulletin import open_forecast
+from bulletin.venues import load_catalogue
+from bulletin.video.maps import (
+    HIGHLIGHT,
+    MapVenue,
+    Terrain,
+    render_venue_map,
+    terrain_from_forecast,
+)
+from bulletin.video.overview import highlight_timeline, named_venues
+
+from .clirun import REPO
+
+SIZE = (720, 504)
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return {venue.id: venue for venue in load_catalogue()}
+
+
+@pytest.fixture(scope="module")
+def sample_terrain(catalogue):
+    dataset = open_forecast([REPO / "samples" / "forecast_ecmwf.grib2"])
+    return dataset, terrain_from_forecast(dataset, [(v.lat, v.lon) for v in catalogue.values()])
+
+
+def _venues(catalogue, colours=("#d7191c", "#fdae61")):
+    picked = [catalogue["genting-snow-park"], catalogue["big-air-shougang"]]
+    return [
+        MapVenue(v.id, v.name, v.lat, v.lon, f"level {k}", colours[k]) for k, v in enumerate(picked)
+    ]
+
+
+def test_terrain_is_the_forecasts_orography_around_the_venues(sample_terrain):
+    dataset, terrain = sample_terrain
+    assert terrain is not None and min(terrain.height_m.shape) >= 2
+    orography = dataset["orography"]
+    j, i = 3, 4
+    expected = orography.sel(
+        latitude=terrain.latitude[j, i], longitude=terrain.longitude[j, i], method="nearest"
+    )
+    assert terrain.height_m[j, i] == pytest.approx(float(expected))
+    # The Zhangjiakou mountains stand well above the Beijing plain in the sample.
+    assert terrain.height_m.max() - terrain.height_m.min() > 1000
+
+
+def test_no_terrain_without_orography_or_on_cells():
+    cells = xr.Dataset(
+        {"orography": ("cell", np.arange(10.0))},
+        coords={"latitude": ("cell", np.linspace(40, 41, 10)),
+                "longitude": ("cell", np.linspace(115, 116, 10))},
+    )  # fmt: skip
+    assert terrain_from_forecast(cells, [(40.5, 115.5)]) is None
+    assert terrain_from_forecast(cells.drop_vars("orography"), [(40.5, 115.5)]) is None
+
+
+def test_terrain_arrays_must_agree():
+    with pytest.raises(Exception, match="2-D of one shape"):
+        Terrain(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_map_shades_the_relief_and_colours_venues_by_level(sample_terrain, catalogue):
+    _, terrain = sample_terrain
+    venues = _venues(catalogue)
+    shaded = render_venue_map(terrain, venues, SIZE)
+    flat = render_venue_map(None, venues, SIZE)
+    assert shaded.image.size == SIZE == flat.image.size
+    grey_shaded = np.asarray(shaded.image.convert("L"), dtype=float)[:400]
+    grey_flat = np.asarray(flat.image.convert("L"), dtype=float)[:400]
+    assert grey_shaded.std() > 3 * grey_flat.std()  # hills and valleys, not one flat tone
+    pixels = np.asarray(shaded.image)
+    for venue in venues:
+        x, y = shaded.positions[venue.venue_id]
+        assert 0 < x < SIZE[0] and 0 < y < SIZE[1]
+        colour = tuple(int(venue.colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert np.abs(pixels[round(y), round(x)].astype(int) - colour).max() < 30
+
+
+def test_highlight_rings_only_the_spoken_venue(sample_terrain, catalogue):
+    _, terrain = sample_terrain
+    venues = _venues(catalogue)
+    drawn = render_venue_map(terrain, venues, SIZE)
+    ringed = np.asarray(drawn.highlighted(["genting-snow-park"]))
+    plain = np.asarray(drawn.image)
+
+    def yellow_near(pixels, venue_id):
+        x, y = (round(v) for v in drawn.positions[venue_id])
+        patch = pixels[y - 20 : y + 21, x - 20 : x + 21].astype(int)
+        return (np.abs(patch - HIGHLIGHT).max(axis=-1) < 40).sum()
+
+    assert yellow_near(ringed, "genting-snow-park") > 50
+    assert yellow_near(plain, "genting-snow-park") == 0
+    assert yellow_near(ringed, "big-air-shougang") == 0
+
+
+def test_sentences_highlight_the_venues_they_name(catalogue):
+    from bulletin.pipeline import TimedSentence
+
+    venues = [catalogue["genting-snow-park"], catalogue["big-air-shougang"]]
+    zh = [TimedSentence(d, d, None, s, s + 1) for s, d in [
+        (0.0, "观众朋友们好！"),
+        (1.0, "体感最冷的是云顶滑雪公园。"),
+        (2.0, "各场馆晴。"),
+        (3.0, "首钢滑雪大跳台体感相对温和。"),
+    ]]  # fmt: skip
+    assert highlight_timeline(zh, venues, "zh") == [
+        (0.0, ()),
+        (0.0, ()),
+        (1.0, ("genting-snow-park",)),
+        (2.0, ("genting-snow-park", "big-air-shougang")),
+        (3.0, ("big-air-shougang",)),
+    ]
+    assert named_venues("Windiest at Genting Snow Park.", venues, "en") == ("genting-snow-park",)
+    zone = catalogue["genting-snow-park"].zone
+    assert zone and named_venues(f"Cold in {zone}.", venues, "en") == ("genting-snow-park",)
