@@ -64,6 +64,7 @@ _RENDER = textwrap.dedent(
     from bulletin.video.cards import CardFacts, DayFacts, CARD_INDICES
     from bulletin.pipeline import TimedSentence
     from bulletin.speech import Cue
+    from bulletin.video.chart import CHART_SIZE
     from bulletin.video.compose import Compositor, presenter_size, write_bulletin_video
 
     seconds, folder = float(sys.argv[1]), Path(sys.argv[2])
@@ -72,7 +73,7 @@ _RENDER = textwrap.dedent(
     # A voiced buzz that comes and goes: speech-like enough to move the mouth.
     wav = 0.3 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
     soundfile.write(folder / "speech.wav", wav.astype(np.float32), rate, subtype="PCM_16")
-    Image.new("RGB", (1032, 738), (30, 40, 50)).save(folder / "chart.png")
+    Image.new("RGB", CHART_SIZE, (30, 40, 50)).save(folder / "chart.png")
     card = lambda index: CardFacts(index, index, 1, "level one", "#1a9850", "12")
     facts = DayFacts("Venue", dt.date(2022, 2, 5), "Saturday", tuple(card(i) for i in
                      CARD_INDICES), card("spectator"), "-3 to 2°C")
