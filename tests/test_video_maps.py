@@ -123,3 +123,32 @@ def test_sentences_highlight_the_venues_they_name(catalogue):
     assert named_venues("Windiest at Genting Snow Park.", venues, "en") == ("genting-snow-park",)
     zone = catalogue["genting-snow-park"].zone
     assert zone and named_venues(f"Cold in {zone}.", venues, "en") == ("genting-snow-park",)
+
+
+def test_level_field_map_around_a_venue(catalogue):
+    from bulletin import compute_indices
+    from bulletin.indices import LEVEL_NAMES
+    from bulletin.video.maps import level_field_from_indices, render_level_field
+
+    indices = compute_indices(open_forecast([REPO / "samples" / "forecast_ecmwf.grib2"]))
+    venue = catalogue["genting-snow-park"]
+    when = np.datetime64("2022-02-06T23:00")
+    field = level_field_from_indices(indices, "wind_chill", when, (venue.lat, venue.lon))
+    assert field is not None and field.when == "2022-02-06 23:00 UTC"
+    expected = (
+        indices["wind_chill_level"]
+        .sel(time=when)
+        .sel(latitude=field.latitude[2, 3], longitude=field.longitude[2, 3])
+    )
+    assert field.levels[2, 3] == float(expected)
+    assert np.abs(field.latitude - venue.lat).max() <= 1.0 + 1e-9
+    names = {k: (n.en, n.colour) for k, n in LEVEL_NAMES["wind_chill"].items()}
+    spot = MapVenue(venue.id, venue.name, venue.lat, venue.lon, "", "#000000")
+    image = np.asarray(render_level_field(field, spot, SIZE, names, title="Wind chill"))
+    assert image.shape == (SIZE[1], SIZE[0], 3)
+    colours = {tuple(int(v) for v in c) for c in np.unique(image.reshape(-1, 3), axis=0)}
+    for level in {int(v) for v in np.unique(field.levels)}:
+        rgb = tuple(int(names[level][1][i : i + 2], 16) for i in (1, 3, 5))
+        # Drawn at 90 % over the dark ground: near the level's colour, somewhere on the map.
+        near = min(max(abs(a - b) for a, b in zip(c, rgb, strict=True)) for c in colours)
+        assert near < 30, (level, rgb)

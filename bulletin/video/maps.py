@@ -249,3 +249,121 @@ def render_venue_map(
         x, y = ax.transData.transform((venue.longitude, venue.latitude))
         positions[venue.venue_id] = (float(x), float(height - y))
     return VenueMap(image=image, positions=positions, venues=tuple(venues))
+
+
+@dataclass(frozen=True)
+class LevelField:
+    """The levels of one index on the grid at one time: 2-D ``latitude``, ``longitude`` and
+    ``levels`` (NaN where there is none), and the time they are valid, as shown (``when``)."""
+
+    index: str
+    latitude: np.ndarray
+    longitude: np.ndarray
+    levels: np.ndarray
+    when: str
+
+
+def level_field_from_indices(
+    indices, index: str, time, centre: tuple[float, float], margin_deg: float = 1.0
+) -> LevelField | None:
+    """The field ``<index>_level`` of the grid indices (:func:`bulletin.compute_indices`) at
+    the valid ``time`` (numpy datetime64 or a string xarray reads), within ``margin_deg`` of
+    ``centre`` (latitude, longitude); ``None`` on an unstructured grid or without the field."""
+    name = f"{index}_level"
+    if name not in indices or "cell" in indices[name].dims:
+        return None
+    field = indices[name].sel(time=time, method="nearest")
+    field = field.isel({d: 0 for d in field.dims if d not in ("latitude", "longitude", "y", "x")})
+    lat, lon = centre
+    if "latitude" in field.dims:
+        box = field.sel(latitude=slice(lat - margin_deg, lat + margin_deg),
+                        longitude=slice(lon - margin_deg, lon + margin_deg))  # fmt: skip
+        if min(box.shape) < 2:
+            return None
+        lon2d, lat2d = np.meshgrid(box["longitude"].values, box["latitude"].values)
+        values = box.transpose("latitude", "longitude").values
+    else:
+        lat2d_all = np.asarray(indices["latitude"].values)
+        lon2d_all = np.asarray(indices["longitude"].values)
+        inside = (np.abs(lat2d_all - lat) <= margin_deg) & (np.abs(lon2d_all - lon) <= margin_deg)
+        rows, cols = np.nonzero(inside)
+        if rows.size == 0:
+            return None
+        pick = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+        lat2d, lon2d = lat2d_all[pick], lon2d_all[pick]
+        values = field.transpose("y", "x").values[pick]
+        if min(values.shape) < 2:
+            return None
+    when = np.datetime_as_string(np.datetime64(field["time"].values, "m")).replace("T", " ")
+    when += " UTC"
+    return LevelField(
+        index=index,
+        latitude=np.asarray(lat2d, dtype="float64"),
+        longitude=np.asarray(lon2d, dtype="float64"),
+        levels=np.asarray(values, dtype="float64"),
+        when=when,
+    )
+
+
+def render_level_field(
+    field: LevelField,
+    venue: MapVenue,
+    size: tuple[int, int],
+    level_names: dict[int, tuple[str, str]],
+    *,
+    title: str = "",
+) -> Image.Image:
+    """The map of ``field`` around ``venue``: each grid cell in its level's colour, the venue
+    ringed and named, a title line (``title`` and the valid time) and a legend naming the
+    levels the map shows (``level_names``: level -> (name, "#rrggbb"), e.g. from
+    :data:`bulletin.indices.LEVEL_NAMES` in the bulletin's language)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import Patch
+
+    width, height = size
+    levels = sorted(level_names)
+    if not levels:
+        raise VideoError(f"no level names for the map of {field.index}")
+    fig = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI, facecolor="#101820")
+    canvas = FigureCanvasAgg(fig)
+    prop = FontProperties(fname=str(cjk_font().path), size=MIN_FONT_PX)
+    present = sorted({int(v) for v in field.levels[np.isfinite(field.levels)]} & set(levels))
+    # The legend's lines: as many as the level names need, at MIN_FONT_PX.
+    legend_columns = 2 if any(len(level_names[k][0]) > 12 for k in present) else 3
+    legend_lines = max(1, math.ceil(len(present) / legend_columns))
+    legend_band = (legend_lines * (MIN_FONT_PX + 10) + 8) / height
+    title_band = (MIN_FONT_PX + 16) / height
+    ax = fig.add_axes((0.0, legend_band, 1.0, 1.0 - legend_band - title_band))
+    ax.set_axis_off()
+    ax.set_facecolor("#1d2733")
+    cmap = ListedColormap([level_names[k][1] for k in levels]).with_extremes(bad="#1d2733")
+    norm = BoundaryNorm([k - 0.5 for k in levels] + [levels[-1] + 0.5], cmap.N)
+    ax.pcolormesh(field.longitude, field.latitude, np.ma.masked_invalid(field.levels),
+                  cmap=cmap, norm=norm, shading="nearest", alpha=0.9)  # fmt: skip
+    south, north = float(np.nanmin(field.latitude)), float(np.nanmax(field.latitude))
+    west, east = float(np.nanmin(field.longitude)), float(np.nanmax(field.longitude))
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.plot(venue.longitude, venue.latitude, marker="o", ms=16, mfc="none", mec="#ffd400",
+            mew=4, zorder=3)  # fmt: skip
+    ax.annotate(drawable(venue.label), (venue.longitude, venue.latitude), xytext=(0, 18),
+                textcoords="offset points", ha="center", fontproperties=prop, color="#ffffff",
+                bbox={"boxstyle": "round", "fc": "#101820", "ec": "#ffd400"})  # fmt: skip
+    heading = f"{title}  {field.when}".strip()
+    fig.text(0.5, 1.0 - 6 / height, drawable(heading), ha="center", va="top", color="#ffffff",
+             fontproperties=prop)  # fmt: skip
+    handles = [
+        Patch(facecolor=level_names[k][1], edgecolor="#101820", label=drawable(level_names[k][0]))
+        for k in present
+    ]
+    if handles:
+        legend = fig.legend(handles=handles, loc="lower center", ncols=legend_columns, prop=prop,
+                            frameon=False, borderaxespad=0.2, columnspacing=1.0,
+                            handletextpad=0.4)  # fmt: skip
+        for text in legend.get_texts():
+            text.set_color("#e8eef4")
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
