@@ -2,7 +2,9 @@
 
 :func:`write_thumbnail` scales a frame of the video (1280x720) to 640x360 and draws the venue's
 name, and under it the day, large on a dark band across the frame's foot, where the video's
-subtitles are, so that a small preview in a feed still names the venue. The size keeps the
+subtitles are (a last cue cut short would read oddly), so that a small preview in a feed
+still names the venue; the frame's title bar and its AI-generated presenter label
+(:data:`bulletin.video.compose.AI_LABEL`) stay visible. The size keeps the
 video's 16:9 and is our choice: it is over the 600 px width Facebook's sharing guide
 (developers.facebook.com/docs/sharing/webmasters/images) asks of link previews, at a few tens
 of kB. Written as a JPEG (quality 85, our choice) atomically (:func:`bulletin.output.atomic_path`).
@@ -24,7 +26,7 @@ THUMBNAIL_SIZE = (640, 360)
 JPEG_QUALITY = 85
 #: The band's height, its opacity and the margins (pixels of the thumbnail; our choice).
 BAND_HEIGHT = 84
-BAND_ALPHA = 200
+BAND_ALPHA = 235
 MARGIN = 20
 TITLE_PX = 36
 SUBTITLE_PX = 20
