@@ -126,3 +126,41 @@ def test_encoder_threads_follow_the_process_thread_budget(monkeypatch):
     assert encoder_threads() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")
     assert encoder_threads() == len(os.sched_getaffinity(0))
+
+
+def test_conditions_map_takes_the_charts_place_in_the_first_conditions_sentence(tmp_path):
+    import datetime as dt
+
+    import numpy as np
+    from PIL import Image
+
+    from bulletin.video.cards import CARD_INDICES, CardFacts, DayFacts
+    from bulletin.video.chart import CHART_SIZE
+    from bulletin.video.compose import FPS, MAP_PANEL, PANEL_BOX, Compositor, presenter_size
+
+    chart_colour, map_colour = (30, 40, 50), (200, 100, 10)
+    Image.new("RGB", CHART_SIZE, chart_colour).save(tmp_path / "chart.png")
+    card = lambda index: CardFacts(index, index, 1, "level one", "#1a9850", "12")  # noqa: E731
+    facts = DayFacts("Venue", dt.date(2022, 2, 5), "Saturday",
+                     tuple(card(i) for i in CARD_INDICES), card("spectator"), "-3 to 2°C")  # fmt: skip
+    sentences = [
+        _sentence(None, 0.0, 1.0),  # greeting
+        _sentence(None, 1.0, 2.0),  # the sky and wind: the map
+        _sentence(None, 2.0, 3.0),  # the temperatures: the chart
+        _sentence("wind_chill", 3.0, 4.0),
+        _sentence(None, 4.0, 5.0),  # sign-off
+    ]
+    width, height = presenter_size()
+    presenter = (np.zeros((height, width, 3), np.uint8) for _ in range(5 * FPS))
+    compositor = Compositor(facts, "en", dt.datetime(2022, 2, 4, 12, tzinfo=dt.UTC),
+                            tmp_path / "chart.png", sentences, [], presenter,
+                            conditions_map=Image.new("RGB", (720, 504), map_colour))  # fmt: skip
+    assert [s.highlight for s in compositor.segments if s.chart] == [MAP_PANEL, None]
+    x0, y0, x1, y1 = PANEL_BOX
+    middle = ((y0 + y1) // 2, (x0 + x1) // 2)
+    shown = {}
+    for i in range(5 * FPS):
+        frame = compositor.frame(i)
+        if i in (int(1.5 * FPS), int(2.5 * FPS)):
+            shown[i / FPS] = tuple(int(v) for v in frame[middle])
+    assert shown == {1.48: map_colour, 2.48: chart_colour}

@@ -152,3 +152,22 @@ def test_level_field_map_around_a_venue(catalogue):
         # Drawn at 90 % over the dark ground: near the level's colour, somewhere on the map.
         near = min(max(abs(a - b) for a, b in zip(c, rgb, strict=True)) for c in colours)
         assert near < 30, (level, rgb)
+
+
+def test_venue_fields_map_the_wind_chill_at_the_coldest_hour(catalogue):
+    import datetime as dt
+
+    from bulletin.facts import venue_day
+    from bulletin.pipeline import read_forecast
+    from bulletin.video.overview import FIELD_INDEX, conditions_map, venue_level_fields
+
+    venue = catalogue["genting-snow-park"]
+    forecast = [REPO / "samples" / "forecast_ecmwf.grib2"]
+    table = read_forecast(forecast, [venue]).table
+    day = dt.date(2022, 2, 7)
+    field = venue_level_fields(forecast, [venue], table, day)[venue.id]
+    coldest = venue_day(table, venue, day).wind_chill_min.time  # local HH:MM
+    local = dt.datetime.fromisoformat(field.when.removesuffix(" UTC")).replace(tzinfo=dt.UTC)
+    assert (field.index, local.astimezone(venue.tz).strftime("%H:%M")) == (FIELD_INDEX, coldest)
+    picture = conditions_map(field, venue, "zh")
+    assert picture.size == SIZE

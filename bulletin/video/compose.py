@@ -144,6 +144,10 @@ class TimedCue(Protocol):
     def text(self) -> str: ...
 
 
+#: The ``highlight`` of a chart segment that shows the conditions map instead of the chart.
+MAP_PANEL = "map"
+
+
 def panel_segments(sentences: Sequence[TimedSentence]) -> list[Segment]:
     """The panel's timeline from the speech step's timed sentences (``index``, ``start``).
 
@@ -255,9 +259,16 @@ class Compositor:
         sentences: Sequence[TimedSentence],
         cues: Sequence[TimedCue],
         presenter: Iterable[np.ndarray],
+        conditions_map: Image.Image | None = None,
     ) -> None:
         self.facts = facts
         self.segments = panel_segments(sentences)
+        # A map of the conditions around the venue (bulletin.video.maps.render_level_field)
+        # takes the chart's place during the first sentence of the conditions part.
+        self._map = None if conditions_map is None else conditions_map.convert("RGB")
+        first = next((k for k, s in enumerate(self.segments) if s.chart), None)
+        if self._map is not None and first is not None:
+            self.segments[first] = Segment(self.segments[first].start, True, MAP_PANEL)
         self.segment_starts = [s.start for s in self.segments]
         self.cues = list(cues)
         self.cue_starts = [c.start for c in self.cues]
@@ -287,7 +298,10 @@ class Compositor:
         key = (chart, highlight)
         if key not in self._panels:
             image = self._base.copy()
-            if chart:
+            if chart and highlight == MAP_PANEL and self._map is not None:
+                x0, y0, x1, y1 = PANEL_BOX
+                image.paste(self._map.resize((x1 - x0, y1 - y0)), (x0, y0))
+            elif chart:
                 x0, y0, x1, y1 = PANEL_BOX
                 left = x0 + (x1 - x0 - self._chart.width) // 2
                 image.paste(self._chart, (left, y0 + (y1 - y0 - self._chart.height) // 2))

@@ -16,6 +16,7 @@ presenter pasted in. The frames are encoded by :func:`bulletin.video.compose.wri
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -159,6 +160,7 @@ class OverviewCompositor:
         cues: Sequence[TimedCue],
         presenter: Iterable[np.ndarray],
     ) -> None:
+        self.facts = title  # the title bar's (and the thumbnail's) name and date
         self._timeline = list(timeline)
         self._starts = [start for start, _ in self._timeline]
         self.cues = list(cues)
@@ -294,3 +296,80 @@ def forecast_terrain(forecast: Sequence[str | Path], venues: Sequence[Venue]) ->
         return terrain_from_forecast(dataset, [(v.lat, v.lon) for v in venues])
     finally:
         dataset.close()
+
+
+#: The index whose field the venue bulletin maps during its conditions part (our choice: the
+#: wind chill, ECCC levels, at the hour of the day's lowest wind chill, which the conditions
+#: part names).
+FIELD_INDEX = "wind_chill"
+
+
+def venue_level_fields(
+    forecast: Sequence[str | Path],
+    venues: Sequence[Venue],
+    table: pd.DataFrame,
+    date: dt.date,
+) -> dict[str, object]:
+    """For each venue, the grid field of the :data:`FIELD_INDEX` level
+    (:func:`bulletin.compute_indices` on the forecast around the venues, over the local
+    ``date``) at the hour of the venue's lowest wind chill that day
+    (:attr:`bulletin.facts.VenueDay.wind_chill_min`): venue id ->
+    :class:`bulletin.video.maps.LevelField`; venues on an unstructured grid are left out."""
+    from ..compute import compute_indices
+    from ..facts import venue_day
+    from ..forecast import open_forecast
+    from .maps import FIELD_MARGIN_DEG, level_field_from_indices
+
+    wanted = {}
+    for venue in venues:
+        coldest = venue_day(table, venue, date).wind_chill_min
+        local = dt.datetime.combine(date, dt.time.fromisoformat(coldest.time), venue.tz)
+        wanted[venue.id] = np.datetime64(local.astimezone(dt.UTC).replace(tzinfo=None), "ns")
+    dataset = open_forecast([Path(p) for p in forecast], chunks={})
+    try:
+        times = sorted(set(wanted.values()))
+        # Only the hours mapped: the wind chill level is computed hour by hour.
+        subset = dataset.sel(time=times, method="nearest")
+        if "latitude" in subset.dims and "longitude" in subset.dims:
+            lats = [v.lat for v in venues]
+            lons = [v.lon for v in venues]
+            subset = subset.sel(
+                latitude=slice(min(lats) - FIELD_MARGIN_DEG, max(lats) + FIELD_MARGIN_DEG),
+                longitude=slice(min(lons) - FIELD_MARGIN_DEG, max(lons) + FIELD_MARGIN_DEG),
+            )
+        indices = compute_indices(subset)
+        fields: dict[str, object] = {}
+        for venue in venues:
+            field = level_field_from_indices(
+                indices, FIELD_INDEX, wanted[venue.id], (venue.lat, venue.lon)
+            )
+            if field is not None:
+                fields[venue.id] = field
+        return fields
+    finally:
+        dataset.close()
+
+
+def conditions_map(
+    field, venue: Venue, lang: str, templates_dir: str | Path | None = None
+) -> Image.Image:
+    """The venue bulletin's map of ``field`` (a :class:`bulletin.video.maps.LevelField`, e.g.
+    from :func:`venue_level_fields`) around ``venue``, at the panel's size: the index's title
+    and the local time in the title line, the levels named in ``lang``."""
+    from ..indices import LEVEL_NAMES
+    from ..script import phrasebook
+    from ..wording import venue_name
+    from .maps import render_level_field
+
+    book = phrasebook(templates_dir, lang)
+    names = {
+        level: (book.level_name(field.index, level), name.colour)
+        for level, name in LEVEL_NAMES[field.index].items()
+    }
+    utc = dt.datetime.fromisoformat(field.when.removesuffix(" UTC")).replace(tzinfo=dt.UTC)
+    local = utc.astimezone(venue.tz).strftime("%H:%M")
+    spot = MapVenue(venue.id, venue_name(venue, lang), venue.lat, venue.lon, "", "#000000")
+    x0, y0, x1, y1 = PANEL_BOX
+    title = f"{book.title(field.index)}  {local}"
+    shown = dataclasses.replace(field, when="")
+    return render_level_field(shown, spot, (x1 - x0, y1 - y0), names, title=title)
