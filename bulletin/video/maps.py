@@ -33,6 +33,9 @@ TERRAIN_MARGIN_DEG = 1.5
 #: Terrain points per side after smoothing a coarse grid (our choice: model grids of 0.1
 #: degrees and coarser would show as blocks on a 720-pixel map).
 SMOOTH_POINTS = 240
+#: Degrees around a venue its index-field map shows (our choice: the venue's valley and the
+#: ridges around it on a regional model grid).
+FIELD_MARGIN_DEG = 1.0
 #: The most grid points drawn along a side (our choice: a coarser view of a bigger grid; the
 #: map is at most 720 pixels wide).
 MAX_POINTS = 360
@@ -264,7 +267,7 @@ class LevelField:
 
 
 def level_field_from_indices(
-    indices, index: str, time, centre: tuple[float, float], margin_deg: float = 1.0
+    indices, index: str, time, centre: tuple[float, float], margin_deg: float = FIELD_MARGIN_DEG
 ) -> LevelField | None:
     """The field ``<index>_level`` of the grid indices (:func:`bulletin.compute_indices`) at
     the valid ``time`` (numpy datetime64 or a string xarray reads), within ``margin_deg`` of
