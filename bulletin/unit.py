@@ -9,7 +9,7 @@ and the pictures and video (:mod:`bulletin.video`). Files (:data:`UNIT_FILES`, p
     indices.csv    the venue's hourly rows, as ``bulletin indices`` writes them
     script.txt     script.tts.txt  script.json (sentences with their index and times)
     speech.wav     timings.json    subtitles.srt  subtitles.vtt
-    chart.png      poster.png      bulletin.mp4
+    chart.png      poster.png      bulletin.mp4   thumbnail.jpg (the video's last frame, titled)
 
 Everything is written into a temporary sibling folder which is renamed into place only when
 complete (:func:`bulletin.output.atomic_folder`); an older folder is replaced only then, so a
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .venues import Venue
+    from .video.maps import LevelField
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ UNIT_FILES = (
     "chart.png",
     "poster.png",
     "bulletin.mp4",
+    "thumbnail.jpg",
 )
 STAGES = ("script", "speech", "avatar", "compose")
 
@@ -99,6 +101,7 @@ def build_venue_bulletin(
     date: str | dt.date | None = None,
     forecast_init: dt.datetime | None = None,
     templates_dir: str | Path | None = None,
+    index_field: LevelField | None = None,
 ) -> UnitResult:
     """Build the unit ATOMICALLY at ``folder`` (e.g. ``OUT/<venue_id>/<lang>``): everything is
     made in a temporary sibling folder and renamed into place at the end (an existing folder
@@ -106,7 +109,9 @@ def build_venue_bulletin(
 
     ``table`` is a venue table (:func:`bulletin.pipeline.forecast_table`), possibly of several
     venues; ``date`` the local day (default: the first full one); ``loudness_lufs`` the speech's
-    programme loudness (:func:`bulletin.pipeline.speak_script`). Errors are
+    programme loudness (:func:`bulletin.pipeline.speak_script`); ``index_field`` an index's
+    grid field around the venue, mapped in the video's conditions part
+    (:func:`bulletin.video.overview.venue_level_fields`). Errors are
     :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
     from avatar.render import render_presenter, resolve_avatar
 
@@ -118,6 +123,7 @@ def build_venue_bulletin(
     from .video.cards import day_facts
     from .video.chart import write_chart
     from .video.compose import Compositor, presenter_size, write_bulletin_video
+    from .video.overview import conditions_map
     from .video.poster import write_poster
 
     check_venue_id(venue.id)
@@ -159,7 +165,10 @@ def build_venue_bulletin(
             spoken.sentences,
             spoken.cues,
             presenter,
-        )
+            # The map of an index around the venue in the conditions part (bulletin.video.overview).
+            conditions_map=None if index_field is None
+            else conditions_map(index_field, venue, lang, templates_dir),
+        )  # fmt: skip
         stats = write_bulletin_video(
             compositor, tmp / "speech.wav", spoken.duration_s, tmp / "bulletin.mp4"
         )

@@ -83,9 +83,12 @@ def test_unit_folder_holds_every_file_and_nothing_half_written(unit):
     assert set(UNIT_FILES) <= names
     assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")]
     assert not [p.name for p in unit.parent.iterdir() if p.name != LANG]
-    for name in ("chart.png", "poster.png"):
+    # The chart is drawn at the video panel's size (720x504), the poster at the frame's.
+    for name, size in (("chart.png", (720, 504)), ("poster.png", (1280, 720))):
         with Image.open(unit / name) as image:
-            assert image.format == "PNG" and min(image.size) >= 600
+            assert image.format == "PNG" and image.size == size
+    with Image.open(unit / "thumbnail.jpg") as image:
+        assert image.format == "JPEG" and image.size == (640, 360)
     header = (unit / "indices.csv").read_text(encoding="utf-8").splitlines()
     assert header[0].startswith("venue_id,time_utc,time_local,")
     assert all(line.startswith(f"{VENUE},") for line in header[1:])

@@ -80,6 +80,7 @@ OVERVIEW_FILES = (
     "timings.json",
     "subtitles.srt",
     "subtitles.vtt",
+    "overview.mp4",
 )
 
 log = logging.getLogger("bulletin.daily")
@@ -246,6 +247,8 @@ class UnitTask:
     voice: str | None
     templates: Path | None
     loudness_lufs: float | None = -23.0
+    terrain: Any = None  # bulletin.video.maps.Terrain under the overview's map, or None
+    index_field: Any = None  # bulletin.video.maps.LevelField mapped in a venue's video
 
 
 def _error_text(exc: BaseException) -> str:
@@ -272,10 +275,18 @@ def _build_overview(task: UnitTask) -> dict[str, Any]:
         spoken = speak_script(
             script, tmp, engine=task.tts, voice=task.voice, loudness_lufs=task.loudness_lufs
         )
+        speech_s = time.perf_counter() - started - script_s
+        from ..video.overview import write_overview_video
+
+        stats = write_overview_video(
+            task.table, task.venues, task.lang, task.date, spoken, tmp, terrain=task.terrain,
+            forecast_init=task.init, avatar=task.avatar, templates_dir=task.templates,
+        )  # fmt: skip
     return {
         "speech_seconds": spoken.duration_s,
-        "stage_seconds": {"script": script_s, "speech": time.perf_counter() - started - script_s},
-    }
+        "stage_seconds": {"script": script_s, "speech": speech_s,
+                          "avatar": stats.presenter_seconds, "compose": stats.compose_seconds},
+    }  # fmt: skip
 
 
 def run_unit(task: UnitTask) -> dict[str, Any]:
@@ -300,6 +311,7 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
                 date=task.date,
                 forecast_init=task.init,
                 templates_dir=task.templates,
+                index_field=task.index_field,
             )
             built = {
                 "speech_seconds": result.speech_seconds,
@@ -454,7 +466,13 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
             clock = time.perf_counter()
             table, init = _venue_table(files, venues, log)
             stage_seconds["indices"] = round(time.perf_counter() - clock, 3)
+            from ..video.overview import forecast_terrain
+
+            terrain = forecast_terrain(files, venues)  # the overview map's shaded relief
             day = bulletin_day(table, venues, day)
+            from ..video.overview import venue_level_fields
+
+            fields = venue_level_fields(files, venues, table, day)  # the venue videos' maps
             run_folder = root / f"{init:%Y-%m-%d}" / f"{init:%H}Z"
             try:
                 run_folder.mkdir(parents=True, exist_ok=True)
@@ -476,8 +494,9 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
             previous = read_manifest(run_folder)
             clock = time.perf_counter()
             records = _run_units(
-                config, venues, table, day, init, run_folder, force, client, log, previous
-            )
+                config, venues, table, day, init, run_folder, force, client, log, previous,
+                terrain=terrain, fields=fields,
+            )  # fmt: skip
             stage_seconds["units"] = round(time.perf_counter() - clock, 3)
         inputs = [file_record(path.absolute()) for path in files]
         manifest = {
@@ -552,7 +571,10 @@ def _venue_table(files, venues, log) -> tuple[pd.DataFrame, dt.datetime]:
     return table, init
 
 
-def _run_units(config, venues, table, day, init, run_folder, force, client, log, previous):
+def _run_units(
+    config, venues, table, day, init, run_folder, force, client, log, previous, terrain=None,
+    fields=None,
+):  # fmt: skip
     """Build (or skip) every unit and overview; their manifest records, in a stable order.
     A skipped unit keeps the stage timings the ``previous`` manifest recorded for the same
     outputs."""
@@ -590,6 +612,8 @@ def _run_units(config, venues, table, day, init, run_folder, force, client, log,
             voice=config.voice,
             templates=config.templates,
             loudness_lufs=config.loudness_lufs,
+            terrain=terrain if venue is None else None,
+            index_field=None if venue is None else (fields or {}).get(venue.id),
         )
 
     for venue in venues:
