@@ -416,7 +416,8 @@ def mouth_track_from_audio(
         (np.log10(np.maximum(high, 1e-9) / np.maximum(low, 1e-9)) + 0.3) / 0.8, 0, 1
     )
     if voiced.any():
-        log_c = np.log(centroid)
+        # A frame without energy in the band has no centroid: it takes the band's lower edge.
+        log_c = np.log(np.maximum(centroid, 300.0))
         mu, sigma = log_c[voiced].mean(), max(log_c[voiced].std(), 1e-3)
         z = (log_c - mu) / sigma
     else:

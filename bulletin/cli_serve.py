@@ -93,11 +93,19 @@ def serve_command(root: Path, host: str, port: int) -> None:
     config = uvicorn.Config(
         make_app(root), log_config=None, access_log=False, lifespan="off", server_header=False
     )
-    click.echo(f"bulletin: serving {root} at {url_of(sock)} (Ctrl-C stops)", err=True)
+    url = url_of(sock)
+    click.echo(f"bulletin: serving {root} at {url} (Ctrl-C stops)", err=True)
+    server = uvicorn.Server(config)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         sock.close()
+    if server.started:
+        # Only a signal stops a started server. uvicorn re-raises it after its shutdown, but
+        # asyncio's own SIGINT handling can swallow that re-raise: the stop is an interrupt
+        # (exit 130) either way.
+        raise KeyboardInterrupt
+    raise ServeError(f"the server on {url} did not start")
 
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ServeError", "bind", "make_app", "serve_command"]
