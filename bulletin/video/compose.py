@@ -340,17 +340,20 @@ class Compositor:
             self._index = index
         if self._presenter_frame is None:
             raise VideoError("the presenter gave no frames")
-        frame = self._state_at(index / FPS).copy()
-        x0, y0, x1, y1 = PRESENTER_BOX
-        presenter = self._presenter_frame
-        if presenter.shape != (y1 - y0, x1 - x0, 3):
-            raise VideoError(
-                f"presenter frame is {presenter.shape}, expected {(y1 - y0, x1 - x0, 3)}"
-            )
-        frame[y0:y1, x0:x1] = presenter
-        lx, ly = LABEL_ORIGIN
-        frame[ly : ly + self._label.shape[0], lx : lx + self._label.shape[1]] = self._label
-        return frame
+        return overlay_presenter(self._state_at(index / FPS), self._presenter_frame, self._label)
+
+
+def overlay_presenter(background: np.ndarray, presenter: np.ndarray, label: np.ndarray):
+    """A copy of the frame ``background`` with the ``presenter`` frame in
+    :data:`PRESENTER_BOX` and the AI-presenter ``label`` at :data:`LABEL_ORIGIN`."""
+    x0, y0, x1, y1 = PRESENTER_BOX
+    if presenter.shape != (y1 - y0, x1 - x0, 3):
+        raise VideoError(f"presenter frame is {presenter.shape}, expected {(y1 - y0, x1 - x0, 3)}")
+    frame = background.copy()
+    frame[y0:y1, x0:x1] = presenter
+    lx, ly = LABEL_ORIGIN
+    frame[ly : ly + label.shape[0], lx : lx + label.shape[1]] = label
+    return frame
 
 
 @dataclass(frozen=True)

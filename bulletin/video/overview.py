@@ -31,7 +31,6 @@ from .compose import (
     BACKGROUND,
     FPS,
     HEIGHT,
-    LABEL_ORIGIN,
     PANEL_BOX,
     PRESENTER_BOX,
     SUBTITLE_BOX,
@@ -40,6 +39,7 @@ from .compose import (
     VideoStats,
     draw_title_bar,
     label_image,
+    overlay_presenter,
     subtitle_layer,
 )
 from .fonts import VideoError
@@ -217,16 +217,7 @@ class OverviewCompositor:
             self._index = index
         if self._presenter_frame is None:
             raise VideoError("the presenter gave no frames")
-        frame = self._state_at(index / FPS).copy()
-        x0, y0, x1, y1 = PRESENTER_BOX
-        if self._presenter_frame.shape != (y1 - y0, x1 - x0, 3):
-            raise VideoError(
-                f"presenter frame is {self._presenter_frame.shape}, expected {(y1 - y0, x1 - x0, 3)}"
-            )
-        frame[y0:y1, x0:x1] = self._presenter_frame
-        lx, ly = LABEL_ORIGIN
-        frame[ly : ly + self._label.shape[0], lx : lx + self._label.shape[1]] = self._label
-        return frame
+        return overlay_presenter(self._state_at(index / FPS), self._presenter_frame, self._label)
 
 
 def overview_compositor(
