@@ -124,6 +124,64 @@ def sync_offset_confidence(evaluator, clip, max_offset: int = 6) -> tuple[int, f
     )
 
 
+EDGE_QUANTILE = 0.9
+"""Edge pixels of a frame: where the reference's gradient magnitude inside the region is at or
+above this quantile (our choice: the drawing's lines, lip lines, chin and jaw contour, are the
+top tenth of the lower face's gradients)."""
+EDGE_STRENGTH_MIN = 0.8
+"""Gate: the twin keeps at least this fraction of the reference's gradient strength at the
+reference's edges in the redrawn region at the size shown (our choice)."""
+SEAM_RATIO_MAX = 1.25
+"""Gate: gradient magnitude in the feathered band at most this multiple of the reference's
+there; a visible paste edge adds gradient along the band (our choice)."""
+BAND_COLOUR_MAX = 2.0
+"""Gate: mean colour difference in the feathered band, levels of 255 (our choice: about the
+just-noticeable difference of a flat patch, Sharma 2003, "Digital Color Imaging Handbook")."""
+
+
+def _gradient_magnitude(frames: np.ndarray) -> np.ndarray:
+    """|grad| of the luma (ITU-R BT.601 weights) of (N, H, W, 3) frames, central differences."""
+    luma = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    gy, gx = np.gradient(luma, axis=(1, 2))
+    return np.hypot(gx, gy)
+
+
+def edge_strength_ratio(generated: np.ndarray, reference: np.ndarray, alpha: np.ndarray) -> float:
+    """Gradient magnitude of ``generated`` over that of ``reference`` summed over the
+    reference's edge pixels (:data:`EDGE_QUANTILE`) where the paste mask ``alpha`` (N, H, W
+    or H, W) is at least 0.5: 1 keeps the drawing's lines as sharp, a blurred twin is below."""
+    g, r = _gradient_magnitude(generated), _gradient_magnitude(reference)
+    region = np.broadcast_to(np.asarray(alpha) >= 0.5, r.shape)
+    kept = total = 0.0
+    for gf, rf, mf in zip(g, r, region, strict=True):
+        if not mf.any():
+            continue
+        edges = mf & (rf >= np.quantile(rf[mf], EDGE_QUANTILE))
+        kept += float(gf[edges].sum())
+        total += float(rf[edges].sum())
+    return kept / total if total > 0 else 0.0
+
+
+def seam_measures(generated: np.ndarray, reference: np.ndarray, alpha: np.ndarray) -> dict:
+    """The paste boundary in the feathered band (0.05 < ``alpha`` < 0.95): ``seam_ratio``, the
+    mean gradient magnitude of ``generated`` there over the reference's (a visible edge raises
+    it above 1), and ``band_colour_diff``, the largest per-channel difference of the mean colour
+    there (levels)."""
+    a = np.broadcast_to(np.asarray(alpha), generated.shape[:3])
+    band = (a > 0.05) & (a < 0.95)
+    if not band.any():
+        return {"seam_ratio": 1.0, "band_colour_diff": 0.0}
+    g, r = _gradient_magnitude(generated), _gradient_magnitude(reference)
+    colour = np.abs(
+        generated[band].astype(np.float64).mean(axis=0)
+        - reference[band].astype(np.float64).mean(axis=0)
+    )
+    return {
+        "seam_ratio": float(g[band].mean() / max(float(r[band].mean()), 1e-6)),
+        "band_colour_diff": float(colour.max()),
+    }
+
+
 def gates(metrics: dict) -> dict[str, bool]:
     """The quality gates of the module docstring applied to a metrics dictionary."""
     return {
@@ -134,6 +192,20 @@ def gates(metrics: dict) -> dict[str, bool]:
         "outside_mask_identical": metrics["outside_mask_max_diff"] == 0,
         "jitter_ratio_le_1.3": metrics["jitter_ratio"] <= 1.3,
         "rest_jaw_in_silence_le_0.1": metrics["rest_jaw_in_silence"] <= 0.1,
+    } | _display_gates(metrics)
+
+
+def _display_gates(metrics: dict) -> dict[str, bool]:
+    """The sharpness and seam gates, where the display measures were taken
+    (:func:`avatar.neural.display_measures`)."""
+    display = metrics.get("display")
+    if not isinstance(display, dict):
+        return {}
+    return {
+        f"edge_strength_ge_{EDGE_STRENGTH_MIN}": display["edge_strength_ratio"]
+        >= EDGE_STRENGTH_MIN,
+        f"seam_ratio_le_{SEAM_RATIO_MAX}": display["seam_ratio"] <= SEAM_RATIO_MAX,
+        f"band_colour_le_{BAND_COLOUR_MAX:g}": display["band_colour_diff"] <= BAND_COLOUR_MAX,
     }
 
 
