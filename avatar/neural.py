@@ -44,6 +44,26 @@ MOUTH_ELLIPSE = (0.48, 0.685, 0.23, 0.18)
 hair beside the jaw or the collar, which the generator only blurs at 96^2). A presenter whose
 chin drops far when speaking may need a larger region."""
 
+JAW_MARGIN = 0.25
+"""The jaw region reaches this fraction of the face's half-width and chin depth past the face
+outline (our choice: the feathered ramp lies outside the jaw contour, which the procedural
+presenter moves with the jaw, and holds the chin line and the shadow under the chin)."""
+SHARPEN = 1.0
+"""Unsharp-mask gain on the generator's upsampled change (our choice; Gaussian of one source
+pixel, so it restores the contrast the bicubic upsampling spreads out, and it acts only where
+the generator changes the template)."""
+JAW_TOP = 0.062
+"""The jaw region's upper edge in head units below the eye line: just under the nose, above the
+upper lip (``avatar.procedural.MOUTH_BOX`` starts at 0.063)."""
+FOOTAGE_CROP = (0.013, 0.084, 0.99)
+"""Crop framing (centre shift in face-box sides, side scale) assumed for the jaw region of
+twins without procedural geometry: the LBP crop of the default presenter, measured by
+:meth:`ProceduralTemplate._calibrate` (our choice; the detector frames real faces alike)."""
+DETAIL_SCALE = 24.0
+"""Levels of generator change at which the template's fine detail is faded to 1/e in the
+detail-preserving paste (our choice: the lips' own change on an opening is 40-120 levels, the
+generator's error where nothing moves is under 10)."""
+
 BATCH = 8
 """Frames per generator call (our choice; ``benchmarks/avatar.py`` times the generator at this
 batch)."""
@@ -88,17 +108,84 @@ def mouth_mask(size: int) -> np.ndarray:
     return (paste_mask(size) * ellipse).astype(np.float32)
 
 
+def jaw_polygon(crop: tuple[float, float, float] = FOOTAGE_CROP) -> tuple[tuple[float, float], ...]:
+    """The lower face (cheeks under the nose, lips, chin, jaw line, :data:`JAW_MARGIN` past the
+    outline) as a polygon in fractions (x, y) of the square face crop, from the procedural
+    head's outline (:func:`avatar.procedural._face_outline`) and the crop framing ``crop``
+    (:attr:`ProceduralTemplate.adjust`)."""
+    from avatar.procedural import FACE_BOX, FACE_HALF_WIDTH, _face_outline
+
+    outline = _face_outline(FACE_HALF_WIDTH, 240) * (1 + JAW_MARGIN)
+    lower = outline[outline[:, 1] >= JAW_TOP]
+    lower = lower[np.argsort(np.arctan2(lower[:, 1], lower[:, 0]))]  # right, chin, left
+    edge = float(np.abs(lower[:, 0]).max())
+    points = np.concatenate([[[edge, JAW_TOP]], lower, [[-edge, JAW_TOP]]])
+    fx0, fy0, fx1, fy1 = FACE_BOX
+    side = max(fx1 - fx0, fy1 - fy0)
+    dx, dy, scale = crop
+    cx, cy = (fx0 + fx1) / 2 + dx * side, (fy0 + fy1) / 2 + dy * side
+    fractions = (points - [cx, cy]) / (side * scale) + 0.5
+    return tuple((round(float(x), 4), round(float(y), 4)) for x, y in fractions)
+
+
+@functools.lru_cache(maxsize=16)
+def jaw_mask(size: int, polygon: tuple[tuple[float, float], ...] | None = None) -> np.ndarray:
+    """Feathered alpha (size x size, float32) over the :func:`jaw_polygon`: 1 inside, a ramp of
+    ``FEATHER_FRACTION * size`` pixels inside the polygon's edge, exactly 0 outside it and on
+    the upper half and the outer ring (:func:`paste_mask`). Follows the jaw line and the chin,
+    not an ellipse around the mouth."""
+    from PIL import ImageDraw
+    from scipy.ndimage import distance_transform_edt
+
+    polygon = polygon or jaw_polygon()
+    image = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(image).polygon([(x * size, y * size) for x, y in polygon], fill=1)
+    inside = np.asarray(image, dtype=bool)
+    feather = max(1.0, size * FEATHER_FRACTION)
+    ramp = np.clip(distance_transform_edt(inside) / feather, 0, 1)
+    return (paste_mask(size) * ramp).astype(np.float32)
+
+
+def _resize_float(image: np.ndarray, side: int) -> np.ndarray:
+    """(S, S, C) float32 -> (side, side, C) float32, bicubic per channel (PIL mode F)."""
+    return np.stack(
+        [
+            np.asarray(
+                Image.fromarray(np.ascontiguousarray(image[..., c])).resize(
+                    (side, side), Image.Resampling.BICUBIC
+                )
+            )
+            for c in range(image.shape[-1])
+        ],
+        axis=-1,
+    )
+
+
 def paste_back(
-    template: np.ndarray, face: np.ndarray, box: Box, *, mask: str = "lower_half"
+    template: np.ndarray,
+    face: np.ndarray,
+    box: Box,
+    *,
+    mask: str | np.ndarray = "lower_half",
+    base: np.ndarray | None = None,
 ) -> np.ndarray:
     """Composite ``face`` (SxSx3 uint8) into the square ``box`` of ``template`` through a
     feathered mask drawn at the box's own side (so the mid line stays sharp):
     :func:`paste_mask` (``mask="lower_half"``, as in training and the metrics) or
     :func:`mouth_mask` (``mask="mouth"``, as rendered).
 
+    ``mask`` may also be an alpha array of the box's side (:func:`jaw_mask`). With ``base``,
+    the S x S crop of the template the generator was given, the paste keeps the template's
+    detail (a Laplacian-pyramid style composite, Burt & Adelson 1983, "A multiresolution
+    spline with application to image mosaics", ACM TOG 2(4)): the box gets the template at its
+    own resolution plus the upsampled change ``face - base``, and the template's fine detail
+    (the template minus its S x S version, upsampled) fades only where the generator changes
+    the picture (:data:`DETAIL_SCALE`). Lines the generator keeps, chin, jaw contour and the
+    resting lip line, stay as sharp as the template; what it redraws comes at its own size.
+
     The face is resized to the box side; parts outside the frame are cut off. Where the mask
     is 0 the template pixel is kept exactly."""
-    if mask not in ("lower_half", "mouth"):
+    if isinstance(mask, str) and mask not in ("lower_half", "mouth"):
         raise ValueError(f"mask must be 'lower_half' or 'mouth', got {mask!r}")
     side = box[2] - box[0]
     height, width = template.shape[:2]
@@ -107,14 +194,35 @@ def paste_back(
     out = template.copy()
     if x1 <= x0 or y1 <= y0:
         return out
-    face_big = np.asarray(
-        Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32
-    )
-    alpha = paste_mask(side) if mask == "lower_half" else mouth_mask(side)
+    if isinstance(mask, np.ndarray):
+        if mask.shape != (side, side):
+            raise ValueError(f"mask array must be {side}x{side}, got {mask.shape}")
+        alpha = mask
+    else:
+        alpha = paste_mask(side) if mask == "lower_half" else mouth_mask(side)
     sx, sy = x0 - box[0], y0 - box[1]
     a = alpha[sy : sy + (y1 - y0), sx : sx + (x1 - x0), None]
-    g = face_big[sy : sy + (y1 - y0), sx : sx + (x1 - x0)]
     region = out[y0:y1, x0:x1].astype(np.float32)
+    if base is None:
+        face_big = np.asarray(
+            Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32
+        )
+        g = face_big[sy : sy + (y1 - y0), sx : sx + (x1 - x0)]
+    else:
+        change = face.astype(np.float32) - base.astype(np.float32)
+        fade = np.exp(-np.abs(change).max(axis=-1, keepdims=True) / DETAIL_SCALE)
+        base_big = _resize_float(base.astype(np.float32), side)
+        change_big = _resize_float(np.concatenate([change, fade], axis=-1), side)
+        window = (slice(sy, sy + (y1 - y0)), slice(sx, sx + (x1 - x0)))
+        colour = change_big[..., :3]
+        if SHARPEN:
+            from scipy.ndimage import gaussian_filter
+
+            sigma = side / face.shape[0]
+            colour = colour + SHARPEN * (colour - gaussian_filter(colour, (sigma, sigma, 0)))
+        low = base_big[window] + colour[window]
+        detail = region - base_big[window]
+        g = low + np.clip(change_big[window][..., 3:], 0, 1) * detail
     blended = np.rint(region + a * (g - region)).astype(np.uint8)
     out[y0:y1, x0:x1] = np.where(a > 0, blended, out[y0:y1, x0:x1])
     return out
@@ -154,6 +262,7 @@ class ProceduralTemplate:
         self.adjust = (0.0, 0.0, 1.0)  # centre shift (x, y) in face-box sides, side scale
         if lbp_boxes:
             self.adjust = self._calibrate()
+        self.polygon = jaw_polygon(self.adjust)
 
     def _calibrate(self) -> tuple[float, float, float]:
         from avatar.ingest import CROP_SCALE, detect_face, face_cascade
@@ -213,6 +322,7 @@ class FootageTemplate:
         info = video_info(self.path)
         self.native = info.size
         self.size = size
+        self.polygon = jaw_polygon()
 
     def frames(self, track: MouthTrack) -> Iterator[TemplateFrame]:
         from avatar.video import read_video
@@ -270,6 +380,11 @@ class NeuralPresenter:
         else:
             raise AvatarError(f"{source}: the manifest names no render template (got {kind!r})")
         self.bf16 = bf16_supported()
+        # "mouth": the feathered ellipse of :func:`mouth_mask`, plain paste (twins without the
+        # entry); "jaw": :func:`jaw_mask` with the detail-preserving paste of :func:`paste_back`.
+        self.paste = str(manifest.get("paste", "mouth"))
+        if self.paste not in ("mouth", "jaw"):
+            raise AvatarError(f"{source}: paste must be mouth or jaw, got {self.paste!r}")
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, size: tuple[int, int]) -> NeuralPresenter:
@@ -322,5 +437,45 @@ class NeuralPresenter:
         faces = np.stack([crop_square(t.image, t.box, size) for t in pending])
         stop = start + len(pending)
         generated = self.generate(faces, mels[start:stop], mouths[start:stop])
-        for template, face in zip(pending, generated, strict=True):
-            yield paste_back(template.image, face, template.box, mask="mouth")
+        for template, face, base in zip(pending, generated, faces, strict=True):
+            if self.paste == "mouth":
+                yield paste_back(template.image, face, template.box, mask="mouth")
+                continue
+            side = template.box[2] - template.box[0]
+            alpha = jaw_mask(side, getattr(self.template, "polygon", None))
+            yield paste_back(template.image, face, template.box, mask=alpha, base=base)
+
+
+def display_measures(presenter: NeuralPresenter, speech: Speech, track: MouthTrack) -> dict:
+    """Sharpness and seam of a twin over the procedural presenter at the size it is shown.
+
+    The twin (``presenter``, whose template is procedural) and the procedural presenter of the
+    same style and seed render the same speech and mouth track at ``presenter.size``; the head
+    moves alike in both, so they differ only where the twin redraws. In each frame's face box
+    :func:`avatar.metrics.edge_strength_ratio` and :func:`avatar.metrics.seam_measures` compare
+    the twin to the procedural frame over the paste mask (:func:`jaw_mask`)."""
+    from avatar.metrics import edge_strength_ratio, seam_measures
+
+    if not isinstance(presenter.template, ProceduralTemplate):
+        raise AvatarError(f"{presenter.source}: display measures need a procedural template")
+    procedural = presenter.template.presenter
+    reference = ProceduralPresenter(procedural.style, presenter.size, procedural.seed)
+    twins, truths, alphas = [], [], []
+    for twin, truth in zip(presenter.frames(speech, track), reference.frames(track), strict=True):
+        box = presenter.template.box(truth.face_box)
+        side = box[2] - box[0]
+        twins.append(crop_square(twin, box, side))
+        truths.append(crop_square(truth.image, box, side))
+        alphas.append(jaw_mask(side, presenter.template.polygon))
+    shapes = {a.shape for a in alphas}
+    if len(shapes) != 1:  # boxes keep their side; crop all to the smallest if not
+        side = min(a.shape[0] for a in alphas)
+        twins, truths = [t[:side, :side] for t in twins], [t[:side, :side] for t in truths]
+        alphas = [a[:side, :side] for a in alphas]
+    twin_arr, truth_arr, alpha_arr = np.stack(twins), np.stack(truths), np.stack(alphas)
+    return {
+        "size": list(presenter.size),
+        "frames": len(twins),
+        "edge_strength_ratio": edge_strength_ratio(twin_arr, truth_arr, alpha_arr),
+        **seam_measures(twin_arr, truth_arr, alpha_arr),
+    }
