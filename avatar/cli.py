@@ -164,8 +164,12 @@ def train_command(
         metrics_path=metrics_path,
         synthesize=synthesize,
     )
+    from avatar.metrics import format_gate, gate_report
+
     gates = result.metrics["gates"]
     passed = sum(bool(v) for v in gates.values())
+    for row in gate_report(result.metrics):
+        click.echo(f"avatar: gate {format_gate(row)}", err=True)
     click.echo(
         f"avatar: wrote {result.checkpoint} and {result.metrics_path} "
         f"({passed}/{len(gates)} quality gates met)",
