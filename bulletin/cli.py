@@ -42,7 +42,7 @@ from .output import storage_error
 from .venues import venues_to_csv, venues_to_json
 
 log = logging.getLogger("bulletin")
-_state = {"verbose": 0}
+_state = {"verbose": 0, "quiet": False}
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
@@ -62,6 +62,7 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 def cli(verbose: int, quiet: bool) -> None:
     """Spectator weather bulletins for outdoor winter-sport venues."""
     _state["verbose"] = verbose
+    _state["quiet"] = quiet
     _configure_logging(verbose, quiet)
 
 
@@ -213,8 +214,7 @@ def indices_command(
     if output != "-":
         file_target(output)  # a directory, FIFO or device fails before the forecast is read
     if fmt is None:
-        suffix = Path(output).suffix.lower().lstrip(".")
-        fmt = suffix if suffix in ("csv", "json", "parquet") else "csv"
+        fmt = _table_format(output)
     venues = load_venues(venues_file, venue_ids)
     log.info("reading %s", ", ".join(str(p) for p in forecast))
     log.info("computing indices for %d venue(s)", len(venues))
@@ -226,6 +226,29 @@ def indices_command(
         log.info("wrote %d rows to %s", len(table), output)
         if summary:
             _print_summary(table)
+
+
+TABLE_FORMATS = ("csv", "json", "parquet")
+
+
+class CommandLineError(BulletinError):
+    """A value on the command line that no command accepts: a usage error, in one line."""
+
+    exit_code = 2
+
+
+def _table_format(output: str) -> str:
+    """The table format named by the extension of ``output`` (csv for stdout); a usage error
+    (exit 2) for any other extension, never a silent CSV."""
+    if output == "-":
+        return "csv"
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if suffix not in TABLE_FORMATS:
+        raise CommandLineError(
+            f"cannot tell the table format of {output!r} from its extension "
+            f"{('.' + suffix) if suffix else '(none)'}: use .csv, .json or .parquet, or --format"
+        )
+    return suffix
 
 
 # -- bulletin script / bulletin speak -----------------------------------------------------------
@@ -429,6 +452,38 @@ cli.add_command(daily_command)
 cli.add_command(schedule_command)
 cli.add_command(run_command)
 cli.add_command(serve_command)
+
+
+def _late_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        _state["verbose"] += value
+        _configure_logging(_state["verbose"], _state["quiet"])
+
+
+def _late_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _state["quiet"] = True
+        _configure_logging(_state["verbose"], True)
+
+
+def _add_log_options(group: click.Group) -> None:
+    """``-v``/``-q`` after the subcommand too (``bulletin indices F -o - -v``), with the same
+    meaning as before it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _add_log_options(command)
+            continue
+        command.params.append(
+            click.Option(["-v", "--verbose", "late_verbose"], count=True, expose_value=False,
+                         callback=_late_verbose, help="More log lines on stderr (-vv: debug).")
+        )  # fmt: skip
+        command.params.append(
+            click.Option(["-q", "--quiet", "late_quiet"], is_flag=True, expose_value=False,
+                         callback=_late_quiet, help="Only warnings and errors on stderr.")
+        )  # fmt: skip
+
+
+_add_log_options(cli)
 
 
 def _quiet_broken_pipe() -> None:
