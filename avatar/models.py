@@ -65,7 +65,8 @@ class ModelConfig:
 
     ``widths`` are the U-Net channels per level (the crop shrinks by 2 per level, so ``size``
     must be divisible by ``2 ** len(widths)``); ``condition`` picks the speech code: "mel",
-    "mouth" (the 4 mouth parameters over the 5-frame window) or "both".
+    "mouth" (the 4 mouth parameters over the 5-frame window) or "both". ``residual``: the
+    generator draws a change over the reference frame instead of the whole face.
     """
 
     size: int = 96
@@ -75,6 +76,7 @@ class ModelConfig:
     sync_widths: tuple[int, ...] = (32, 64, 128, 256)
     sync_dim: int = 256
     disc_widths: tuple[int, ...] = (32, 64, 128)
+    residual: bool = False
 
     def __post_init__(self) -> None:
         if self.size % (2 ** len(self.widths)) or self.size < 2 ** len(self.widths):
@@ -261,6 +263,9 @@ class LipGenerator(nn.Module):
         self.up = nn.ModuleList(ups)
         self.films = nn.ModuleList(films)
         self.out = nn.Conv2d(w[0], 3, 1)
+        if config.residual:  # start as a copy of the reference: the edit is learnt from zero
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def speech_code(self, mel: torch.Tensor | None, mouth: torch.Tensor | None) -> torch.Tensor:
         parts = []
@@ -293,6 +298,10 @@ class LipGenerator(nn.Module):
             skip = skips.pop()
             h = F.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             h = film(up(torch.cat([h, skip], dim=1)), code)
+        if self.config.residual:
+            # A change over the reference (our choice): where the mouth does not move the output
+            # is the reference itself, so the detail-preserving paste keeps the template's lines.
+            return (reference + self.out(h)).clamp(0, 1)
         return torch.sigmoid(self.out(h))
 
 

@@ -71,6 +71,8 @@ ADV_WEIGHT = 0.07
 FM_WEIGHT = 10.0
 TEMPORAL_WEIGHT = 0.5
 VALIDATION_FRACTION = 0.1
+DISPLAY_SIZE = (512, 504)
+"""The presenter panel of the 1280x720 bulletin video, where the display measures are taken."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class TrainSettings:
     mouth_weight: float = 2.0  # extra L1 weight of the mouth area
     gradient_weight: float = 1.0  # L1 weight of the lower half's image gradients
     reference: str = "rest"  # reference frames: "rest" (mouth at rest) or "random"
+    residual: bool = True  # the generator draws a change over the reference frame
 
     def __post_init__(self) -> None:
         if self.size not in (64, 96, 128):
@@ -113,6 +116,7 @@ class TrainSettings:
             sync_widths=self.sync_widths,
             sync_dim=self.sync_dim,
             condition=self.condition,
+            residual=self.residual,
         )
 
     def generator_lr(self, step: int) -> float:
@@ -607,7 +611,26 @@ def train_twin(
         "data_sha256": key,
         "training_steps": settings.steps,
         "settings": dataclasses.asdict(settings),
+        # A residual generator keeps the template where nothing moves: the jaw-following,
+        # detail-preserving paste (avatar.neural.jaw_mask); else the mouth ellipse.
+        "paste": "jaw" if settings.residual else "mouth",
     }
+    if render_template["kind"] == "procedural":
+        from avatar.audio import Speech
+        from avatar.metrics import gates
+        from avatar.mouth import MouthTrack
+        from avatar.neural import NeuralPresenter, display_measures
+
+        # The held-out part rendered at the panel's size against the procedural presenter.
+        presenter = NeuralPresenter(trainer.generator.cpu().eval(), manifest, DISPLAY_SIZE)
+        held_out = Speech(
+            data.speech.samples[round(cut / data.fps * data.speech.sample_rate) :],
+            data.speech.sample_rate,
+        )
+        metrics["display"] = display_measures(
+            presenter, held_out, MouthTrack(val.mouth, float(data.fps))
+        )
+        metrics["gates"] = gates(metrics)
     save_checkpoint(
         out, trainer.generator.cpu(), {k: v for k, v in metrics.items() if k != "losses"}, manifest
     )

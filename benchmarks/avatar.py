@@ -10,6 +10,8 @@
   frames consumed but not encoded, for the procedural presenter and for a twin (``--twin``, or
   an untrained generator of the shipped architecture over the procedural template, which costs
   the same). Target: <= 0.5.
+* **jaw paste**: the twin's render RTF again with the jaw-following, detail-preserving paste
+  (``"paste": "jaw"`` in the manifest, :func:`avatar.neural.jaw_mask`).
 * **encode**: the same frames through libx264 (veryfast) into an MP4, for reference.
 
 Medians of ``--repeat`` runs after a warm-up, with ``torch.set_flush_denormal(True)``. The
@@ -123,6 +125,16 @@ def untrained_twin(folder: Path) -> Path:
     return path
 
 
+def with_jaw_paste(twin: Path, folder: Path) -> Path:
+    """A copy of ``twin`` whose manifest asks for the jaw-following, detail-preserving paste."""
+    from avatar.models import load_checkpoint_bundle, save_checkpoint
+
+    model, metrics, manifest = load_checkpoint_bundle(twin)
+    path = folder / "twin_jaw_paste.pt"
+    save_checkpoint(path, model, metrics, manifest | {"paste": "jaw"})
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -134,7 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     size = parse_size(args.size)
     import torch
 
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
+    try:
+        return _run(args, size)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(args: argparse.Namespace, size: tuple[int, int]) -> int:
     report: dict = {"threads": args.threads, "size": list(size), "audio_seconds": args.seconds}
     report["generator_fps_128"] = generator_fps(args.repeat)
     report["procedural_fps"] = procedural_fps(size, args.repeat)
@@ -146,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         twin = args.twin or untrained_twin(Path(folder))
         report["render_rtf_twin"] = render_rtf(wav, twin, size, args.seconds, args.repeat)
+        report["render_rtf_twin_jaw_paste"] = render_rtf(
+            wav, with_jaw_paste(twin, Path(folder)), size, args.seconds, args.repeat
+        )
         report["twin"] = str(args.twin) if args.twin else "untrained 128^2 generator (same cost)"
         out = Path(folder) / "presenter.mp4"
 

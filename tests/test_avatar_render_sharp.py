@@ -117,3 +117,30 @@ def test_display_measures_compare_a_twin_with_the_procedural_presenter(tmp_path)
     assert np.isfinite(measures["seam_ratio"]) and measures["band_colour_diff"] >= 0
     with pytest.raises(Exception, match="paste"):
         NeuralPresenter(models.LipGenerator(config), manifest | {"paste": "oval"}, (64, 64))
+
+
+def test_a_residual_generator_starts_as_the_reference_and_learns_a_change():
+    from avatar.models import mask_lower_half, reconstruction_loss
+
+    torch.manual_seed(0)
+    config = models.ModelConfig(
+        size=32, widths=(8, 16), sync_widths=(8, 16), sync_dim=8, residual=True
+    )
+    generator = models.LipGenerator(config)
+    reference = torch.rand(4, 3, 32, 32)
+    target = reference.clone()
+    target[:, :, 20:26, 10:22] = 0.1  # an opened mouth
+    mouth = torch.rand(4, 4, 5)
+    mel = torch.zeros(4, 1, 80, 16)
+    assert torch.equal(generator(reference, mask_lower_half(target), mel, mouth), reference)
+    optimiser = torch.optim.Adam(generator.parameters(), lr=3e-3)
+    first = None
+    for _ in range(40):
+        loss = reconstruction_loss(
+            generator(reference, mask_lower_half(target), mel, mouth), target
+        )
+        first = first if first is not None else loss.item()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    assert loss.item() < 0.7 * first

@@ -41,6 +41,7 @@ TINY = TrainSettings(
     sync_steps=100,  # the evaluator found the true offset for seeds 0, 1 and 2 at 100 steps
     sync_lr=1e-3,
     warmup=10,
+    residual=False,  # the whole-face generator; the residual one: test_avatar_render_sharp.py
 )
 
 
