@@ -96,7 +96,10 @@ class TrainSettings:
     mouth_weight: float = 2.0  # extra L1 weight of the mouth area
     gradient_weight: float = 1.0  # L1 weight of the lower half's image gradients
     reference: str = "rest"  # reference frames: "rest" (mouth at rest) or "random"
-    residual: bool = True  # the generator draws a change over the reference frame
+    # The generator draws a change over the reference frame (jaw paste). Off by default: at
+    # the 512x504 panel it kept 0.39 of the edges' gradient against 0.53 for the whole-face
+    # generator (avatar/README.md, "Sharpness at the size shown").
+    residual: bool = False
 
     def __post_init__(self) -> None:
         if self.size not in (64, 96, 128):
