@@ -272,9 +272,10 @@ class Compositor:
         self.segment_starts = [s.start for s in self.segments]
         self.cues = list(cues)
         self.cue_starts = [c.start for c in self.cues]
-        self._presenter: Iterator[np.ndarray] = iter(presenter)
+        self._presenter: Iterator[np.ndarray] = _Prefetch(presenter)
         self._presenter_frame: np.ndarray | None = None
-        self.presenter_seconds = 0.0  # time spent making presenter frames
+        self.presenter_seconds = 0.0  # time spent waiting for presenter frames
+        self.composite_seconds = 0.0  # time spent compositing frames (presenter excluded)
         base = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
         draw_title_bar(base, facts, lang, forecast_init)
         ImageDraw.Draw(base).rectangle(PRESENTER_BOX, fill=(28, 36, 46))
@@ -340,7 +341,72 @@ class Compositor:
             self._index = index
         if self._presenter_frame is None:
             raise VideoError("the presenter gave no frames")
-        return overlay_presenter(self._state_at(index / FPS), self._presenter_frame, self._label)
+        started = time.perf_counter()
+        frame = overlay_presenter(self._state_at(index / FPS), self._presenter_frame, self._label)
+        self.composite_seconds += time.perf_counter() - started
+        return frame
+
+
+class _Prefetch:
+    """The frames of ``frames`` made ahead in a thread, at most :attr:`AHEAD` of them
+    waiting, so the presenter's inference (torch and numpy release the GIL) runs while the
+    frames before are composited and encoded. Iterated like ``frames``; an exception in the
+    thread is raised at the frame it happened at; :meth:`close` stops the thread."""
+
+    AHEAD = 32  # frames waiting (about 1.3 s of video, 32 x 512 x 504 x 3 bytes = 25 MB)
+
+    def __init__(self, frames: Iterable[np.ndarray]) -> None:
+        import queue
+        import threading
+
+        self._queue: queue.Queue = queue.Queue(self.AHEAD)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(
+            target=self._run, args=(iter(frames),), name="presenter-frames", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, frames: Iterator[np.ndarray]) -> None:
+        try:
+            for frame in frames:
+                if not self._put(("frame", frame)):
+                    return
+        except BaseException as exc:  # raised again in the consuming thread
+            self._put(("error", exc))
+            return
+        self._put(("end", None))
+
+    def __iter__(self) -> _Prefetch:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        if self._done:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == "frame":
+            return value
+        self._done = True
+        self._thread.join()
+        if kind == "error":
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop making frames (the thread ends at its next frame)."""
+        self._stop.set()
+        self._done = True
 
 
 def overlay_presenter(background: np.ndarray, presenter: np.ndarray, label: np.ndarray):
@@ -364,6 +430,8 @@ class VideoStats:
     duration_s: float
     presenter_seconds: float
     compose_seconds: float  # compositing and encoding, presenter time excluded
+    composite_seconds: float = 0.0  # of which compositing the frames
+    encode_seconds: float = 0.0  # of which the rest: encoding (waiting on ffmpeg), thumbnail
 
 
 def write_bulletin_video(
@@ -409,6 +477,9 @@ def write_bulletin_video(
         for item in (clip, audio):
             if item is not None:
                 item.close()
+        presenter = getattr(compositor, "_presenter", None)
+        if isinstance(presenter, _Prefetch):
+            presenter.close()
     from .thumbnail import THUMBNAIL_NAME, write_thumbnail
 
     # The sharing picture beside the video: its last frame, named by the compositor's title
@@ -419,9 +490,12 @@ def write_bulletin_video(
         title=facts.venue_name if facts else "", subtitle=facts.date_text if facts else "",
     )  # fmt: skip
     total = time.perf_counter() - started
+    composite = getattr(compositor, "composite_seconds", 0.0)
     return VideoStats(
         frames=frames,
         duration_s=frames / FPS,
         presenter_seconds=compositor.presenter_seconds,
         compose_seconds=total - compositor.presenter_seconds,
+        composite_seconds=composite,
+        encode_seconds=total - compositor.presenter_seconds - composite,
     )
