@@ -7,10 +7,16 @@ crop faces the same way; it needs only numpy and PIL.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
 Box = tuple[int, int, int, int]
+
+FEATHER_FRACTION = 1 / 16
+"""Width of the paste mask's soft edge as a fraction of the crop side (8 px at 128^2); our choice, wide enough to hide a seam, narrow enough to keep the
+cheeks from the template."""
 
 
 def square_box(box: Box) -> Box:
@@ -29,3 +35,17 @@ def crop_square(image: np.ndarray, box: Box, size: int) -> np.ndarray:
     crop = Image.fromarray(image).crop(box)
     method = Image.Resampling.BOX if side >= size else Image.Resampling.BICUBIC
     return np.asarray(crop.resize((size, size), method))
+
+
+@functools.lru_cache(maxsize=16)
+def paste_mask(size: int) -> np.ndarray:
+    """Feathered alpha (size x size, float32 in [0, 1]) covering the lower half of a face crop:
+    1 well inside, linear ramps of ``FEATHER_FRACTION * size`` pixels at the top (the mid line),
+    left, right and bottom edges, exactly 0 on the upper half and the outer ring."""
+    feather = max(1.0, size * FEATHER_FRACTION)
+    centres = np.arange(size) + 0.5
+    top = np.clip((centres - size / 2) / feather, 0, 1)
+    bottom = np.clip((size - centres) / feather - 0.5, 0, 1)
+    rows = np.minimum(top, bottom)
+    cols = np.clip(np.minimum(centres, size - centres) / feather - 0.5, 0, 1)
+    return (rows[:, None] * cols[None, :]).astype(np.float32)

@@ -250,8 +250,8 @@ def evaluate_twin(
     """All metrics for generated-and-pasted face crops ``generated`` (N, S, S, 3) against the
     held-out ``clip`` (a :class:`avatar.models.FaceClip` of the real crops, mels and mouth
     track), with the evaluator SyncNet, the fitted jaw regressor and the voice activity."""
+    from avatar.geometry import paste_mask
     from avatar.models import FaceClip
-    from avatar.neural import paste_mask
 
     if generated.shape != clip.faces.shape:
         raise AvatarError(f"generated {generated.shape} and real {clip.faces.shape} differ")

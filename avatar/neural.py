@@ -28,14 +28,10 @@ from PIL import Image
 
 from avatar.audio import Speech, mel_windows
 from avatar.errors import AvatarError
-from avatar.geometry import Box, crop_square, square_box
+from avatar.geometry import FEATHER_FRACTION, Box, crop_square, paste_mask, square_box
 from avatar.models import SYNC_FRAMES, LipGenerator, load_checkpoint_bundle, mask_lower_half
 from avatar.mouth import MouthShape, MouthTrack
 from avatar.procedural import PresenterStyle, ProceduralPresenter, speaking_envelope
-
-FEATHER_FRACTION = 1 / 16
-"""Width of the paste mask's soft edge as a fraction of the crop side (8 px at 128^2); our choice, wide enough to hide a seam, narrow enough to keep the
-cheeks from the template."""
 
 MOUTH_ELLIPSE = (0.48, 0.685, 0.23, 0.18)
 """Centre (x, y) and semi-axes of the render paste region, in fractions of the face crop's side
@@ -77,20 +73,6 @@ def bf16_supported() -> bool:
         )
     except (AttributeError, RuntimeError):
         return False
-
-
-@functools.lru_cache(maxsize=16)
-def paste_mask(size: int) -> np.ndarray:
-    """Feathered alpha (size x size, float32 in [0, 1]) covering the lower half of a face crop:
-    1 well inside, linear ramps of ``FEATHER_FRACTION * size`` pixels at the top (the mid line),
-    left, right and bottom edges, exactly 0 on the upper half and the outer ring."""
-    feather = max(1.0, size * FEATHER_FRACTION)
-    centres = np.arange(size) + 0.5
-    top = np.clip((centres - size / 2) / feather, 0, 1)
-    bottom = np.clip((size - centres) / feather - 0.5, 0, 1)
-    rows = np.minimum(top, bottom)
-    cols = np.clip(np.minimum(centres, size - centres) / feather - 0.5, 0, 1)
-    return (rows[:, None] * cols[None, :]).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)
