@@ -173,7 +173,7 @@ def test_symlink_loop_as_output_is_a_one_line_error(loop):
 
 def test_symlink_loop_as_venues_file_is_a_one_line_error(loop, tmp_path):
     result = run_cli(
-        "-q", "indices", str(SAMPLE_NC), "--venues-file", str(loop), "-o", str(tmp_path / "x")
+        "-q", "indices", str(SAMPLE_NC), "--venues-file", str(loop), "-o", str(tmp_path / "x.csv")
     )
     one_error(result, "loop_a")
 
