@@ -37,7 +37,7 @@ from .cli_options import (
 )
 from .cli_run import run_command
 from .cli_serve import serve_command
-from .errors import BulletinError, ScriptError
+from .errors import BulletinError, ScriptUsageError
 from .output import storage_error
 from .venues import venues_to_csv, venues_to_json
 
@@ -283,7 +283,7 @@ def _bulletin_venues(venues_file: Path | None, venue_ids: tuple[str, ...], kind:
     from .pipeline import check_script_request
 
     if kind == "venue" and not venue_ids:
-        raise ScriptError("a venue bulletin needs --venue ID (or use --kind overview)")
+        raise ScriptUsageError("a venue bulletin needs --venue ID (or use --kind overview)")
     venues = load_venues(venues_file, venue_ids)
     check_script_request(kind, venues)
     return venues

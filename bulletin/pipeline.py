@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ScriptError
+from .errors import ScriptError, ScriptUsageError
 from .output import check_free_space, check_writable_folder
 
 if TYPE_CHECKING:  # the script and index layers load xarray, pvlib, ...: only when used
@@ -150,10 +150,10 @@ def check_script_request(kind: str, venues: Sequence[Venue]) -> None:
     """A venue bulletin is about exactly one venue, an overview about one or more (quick: it
     loads none of the heavy modules)."""
     if not venues:
-        raise ScriptError(f"a {kind} script needs at least one venue")
+        raise ScriptUsageError(f"a {kind} script needs at least one venue")
     if kind == "venue" and len(venues) != 1:
         ids = ", ".join(v.id for v in venues)
-        raise ScriptError(
+        raise ScriptUsageError(
             f"a venue bulletin is about one venue, got {len(venues)} ({ids}); "
             "give one venue, or ask for the overview of several"
         )

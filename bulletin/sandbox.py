@@ -48,7 +48,7 @@ from jinja2.runtime import LoopContext, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace
 
-from .errors import ScriptError
+from .errors import ScriptError, ScriptUsageError
 
 DEFAULT_TIME_LIMIT_S = 10.0
 DEFAULT_OUTPUT_LIMIT = 64 * 1024
@@ -101,9 +101,9 @@ def render_limits(
     if output_limit is None:
         output_limit = _from_environment(OUTPUT_LIMIT_ENV, int, DEFAULT_OUTPUT_LIMIT)
     if not time_limit_s > 0:
-        raise ScriptError(f"template time limit must be positive, got {time_limit_s}")
+        raise ScriptUsageError(f"template time limit must be positive, got {time_limit_s}")
     if not output_limit > 0:
-        raise ScriptError(f"template output limit must be positive, got {output_limit}")
+        raise ScriptUsageError(f"template output limit must be positive, got {output_limit}")
     return RenderLimits(float(time_limit_s), int(output_limit))
 
 
@@ -114,7 +114,7 @@ def _from_environment(name: str, kind: Callable[[str], Any], default: Any) -> An
     try:
         return kind(text)
     except ValueError:
-        raise ScriptError(f"{name}={text!r} is not a {kind.__name__}") from None
+        raise ScriptUsageError(f"{name}={text!r} is not a {kind.__name__}") from None
 
 
 class _Budget:

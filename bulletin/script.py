@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from jinja2.sandbox import SecurityError
 
-from .errors import BulletinError, ScriptError
+from .errors import BulletinError, ScriptError, ScriptUsageError, unknown_name
 from .facts import (
     FROSTBITE_LEVEL_MINUTES,
     Alert,
@@ -440,11 +440,9 @@ def _script(
 # -- template variables from the facts ---------------------------------------------------------
 def _check_args(lang: str, kind: str) -> None:
     if lang not in LANGUAGES:
-        raise ScriptError(
-            f"unsupported script language {lang!r}: use one of {', '.join(LANGUAGES)}"
-        )
+        raise ScriptUsageError(unknown_name("unsupported script language", lang, LANGUAGES))
     if kind not in KINDS:
-        raise ScriptError(f"unknown script kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise ScriptUsageError(unknown_name("unknown script kind", kind, KINDS))
 
 
 def parse_date(date: str | dt.date | None) -> dt.date | None:
@@ -456,7 +454,7 @@ def parse_date(date: str | dt.date | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(date))
     except ValueError:
-        raise ScriptError(f"date {date!r} is not a date (use YYYY-MM-DD)") from None
+        raise ScriptUsageError(f"date {date!r} is not a date (use YYYY-MM-DD)") from None
 
 
 def _trend(day: VenueDay) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from functools import cached_property
 import cn2an
 from num2words import num2words
 
-from bulletin.errors import SpeechError
+from bulletin.errors import SpeechError, SpeechUsageError, unknown_name
 
 LANGUAGES = ("en", "zh")
 
@@ -200,9 +200,7 @@ class SpokenText:
 def check_language(lang: str) -> str:
     """Return ``lang`` if it is supported, else raise :class:`SpeechError`."""
     if lang not in LANGUAGES:
-        raise SpeechError(
-            f"unsupported speech language {lang!r}: use one of {', '.join(LANGUAGES)}"
-        )
+        raise SpeechUsageError(unknown_name("unsupported speech language", lang, LANGUAGES))
     return lang
 
 

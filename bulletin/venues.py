@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import VenueError
+from .errors import VenueError, VenueUsageError, unknown_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,13 @@ class Venue:
         return ZoneInfo(self.timezone)
 
 
-def check_venue_id(venue_id: str, *, where: str = "") -> str:
-    """Return ``venue_id`` if it is a safe id (``a-z0-9-_``, starting alphanumeric), else raise."""
+def check_venue_id(venue_id: str, *, where: str = "", asked: bool = False) -> str:
+    """Return ``venue_id`` if it is a safe id (``a-z0-9-_``, starting alphanumeric), else raise
+    :class:`VenueError`: a usage error (:class:`VenueUsageError`, exit 2) for an id the user
+    ``asked`` for (``--venue``, the daily configuration), bad input (exit 1) in a venues file."""
     if not isinstance(venue_id, str) or not VENUE_ID_PATTERN.match(venue_id):
         suffix = f" in {where}" if where else ""
-        raise VenueError(
+        raise (VenueUsageError if asked else VenueError)(
             f"invalid venue id {venue_id!r}{suffix}: use 1-64 characters of a-z, 0-9, '-' or '_', "
             "starting with a letter or digit"
         )
@@ -216,9 +218,8 @@ def select_venues(venues: list[Venue], ids: list[str] | tuple[str, ...] | None) 
     chosen = []
     for vid in ids:
         if vid not in by_id:
-            check_venue_id(vid)
-            known = ", ".join(sorted(by_id))
-            raise VenueError(f"unknown venue id {vid!r}; known ids: {known}")
+            check_venue_id(vid, asked=True)
+            raise VenueUsageError(unknown_name("unknown venue id", vid, by_id, "known ids"))
         if by_id[vid] not in chosen:
             chosen.append(by_id[vid])
     return chosen

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ScriptError
+from .errors import ScriptError, ScriptUsageError, unknown_name
 from .facts.alerts import COLOURS as ALERT_COLOURS
 from .facts.alerts import KINDS as ALERT_KINDS
 from .facts.beaufort import BEAUFORT_EDGES_MS, beaufort_force
@@ -315,7 +315,7 @@ class Phrasebook:
 
     def __init__(self, table: Mapping[str, Any], lang: str) -> None:
         if lang not in LANGUAGES:
-            raise ScriptError(f"unsupported script language {lang!r}: use one of zh, en")
+            raise ScriptUsageError(unknown_name("unsupported script language", lang, LANGUAGES))
         self.table = table
         self.lang = lang
         self._slot = LANGUAGES.index(lang)

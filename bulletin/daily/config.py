@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BulletinError
+from ..errors import BulletinError, UsageError, unknown_name
 from ..readers.opendata import (
     INCOMPLETE_POLICIES,
     MODELS,
@@ -69,10 +69,9 @@ ENGINES = ("pyttsx3", "piper")
 PLACEHOLDERS = ("date", "yesterday")
 
 
-class ConfigError(BulletinError):
-    """The configuration file is unreadable or holds an unknown key or a wrong value."""
-
-    exit_code = 2
+class ConfigError(UsageError):
+    """The configuration file is unreadable or holds an unknown key or a wrong value (a usage
+    error: exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
-            f"unknown config key {unknown[0]!r} in {source}; known keys: {', '.join(sorted(known))}"
+            unknown_name("unknown config key", unknown[0], known, "known keys", where=str(source))
         )
     for key in ("forecast", "output"):
         if key not in data:
@@ -208,7 +207,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     for lang in languages:
         if lang not in LANGUAGES:
             raise ConfigError(
-                f"config key 'languages': unknown language {lang!r}; use {', '.join(LANGUAGES)}"
+                "config key 'languages': " + unknown_name("unknown language", lang, LANGUAGES)
             )
     languages = tuple(dict.fromkeys(languages))
     avatar = _string("avatar", data.get("avatar", "default"))
@@ -216,7 +215,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         avatar = str(_resolve(folder, avatar))
     tts = _string("tts", data.get("tts", "pyttsx3"))
     if tts not in ENGINES:
-        raise ConfigError(f"config key 'tts': unknown engine {tts!r}; use {', '.join(ENGINES)}")
+        raise ConfigError("config key 'tts': " + unknown_name("unknown engine", tts, ENGINES))
     voice = data.get("voice")
     if voice is not None:
         voice = _string("voice", voice)
@@ -311,8 +310,9 @@ def _opendata(
         raise ConfigError(f"config key 'opendata' must be a table ([opendata]), not {table!r}")
     for key, value in table.items():
         if key not in OPENDATA_KEYS:
+            known = [f"opendata.{name}" for name in OPENDATA_KEYS]
             raise ConfigError(
-                f"unknown config key 'opendata.{key}'; known keys: {', '.join(OPENDATA_KEYS)}"
+                unknown_name("unknown config key", f"opendata.{key}", known, "known keys")
             )
         types = OPENDATA_KEYS[key]
         if not isinstance(value, types) or isinstance(value, bool):

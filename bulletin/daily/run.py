@@ -170,7 +170,7 @@ def select_run_venues(config: DailyConfig) -> list[Venue]:
 
     catalogue = load_venues_file(config.venues_file) if config.venues_file else load_catalogue()
     for venue_id in config.venues:
-        check_venue_id(venue_id, where="config key 'venues'")
+        check_venue_id(venue_id, where="config key 'venues'", asked=True)
     venues = select_venues(catalogue, list(config.venues))
     for venue in venues:
         if venue.id == OVERVIEW_FOLDER:  # the overview's folder name; ids cannot start with _

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bulletin.errors import SpeechError
+from bulletin.errors import SpeechError, SpeechUsageError
 
 ESPEAK_LIBRARY = "libespeak-ng.so.1"
 DEBIAN_PACKAGES = ("espeak-ng", "libespeak-ng1")
@@ -61,7 +61,7 @@ def _load_check(library: str) -> None:
 
 def check_rate(rate: int) -> int:
     if not isinstance(rate, int) or isinstance(rate, bool) or not MIN_RATE <= rate <= MAX_RATE:
-        raise SpeechError(
+        raise SpeechUsageError(
             f"espeak-ng rate {rate!r} is outside {MIN_RATE}-{MAX_RATE} words per minute"
         )
     return rate

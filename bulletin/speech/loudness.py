@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bulletin.errors import SpeechError
+from bulletin.errors import SpeechError, SpeechUsageError
 
 DEFAULT_LOUDNESS_LUFS = -23.0
 """EBU R128 programme loudness (LUFS)."""
@@ -91,10 +91,10 @@ def check_loudness_target(target_lufs: float | None) -> float | None:
     try:
         value = float(target_lufs)
     except (TypeError, ValueError):
-        raise SpeechError(f"loudness target {target_lufs!r} is not a number (LUFS)") from None
+        raise SpeechUsageError(f"loudness target {target_lufs!r} is not a number (LUFS)") from None
     low, high = LOUDNESS_RANGE_LUFS
     if not (low <= value <= high):
-        raise SpeechError(
+        raise SpeechUsageError(
             f"loudness target {value:g} LUFS is outside {low:g}..{high:g} LUFS "
             f"(EBU R128 broadcast: {DEFAULT_LOUDNESS_LUFS:g})"
         )

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bulletin.errors import SpeechError
+from bulletin.errors import SpeechError, SpeechUsageError
 from bulletin.speech import espeak
 from bulletin.speech._io import prepare_output_dir, speech_file
 from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS, normalize_pcm, write_wav
@@ -119,12 +119,14 @@ def check_options(lang: str, voice: str | None, rate: int | None) -> float | Non
     """Check a piper request without synthesising (English, the bundled voice, a rate piper
     can reach, espeak-ng for the timings) and return the length scale for ``rate``."""
     if lang != "en":
-        raise SpeechError(
+        raise SpeechUsageError(
             f"the piper engine speaks English only (its bundled voice is {VOICE_NAME}); "
             f"use the pyttsx3 engine (espeak-ng) for lang {lang!r}"
         )
     if voice is not None and voice.strip().lower() not in {v.lower() for v in VOICE_ALIASES}:
-        raise SpeechError(f"unknown piper voice {voice!r}: the only bundled voice is {VOICE_NAME}")
+        raise SpeechUsageError(
+            f"unknown piper voice {voice!r}: the only bundled voice is {VOICE_NAME}"
+        )
     length_scale = length_scale_for(rate)
     espeak.check_espeak_library()
     return length_scale
@@ -135,11 +137,13 @@ def length_scale_for(rate: int | None) -> float | None:
     if rate is None:
         return None
     if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
-        raise SpeechError(f"piper rate must be a positive number of words per minute, not {rate!r}")
+        raise SpeechUsageError(
+            f"piper rate must be a positive number of words per minute, not {rate!r}"
+        )
     scale = NATURAL_WPM / rate
     if not MIN_LENGTH_SCALE <= scale <= MAX_LENGTH_SCALE:
         low, high = round(NATURAL_WPM / MAX_LENGTH_SCALE), round(NATURAL_WPM / MIN_LENGTH_SCALE)
-        raise SpeechError(f"piper rate {rate} is outside {low}-{high} words per minute")
+        raise SpeechUsageError(f"piper rate {rate} is outside {low}-{high} words per minute")
     return scale
 
 

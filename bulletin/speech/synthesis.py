@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulletin.errors import SpeechError
+from bulletin.errors import SpeechError, SpeechUsageError, unknown_name
 from bulletin.speech import espeak
 from bulletin.speech._io import prepare_output_dir, speech_file
 from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS, check_loudness_target, normalize_wav
@@ -130,7 +130,7 @@ def check_request(
     check_language(lang)
     check_loudness_target(loudness_lufs)
     if engine not in ENGINES:
-        raise SpeechError(f"unknown speech engine {engine!r}: use one of {', '.join(ENGINES)}")
+        raise SpeechUsageError(unknown_name("unknown speech engine", engine, ENGINES))
     if engine == "piper":
         from bulletin.speech import piper_engine
 
@@ -158,7 +158,7 @@ def synthesize_many(
         raise SpeechError(f"two speech requests write to the same folder {duplicate}")
     workers = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
     if workers < 1:
-        raise SpeechError(f"jobs must be at least 1, got {jobs}")
+        raise SpeechUsageError(f"jobs must be at least 1, got {jobs}")
     results: list[SpeechResult | None] = [None] * len(items)
 
     def run(index: int) -> None:
@@ -173,8 +173,9 @@ def synthesize_many(
                 rate=item.rate,
                 loudness_lufs=item.loudness_lufs,
             )
-        except SpeechError as error:
-            raise SpeechError(f"speech item {index + 1} ({item.out_dir}): {error}") from None
+        except SpeechError as error:  # the same class: a usage error keeps its exit code
+            message = f"speech item {index + 1} ({item.out_dir}): {error}"
+            raise type(error)(message) from None
 
     espeak_items = [i for i, item in enumerate(items) if item.engine != "piper"]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -194,19 +195,19 @@ def resolve_espeak_voice(lang: str, voice: str | None) -> str:
     name = voice.strip()
     short = name.rsplit("/", 1)[-1].lower()  # "gmw/en-us" -> "en-us"
     if not short:
-        raise SpeechError("empty espeak-ng voice name")
+        raise SpeechUsageError("empty espeak-ng voice name")
     if short.startswith("mb-"):
-        raise SpeechError(
+        raise SpeechUsageError(
             f"MBROLA voice {voice!r} is not supported: pyttsx3 writes every WAV as 22,050 Hz, "
             "and MBROLA renders 16,000 Hz"
         )
     if lang == "zh" and short != "cmn-latn-pinyin":
-        raise SpeechError(
+        raise SpeechUsageError(
             f"voice {voice!r} cannot speak the Chinese bulletin: this stage gives espeak-ng "
             "pinyin, which only cmn-latn-pinyin reads (espeak-ng 1.51's cmn reads it as English)"
         )
     if lang == "en" and not short.startswith("en"):
-        raise SpeechError(f"voice {voice!r} is not an English espeak-ng voice (try en-us)")
+        raise SpeechUsageError(f"voice {voice!r} is not an English espeak-ng voice (try en-us)")
     return name
 
 
