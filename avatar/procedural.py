@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from avatar.cues import NEUTRAL, Cue, Expression, cue_channels
 from avatar.errors import AvatarError
 from avatar.geometry import Box
 from avatar.mouth import MouthShape, MouthTrack
@@ -68,6 +69,28 @@ SPRITE_LEFT, SPRITE_RIGHT, SPRITE_TOP, SPRITE_BOTTOM = -0.24, 0.24, -0.27, 0.36
 FACE_BOX = (-0.135, -0.17, 0.135, 0.2)  # forehead to a little below the chin
 MOUTH_BOX = (-0.06, MOUTH_Y - 0.04, 0.06, MOUTH_Y + 0.05)
 EYE_CROP = (-0.036, -0.032, 0.036, 0.02)
+NOSE_CROP = (-0.028, 0.01, 0.028, 0.076)
+BROW_CROP = (-0.095, -0.078, 0.095, -0.02)
+
+# Cue-driven motion (avatar.cues), our choices, tuned by eye at the 512x504 panel. A head turn
+# is drawn on the flat head sprite: the features slide sideways over the face (the nose, in
+# front, further than the eyes, brows and mouth), the head narrows a little and moves toward
+# the turn; a tilt moves the features up or down.
+YAW_SHIFT = 0.024  # feature shift at yaw 1, head units
+NOSE_YAW_SHIFT = 0.032
+PITCH_SHIFT = 0.01
+YAW_SQUASH = 0.06  # horizontal narrowing of the head at yaw 1
+YAW_DX = 0.012  # head translation toward the turn at yaw 1, head units
+PITCH_DY = 0.006
+# The gesturing arm (the screen-right one; the left is its mirror image): the elbow sits
+# below the frame, the forearm rises from upright toward the target, kept between these
+# angles above the horizontal so the hand stays in the frame; the hand turns at the wrist.
+ARM_ELBOW = (0.12, 0.62)
+FOREARM = 0.28
+HAND_LENGTH = 0.12
+ARM_DROP = FOREARM + HAND_LENGTH + 0.12  # how far below its raised place a lowered arm is
+FOREARM_ANGLES = (50.0, 80.0)
+HAND_TURN = (-25.0, 45.0)  # the hand's angle from the forearm's, toward the target
 
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
@@ -183,6 +206,8 @@ class HeadPose:
     dx: float
     dy: float
     breath: float
+    yaw: float = 0.0
+    pitch: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -191,7 +216,9 @@ class PresenterFrame:
 
     ``image`` is HxWx3 uint8. ``face_box`` and ``mouth_box`` are (x0, y0, x1, y1) pixel boxes,
     x1/y1 exclusive, of constant size for a given presenter (only their position follows the
-    head), so they can be used directly as training crops; they may extend past the frame.
+    head and the features, which a head turn slides sideways), so they can be used directly as
+    training crops; they may extend past the frame. ``expression`` holds the cue channels
+    (:class:`avatar.cues.Expression`) the frame was drawn with.
     """
 
     image: np.ndarray
@@ -202,6 +229,7 @@ class PresenterFrame:
     gaze: tuple[float, float]
     face_box: Box
     mouth_box: Box
+    expression: Expression = NEUTRAL
 
 
 class BlinkSchedule:
@@ -651,7 +679,9 @@ class ProceduralPresenter:
             return
         pen.polygon(self._hair_outline(), (*_shade(st.hair, 0.8), 255))
 
-    def _paint_head(self, pen: _Pen) -> None:
+    def _paint_head(self, pen: _Pen, features: bool = True) -> None:
+        """The head sprite; without ``features`` it lacks the nose and the brows, which a
+        frame with cue motion paints itself (:meth:`render`)."""
         st = self.style
         a = self._face_half_width
         skin = (*st.skin, 255)
@@ -682,7 +712,14 @@ class ProceduralPresenter:
         shade.putalpha(Image.fromarray(alpha))
         pen.image.alpha_composite(shade)
         pen.draw = ImageDraw.Draw(pen.image)
-        # Nose: a soft side shadow and a small tip with nostrils.
+        if features:
+            self._paint_nose(pen)
+            self._paint_brows(pen)
+        self._paint_hair_front(pen)
+
+    def _paint_nose(self, pen: _Pen) -> None:
+        """A soft side shadow and a small tip with nostrils."""
+        st = self.style
         nose_line = (*_shade(st.skin, 0.78), 255)
         pen.stroke(
             _arc(-0.006, -0.012, 12, lambda x: 0.018 + (x + 0.006) / -0.006 * 0.03),
@@ -703,12 +740,12 @@ class ProceduralPresenter:
             pen.ellipse(
                 sign * 0.0085, NOSE_Y + 0.003, 0.0045, 0.0025, (*_shade(st.skin, 0.68), 255)
             )
-        self._paint_brows(pen)
-        self._paint_hair_front(pen)
 
-    def _paint_brows(self, pen: _Pen) -> None:
+    def _paint_brows(self, pen: _Pen, lift: float = 0.0) -> None:
+        """Both brows; ``lift`` > 0 raises them, < 0 lowers them, most at the inner ends, and
+        draws them together (the corrugator's frown, Ekman & Friesen 1978, FACS AU 4)."""
         st = self.style
-        brow = (*_shade(st.hair, 0.9 if st.hair_style != "short" else 1.0), 255)
+        colour = (*_shade(st.hair, 0.9 if st.hair_style != "short" else 1.0), 255)
         n = 24
         for sign in (-1.0, 1.0):
             xs = np.linspace(0.018, 0.074, n) * (0.5 + 0.5 * st.face_width)
@@ -716,7 +753,14 @@ class ProceduralPresenter:
             arch = 0.012 if st.lashes else 0.007
             ys = -0.043 - arch * np.sin(np.pi * np.clip(u * 1.15, 0, 1)) + 0.006 * u
             widths = st.brow_weight * 0.0075 * (1 - 0.75 * u**1.5) * np.sqrt(np.clip(u * 8, 0.3, 1))
-            pen.stroke(np.stack([sign * xs, ys], axis=1), brow, widths)
+            if lift > 0:
+                ys = ys - 0.0065 * lift * (0.7 + 0.3 * u)
+            elif lift < 0:
+                frown = -lift
+                ys = ys + frown * (0.006 * (1 - u) + 0.0015)
+                xs = xs - frown * 0.0045 * (1 - u)
+                widths = widths * (1 + 0.15 * frown)
+            pen.stroke(np.stack([sign * xs, ys], axis=1), colour, widths)
 
     def _paint_hair_front(self, pen: _Pen) -> None:
         st = self.style
@@ -795,27 +839,40 @@ class ProceduralPresenter:
     # ----------------------------------------------------------------- per-frame features
 
     def _crop_box(
-        self, box: tuple[float, float, float, float], dx: float
+        self, box: tuple[float, float, float, float], dx: float, dy: float = 0.0
     ) -> tuple[int, int, int, int]:
-        """Integer sprite-pixel box covering a head-unit box (x0, y0, x1, y1) shifted by dx."""
+        """Integer sprite-pixel box covering a head-unit box (x0, y0, x1, y1) shifted by
+        (dx, dy)."""
         ox, oy = self._sprite_origin
         u = self._unit
         x0 = math.floor(ox + (box[0] + dx) * u)
-        y0 = math.floor(oy + box[1] * u)
+        y0 = math.floor(oy + (box[1] + dy) * u)
         x1 = math.ceil(ox + (box[2] + dx) * u)
-        y1 = math.ceil(oy + box[3] * u)
+        y1 = math.ceil(oy + (box[3] + dy) * u)
         return x0, y0, x1, y1
 
-    def _feature_pen(self, crop: tuple[int, int, int, int]) -> _Pen:
+    def _feature_pen(
+        self, crop: tuple[int, int, int, int], shift: tuple[float, float] = (0.0, 0.0)
+    ) -> _Pen:
         """A supersampled canvas for one crop, pre-filled with skin colour at zero alpha so that
-        its anti-aliased edges blend towards skin, never towards black."""
+        its anti-aliased edges blend towards skin, never towards black. Its head-unit origin
+        is moved by ``shift`` (head units): what it paints slides over the face."""
         ss = SUPERSAMPLE
         x0, y0, x1, y1 = crop
         canvas = Image.new("RGBA", ((x1 - x0) * ss, (y1 - y0) * ss), (*self.style.skin, 0))
         origin = ((self._sprite_origin[0] - x0) * ss, (self._sprite_origin[1] - y0) * ss)
+        if shift != (0.0, 0.0):
+            origin = (
+                origin[0] + shift[0] * self._unit * ss,
+                origin[1] + shift[1] * self._unit * ss,
+            )
         return _Pen(canvas, origin, self._unit * ss)
 
-    def _paint_eye(self, pen: _Pen, ex: float, blink: float, gaze: tuple[float, float]) -> None:
+    def _paint_eye(
+        self, pen: _Pen, ex: float, blink: float, gaze: tuple[float, float], smile: float = 0.0
+    ) -> None:
+        """One eye; ``smile`` (0-1) raises the lower lid (the cheek raiser of a felt smile,
+        Ekman, Davidson & Friesen 1990, "The Duchenne smile", J. Pers. Soc. Psychol. 58(2))."""
         st = self.style
         sign = 1.0 if ex > 0 else -1.0
         hw, up, low = 0.026, 0.0148, 0.0093
@@ -825,6 +882,8 @@ class ProceduralPresenter:
         tilt = 0.0025 * outer  # outer corners slightly raised: a friendly look
         up_open = EYE_Y - up * (1 - s**2) ** 0.85 - tilt - 0.0015 * (1 - s**2) * (-outer)
         low_open = EYE_Y + low * (1 - s**2) ** 0.9 - tilt
+        if smile > 0:
+            low_open = low_open - 0.35 * smile * low * (1 - s**2) ** 0.9
         closed = EYE_Y + 0.55 * low * (1 - s**2) - tilt
         o = 1.0 - blink
         upper = closed + o * (up_open - closed)
@@ -888,23 +947,31 @@ class ProceduralPresenter:
                 0.0034 * np.sin(np.linspace(0.15, np.pi - 0.15, 25)),
             )
 
-    def _paint_mouth(self, pen: _Pen, mouth: MouthShape) -> None:
+    def _paint_mouth(self, pen: _Pen, mouth: MouthShape, smile: float = 0.0) -> None:
         """Lips, opening, teeth and tongue from the four mouth parameters.
 
         The mapping is our choice, tuned by eye: spread widens the mouth (0.82-1.18 of the
         relaxed width), rounding narrows it by up to a third and thickens the lips (protrusion),
         the jaw opens the lips mostly by lowering the lower lip (about 70 %, the upper lip is
         raised by the rest), and teeth shows a band of the upper incisors under the upper lip.
+        ``smile`` (-1..1, a cue's) adds to the style's smile, widening the mouth a little, or
+        takes it away, down to slightly lowered corners.
         """
         st = self.style
         jaw, spread, rnd, teeth = mouth.jaw, mouth.spread, mouth.round, mouth.teeth
         half_w = 0.039 * (0.82 + 0.36 * spread) * (1 - 0.33 * rnd)
+        smiling = st.smile
+        if smile > 0:
+            smiling = st.smile + (1 - st.smile) * smile
+            half_w *= 1 + 0.08 * smile
+        elif smile < 0:
+            smiling = st.smile * (1 + smile) + 0.25 * smile
         inner_w = half_w * (0.86 - 0.32 * rnd)
         opening = 0.046 * jaw * (1 + 0.6 * rnd)
         open_up, open_low = 0.3 * opening, 0.7 * opening
         thick_up = 0.0078 * (1 + 0.5 * rnd)
         thick_low = 0.0105 * (1 + 0.45 * rnd)
-        lift = 0.0055 * st.smile * (1 - rnd) * (1 - 0.5 * jaw)
+        lift = (0.0055 * smiling + 0.004 * max(smile, 0.0)) * (1 - rnd) * (1 - 0.5 * jaw)
         n = 41
         xs = np.linspace(-half_w, half_w, n)
         so = xs / half_w
@@ -1010,11 +1077,14 @@ class ProceduralPresenter:
         return self._blinks.closure(t)
 
     def _head_transform(self, pose: HeadPose) -> tuple[np.ndarray, np.ndarray]:
-        """(matrix, offset) mapping sprite pixel coordinates to frame pixel coordinates."""
+        """(matrix, offset) mapping sprite pixel coordinates to frame pixel coordinates: the
+        roll, and the narrowing of a head turn (:data:`YAW_SQUASH`) about the neck pivot."""
         u = self._unit
         theta = math.radians(pose.roll_deg)
         c, s = math.cos(theta), math.sin(theta)
         rot = np.array([[c, -s], [s, c]])
+        if pose.yaw:
+            rot = rot @ np.diag([1.0 - YAW_SQUASH * abs(pose.yaw), 1.0])
         pivot_sprite = np.array([self._sprite_origin[0], self._sprite_origin[1] + NECK_PIVOT_Y * u])
         pivot_frame = np.array(
             [
@@ -1032,9 +1102,15 @@ class ProceduralPresenter:
         return rot @ p + offset
 
     def _box(
-        self, rot: np.ndarray, offset: np.ndarray, box: tuple[float, float, float, float]
+        self,
+        rot: np.ndarray,
+        offset: np.ndarray,
+        box: tuple[float, float, float, float],
+        shift: tuple[float, float] = (0.0, 0.0),
     ) -> Box:
-        cx, cy = self._head_point(rot, offset, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        cx, cy = self._head_point(
+            rot, offset, (box[0] + box[2]) / 2 + shift[0], (box[1] + box[3]) / 2 + shift[1]
+        )
         w = round((box[2] - box[0]) * self._unit)
         h = round((box[3] - box[1]) * self._unit)
         x0 = round(cx - w / 2)
@@ -1059,15 +1135,23 @@ class ProceduralPresenter:
         return body
 
     def _warp(
-        self, frame: Image.Image, sprite: Image.Image, rot: np.ndarray, offset: np.ndarray
+        self,
+        frame: Image.Image,
+        sprite: Image.Image,
+        rot: np.ndarray,
+        offset: np.ndarray,
+        rotation: bool = True,
     ) -> None:
-        """Composite ``sprite`` onto ``frame`` through the head transform (bilinear)."""
+        """Composite ``sprite`` onto ``frame`` through the affine map ``rot``, ``offset``
+        (bilinear); ``rotation`` says ``rot`` is a pure rotation."""
         sw, sh = sprite.size
         corners = np.array([[0, 0], [sw, 0], [0, sh], [sw, sh]], dtype=np.float64)
         mapped = corners @ rot.T + offset
         x0, y0 = np.floor(mapped.min(axis=0)).astype(int)
         x1, y1 = np.ceil(mapped.max(axis=0)).astype(int)
-        inv = rot.T  # inverse rotation
+        # A rotation's inverse is its transpose; a head turn's narrowing or a mirrored arm
+        # needs the general one.
+        inv = rot.T if rotation else np.linalg.inv(rot)
         # Output pixel (X, Y) of the warped patch sits at frame (x0 + X, y0 + Y).
         shift = inv @ (np.array([x0, y0], dtype=np.float64) - offset)
         data = (inv[0, 0], inv[0, 1], shift[0], inv[1, 0], inv[1, 1], shift[1])
@@ -1076,29 +1160,185 @@ class ProceduralPresenter:
         )
         _composite_at(frame, patch, int(x0), int(y0))
 
+    # ----------------------------------------------------------------- cue motion
+
+    @functools.cached_property
+    def _head_bare(self) -> Image.Image:
+        """The head sprite without the nose and the brows, drawn the first time a frame moves
+        them (:meth:`render`)."""
+        return self._draw_sprite(lambda pen: self._paint_head(pen, features=False))
+
+    def _local_sprite(
+        self, paint, box: tuple[float, float, float, float]
+    ) -> tuple[Image.Image, np.ndarray]:
+        """An RGBA sprite of the head-unit box (x0, y0, x1, y1) around a local origin, painted
+        at 4x and downsampled, with the origin's pixel position in it."""
+        ss = SUPERSAMPLE
+        u = self._unit
+        ox, oy = math.ceil(-box[0] * u) + 2, math.ceil(-box[1] * u) + 2
+        w, h = ox + math.ceil(box[2] * u) + 2, oy + math.ceil(box[3] * u) + 2
+        canvas = Image.new("RGBA", (w * ss, h * ss), (0, 0, 0, 0))
+        paint(_Pen(canvas, (ox * ss, oy * ss), u * ss))
+        return canvas.reduce(ss), np.array([ox, oy], dtype=np.float64)
+
+    @functools.cached_property
+    def _forearm(self) -> tuple[Image.Image, np.ndarray]:
+        """The jacket sleeve from below the elbow (the origin) to the shirt cuff at the wrist,
+        along +x; drawn the first time an arm is raised."""
+        st = self.style
+        sleeve = (*_shade(st.jacket, 1.08), 255)
+        edge = (*_shade(st.jacket, 0.62), 255)
+
+        def paint(pen: _Pen) -> None:
+            w = FOREARM
+            outline = np.array(
+                [[-0.1, -0.05], [w - 0.012, -0.036], [w - 0.012, 0.036], [-0.1, 0.05]]
+            )
+            pen.polygon(outline, sleeve)
+            pen.line(outline[:2], edge, 0.004)
+            pen.line(outline[2:], edge, 0.004)
+            pen.line(
+                np.array([[0.02, 0.018], [0.16, 0.012]]), (*_shade(st.jacket, 0.8), 255), 0.003
+            )
+            cuff = np.array([[w - 0.016, -0.034], [w + 0.004, -0.031], [w + 0.004, 0.031],
+                             [w - 0.016, 0.034]])  # fmt: skip
+            pen.polygon(cuff, (*st.shirt, 255))
+            pen.line(cuff[1:3], (*_shade(st.shirt, 0.78), 255), 0.002)
+
+        return self._local_sprite(paint, (-0.11, -0.06, FOREARM + 0.01, 0.06))
+
+    @functools.cached_property
+    def _hand(self) -> tuple[Image.Image, np.ndarray]:
+        """An open hand, fingers together and the thumb on the upper side, from the wrist (the
+        origin) along +x: the presenting gesture toward a graphic."""
+        st = self.style
+        skin = (*st.skin, 255)
+        line = (*_shade(st.skin, 0.72), 255)
+
+        def paint(pen: _Pen) -> None:
+            pen.ellipse(0.03, 0.0, 0.036, 0.029, line)
+            pen.ellipse(0.03, 0.0, 0.033, 0.026, skin)
+            fingers = np.array(
+                [[0.03, -0.024], [0.1, -0.022], [0.114, -0.012], [0.116, 0.004], [0.104, 0.018],
+                 [0.03, 0.024]]
+            )  # fmt: skip
+            pen.polygon(fingers * [1.0, 1.12] + [0.0, 0.0], line)
+            pen.polygon(fingers, skin)
+            for y in (-0.012, 0.0, 0.011):
+                pen.line(np.array([[0.07, y], [0.108, y * 0.8]]), line, 0.0016)
+            thumb = np.array([[0.012, -0.018], [0.04, -0.042], [0.064, -0.05], [0.07, -0.042],
+                              [0.05, -0.022]])  # fmt: skip
+            centre = thumb.mean(axis=0)
+            pen.polygon(centre + (thumb - centre) * 1.12, line)
+            pen.polygon(thumb, skin)
+
+        return self._local_sprite(paint, (-0.01, -0.06, HAND_LENGTH + 0.005, 0.04))
+
+    def _arm_transforms(
+        self, side: float, raised: float, target: tuple[float, float], breath: float
+    ) -> list[tuple[Image.Image, np.ndarray, np.ndarray]]:
+        """(sprite, matrix, offset) of the forearm and the hand of the arm on ``side`` (+1
+        screen right, -1 left) raised by ``raised`` (0-1) toward ``target`` (frame fractions).
+        Lowered, the arm is upright and :data:`ARM_DROP` lower, out of the frame."""
+        width, height = self.size
+        u = self._unit
+        cx, cy = self._rest_centre
+        # The target in head units from the head, mirrored for the left arm (drawn as the
+        # mirror image of a right arm).
+        tx = side * (target[0] * width - cx) / u
+        ty = (target[1] * height - cy) / u
+        ex, ey = ARM_ELBOW[0] * self.style.face_width, ARM_ELBOW[1]
+        aim = math.degrees(math.atan2(-(ty - ey), tx - ex))  # above the horizontal
+        forearm_up = min(max(aim, FOREARM_ANGLES[0]), FOREARM_ANGLES[1])
+        wx = ex + FOREARM * math.cos(math.radians(forearm_up))
+        wy = ey - FOREARM * math.sin(math.radians(forearm_up))
+        hand_aim = math.degrees(math.atan2(-(ty - wy), tx - wx))
+        hand_up = forearm_up + min(max(hand_aim - forearm_up, HAND_TURN[0]), HAND_TURN[1])
+        # From upright (90 degrees) to the aim as the arm rises.
+        forearm_deg = 90.0 + raised * (forearm_up - 90.0)
+        hand_deg = 90.0 + raised * (hand_up - 90.0)
+        # A lowered arm is further out, so the rising hand comes up beside the body.
+        elbow = np.array([ex + (1.0 - raised) * 0.12, ey + (1.0 - raised) * ARM_DROP + breath])
+        fa = math.radians(forearm_deg)
+        wrist = elbow + FOREARM * np.array([math.cos(fa), -math.sin(fa)])
+        mirror = np.diag([side, 1.0])
+        out = []
+        for (sprite, origin), joint, degrees in (
+            (self._forearm, elbow, forearm_deg),
+            (self._hand, wrist, hand_deg),
+        ):
+            a = math.radians(-degrees)  # y points down: up is a negative angle
+            rot = mirror @ np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+            place = np.array([cx + side * joint[0] * u, cy + joint[1] * u])
+            out.append((sprite, rot, place - rot @ origin))
+        return out
+
+    # ----------------------------------------------------------------- frames
+
     def render(
-        self, t: float, mouth: MouthShape | None = None, speaking: float = 0.0
+        self,
+        t: float,
+        mouth: MouthShape | None = None,
+        speaking: float = 0.0,
+        expression: Expression | None = None,
     ) -> PresenterFrame:
-        """The presenter at ``t`` seconds with the given mouth (rest mouth when None)."""
+        """The presenter at ``t`` seconds with the given mouth (rest mouth when None) and cue
+        channels (``expression``, :mod:`avatar.cues`; none when None). A neutral expression
+        gives exactly the frame without one."""
         if not math.isfinite(t) or t < 0:
             raise AvatarError(f"frame time must be a finite number >= 0 s, got {t!r}")
         mouth = mouth or MouthShape.rest()
+        cue = expression or NEUTRAL
         blink = self._blinks.closure(t)
         gaze = self._gaze.at(t)
         pose = self._motion.pose(t, speaking)
-        head = self._head.copy()
-        for crop, ex in zip(self._eye_crops, (-self._eye_x, self._eye_x), strict=True):
-            pen = self._feature_pen(crop)
-            self._paint_eye(pen, ex, blink, gaze)
+        if cue.neutral:
+            head = self._head.copy()
+            shift = (0.0, 0.0)
+            eye_crops = self._eye_crops
+            mouth_crop = self._mouth_crop
+        else:
+            if cue.look:
+                gaze = (
+                    gaze[0] * (1 - cue.look) + cue.gaze[0],
+                    gaze[1] * (1 - cue.look) + cue.gaze[1],
+                )
+            pose = HeadPose(
+                roll_deg=pose.roll_deg,
+                dx=pose.dx + YAW_DX * cue.yaw,
+                dy=pose.dy + PITCH_DY * cue.pitch,
+                breath=pose.breath,
+                yaw=cue.yaw,
+                pitch=cue.pitch,
+            )
+            shift = (YAW_SHIFT * cue.yaw, PITCH_SHIFT * cue.pitch)
+            head = self._head_bare.copy()
+            nose_shift = (NOSE_YAW_SHIFT * cue.yaw, shift[1])
+            for box, moved, paint in (
+                (NOSE_CROP, nose_shift, self._paint_nose),
+                (BROW_CROP, shift, lambda pen: self._paint_brows(pen, cue.brow)),
+            ):
+                crop = self._crop_box(box, moved[0], moved[1])
+                pen = self._feature_pen(crop, moved)
+                paint(pen)
+                head.alpha_composite(pen.image.reduce(SUPERSAMPLE), dest=crop[:2])
+            eye_crops = [self._crop_box(EYE_CROP, dx + shift[0], shift[1])
+                         for dx in (-self._eye_x, self._eye_x)]  # fmt: skip
+            mouth_crop = self._crop_box(MOUTH_BOX, shift[0], shift[1])
+        eye_smile = max(cue.smile, 0.0)
+        for crop, ex in zip(eye_crops, (-self._eye_x, self._eye_x), strict=True):
+            pen = self._feature_pen(crop, shift)
+            self._paint_eye(pen, ex, blink, gaze, eye_smile)
             head.alpha_composite(pen.image.reduce(SUPERSAMPLE), dest=crop[:2])
-        pen = self._feature_pen(self._mouth_crop)
-        self._paint_mouth(pen, mouth)
-        head.alpha_composite(pen.image.reduce(SUPERSAMPLE), dest=self._mouth_crop[:2])
+        pen = self._feature_pen(mouth_crop, shift)
+        self._paint_mouth(pen, mouth, cue.smile)
+        head.alpha_composite(pen.image.reduce(SUPERSAMPLE), dest=mouth_crop[:2])
 
         frame = self._background.copy()
         rot, offset = self._head_transform(pose)
+        pure_rotation = not pose.yaw
         if self.style.hair_style != "short":
-            self._warp(frame, self._hair_back, rot, offset)
+            self._warp(frame, self._hair_back, rot, offset, pure_rotation)
         breath_px = pose.breath * self._unit
         body_y = self._body_top + breath_px
         iy = math.floor(body_y)
@@ -1106,7 +1346,16 @@ class ProceduralPresenter:
         if phase == BREATH_PHASES:
             iy, phase = iy + 1, 0
         _composite_at(frame, self._body_at_phase(phase), 0, iy)
-        self._warp(frame, head, rot, offset)
+        for side, raised, target in (
+            (-1.0, cue.arm_left, cue.left_target),
+            (1.0, cue.arm_right, cue.right_target),
+        ):
+            if raised > 0:
+                for sprite, matrix, place in self._arm_transforms(
+                    side, raised, target, pose.breath
+                ):
+                    self._warp(frame, sprite, matrix, place, rotation=False)
+        self._warp(frame, head, rot, offset, pure_rotation)
         image = np.asarray(frame.convert("RGB"))
         return PresenterFrame(
             image=image,
@@ -1115,24 +1364,41 @@ class ProceduralPresenter:
             blink=blink,
             pose=pose,
             gaze=gaze,
-            face_box=self._box(rot, offset, FACE_BOX),
-            mouth_box=self._box(rot, offset, MOUTH_BOX),
+            face_box=self._box(rot, offset, FACE_BOX, shift),
+            mouth_box=self._box(rot, offset, MOUTH_BOX, shift),
+            expression=cue,
         )
 
+    def channels(self, cues: Iterable[Cue], n_frames: int, fps: float, start_frame: int = 0):
+        """The per-frame cue channels (:func:`avatar.cues.cue_channels`) of ``cues`` for this
+        presenter's frame (head position and aspect)."""
+        width, height = self.size
+        head = (self._rest_centre[0] / width, self._rest_centre[1] / height)
+        return cue_channels(cues, n_frames, fps, start_frame, head=head, aspect=width / height)
+
     def frames(
-        self, track: MouthTrack, speaking: np.ndarray | None = None, start_frame: int = 0
+        self,
+        track: MouthTrack,
+        speaking: np.ndarray | None = None,
+        start_frame: int = 0,
+        cues: Iterable[Cue] = (),
     ) -> Iterator[PresenterFrame]:
         """Frames for a mouth track, one per track entry at ``track.fps``.
 
         ``speaking`` (per frame, 0-1, optional) livens the head motion during speech; by
-        default it is derived from the jaw track, smoothed over about half a second."""
+        default it is derived from the jaw track, smoothed over about half a second.
+        ``cues`` (:class:`avatar.cues.Cue`, times from frame 0) turn the head, raise an arm
+        and change the expression."""
         if speaking is None:
             speaking = speaking_envelope(track)
         elif len(speaking) != len(track):
             raise AvatarError(f"speaking has {len(speaking)} frames, the mouth track {len(track)}")
+        cues = tuple(cues)
+        channels = self.channels(cues, len(track), track.fps, start_frame) if cues else None
         for i in range(len(track)):
             t = (start_frame + i) / track.fps
-            yield self.render(t, track[i], float(speaking[i]))
+            expression = channels[i] if channels is not None else None
+            yield self.render(t, track[i], float(speaking[i]), expression)
 
 
 def _composite_at(frame: Image.Image, layer: Image.Image, x0: int, y0: int) -> None:
