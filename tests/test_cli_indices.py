@@ -171,7 +171,7 @@ def test_empty_time_axis(out_dir, tmp_path):
 
 def test_unknown_venue(out_dir):
     result = run_indices(SAMPLE_NC, out_dir, "--venue", "atlantis")
-    assert_clean_failure(result, out_dir, "unknown venue id 'atlantis'")
+    assert_clean_failure(result, out_dir, "unknown venue id 'atlantis'", code=2)
 
 
 def test_venue_outside_the_grid(out_dir, tmp_path):

@@ -159,10 +159,10 @@ def test_failing_stage_leaves_no_unit_folder(tmp_path):
     assert not list((out / VENUE).iterdir()) if (out / VENUE).exists() else True
 
 
-def test_unknown_venue_is_one_line_error(tmp_path):
+def test_unknown_venue_is_a_one_line_usage_error(tmp_path):
     result = run_cli("run", FORECAST, "--venue", "no-such-venue", "--lang", "zh", "-o",
                      str(tmp_path / "out"))  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no-such-venue" in lines[0], result.stderr
     assert not (tmp_path / "out" / "no-such-venue").exists()

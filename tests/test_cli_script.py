@@ -32,9 +32,10 @@ def yulong():
     return forecast_table([YULONG], venues), {v.id: v for v in venues}
 
 
-def _one_line_error(result, *fragments: str) -> str:
-    """The command failed with exit code 1 and one ``bulletin: error:`` line naming it."""
-    assert result.returncode == 1, result.stderr
+def _one_line_error(result, *fragments: str, code: int = 1) -> str:
+    """The command failed with exit code ``code`` (1 bad input, 2 bad usage) and one
+    ``bulletin: error:`` line naming it."""
+    assert result.returncode == code, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("bulletin: error:")]
     assert len(errors) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -102,22 +103,22 @@ def test_user_templates_override_the_shipped_ones(tmp_path):
 # -- bad input: one line each, before the forecast is read where the arguments tell --------------
 def test_unknown_venue():
     result = run_cli("script", YULONG, "--venue", "nowhere", "--lang", "en")
-    _one_line_error(result, "unknown venue id 'nowhere'", "national-stadium")
+    _one_line_error(result, "unknown venue id 'nowhere'", "national-stadium", code=2)
     assert "reading" not in result.stderr
 
 
 @pytest.mark.parametrize(
-    ("extra", "fragments"),
+    ("extra", "fragments", "code"),
     [
-        ((), ("needs --venue ID",)),
-        (("--venue", VENUE, "--venue", "yulong-glacier-park"), ("about one venue, got 2",)),
-        (("--venue", VENUE, "--date", "2022-13-01"), ("date '2022-13-01' is not a date",)),
-        (("--venue", VENUE, "--templates", "no/such/folder"), ("templates folder", "not exist")),
+        ((), ("needs --venue ID",), 2),
+        (("--venue", VENUE, "--venue", "yulong-glacier-park"), ("one bulletin to stdout",), 2),
+        (("--venue", VENUE, "--date", "2022-13-01"), ("date '2022-13-01' is not a date",), 2),
+        (("--venue", VENUE, "--templates", "no/such/folder"), ("templates folder", "not exist"), 1),
     ],
 )
-def test_bad_arguments_fail_before_reading(extra, fragments):
+def test_bad_arguments_fail_before_reading(extra, fragments, code):
     result = run_cli("script", *YULONG_ARGS, "--lang", "en", *extra)
-    _one_line_error(result, *fragments)
+    _one_line_error(result, *fragments, code=code)
     assert "reading" not in result.stderr
 
 

@@ -53,8 +53,8 @@ FILES = [
 ]
 
 
-def _one_line_error(result, *fragments: str) -> str:
-    assert result.returncode == 1, result.stderr
+def _one_line_error(result, *fragments: str, code: int = 1) -> str:
+    assert result.returncode == code, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("bulletin: error:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
     for fragment in fragments:
@@ -171,7 +171,7 @@ def _speak(*extra: str, out: Path) -> subprocess.CompletedProcess:
 
 def test_piper_cannot_speak_chinese(tmp_path):
     result = _speak("--lang", "zh", "--tts", "piper", out=tmp_path / "out")
-    _one_line_error(result, "piper engine speaks English only", "pyttsx3")
+    _one_line_error(result, "piper engine speaks English only", "pyttsx3", code=2)
     assert "reading" not in result.stderr
 
 
@@ -184,14 +184,14 @@ def test_piper_cannot_speak_chinese(tmp_path):
 )
 def test_bad_voice_or_rate_fail_before_reading(tmp_path, extra, fragments):
     result = _speak(*extra, out=tmp_path / "out")
-    _one_line_error(result, *fragments)
+    _one_line_error(result, *fragments, code=2)
     assert "reading" not in result.stderr
 
 
 def test_unknown_voice_leaves_no_speech(tmp_path):
     out = tmp_path / "out"
     result = _speak("--lang", "en", "--voice", "en-xx-nowhere", out=out)
-    _one_line_error(result, "unknown espeak-ng voice 'en-xx-nowhere'")
+    _one_line_error(result, "unknown espeak-ng voice 'en-xx-nowhere'", code=2)
     assert not out.exists()  # the failed command removes the folder it made
 
 

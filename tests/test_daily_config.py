@@ -160,9 +160,9 @@ def test_dates_the_forecast_does_not_cover(tmp_path):
         ({"venues": ["_overview"]}, "invalid venue id '_overview'"),
     ],
 )
-def test_bad_venues_exit_1(tmp_path, keys, needle):
+def test_bad_venues_in_the_config_exit_2(tmp_path, keys, needle):
     result = daily(write_config(tmp_path, **keys))
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr
     one_line_error(result, needle)
 
 

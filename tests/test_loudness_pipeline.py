@@ -78,7 +78,7 @@ def test_speak_records_the_loudness_it_was_asked(tmp_path):
 def test_a_bad_target_fails_before_reading(tmp_path):
     out = tmp_path / "out"
     result = run_cli("speak", *YULONG_ARGS, "--lang", "en", "--loudness", "3", "-o", str(out))
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("bulletin: error:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
     assert "loudness target 3 LUFS is outside -60..-5 LUFS" in errors[0]

@@ -156,7 +156,7 @@ def _run_child(
 
 def _worker_error(kind: str, detail: str, voice: str, library: str) -> SpeechError:
     if kind == "voice":
-        return SpeechError(
+        return SpeechUsageError(
             f"unknown espeak-ng voice {voice!r} (list them with: espeak-ng --voices)"
         )
     if kind == "library":
