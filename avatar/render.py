@@ -11,17 +11,24 @@ the resting shape there) while the presenter keeps blinking and breathing.
 * ``"default"``: the GAN twin shipped at :data:`DEFAULT_CHECKPOINT` (an error says so if it
   has not been trained and committed yet; there is no silent fallback);
 * a path: a twin checkpoint written by ``bulletin avatar train``.
+
+``cues`` (:class:`avatar.cues.Cue`, seconds from the start of the audio) make the presenter
+smile at a greeting and a closing, look serious for a warning, and turn, look and gesture
+toward a target beside it. A twin over the procedural template turns, looks, gestures and
+frowns with it (its mouth is the generator's); a twin over its own footage cannot, and
+ignores them with a warning.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from avatar.audio import Speech, as_speech
+from avatar.cues import Cue, check_cues
 from avatar.errors import AvatarError
 from avatar.ground_truth import TimingsSource, mouth_track
 from avatar.procedural import PresenterStyle, ProceduralPresenter
@@ -76,12 +83,15 @@ def render_presenter(
     fps: int = FPS,
     style: PresenterStyle | None = None,
     seed: int = 0,
+    cues: Iterable[Cue] = (),
 ) -> Iterator[np.ndarray]:
     """Presenter frames (HxWx3 uint8, ``size`` = (W, H)) speaking ``audio``, as a stream.
 
     Inputs are checked before the first frame: missing or unreadable files, silent or empty
-    audio, bad timings, a bad size, an unknown or missing avatar all raise :class:`AvatarError`.
-    ``style`` and ``seed`` pick the look and the idle motion of the procedural presenter."""
+    audio, bad timings, a bad size, an unknown or missing avatar, cues that are not
+    :class:`~avatar.cues.Cue` or start after the audio all raise :class:`AvatarError`.
+    ``style`` and ``seed`` pick the look and the idle motion of the procedural presenter;
+    ``cues`` drive its head, arms and expression (:mod:`avatar.cues`)."""
     size = check_frame_size(size)
     if not (isinstance(fps, int) and 1 <= fps <= 120):
         raise AvatarError(f"fps must be an integer of 1-120, got {fps!r}")
@@ -92,11 +102,12 @@ def render_presenter(
         raise AvatarError(
             f"timings last {parsed.duration:.2f} s but the audio {name} only {speech.duration:.2f} s"
         )
+    cues = check_cues(cues, speech.duration)
     choice = resolve_avatar(avatar)
     if choice == "procedural":
         track = mouth_track(speech, parsed, fps)
         presenter = ProceduralPresenter(style, size, seed)
-        return (frame.image for frame in presenter.frames(track))
+        return (frame.image for frame in presenter.frames(track, cues=cues))
     from avatar.neural import NeuralPresenter  # torch only when a twin is used
 
     neural = NeuralPresenter.from_checkpoint(choice, size)
@@ -109,7 +120,7 @@ def render_presenter(
                 choice,
             )
         track = mouth_track_from_audio(speech, fps)
-    return neural.frames(speech, track)
+    return neural.frames(speech, track, cues)
 
 
 def write_presenter_video(
@@ -121,8 +132,9 @@ def write_presenter_video(
     fps: int = FPS,
     style: PresenterStyle | None = None,
     seed: int = 0,
+    cues: Iterable[Cue] = (),
 ) -> int:
     """Render ``audio_path`` to ``out_path`` (H.264 MP4, the speech as its AAC audio track),
     atomically; returns the number of video frames."""
-    frames = render_presenter(audio_path, timings, avatar, size, fps, style, seed)
+    frames = render_presenter(audio_path, timings, avatar, size, fps, style, seed, cues)
     return write_video(frames, out_path, size, fps, audio_path=audio_path)
