@@ -160,8 +160,17 @@ def test_the_readme_lists_the_codes_the_commands_give():
     assert sorted(readme_exit_codes()) == sorted(CASES)
 
 
+#: Cases that take more than about 5 s (the daily run reads the forecast and writes its page).
+SLOW = {"some daily units fail"}
+
+
 @pytest.mark.parametrize(
-    ("code", "case"), [(code, case) for code, cases in CASES.items() for case in cases]
+    ("code", "case"),
+    [
+        pytest.param(code, case, marks=[pytest.mark.slow] if case in SLOW else [])
+        for code, cases in CASES.items()
+        for case in cases
+    ],
 )
 def test_each_row_of_the_table(tmp_path, code, case):
     assert code in readme_exit_codes(), f"exit code {code} is not in README.md's table"
