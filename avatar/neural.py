@@ -18,7 +18,7 @@ times fp32 against bf16) and with flush-to-zero for denormals (5-15x stalls with
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from avatar.audio import Speech, mel_windows
+from avatar.cues import Cue
 from avatar.errors import AvatarError
 from avatar.geometry import FEATHER_FRACTION, Box, crop_square, paste_mask, square_box
 from avatar.models import SYNC_FRAMES, LipGenerator, load_checkpoint_bundle, mask_lower_half
@@ -280,11 +281,16 @@ class ProceduralTemplate:
         left, top = round(cx - new_side / 2), round(cy - new_side / 2)
         return left, top, left + new_side, top + new_side
 
-    def frames(self, track: MouthTrack) -> Iterator[TemplateFrame]:
+    def frames(self, track: MouthTrack, cues: Iterable[Cue] = ()) -> Iterator[TemplateFrame]:
+        """Template frames; ``cues`` turn the head, raise an arm and change the brows and eyes
+        (the face box follows the features, so the generator's crop stays centred on them)."""
         speaking = speaking_envelope(track)
         rest = MouthShape.rest()
+        cues = tuple(cues)
+        channels = self.presenter.channels(cues, len(track), track.fps) if cues else None
         for i in range(len(track)):
-            frame = self.presenter.render(i / track.fps, rest, float(speaking[i]))
+            expression = channels[i] if channels is not None else None
+            frame = self.presenter.render(i / track.fps, rest, float(speaking[i]), expression)
             yield TemplateFrame(frame.image, self.box(frame.face_box))
 
 
@@ -392,14 +398,32 @@ class NeuralPresenter:
         out = out.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8)
         return out.permute(0, 2, 3, 1).numpy()
 
-    def frames(self, speech: Speech, track: MouthTrack) -> Iterator[np.ndarray]:
-        """Output frames (HxWx3 uint8), one per track entry, generated in batches."""
+    def frames(
+        self, speech: Speech, track: MouthTrack, cues: Iterable[Cue] = ()
+    ) -> Iterator[np.ndarray]:
+        """Output frames (HxWx3 uint8), one per track entry, generated in batches. ``cues``
+        move a procedural template (:meth:`ProceduralTemplate.frames`); footage cannot turn or
+        gesture on demand, so a footage twin ignores them (with a warning)."""
         size = self.generator.config.size
         mels = mel_windows(speech.to_16k().samples, fps=track.fps, n_frames=len(track))
         mouths = mouth_windows(track)
         pending: list[TemplateFrame] = []
         start = 0
-        for template in self.template.frames(track):
+        cues = tuple(cues)
+        if isinstance(self.template, ProceduralTemplate):
+            templates = self.template.frames(track, cues)
+        else:
+            if cues:
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "%s renders over its footage, which cannot turn, gesture or change "
+                    "expression: %d cues ignored",
+                    self.source or "the twin",
+                    len(cues),
+                )
+            templates = self.template.frames(track)
+        for template in templates:
             pending.append(template)
             if len(pending) == BATCH:
                 yield from self._flush(pending, mels, mouths, start, size)

@@ -122,7 +122,7 @@ def build_venue_bulletin(
     from .venues import check_venue_id
     from .video.cards import day_facts
     from .video.chart import write_chart
-    from .video.compose import Compositor, presenter_size, write_bulletin_video
+    from .video.compose import Compositor, presenter_cues, presenter_size, write_bulletin_video
     from .video.overview import conditions_map
     from .video.poster import write_poster
 
@@ -154,9 +154,11 @@ def build_venue_bulletin(
             title=f"{facts.venue_name}  {facts.date_text}", templates_dir=templates_dir,
         )  # fmt: skip
         write_poster(facts, lang, init, chart, tmp / "poster.png")
+        # The presenter smiles, warns and gestures toward the cards with the sentences.
         presenter = render_presenter(
-            tmp / "speech.wav", tmp / "timings.json", avatar=avatar, size=presenter_size()
-        )
+            tmp / "speech.wav", tmp / "timings.json", avatar=avatar, size=presenter_size(),
+            cues=presenter_cues(spoken.sentences, script.alerts),
+        )  # fmt: skip
         compositor = Compositor(
             facts,
             lang,

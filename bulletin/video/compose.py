@@ -27,10 +27,10 @@ import datetime as dt
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -51,6 +51,9 @@ from .cards import (
     text_on,
 )
 from .fonts import VideoError, font
+
+if TYPE_CHECKING:
+    from avatar.cues import Cue
 
 WIDTH, HEIGHT = 1280, 720
 FPS = 25
@@ -167,6 +170,51 @@ def panel_segments(sentences: Sequence[TimedSentence]) -> list[Segment]:
         else:
             segments.append(Segment(start, False, None))
     return segments
+
+
+class SpokenSentence(TimedSentence, Protocol):
+    """A spoken sentence as the presenter's cues need it (:class:`bulletin.pipeline.TimedSentence`):
+    also when it ends and its text as shown."""
+
+    @property
+    def end(self) -> float: ...
+
+    @property
+    def display(self) -> str: ...
+
+
+def presenter_cues(
+    sentences: Sequence[SpokenSentence], alerts: Sequence[Mapping[str, str]] = ()
+) -> list[Cue]:
+    """What the presenter does while each sentence is spoken (:mod:`avatar.cues`): it smiles
+    at the greeting (the first sentence) and the sign-off (the last), looks serious for a
+    warning (a sentence about no index whose text is that of one of the script's ``alerts``,
+    :attr:`bulletin.script.Script.alerts`), and turns and gestures toward the card of the
+    index a sentence is about (the card's centre, :func:`card_box`, in fractions of the
+    presenter frame, :data:`PRESENTER_BOX`). The conditions part gets no cue."""
+    from avatar.cues import Cue
+
+    px0, py0, px1, py1 = PRESENTER_BOX
+    width, height = px1 - px0, py1 - py0
+    warnings = [" ".join(str(alert.get("text", "")).split()) for alert in alerts]
+    cues = []
+    last = len(sentences) - 1
+    for position, sentence in enumerate(sentences):
+        start = float(sentence.start)
+        end = max(start, float(sentence.end))
+        text = " ".join(str(sentence.display).split())
+        if position in (0, last):
+            cues.append(Cue(start, end, "greet" if position == 0 else "close"))
+        elif sentence.index is not None:
+            index = sentence.index
+            card = "spectator" if index == "spectator" else CARD_OF_INDEX.get(index)
+            if card is not None:
+                x0, y0, x1, y1 = card_box(card)
+                target = ((x0 + x1) / 2 - px0) / width, ((y0 + y1) / 2 - py0) / height
+                cues.append(Cue(start, end, "point", target))
+        elif text and any(text in warning for warning in warnings):
+            cues.append(Cue(start, end, "alert"))
+    return cues
 
 
 def _at(times: Sequence[float], t: float) -> int:
