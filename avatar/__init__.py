@@ -20,3 +20,7 @@ checkpoints), :mod:`avatar.neural` (GAN inference and paste-back), :mod:`avatar.
 staged, resumable twin training) with :mod:`avatar.ingest` (face boxes and crops from
 footage), :mod:`avatar.align` (transcript alignment) and :mod:`avatar.metrics`.
 """
+
+DEFAULT_AVATAR = "default"
+"""The presenter every command renders unless told otherwise (``bulletin run``, ``daily``,
+``avatar render``): the shipped GAN twin (:data:`avatar.render.DEFAULT_CHECKPOINT`)."""

@@ -5,27 +5,56 @@ training transcript (:class:`avatar.synthesis.Synthesize`); the main ``bulletin`
 registers it with the project's speech stage. ``python -m avatar.cli`` runs :data:`avatar_cli`,
 the group without a synthesizer (``train --transcript`` is then an error), with the same
 one-line error handling. Errors the user can cause are :class:`~avatar.errors.AvatarError`,
-printed as one line with their ``exit_code`` (1).
+printed as one line with their ``exit_code`` (1; 2 for a usage error).
+
+``-o -`` means stdout where one file is written (``render``: the MP4's bytes); where a command
+writes a file with companions (``train``: the checkpoint, its manifest and metrics, resumed
+from) it is a usage error. Logs always go to stderr.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
-from avatar.errors import AvatarError
+from avatar import DEFAULT_AVATAR
+from avatar.errors import AvatarError, AvatarUsageError
 from avatar.synthesis import Synthesize
 
 SYNTHESIZE_KEY = "avatar.synthesize"
 """Key of the group's speech synthesizer in click's ``Context.meta`` (shared by subcommands)."""
+
+STDOUT = "-"
+AVATAR_METAVAR = "default|procedural|PATH"
+AVATAR_HELP = (
+    "Presenter: default (the shipped GAN twin, needs torch), procedural (drawn with numpy/PIL, "
+    "no torch) or a twin checkpoint PATH."
+)
+"""The help of every command's ``--avatar`` (``bulletin run``, ``avatar render``)."""
 
 
 def _existing_file(path: Path, what: str) -> Path:
     if not path.is_file():
         raise AvatarError(f"{what} not found: {path}")
     return path
+
+
+def _copy_to_stdout(path: Path) -> None:
+    """Stream the file at ``path`` to stdout's bytes; every byte, even where the raw stream of
+    ``python -u`` takes only part of a write."""
+    out = sys.stdout.buffer
+    with open(path, "rb") as source:
+        while chunk := source.read(1 << 20):
+            view = memoryview(chunk)
+            while view:
+                written = out.write(view)
+                if written is None:
+                    raise AvatarError("cannot write to stdout: it is non-blocking and full")
+                view = view[written:]
+    out.flush()
 
 
 @click.command("render")
@@ -45,29 +74,41 @@ def _existing_file(path: Path, what: str) -> Path:
 @click.option(
     "--avatar",
     "avatar",
-    default="procedural",
+    default=DEFAULT_AVATAR,
     show_default=True,
-    help="procedural (drawn, no torch), default (the shipped GAN twin) or a twin checkpoint.",
+    metavar=AVATAR_METAVAR,
+    help=AVATAR_HELP,
 )
 @click.option("--size", default="640x360", show_default=True, help="Frame size WIDTHxHEIGHT.")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
     required=True,
-    help="The MP4 to write (atomically).",
+    metavar="FILE|-",
+    help="The MP4 to write (atomically); '-' for stdout.",
 )
-def render_command(audio: Path, timings: Path | None, avatar: str, size: str, output: Path) -> None:
+def render_command(audio: Path, timings: Path | None, avatar: str, size: str, output: str) -> None:
     """Render the presenter speaking AUDIO to an MP4 at 25 fps with the speech as sound."""
-    from avatar.render import write_presenter_video
+    from avatar.render import resolve_avatar, write_presenter_video
     from avatar.video import parse_size
 
     frame_size = parse_size(size)
     _existing_file(audio, "audio file")
     if timings is not None:
         _existing_file(timings, "timings file")
-    n = write_presenter_video(audio, output, timings, avatar, frame_size)
-    click.echo(f"avatar: wrote {output} ({n} frames, {n / 25:.2f} s)", err=True)
+    resolve_avatar(avatar)  # a missing twin fails before anything is rendered
+    if output != STDOUT:
+        n = write_presenter_video(audio, output, timings, avatar, frame_size)
+        click.echo(f"avatar: wrote {output} ({n} frames, {n / 25:.2f} s)", err=True)
+        return
+    if sys.stdout.isatty():
+        raise AvatarUsageError("refusing to write an MP4 to a terminal; use -o FILE or a pipe")
+    # An MP4 is finished by seeking back to its header: made in a file, then streamed.
+    with tempfile.TemporaryDirectory(prefix="avatar-render-") as folder:
+        video = Path(folder) / "presenter.mp4"
+        n = write_presenter_video(audio, video, timings, avatar, frame_size)
+        _copy_to_stdout(video)
+    click.echo(f"avatar: wrote the MP4 to stdout ({n} frames, {n / 25:.2f} s)", err=True)
 
 
 @click.command("train")
@@ -90,11 +131,19 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     help="What the footage says, one utterance per line (en/zh): aligned espeak-ng timings.",
 )
 @click.option(
-    "--size",
+    "--crop-size",
     type=click.Choice(["96", "128"]),
     default="96",
     show_default=True,
-    help="Face crop size of the generator.",
+    help="Side in pixels of the square face crop the generator makes.",
+)
+@click.option(
+    "--size",
+    "legacy_size",
+    type=click.Choice(["96", "128"]),
+    default=None,
+    hidden=True,
+    help="Deprecated spelling of --crop-size (--size is WIDTHxHEIGHT in 'avatar render').",
 )
 @click.option(
     "--steps",
@@ -129,7 +178,8 @@ def train_command(
     footage: Path,
     timings: Path | None,
     transcript: Path | None,
-    size: str,
+    crop_size: str,
+    legacy_size: str | None,
     steps: int,
     device: str,
     template: str,
@@ -137,6 +187,17 @@ def train_command(
     output: Path,
 ) -> None:
     """Train a lip-sync twin of the presenter in FOOTAGE (resumable: rerun to continue)."""
+    for name, value in (("-o", output), ("--metrics", metrics_path)):
+        if value is not None and str(value) == STDOUT:
+            raise AvatarUsageError(
+                f"avatar train {name} - : the checkpoint, its manifest and metrics.json are "
+                "files beside each other that a rerun resumes from, not a stream; give a path"
+            )
+    if legacy_size is not None:
+        click.echo(
+            "avatar: warning: 'avatar train --size' is deprecated; use --crop-size", err=True
+        )
+        crop_size = legacy_size
     _existing_file(footage, "footage file")
     if timings is not None:
         _existing_file(timings, "timings file")
@@ -158,7 +219,7 @@ def train_command(
         output,
         timings=timings,
         transcript=transcript,
-        settings=TrainSettings(size=int(size), steps=steps),
+        settings=TrainSettings(size=int(crop_size), steps=steps),
         device=device,
         template=template,
         metrics_path=metrics_path,

@@ -11,3 +11,10 @@ class AvatarError(Exception):
     """Bad input to the avatar stage: an unreadable audio file, bad timings, bad parameters."""
 
     exit_code = 1
+
+
+class AvatarUsageError(AvatarError):
+    """A command-line value no avatar command accepts (e.g. ``-o -`` where a file with its
+    companions is written): a usage error, exit code 2 like click's."""
+
+    exit_code = 2

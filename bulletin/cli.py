@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,10 +23,13 @@ from avatar.errors import AvatarError
 
 from .cli_daily import daily_command, schedule_command
 from .cli_options import (
+    STDOUT,
+    CommandLineError,
     date_option,
     elevation_option,
     forecast_argument,
     lang_option,
+    languages_of,
     latest_run_option,
     load_venues,
     loudness_option,
@@ -40,6 +46,13 @@ from .cli_serve import serve_command
 from .errors import BulletinError, ScriptUsageError
 from .output import storage_error
 from .venues import venues_to_csv, venues_to_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .pipeline import SpokenBulletin
+    from .script import Script
+    from .venues import Venue
 
 log = logging.getLogger("bulletin")
 _state = {"verbose": 0, "quiet": False}
@@ -151,7 +164,7 @@ def _print_summary(table) -> None:
 
 @cli.command("indices")
 @forecast_argument
-@venue_option(help="Venue id (repeatable); all venues when omitted.")
+@venue_option(help="Venue id (repeatable); all venues when omitted or 'all'.")
 @venues_file_option
 @click.option(
     "-o",
@@ -231,12 +244,6 @@ def indices_command(
 TABLE_FORMATS = ("csv", "json", "parquet")
 
 
-class CommandLineError(BulletinError):
-    """A value on the command line that no command accepts: a usage error, in one line."""
-
-    exit_code = 2
-
-
 def _table_format(output: str) -> str:
     """The table format named by the extension of ``output`` (csv for stdout); a usage error
     (exit 2) for any other extension, never a silent CSV."""
@@ -253,13 +260,14 @@ def _table_format(output: str) -> str:
 
 # -- bulletin script / bulletin speak -----------------------------------------------------------
 def _bulletin_options(command):
-    """The options ``script`` and ``speak`` share: which bulletin, from which forecast."""
+    """The options ``script`` and ``speak`` share: which bulletins, from which forecast."""
     options = [
         forecast_argument,
         venue_option(
-            help="Venue id; repeat it to choose the venues of an overview (default: all)."
+            help="Venue id, repeatable: one bulletin each, or with --kind overview the venues "
+            "of the overview (default: all); all: every venue."
         ),
-        lang_option(("zh", "en"), help="Language."),
+        lang_option(help="Language: zh, en or all (one bulletin each)."),
         click.option(
             "--kind",
             type=click.Choice(["venue", "overview"]),
@@ -278,43 +286,98 @@ def _bulletin_options(command):
     return command
 
 
-def _bulletin_venues(venues_file: Path | None, venue_ids: tuple[str, ...], kind: str):
-    """The venues of the bulletin (quick checks: before the heavy modules load)."""
+@dataclass(frozen=True)
+class _Bulletin:
+    """One bulletin a command makes: its venues (one, or the overview's), its language, and
+    the name of its folder under the output root when there are several."""
+
+    venues: tuple[Venue, ...]
+    lang: str
+    name: str
+
+
+def _bulletin_plan(
+    venues_file: Path | None, venue_ids: tuple[str, ...], kind: str, lang: str
+) -> list[_Bulletin]:
+    """The bulletins asked for, one per venue (or one overview) and language (quick checks:
+    before the heavy modules load)."""
     from .pipeline import check_script_request
 
     if kind == "venue" and not venue_ids:
-        raise ScriptUsageError("a venue bulletin needs --venue ID (or use --kind overview)")
+        raise ScriptUsageError(
+            "a venue bulletin needs --venue ID or --venue all (or --kind overview)"
+        )
     venues = load_venues(venues_file, venue_ids)
-    check_script_request(kind, venues)
-    return venues
+    languages = languages_of(lang)
+    if kind == "overview":
+        from .daily.run import OVERVIEW_FOLDER
+
+        check_script_request(kind, venues)
+        return [_Bulletin(tuple(venues), language, OVERVIEW_FOLDER) for language in languages]
+    return [_Bulletin((v,), language, v.id) for v in venues for language in languages]
 
 
-def _check_script_inputs(lang: str, kind: str, date: str | None, templates: Path | None) -> None:
-    """The date and the templates, checked before the forecast is read."""
+def _one_stream(command: str, plan: list[_Bulletin], what: str) -> None:
+    """stdout holds one bulletin's ``what``; several are a usage error."""
+    if len(plan) > 1:
+        names = ", ".join(f"{b.name}/{b.lang}" for b in plan)
+        raise CommandLineError(
+            f"bulletin {command} writes {what} of one bulletin to stdout, but {len(plan)} are "
+            f"asked for ({names}); give -o DIR for DIR/<venue_id>/<lang>/ each"
+        )
+
+
+def _bulletin_folder(output: str | Path, plan: list[_Bulletin], bulletin: _Bulletin) -> Path:
+    """``output`` itself for one bulletin; ``output/<venue_id>/<lang>/`` (the overview:
+    ``output/_overview/<lang>/``) for several, the layout of ``bulletin run`` and ``daily``."""
+    from .unit import unit_folder
+
+    if len(plan) == 1:
+        return Path(output)
+    return unit_folder(output, bulletin.name, bulletin.lang)
+
+
+def _check_script_inputs(
+    plan: list[_Bulletin], kind: str, date: str | None, templates: Path | None
+) -> None:
+    """The date and the templates of every language, checked before the forecast is read."""
     from .script import check_templates, parse_date
 
     parse_date(date)
-    check_templates(templates, lang=lang, kind=kind)
+    for lang in dict.fromkeys(b.lang for b in plan):
+        check_templates(templates, lang=lang, kind=kind)
+
+
+def _forecast_table(forecast, plan: list[_Bulletin], elevation_correction, latest_run):
+    """The venue table of every bulletin's venues, read once (:func:`read_forecast`)."""
+    from .pipeline import forecast_table
+
+    venues = list({v.id: v for b in plan for v in b.venues}.values())
+    log.info("reading %s", ", ".join(str(p) for p in forecast))
+    return forecast_table(
+        forecast, venues, elevation_correction=elevation_correction, latest_run=latest_run
+    )
 
 
 def _bulletin_script(
-    forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
-):
-    from .pipeline import forecast_table, make_script
+    table: pd.DataFrame, bulletin: _Bulletin, kind: str, date, templates_dir
+) -> Script:
+    from .pipeline import make_script
 
-    log.info("reading %s", ", ".join(str(p) for p in forecast))
-    table = forecast_table(
-        forecast, venues, elevation_correction=elevation_correction, latest_run=latest_run
-    )
     script = make_script(
-        table, venues, lang=lang, kind=kind, date=date, templates_dir=templates_dir
+        table,
+        bulletin.venues,
+        lang=bulletin.lang,
+        kind=kind,
+        date=date,
+        templates_dir=templates_dir,
     )
     log.info(
         "%s bulletin %s %s %s: %d sentences, about %.0f s spoken",
         kind,
         script.venue_id or f"of {len(script.venue_ids)} venues",
         script.date.isoformat(),
-        lang,
+        bulletin.lang,
         len(script.sentences),
         script.estimated_seconds,
     )
@@ -328,7 +391,8 @@ def _bulletin_script(
     "--output",
     default=None,
     metavar="DIR|-",
-    help="Folder for script.txt, script.tts.txt and script.json; stdout when omitted or '-'.",
+    help="Folder for script.txt, script.tts.txt and script.json (DIR/<venue_id>/<lang>/ for "
+    "several bulletins); '-' or omitted: one bulletin's display text to stdout.",
 )
 def script_command(
     forecast: tuple[Path, ...],
@@ -342,29 +406,49 @@ def script_command(
     latest_run: bool,
     output: str | None,
 ) -> None:
-    """Write the bulletin script of a venue (or the overview of venues) for one local day.
+    """Write the bulletin script of venues (or the overview of venues) for one local day.
 
-    FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged). Without -o the
-    display text (as captions show it) goes to stdout.
+    FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged). Without -o (or with
+    -o -) the display text (as captions show it) of the one bulletin goes to stdout.
     """
     from .output import provisional_folder
     from .pipeline import write_script_files
 
-    venues = _bulletin_venues(venues_file, venue_ids, kind)
-    if output in (None, "-"):
-        _check_script_inputs(lang, kind, date, templates_dir)
-        script = _bulletin_script(
-            forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
-        )
-        click.echo(script.display_text)
+    plan = _bulletin_plan(venues_file, venue_ids, kind, lang)
+    if output in (None, STDOUT):
+        _one_stream("script", plan, "the text")
+        _check_script_inputs(plan, kind, date, templates_dir)
+        table = _forecast_table(forecast, plan, elevation_correction, latest_run)
+        click.echo(_bulletin_script(table, plan[0], kind, date, templates_dir).display_text)
         return
     with provisional_folder(output):  # a failure leaves no folder it made
-        _check_script_inputs(lang, kind, date, templates_dir)
-        script = _bulletin_script(
-            forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
+        _check_script_inputs(plan, kind, date, templates_dir)
+        table = _forecast_table(forecast, plan, elevation_correction, latest_run)
+        for bulletin in plan:
+            script = _bulletin_script(table, bulletin, kind, date, templates_dir)
+            files = write_script_files(script, _bulletin_folder(output, plan, bulletin))
+            log.info("wrote %s", ", ".join(str(path) for path in files.values()))
+
+
+def _log_spoken(spoken: SpokenBulletin, kind: str) -> None:
+    from .script import SPOKEN_SECONDS
+
+    log.info(
+        "spoke %.1f s with %s (%s), %d subtitle cues",
+        spoken.duration_s,
+        spoken.engine,
+        spoken.voice,
+        spoken.subtitle_cues,
+    )
+    low, high = SPOKEN_SECONDS[kind]
+    if not low <= spoken.duration_s <= high:
+        log.warning(
+            "the speech lasts %.0f s; a %s bulletin should take %.0f-%.0f s",
+            spoken.duration_s,
+            kind,
+            low,
+            high,
         )
-        files = write_script_files(script, output)
-    log.info("wrote %s", ", ".join(str(path) for path in files.values()))
 
 
 @cli.command("speak")
@@ -379,9 +463,9 @@ def script_command(
     "-o",
     "--output",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=True),
-    metavar="DIR",
-    help="Folder for script.txt, speech.wav, timings.json, subtitles.srt/.vtt and the rest.",
+    metavar="DIR|-",
+    help="Folder for script.txt, speech.wav, timings.json, subtitles.srt/.vtt and the rest "
+    "(DIR/<venue_id>/<lang>/ for several bulletins); '-': one bulletin's WAV to stdout.",
 )
 def speak_command(
     forecast: tuple[Path, ...],
@@ -397,45 +481,52 @@ def speak_command(
     voice: str | None,
     rate: int | None,
     loudness_lufs: float,
-    output: Path,
+    output: str,
 ) -> None:
-    """Write a bulletin script and speak it: WAV, phoneme/word timings and subtitles.
+    """Write bulletin scripts and speak them: WAV, phoneme/word timings and subtitles.
 
     FORECAST: one or more NetCDF, GRIB2 or Zarr forecast files (merged).
     """
-    from .output import provisional_folder
+    from .output import provisional_folder, write_fully
     from .pipeline import speak_script
     from .speech import check_request
 
-    venues = _bulletin_venues(venues_file, venue_ids, kind)
-    with provisional_folder(output):  # a failure before the first file leaves no folder
-        check_request(lang, engine=engine, voice=voice, rate=rate, loudness_lufs=loudness_lufs)
-        _check_script_inputs(lang, kind, date, templates_dir)
-        script = _bulletin_script(
-            forecast, venues, lang, kind, date, templates_dir, elevation_correction, latest_run
-        )
-        spoken = speak_script(
-            script, output, engine=engine, voice=voice, rate=rate, loudness_lufs=loudness_lufs
-        )
-    log.info(
-        "spoke %.1f s with %s (%s), %d subtitle cues",
-        spoken.duration_s,
-        spoken.engine,
-        spoken.voice,
-        spoken.subtitle_cues,
-    )
-    from .script import SPOKEN_SECONDS
+    plan = _bulletin_plan(venues_file, venue_ids, kind, lang)
+    if output == STDOUT:
+        _one_stream("speak", plan, "the WAV")
+        if sys.stdout.isatty():
+            raise CommandLineError("refusing to write WAV audio to a terminal; use -o DIR")
 
-    low, high = SPOKEN_SECONDS[kind]
-    if not low <= spoken.duration_s <= high:
-        log.warning(
-            "the speech lasts %.0f s; a %s bulletin should take %.0f-%.0f s",
-            spoken.duration_s,
-            kind,
-            low,
-            high,
+    def speak(table: pd.DataFrame, bulletin: _Bulletin, folder: Path) -> SpokenBulletin:
+        script = _bulletin_script(table, bulletin, kind, date, templates_dir)
+        spoken = speak_script(
+            script, folder, engine=engine, voice=voice, rate=rate, loudness_lufs=loudness_lufs
         )
-    log.info("wrote %s", ", ".join(str(path) for path in spoken.files.values()))
+        _log_spoken(spoken, kind)
+        return spoken
+
+    def check() -> None:
+        for language in dict.fromkeys(b.lang for b in plan):
+            check_request(
+                language, engine=engine, voice=voice, rate=rate, loudness_lufs=loudness_lufs
+            )
+        _check_script_inputs(plan, kind, date, templates_dir)
+
+    if output == STDOUT:
+        check()
+        table = _forecast_table(forecast, plan, elevation_correction, latest_run)
+        with tempfile.TemporaryDirectory(prefix="bulletin-speak-") as folder:
+            spoken = speak(table, plan[0], Path(folder))
+            write_fully(sys.stdout.buffer, spoken.files["wav"].read_bytes())
+            sys.stdout.buffer.flush()
+        log.info("wrote the WAV (%.1f s) to stdout", spoken.duration_s)
+        return
+    with provisional_folder(output):  # a failure before the first file leaves no folder
+        check()
+        table = _forecast_table(forecast, plan, elevation_correction, latest_run)
+        for bulletin in plan:
+            spoken = speak(table, bulletin, _bulletin_folder(output, plan, bulletin))
+            log.info("wrote %s", ", ".join(str(path) for path in spoken.files.values()))
 
 
 # The presenter's commands live with the presenter (avatar/ knows nothing of weather).

@@ -3,6 +3,12 @@
 Each command module (:mod:`bulletin.cli`, :mod:`bulletin.cli_run`, :mod:`bulletin.cli_daily`)
 imports its options from here, so a shared option is spelled, checked and explained once and
 no command module imports another.
+
+The conventions every command follows: ``-o -`` is stdout where one stream is written (and a
+usage error, :class:`CommandLineError`, where a folder is); ``--lang all`` is every language and
+``--venue all`` every venue; several bulletins go to ``OUT/<venue_id>/<lang>/``
+(:func:`bulletin.unit.unit_folder`); the presenter is :data:`avatar.DEFAULT_AVATAR` unless
+``--avatar`` says otherwise. Logs go to stderr.
 """
 
 from __future__ import annotations
@@ -13,6 +19,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from avatar import DEFAULT_AVATAR
+from avatar.cli import AVATAR_HELP, AVATAR_METAVAR
+
+from .errors import BulletinError
+
 if TYPE_CHECKING:
     from .venues import Venue
 
@@ -20,6 +31,35 @@ F = TypeVar("F", bound=Callable)
 
 VENUES_FILE_HELP = "CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue."
 SPEECH_ENGINES = ("pyttsx3", "piper")
+#: The languages of the bulletins (:data:`bulletin.wording.LANGUAGES`, spelled here so that
+#: the command line does not import the script stage to show its help), and ``all`` of them.
+LANGUAGES = ("zh", "en")
+ALL = "all"
+LANG_CHOICES = (*LANGUAGES, ALL)
+#: ``-o -``: the one stream a command writes goes to stdout.
+STDOUT = "-"
+
+
+class CommandLineError(BulletinError):
+    """A value on the command line that no command accepts: a usage error, in one line."""
+
+    exit_code = 2
+
+
+def languages_of(lang: str) -> tuple[str, ...]:
+    """The languages ``--lang`` names: one, or :data:`LANGUAGES` for ``all``."""
+    return LANGUAGES if lang == ALL else (lang,)
+
+
+def check_folder_output(output: str | Path, command: str, layout: str) -> None:
+    """``-o -`` where ``command`` writes a folder (``layout``) is a usage error, not a folder
+    named ``-``."""
+    if str(output) == STDOUT:
+        raise CommandLineError(
+            f"bulletin {command} -o - : it writes a folder ({layout}), which stdout cannot "
+            "hold; give -o DIR"
+        )
+
 
 forecast_argument = click.argument(
     "forecast", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
@@ -75,10 +115,10 @@ loudness_option = click.option(
 
 avatar_option = click.option(
     "--avatar",
-    default="default",
+    default=DEFAULT_AVATAR,
     show_default=True,
-    metavar="default|procedural|PATH",
-    help="Presenter: the shipped twin, the procedural presenter, or a twin checkpoint.",
+    metavar=AVATAR_METAVAR,
+    help=AVATAR_HELP,
 )
 
 
@@ -100,14 +140,14 @@ latest_run_option = click.option(
 
 
 def venue_option(*, required: bool = False, help: str) -> Callable[[F], F]:
-    """``--venue ID`` (repeatable), into the parameter ``venue_ids``."""
+    """``--venue ID`` (repeatable; ``all``: every venue), into the parameter ``venue_ids``."""
     return click.option(
         "--venue", "venue_ids", multiple=True, required=required, metavar="ID", help=help
     )
 
 
-def lang_option(choices: Sequence[str], *, help: str) -> Callable[[F], F]:
-    """``--lang`` (required) among ``choices``."""
+def lang_option(choices: Sequence[str] = LANG_CHOICES, *, help: str) -> Callable[[F], F]:
+    """``--lang`` (required) among ``choices`` (:func:`languages_of` reads ``all``)."""
     return click.option("--lang", required=True, type=click.Choice(list(choices)), help=help)
 
 
@@ -124,22 +164,30 @@ def tts_option(dest: str, *, help: str) -> Callable[[F], F]:
 
 
 def load_venues(venues_file: Path | None, ids: Sequence[str]) -> list[Venue]:
-    """The venues ``ids`` (all when empty) of ``venues_file``, or of the shipped catalogue."""
+    """The venues ``ids`` (all when empty or when one is ``all``) of ``venues_file``, or of the
+    shipped catalogue."""
     from .venues import load_catalogue, load_venues_file, select_venues
 
     catalogue = load_venues_file(venues_file) if venues_file else load_catalogue()
-    return select_venues(catalogue, list(ids))
+    return select_venues(catalogue, [] if ALL in ids else list(ids))
 
 
 __all__ = [
+    "ALL",
     "DEFAULT_LOUDNESS_LUFS",
+    "LANGUAGES",
+    "LANG_CHOICES",
     "SPEECH_ENGINES",
+    "STDOUT",
     "VENUES_FILE_HELP",
+    "CommandLineError",
     "avatar_option",
+    "check_folder_output",
     "date_option",
     "elevation_option",
     "forecast_argument",
     "lang_option",
+    "languages_of",
     "latest_run_option",
     "load_venues",
     "loudness_option",

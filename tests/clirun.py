@@ -11,13 +11,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 300
+    *args: str, cwd: Path | None = None, timeout: float = 300, text: bool = True
 ) -> subprocess.CompletedProcess:
+    """``bulletin ARGS``; ``text=False`` keeps stdout and stderr as bytes (``-o -`` audio)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
         [sys.executable, "-m", "bulletin", *args],
         capture_output=True,
-        text=True,
+        text=text,
         cwd=cwd or REPO,
         env=env,
         timeout=timeout,

@@ -169,7 +169,7 @@ def test_procedural_render_and_the_command_line_work_without_torch(wav_5s, tmp_p
         "            raise ImportError('torch is blocked in this test')\n"
         "sys.meta_path.insert(0, BlockTorch())\n"
         "from avatar.cli import main\n"
-        f"main(['render', '--audio', {str(wav_5s)!r}, '--size', '96x64', '-o', {str(tmp_path / 'p.mp4')!r}])\n"
+        f"main(['render', '--audio', {str(wav_5s)!r}, '--avatar', 'procedural', '--size', '96x64', '-o', {str(tmp_path / 'p.mp4')!r}])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120

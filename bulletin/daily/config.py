@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avatar import DEFAULT_AVATAR
+
 from ..errors import BulletinError, UsageError, unknown_name
 from ..readers.opendata import (
     INCOMPLETE_POLICIES,
@@ -85,7 +87,7 @@ class DailyConfig:
     venues: tuple[str, ...] = ()
     venues_file: Path | None = None
     languages: tuple[str, ...] = LANGUAGES
-    avatar: str = "default"
+    avatar: str = DEFAULT_AVATAR
     tts: str = "pyttsx3"
     voice: str | None = None
     loudness_lufs: float = -23.0
@@ -190,7 +192,13 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     forecast = _strings("forecast", data["forecast"], allow_single=True)
     if not forecast:
         raise ConfigError("config key 'forecast' is an empty list")
-    output = _resolve(folder, _string("output", data["output"]))
+    output_text = _string("output", data["output"])
+    if output_text == "-":  # "-" is stdout on the command line; a daily run writes a tree
+        raise ConfigError(
+            f"config key 'output' in {source} is '-', but the daily run writes a folder "
+            "(<init date>/<init hour>Z/<venue>/<lang>/ ...): give a folder path"
+        )
+    output = _resolve(folder, output_text)
     opendata = _opendata(forecast, data.get("opendata"), folder, output)
     if opendata is None:
         for pattern in forecast:
@@ -210,7 +218,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
                 "config key 'languages': " + unknown_name("unknown language", lang, LANGUAGES)
             )
     languages = tuple(dict.fromkeys(languages))
-    avatar = _string("avatar", data.get("avatar", "default"))
+    avatar = _string("avatar", data.get("avatar", DEFAULT_AVATAR))
     if avatar not in ("default", "procedural"):
         avatar = str(_resolve(folder, avatar))
     tts = _string("tts", data.get("tts", "pyttsx3"))
