@@ -18,8 +18,10 @@ import click
 
 from .cli_options import (
     avatar_option,
+    check_folder_output,
     date_option,
     lang_option,
+    languages_of,
     latest_run_option,
     load_venues,
     loudness_option,
@@ -32,13 +34,11 @@ from .cli_options import (
 
 log = logging.getLogger("bulletin.run")
 
-LANG_CHOICES = ("zh", "en", "all")
-
 
 @click.command("run")
 @click.argument("forecast", nargs=-1, required=True, type=click.Path(path_type=Path))
-@venue_option(required=True, help="Venue id; repeat it for several venues.")
-@lang_option(LANG_CHOICES, help="Language of the bulletins: zh, en or all (both).")
+@venue_option(required=True, help="Venue id; repeat it for several venues; all: every venue.")
+@lang_option(help="Language of the bulletins: zh, en or all (both).")
 @avatar_option
 @tts_option("tts", help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en).")
 @voice_option
@@ -51,9 +51,9 @@ LANG_CHOICES = ("zh", "en", "all")
     "-o",
     "--output",
     required=True,
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path, file_okay=False, allow_dash=True),
     metavar="OUT",
-    help="Output root: OUT/<venue_id>/<lang>/ per bulletin.",
+    help="Output root: OUT/<venue_id>/<lang>/ per bulletin (a folder: not '-').",
 )
 def run_command(
     forecast: tuple[Path, ...],
@@ -80,7 +80,8 @@ def run_command(
     from .speech import check_request
 
     # Everything that can be checked quickly is checked before the forecast is read.
-    languages = ("zh", "en") if lang == "all" else (lang,)
+    check_folder_output(output, "run", "OUT/<venue_id>/<lang>/ per bulletin")
+    languages = languages_of(lang)
     venues = load_venues(venues_file, venue_ids)
     parse_date(date)
     resolve_avatar(avatar)
