@@ -18,7 +18,7 @@ times fp32 against bf16) and with flush-to-zero for denormals (5-15x stalls with
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,47 +294,112 @@ class ProceduralTemplate:
             yield TemplateFrame(frame.image, self.box(frame.face_box))
 
 
+def decode_frame(encoded: torch.Tensor | np.ndarray) -> np.ndarray:
+    """One template frame stored in a checkpoint (a uint8 tensor holding the bytes of a JPEG or
+    PNG file) as HxWx3 uint8."""
+    import io
+
+    data = np.asarray(encoded, dtype=np.uint8).tobytes()
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 class FootageTemplate:
-    """The presenter's own footage, looped from the start, with its smoothed face boxes."""
+    """The presenter's own footage, looped from the start, with its smoothed face boxes.
 
-    def __init__(self, path: str | Path, boxes: np.ndarray, size: tuple[int, int]) -> None:
-        from avatar.video import video_info
+    ``images`` restarts the footage's frames (``native`` = (W, H)) at every loop: decoded from
+    the checkpoint (:meth:`from_manifest`, self-contained twins) or read from the footage file
+    (twins that predate them)."""
 
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise AvatarError(
-                f"this twin renders over its footage {self.path}, which is missing; "
-                f"keep the footage next to the checkpoint or retrain"
-            )
-        self.boxes = np.asarray(boxes, dtype=np.int64)
-        info = video_info(self.path)
-        self.native = info.size
+    def __init__(
+        self,
+        images: Callable[[], Iterable[np.ndarray]],
+        boxes: np.ndarray,
+        native: tuple[int, int],
+        size: tuple[int, int],
+    ) -> None:
+        self.images = images
+        self.boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+        if len(self.boxes) == 0:
+            raise AvatarError("the twin's footage template holds no frames")
+        self.native = (int(native[0]), int(native[1]))
         self.size = size
         self.polygon = jaw_polygon()
 
+    @classmethod
+    def from_manifest(
+        cls, template: dict, size: tuple[int, int], source: str, manifest: dict
+    ) -> FootageTemplate:
+        """The template of a footage twin: its frames and boxes from the checkpoint, or, for a
+        checkpoint that predates self-contained twins, from the footage file it names (an
+        :class:`AvatarError` with the command that retrains it when that file is gone)."""
+        frames = template.get("frames")
+        if frames is not None:
+            try:
+                boxes = np.asarray(template["boxes"], dtype=np.int64).reshape(-1, 4)
+                native = tuple(int(v) for v in template["frame_size"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise AvatarError(
+                    f"{source}: bad footage template in the checkpoint: {exc}"
+                ) from None
+            order = np.asarray(template.get("order", np.arange(len(frames))), np.int64)
+            if len(frames) != len(boxes) or len(native) != 2:
+                raise AvatarError(
+                    f"{source}: the footage template holds {len(frames)} frames but "
+                    f"{len(boxes)} face boxes"
+                )
+            if order.ndim != 1 or not len(order) or order.min() < 0 or order.max() >= len(frames):
+                raise AvatarError(f"{source}: the footage template's play order is out of range")
+            return cls(lambda: (decode_frame(frames[k]) for k in order), boxes[order], native, size)
+        from avatar.video import read_video, video_info
+
+        path = Path(str(template.get("path", "")))
+        if not path.is_file():
+            raise AvatarError(
+                f"{source} predates self-contained twins: it renders over its footage {path}, "
+                f"which is missing; retrain it with: {retrain_command(path, source, manifest)}"
+            )
+        return cls(lambda: read_video(path), template.get("boxes", []), video_info(path).size, size)
+
     def frames(self, track: MouthTrack) -> Iterator[TemplateFrame]:
-        from avatar.video import read_video
+        from avatar.face_track import aspect_window, fit_window
 
         produced = 0
-        scale_x = self.size[0] / self.native[0]
-        scale_y = self.size[1] / self.native[1]
+        # One window of the output's aspect ratio around the face for the whole loop: the
+        # footage is cut or padded, never stretched, and the framing does not move.
+        middle = tuple(int(v) for v in np.median(self.boxes, axis=0))
+        window = aspect_window(self.native, middle, self.size)  # type: ignore[arg-type]
+        scale = self.size[0] / (window[2] - window[0])
         while produced < len(track):
-            for index, image in enumerate(read_video(self.path)):
+            for index, image in enumerate(self.images()):
                 if produced >= len(track) or index >= len(self.boxes):
                     break
                 box = tuple(int(v) for v in self.boxes[index])
-                if (scale_x, scale_y) != (1.0, 1.0):
-                    image = np.asarray(Image.fromarray(image).resize(self.size, Image.BICUBIC))
+                if window != (0, 0, *self.native) or self.native != self.size:
+                    image = fit_window(image, window, self.size)
                     box = square_box(
-                        (
-                            round(box[0] * scale_x),
-                            round(box[1] * scale_y),
-                            round(box[2] * scale_x),
-                            round(box[3] * scale_y),
-                        )
+                        tuple(round((v - window[k % 2]) * scale) for k, v in enumerate(box))  # type: ignore[arg-type]
                     )
                 yield TemplateFrame(image, box)  # type: ignore[arg-type]
                 produced += 1
+
+
+def retrain_command(footage: Path, checkpoint: str, manifest: dict) -> str:
+    """The ``bulletin avatar train`` command line that trains ``checkpoint`` again on
+    ``footage`` with the settings in its manifest (a self-contained twin)."""
+    import shlex
+
+    settings = manifest.get("settings") or {}
+    words = ["bulletin", "avatar", "train", "--footage", str(footage)]
+    if manifest.get("mouth_source") == "timings":
+        words += ["--timings", str(footage.with_suffix(".timings.json"))]
+    if "size" in settings:
+        words += ["--size", str(settings["size"])]
+    steps = manifest.get("training_steps", settings.get("steps"))
+    if steps is not None:
+        words += ["--steps", str(steps)]
+    words += ["-o", checkpoint or "twin.pt"]
+    return shlex.join(words)
 
 
 class NeuralPresenter:
@@ -362,9 +427,7 @@ class NeuralPresenter:
                 style, size, int(template.get("seed", 0)), template.get("box") == "lbp"
             )
         elif kind == "footage":
-            self.template = FootageTemplate(
-                template.get("path", ""), template.get("boxes", []), size
-            )
+            self.template = FootageTemplate.from_manifest(template, size, source, manifest)
         else:
             raise AvatarError(f"{source}: the manifest names no render template (got {kind!r})")
         self.bf16 = bf16_supported()

@@ -209,13 +209,17 @@ def rest_references(
 
 def footage_clip(footage: Footage, timings: str | Path | dict | None) -> tuple[FaceClip, str]:
     """Training material from ingested footage: mel windows, and the mouth track from the
-    timings (exact, "timings") or from the audio alone ("audio")."""
+    timings (exact, "timings"), from the face's pixels when the footage has no usable sound
+    ("face", :mod:`avatar.face_track`) or from the audio alone ("audio")."""
     n = len(footage.faces)
     speech16 = footage.speech.to_16k()
     mels = mel_windows(speech16.samples, fps=footage.fps, n_frames=n)
     if timings is not None:
         track = viseme_track(timings, footage.fps, n)
         source = "timings"
+    elif not footage.sound and footage.face is not None:
+        track = footage.face.mouth_track()
+        source = "face"
     else:
         track = mouth_track_from_audio(speech16, footage.fps, n)
         source = "audio"
@@ -255,6 +259,88 @@ def _sync_video(clip: FaceClip, targets: np.ndarray, fake: torch.Tensor) -> torc
     window = _images(clip.faces[targets[:, None] + offsets], fake.device)
     window = torch.cat([window[:, :middle], fake[:, None], window[:, middle + 1 :]], dim=1)
     return window[..., clip.size // 2 :, :].flatten(1, 2)
+
+
+TEMPLATE_SECONDS = (6.0, 10.0)
+"""The render template of a footage twin without a chosen stretch: the first 6-10 s of the
+footage, cut where the frame is most like the first one, so the loop jumps least (our choice:
+long enough for head motion and blinks not to look repeated at once; 250 JPEG frames of
+320x240 are about 4 MB)."""
+TEMPLATE_MAX_SIDE = 640
+"""Template frames are stored at most this wide or high (our choice: the presenter panel of the
+1280x720 bulletin is 512x504, and a larger frame only makes the checkpoint bigger)."""
+TEMPLATE_JPEG_QUALITY = 90
+"""JPEG quality of the stored template frames (our choice; libjpeg's scale, 4:2:0 chroma)."""
+
+
+def footage_template(path: str | Path, boxes: np.ndarray, fps: int, loop=None) -> dict:
+    """The render template of a footage twin, self-contained for its checkpoint.
+
+    The frames are source frames ``loop.start`` to ``loop.stop`` played as ``loop.order``
+    (a :class:`avatar.face_track.TemplateLoop` chosen at ingestion), or without ``loop`` the
+    first frames of the footage (:data:`TEMPLATE_SECONDS`) played in order. Stored: each frame
+    as the bytes of a JPEG file in a uint8 tensor, scaled to at most :data:`TEMPLATE_MAX_SIDE`;
+    their square face boxes in the stored frames' pixels, an (N, 4) int64 tensor; the play
+    order, an int64 tensor of frame indices; the footage's index of the first stored frame; and
+    the stored frame size. Only tensors and plain
+    values: ``torch.load(..., weights_only=True)`` loads it."""
+    import io
+
+    from PIL import Image
+
+    from avatar.geometry import square_box
+    from avatar.video import read_video
+
+    boxes = np.asarray(boxes, np.int64)
+    if loop is not None:
+        first, last = int(loop.start), min(int(loop.stop), len(boxes))
+    else:
+        first, last = 0, min(round(TEMPLATE_SECONDS[1] * fps), len(boxes))
+    encoded: list[torch.Tensor] = []
+    thumbnails: list[np.ndarray] = []
+    scale = 1.0
+    stored = (0, 0)
+    for index, image in enumerate(read_video(path, fps)):
+        if index >= last:
+            break
+        if index < first:
+            continue
+        picture = Image.fromarray(image)
+        if not encoded:
+            scale = min(1.0, TEMPLATE_MAX_SIDE / max(picture.size))
+            stored = (round(picture.width * scale), round(picture.height * scale))
+        if picture.size != stored:
+            picture = picture.resize(stored, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=TEMPLATE_JPEG_QUALITY)
+        encoded.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
+        thumbnail = picture.resize((32, 32), Image.Resampling.BOX)
+        thumbnails.append(np.asarray(thumbnail, np.float32))
+    if not encoded:
+        raise AvatarError(f"no frames {first}-{last} could be read from the footage {path}")
+    count = len(encoded)
+    if loop is not None:
+        order = np.asarray(loop.order, np.int64) - first
+        order = order[order < count]
+    else:
+        shortest = round(TEMPLATE_SECONDS[0] * fps)
+        if count > shortest:  # the loop restarts after the frame most like the first one
+            jumps = [np.abs(thumbnails[k] - thumbnails[0]).mean() for k in range(shortest, count)]
+            count = shortest + int(np.argmin(jumps))
+        order = np.arange(count)
+    scaled = [
+        square_box(tuple(round(float(v) * scale) for v in box))  # type: ignore[arg-type]
+        for box in boxes[first : first + count]
+    ]
+    return {
+        "kind": "footage",
+        "encoding": "jpeg",
+        "frames": encoded[:count],
+        "boxes": torch.tensor(scaled, dtype=torch.int64),
+        "order": torch.from_numpy(order),
+        "first_frame": first,  # of the footage, for the record
+        "frame_size": [int(stored[0]), int(stored[1])],
+    }
 
 
 class Trainer:
@@ -545,6 +631,12 @@ def train_twin(
     if timings is None and transcript is not None:
         from avatar.align import transcript_timings
 
+        if not data.sound:
+            raise AvatarError(
+                f"--transcript is aligned to the footage's sound, and {footage} has none; "
+                f"give --timings, or neither (the mouth track then comes from the face)"
+            )
+
         timings = transcript_timings(transcript, data.speech, synthesize, data.fps)
         key += file_sha256(transcript)
     clip, mouth_source = footage_clip(data, timings)
@@ -579,7 +671,10 @@ def train_twin(
     n_val = len(val)
     cut = len(clip) - n_val
     speech16 = data.speech.to_16k()
-    voiced = voice_activity(speech16.samples, SAMPLE_RATE, data.fps, len(clip)).voiced[cut:]
+    if data.sound or data.face is None:
+        voiced = voice_activity(speech16.samples, SAMPLE_RATE, data.fps, len(clip)).voiced[cut:]
+    else:  # no sound: where the face shows the mouth open
+        voiced = data.face.speaking()[cut:]
     metrics = evaluate_twin(generated, val, trainer.evaluator.cpu(), regressor, voiced)
     trainer.evaluator.to(trainer.device)
     metrics.update(
@@ -594,11 +689,9 @@ def train_twin(
         losses=loss_summary(history),
     )
     if template == "footage":
-        render_template = {
-            "kind": "footage",
-            "path": str(Path(footage).resolve()),
-            "boxes": data.boxes.tolist(),
-        }
+        # The stretch chosen at ingestion (mouth closed, face still), if ingestion chose one.
+        loop = getattr(data, "template", None)
+        render_template = footage_template(footage, data.boxes, data.fps, loop)
     else:
         style = PresenterStyle.alternate() if template.endswith("alternate") else PresenterStyle()
         render_template = {

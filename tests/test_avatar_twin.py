@@ -313,8 +313,77 @@ def test_a_footage_twin_renders_over_its_footage_looped(tmp_path):
         keep[max(y0 + (y1 - y0) // 2, 0) : y1, max(x0, 0) : x1] = False
         assert np.array_equal(frames[index][keep], decoded[source][keep])
     footage.unlink()
-    with pytest.raises(AvatarError, match="renders over its footage"):
+    with pytest.raises(AvatarError, match="predates self-contained twins") as raised:
         render_presenter(wav, avatar=twin, size=(160, 120))
+    message = str(raised.value)
+    assert "\n" not in message and str(footage) in message
+    assert message.endswith(f"retrain it with: bulletin avatar train --footage {footage} -o {twin}")
+
+
+FAST = TrainSettings(
+    size=64, steps=10, batch=4, sync_batch=8, widths=(8, 16, 32, 64),
+    sync_widths=(8, 16), sync_dim=16, sync_steps=20,
+)  # fmt: skip
+"""The fast settings of the resume test: a twin in seconds, not a good one."""
+
+
+def test_a_trained_footage_twin_renders_moved_alone_without_its_footage(tmp_path):
+    import os
+
+    from avatar.metrics import GATES, format_gate, gate_report
+    from avatar.train import train_twin
+    from avatar.video import read_video
+
+    torch.set_num_threads(1)
+    n = 150  # 6 s: the presenter opening and closing the mouth, a voice following the jaw
+    clip = synthetic_clip(n, seed=4)
+    rng = np.random.default_rng(4)
+    jaw = clip.mouth[:, 0]
+    track = MouthTrack(clip.mouth, 25)
+    frames = np.stack([f.image for f in ProceduralPresenter(size=(160, 120), seed=4).frames(track)])
+    t = np.arange(round(n / 25 * SAMPLE_RATE)) / SAMPLE_RATE
+    envelope = np.interp(t, (np.arange(n) + 0.5) / 25, jaw)
+    voice = 0.1 * envelope * np.sin(2 * np.pi * 150 * t) + 0.001 * rng.standard_normal(len(t))
+    run = tmp_path / "run"
+    run.mkdir()
+    footage = run / "footage.mp4"
+    _video(footage, frames, voice.astype(np.float32))
+    result = train_twin(footage, run / "twin.pt", settings=FAST, min_seconds=5, progress=False)
+    # Every gate of the held-out set is reported by name with its value and verdict.
+    lines = [format_gate(row) for row in gate_report(result.metrics)]
+    held_out = [g[0] for g in GATES if not g[1].startswith("display.")]
+    assert [line.split(":")[0] for line in lines] == held_out
+    assert all(line.endswith((" pass", " FAIL")) for line in lines)
+    decoded = list(read_video(footage))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    twin = elsewhere / "twin.pt"
+    os.replace(result.checkpoint, twin)
+    footage.unlink()
+    for leftover in run.iterdir():
+        leftover.unlink()
+    run.rmdir()
+    payload = torch.load(twin, weights_only=True)  # tensors and plain values only
+    template = payload["manifest"]["template"]
+    assert template["kind"] == "footage" and "path" not in template
+    assert all(f.dtype == torch.uint8 and f.ndim == 1 for f in template["frames"])
+    assert template["boxes"].dtype == torch.int64 and template["boxes"].shape[1] == 4
+    assert twin.stat().st_size < 5_000_000
+    wav = elsewhere / "speech.wav"  # 7 s: longer than the stored loop
+    soundfile.write(wav, np.tile(voice, 2)[: 7 * SAMPLE_RATE].astype(np.float32), SAMPLE_RATE)
+    rendered = list(render_presenter(wav, avatar=twin, size=(160, 120)))
+    assert len(rendered) == 175
+    order = template["order"].numpy()
+    assert 0 < len(template["frames"]) <= n and order.max() < len(template["frames"])
+    assert len(order) < 175  # the render plays the stored loop more than once
+    # Outside the lower face the output is the stored template, close to the footage (JPEG).
+    for index in (3, len(order) + 3):
+        stored = int(order[index % len(order)])
+        x0, y0, x1, y1 = (int(v) for v in template["boxes"][stored])
+        keep = np.ones((120, 160), bool)
+        keep[max(y0 + (y1 - y0) // 2, 0) : y1, max(x0, 0) : x1] = False
+        source = decoded[template["first_frame"] + stored].astype(np.int16)
+        assert np.abs(rendered[index].astype(np.int16) - source)[keep].mean() < 4
 
 
 def test_procedural_footage_has_sound_timings_transcript_and_a_detectable_face(tmp_path):
