@@ -69,17 +69,22 @@ def daily_command(
     """
     from .daily.config import load_config, parse_day
     from .daily.run import run_daily
+    from .progress import UnitBars
 
     _check_scale(scheduler, workers)
     day = parse_day(date, "--date") if date is not None else None
-    result = run_daily(
-        load_config(config_path),
-        date=day,
-        force=force,
-        scheduler=scheduler,
-        workers=workers,
-        wait=wait,
-    )
+    config = load_config(config_path)
+    # On a terminal: a bar of the units and a line per unit being built (its frames).
+    with UnitBars() as bars:
+        result = run_daily(
+            config,
+            date=day,
+            force=force,
+            scheduler=scheduler,
+            workers=workers,
+            wait=wait,
+            progress=bars,
+        )
     click.echo(str(result.index_path))
     ctx.exit(result.exit_code)
 

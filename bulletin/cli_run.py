@@ -103,6 +103,10 @@ def run_command(
     table, init = read.table, read.init
     log.info("forecast %s: %d venue(s) x %s", init.strftime("%Y-%m-%d %H:%MZ"), len(venues),
              "+".join(languages))  # fmt: skip
+    from .progress import UnitBars
+
+    # On a terminal: a bar of the units, and the stage and frames of the one being built.
+    bars = click.get_current_context().with_resource(UnitBars(len(venues) * len(languages)))
     for venue in venues:
         for language in languages:
             started = time.perf_counter()
@@ -118,7 +122,9 @@ def run_command(
                 date=date,
                 forecast_init=init,
                 templates_dir=templates_dir,
+                **bars.callbacks(f"{venue.id}/{language}"),
             )
+            bars.finished(f"{venue.id}/{language}", "ok")
             wall = time.perf_counter() - started
             log.info(
                 "wrote %s (%.1f s of speech in %.1f s, %.2fx real time)",

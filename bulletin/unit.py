@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,9 @@ UNIT_FILES = (
     "thumbnail.jpg",
 )
 STAGES = ("script", "speech", "avatar", "compose")
+#: The steps ``on_stage`` names as a unit is built (the presenter and the compositing
+#: overlap in "video").
+PROGRESS_STAGES = ("script", "speech", "video")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ def build_venue_bulletin(
     forecast_init: dt.datetime | None = None,
     templates_dir: str | Path | None = None,
     index_field: LevelField | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
 ) -> UnitResult:
     """Build the unit ATOMICALLY at ``folder`` (e.g. ``OUT/<venue_id>/<lang>``): everything is
     made in a temporary sibling folder and renamed into place at the end (an existing folder
@@ -111,7 +117,9 @@ def build_venue_bulletin(
     venues; ``date`` the local day (default: the first full one); ``loudness_lufs`` the speech's
     programme loudness (:func:`bulletin.pipeline.speak_script`); ``index_field`` an index's
     grid field around the venue, mapped in the video's conditions part
-    (:func:`bulletin.video.overview.venue_level_fields`). Errors are
+    (:func:`bulletin.video.overview.venue_level_fields`). ``on_stage(name)`` is called as
+    each of :data:`PROGRESS_STAGES` starts, ``on_frames(done, total)`` as the video's frames
+    are made (:func:`bulletin.video.compose.write_bulletin_video`). Errors are
     :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
     from avatar.render import render_presenter, resolve_avatar
 
@@ -130,7 +138,9 @@ def build_venue_bulletin(
     resolve_avatar(avatar)  # a missing twin fails before any work
     folder = Path(folder)
     stage: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+    report = on_stage or (lambda _: None)
     with atomic_folder(folder) as tmp:
+        report("script")
         started = time.perf_counter()
         rows = venue_rows(table, venue)
         write_table(rows.frame, tmp / "indices.csv", "csv")
@@ -139,10 +149,12 @@ def build_venue_bulletin(
         script = make_script(day, [venue], lang=lang, templates_dir=templates_dir)
         stage["script"] = time.perf_counter() - started
 
+        report("speech")
         started = time.perf_counter()
         spoken = speak_script(script, tmp, engine=tts, voice=voice, loudness_lufs=loudness_lufs)
         stage["speech"] = time.perf_counter() - started
 
+        report("video")
         started = time.perf_counter()
         # Without an init time, the first valid time is shown (bulletin daily's rule for files
         # without a reference time).
@@ -172,8 +184,9 @@ def build_venue_bulletin(
             else conditions_map(index_field, venue, lang, templates_dir),
         )  # fmt: skip
         stats = write_bulletin_video(
-            compositor, tmp / "speech.wav", spoken.duration_s, tmp / "bulletin.mp4"
-        )
+            compositor, tmp / "speech.wav", spoken.duration_s, tmp / "bulletin.mp4",
+            on_frames=on_frames,
+        )  # fmt: skip
         stage["avatar"] = stats.presenter_seconds
         stage["compose"] = time.perf_counter() - started - stats.presenter_seconds
 
@@ -199,6 +212,7 @@ def build_venue_bulletin(
 
 
 __all__ = [
+    "PROGRESS_STAGES",
     "STAGES",
     "UNIT_FILES",
     "UnitResult",

@@ -166,6 +166,14 @@ def test_first_run_publishes_units_overviews_manifest_and_page(first_run):
     assert lines and all(f"[{manifest['run_id']}]" in line for line in lines), lines[:5]
 
 
+def test_off_a_terminal_the_log_is_plain_lines_without_bars(first_run):
+    stderr = first_run["result"].stderr  # a pipe: no bars (bulletin.progress)
+    assert "\x1b" not in stderr and "\r" not in stderr and "━" not in stderr
+    lines = stderr.splitlines()
+    assert lines and all(line.startswith("bulletin: ") for line in lines), lines[:5]
+    assert any(" built (" in line for line in lines)
+
+
 def test_video_of_the_run_is_valid(first_run):
     import soundfile
 

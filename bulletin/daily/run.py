@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import glob
 import json
 import logging
 import secrets
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from avatar.errors import AvatarError
 
@@ -250,6 +250,11 @@ class UnitTask:
     terrain: Any = None  # bulletin.video.maps.Terrain under the overview's map, or None
     index_field: Any = None  # bulletin.video.maps.LevelField mapped in a venue's video
 
+    @property
+    def name(self) -> str:
+        """``<venue id>/<lang>``, or ``overview/<lang>``: how logs and progress name it."""
+        return f"{self.venue.id if self.venue else 'overview'}/{self.lang}"
+
 
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, (BulletinError, AvatarError)):
@@ -258,11 +263,16 @@ def _error_text(exc: BaseException) -> str:
     return f"internal error: {type(exc).__name__}: {first}".rstrip(": ")
 
 
-def _build_overview(task: UnitTask) -> dict[str, Any]:
+def _build_overview(
+    task: UnitTask,
+    on_stage: Callable[[str], None],
+    on_frames: Callable[[int, int], None] | None,
+) -> dict[str, Any]:
     from ..pipeline import make_script, speak_script
 
     started = time.perf_counter()
     with atomic_folder(task.folder) as tmp:
+        on_stage("script")
         script = make_script(
             task.table,
             list(task.venues),
@@ -272,15 +282,18 @@ def _build_overview(task: UnitTask) -> dict[str, Any]:
             templates_dir=task.templates,
         )
         script_s = time.perf_counter() - started
+        on_stage("speech")
         spoken = speak_script(
             script, tmp, engine=task.tts, voice=task.voice, loudness_lufs=task.loudness_lufs
         )
         speech_s = time.perf_counter() - started - script_s
         from ..video.overview import write_overview_video
 
+        on_stage("video")
         stats = write_overview_video(
             task.table, task.venues, task.lang, task.date, spoken, tmp, terrain=task.terrain,
             forecast_init=task.init, avatar=task.avatar, templates_dir=task.templates,
+            on_frames=on_frames,
         )  # fmt: skip
     return {
         "speech_seconds": spoken.duration_s,
@@ -289,13 +302,19 @@ def _build_overview(task: UnitTask) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_unit(task: UnitTask) -> dict[str, Any]:
+def run_unit(
+    task: UnitTask,
+    on_stage: Callable[[str], None] | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Build one unit (on a dask worker or in-process) and describe it for the manifest:
     ``status`` ok or failed, ``error``, ``outputs`` (name -> sha256, bytes),
-    ``speech_seconds`` and ``stage_seconds``. Never raises for a failing unit."""
+    ``speech_seconds`` and ``stage_seconds``. Never raises for a failing unit.
+    ``on_stage(name)`` is called as each of :data:`bulletin.unit.PROGRESS_STAGES` starts,
+    ``on_frames(done, total)`` as the video's frames are made."""
     try:
         if task.venue is None:
-            built = _build_overview(task)
+            built = _build_overview(task, on_stage or (lambda _: None), on_frames)
         else:
             from ..unit import build_venue_bulletin
 
@@ -312,6 +331,8 @@ def run_unit(task: UnitTask) -> dict[str, Any]:
                 forecast_init=task.init,
                 templates_dir=task.templates,
                 index_field=task.index_field,
+                on_stage=on_stage,
+                on_frames=on_frames,
             )
             built = {
                 "speech_seconds": result.speech_seconds,
@@ -395,20 +416,117 @@ def clean_leftovers(run_folder: Path) -> list[Path]:
     return removed
 
 
+# -- progress ----------------------------------------------------------------------------------
+class RunProgress(Protocol):
+    """What :func:`run_daily` reports as it goes, for its caller to show (the command line
+    draws bars: bulletin.progress). A unit is named as :attr:`UnitTask.name`. The methods may
+    be called from another thread than the caller's (a dask client's event loop), and
+    reports of a unit may still come after it is finished."""
+
+    def units(self, total: int) -> None:
+        """``total`` units are to be built (the finished ones that are skipped not counted)."""
+
+    def stage(self, unit: str, stage: str) -> None:
+        """``unit`` started ``stage`` (one of :data:`bulletin.unit.PROGRESS_STAGES`)."""
+
+    def frames(self, unit: str, done: int, total: int) -> None:
+        """``done`` of the ``total`` frames of ``unit``'s video are made."""
+
+    def finished(self, unit: str, status: str) -> None:
+        """``unit`` is done: ``status`` ``ok`` or ``failed``."""
+
+
+class _NoProgress:
+    def units(self, total: int) -> None:
+        pass
+
+    def stage(self, unit: str, stage: str) -> None:
+        pass
+
+    def frames(self, unit: str, done: int, total: int) -> None:
+        pass
+
+    def finished(self, unit: str, status: str) -> None:
+        pass
+
+
+#: At most this many frame counts per second and unit go from a dask worker to the client
+#: (our choice: a bar redrawn 4 times a second looks continuous, and the scheduler, which
+#: keeps every event, holds a few hundred per unit, not one per frame).
+WORKER_REPORTS_PER_S = 4.0
+
+
+class _WorkerReports:
+    """A unit's reports on a dask worker, sent as events under ``topic``
+    (``distributed.Worker.log_event``; the client subscribes to the topic): every stage, and
+    the frame counts at most :data:`WORKER_REPORTS_PER_S` a second (the first and the last
+    always)."""
+
+    def __init__(self, worker: Any, topic: str, unit: str) -> None:
+        self._worker = worker
+        self._topic = topic
+        self._unit = unit
+        self._sent = -float("inf")
+
+    def stage(self, stage: str) -> None:
+        self._worker.log_event(self._topic, {"unit": self._unit, "stage": stage})
+
+    def frames(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if 0 < done < total and now - self._sent < 1.0 / WORKER_REPORTS_PER_S:
+            return
+        self._sent = now
+        self._worker.log_event(self._topic, {"unit": self._unit, "done": done, "total": total})
+
+
+def _build_on_worker(task: UnitTask, *, build: Callable[..., dict[str, Any]], topic: str):
+    from distributed import get_worker
+
+    reports = _WorkerReports(get_worker(), topic, task.name)
+    return build(task, on_stage=reports.stage, on_frames=reports.frames)
+
+
+def _forward(progress: RunProgress, event: tuple[float, Any]) -> None:
+    """A worker's report (an event ``(time, message)`` of :class:`_WorkerReports`) to
+    ``progress``."""
+    message = event[1]
+    if not isinstance(message, dict) or "unit" not in message:
+        return
+    if "stage" in message:
+        progress.stage(message["unit"], message["stage"])
+    elif "done" in message:
+        progress.frames(message["unit"], int(message["done"]), int(message["total"]))
+
+
+@contextlib.contextmanager
+def reporting(
+    client: Any, progress: RunProgress, build: Callable[..., dict[str, Any]]
+) -> Iterator[Callable[[UnitTask], dict[str, Any]]]:
+    """``build(task, on_stage=..., on_frames=...)`` as the one-argument function that
+    :func:`bulletin.daily.scale.run_tasks` runs, its reports going to ``progress``: called
+    directly in this process (``client`` None), or, on a cluster, sent by the workers as
+    events that this client subscribes to for the block."""
+    if client is None:
+
+        def local(task: UnitTask) -> dict[str, Any]:
+            name = task.name
+            return build(
+                task,
+                on_stage=functools.partial(progress.stage, name),
+                on_frames=functools.partial(progress.frames, name),
+            )
+
+        yield local
+        return
+    topic = f"bulletin-progress-{secrets.token_hex(4)}"
+    client.subscribe_topic(topic, functools.partial(_forward, progress))
+    try:
+        yield functools.partial(_build_on_worker, build=build, topic=topic)
+    finally:
+        client.unsubscribe_topic(topic)
+
+
 # -- the run -----------------------------------------------------------------------------------
-def _progress(total: int) -> tuple[Callable[[str], None], Callable[[], None]]:
-    """A rich progress bar on stderr when it is a terminal; otherwise nothing."""
-    if not sys.stderr.isatty():
-        return (lambda _: None), (lambda: None)
-    from rich.console import Console
-    from rich.progress import Progress
-
-    progress = Progress(console=Console(stderr=True), transient=False)
-    bar = progress.add_task("bulletins", total=total)
-    progress.start()
-    return (lambda label: progress.update(bar, advance=1, description=label)), progress.stop
-
-
 def _venue_name(venue: Venue) -> dict[str, str]:
     return {"en": venue.name, "zh": venue.name_zh or venue.name}
 
@@ -421,22 +539,29 @@ def run_daily(
     scheduler: str | None = None,
     workers: int | None = None,
     wait: bool = False,
+    progress: RunProgress | None = None,
 ) -> DailyResult:
     """Build the day's bulletins (see the module docstring) and return what was made.
 
     ``date`` overrides the config's; ``force`` rebuilds finished units; ``scheduler`` (or
     the environment's ``DASK_SCHEDULER_ADDRESS``) sends the work to a dask cluster and
     ``workers`` starts a local one (:mod:`bulletin.daily.scale`); ``wait`` waits for another
-    run's lock instead of refusing. Raises :class:`BulletinError` subclasses for bad input
+    run's lock instead of refusing; ``progress`` is told of the units as they are built
+    (:class:`RunProgress`). Raises :class:`BulletinError` subclasses for bad input
     (:class:`ForecastNotAvailable` for "retry later"); failing units do not raise.
     """
     started = dt.datetime.now(dt.UTC)
     run_id = new_run_id(started)
     with _tag_logs(run_id):
-        return _run_daily(config, run_id, started, date, force, scheduler, workers, wait)
+        return _run_daily(
+            config, run_id, started, date, force, scheduler, workers, wait,
+            progress or _NoProgress(),
+        )  # fmt: skip
 
 
-def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -> DailyResult:
+def _run_daily(
+    config, run_id, started, date, force, scheduler, workers, wait, progress
+) -> DailyResult:
     from .. import __version__
     from ..pipeline import prepare_folder
     from .scale import dask_client
@@ -495,7 +620,7 @@ def _run_daily(config, run_id, started, date, force, scheduler, workers, wait) -
             clock = time.perf_counter()
             records = _run_units(
                 config, venues, table, day, init, run_folder, force, client, log, previous,
-                terrain=terrain, fields=fields,
+                terrain=terrain, fields=fields, progress=progress,
             )  # fmt: skip
             stage_seconds["units"] = round(time.perf_counter() - clock, 3)
         inputs = [file_record(path.absolute()) for path in files]
@@ -573,7 +698,7 @@ def _venue_table(files, venues, log) -> tuple[pd.DataFrame, dt.datetime]:
 
 def _run_units(
     config, venues, table, day, init, run_folder, force, client, log, previous, terrain=None,
-    fields=None,
+    fields=None, progress: RunProgress | None = None,
 ):  # fmt: skip
     """Build (or skip) every unit and overview; their manifest records, in a stable order.
     A skipped unit keeps the stage timings the ``previous`` manifest recorded for the same
@@ -635,20 +760,18 @@ def _run_units(
 
     todo = [task for _, _, task in entries if task is not None]
     log.info("%d to build, %d already built", len(todo), len(entries) - len(todo))
-    advance, stop = _progress(len(todo))
+    progress = progress or _NoProgress()
+    progress.units(len(todo))
 
     def done(task: UnitTask, record: dict[str, Any]) -> None:
-        name = f"{task.venue.id if task.venue else 'overview'}/{task.lang}"
-        advance(name)
+        progress.finished(task.name, record["status"])
         if record["status"] == "failed":
-            log.warning("%s failed: %s", name, record["error"])
+            log.warning("%s failed: %s", task.name, record["error"])
         else:
-            log.info("%s built (%.1f s of speech)", name, record["speech_seconds"] or 0.0)
+            log.info("%s built (%.1f s of speech)", task.name, record["speech_seconds"] or 0.0)
 
-    try:
-        results = iter(run_tasks(client, run_unit, todo, done))
-    finally:
-        stop()
+    with reporting(client, progress, run_unit) as build:
+        results = iter(run_tasks(client, build, todo, done))
     units, overview = [], []
     for kind, base, task in entries:
         record = next(results) if task is not None else skipped(base["folder"])
@@ -668,13 +791,16 @@ __all__ = [
     "EXIT_USAGE",
     "OVERVIEW_FILES",
     "OVERVIEW_FOLDER",
+    "WORKER_REPORTS_PER_S",
     "DailyResult",
     "ForecastNotAvailable",
+    "RunProgress",
     "UnitTask",
     "bulletin_day",
     "clean_leftovers",
     "forecast_init",
     "is_complete",
+    "reporting",
     "resolve_forecast",
     "run_daily",
     "run_unit",

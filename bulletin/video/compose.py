@@ -27,7 +27,7 @@ import datetime as dt
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -483,17 +483,34 @@ class VideoStats:
 
 
 def write_bulletin_video(
-    compositor: Compositor, speech_wav: Path, duration_s: float, out_path: Path
+    compositor: Compositor,
+    speech_wav: Path,
+    duration_s: float,
+    out_path: Path,
+    on_frames: Callable[[int, int], None] | None = None,
 ) -> VideoStats:
     """Encode the compositor's frames with ``speech_wav`` as AAC into ``out_path`` (H.264,
     1280x720, 25 fps), streaming: moviepy asks for one frame at a time. Written to a
     temporary file beside ``out_path`` and renamed into place; ``thumbnail.jpg`` is written
-    beside it (:mod:`bulletin.video.thumbnail`)."""
+    beside it (:mod:`bulletin.video.thumbnail`). ``on_frames(done, total)`` is called with
+    0 first, then after each new frame is made (done rising to total), in this thread."""
     from moviepy import AudioFileClip, VideoClip
 
     if not (duration_s > 0 and math.isfinite(duration_s)):
         raise VideoError(f"speech {speech_wav} has no duration ({duration_s!r} s)")
     frames = math.ceil(duration_s * FPS - 1e-6)
+    made = [0]  # frames made so far, for on_frames
+
+    def frame_at(t: float) -> np.ndarray:
+        index = min(frames - 1, round(t * FPS))
+        image = compositor.frame(index)
+        if on_frames is not None and index + 1 > made[0]:
+            made[0] = index + 1
+            on_frames(made[0], frames)
+        return image
+
+    if on_frames is not None:
+        on_frames(0, frames)
     started = time.perf_counter()
     out_path = Path(out_path)
     audio = None
@@ -502,7 +519,7 @@ def write_bulletin_video(
         with atomic_path(out_path, suffix=".tmp.mp4") as tmp:
             audio = AudioFileClip(str(speech_wav))
             clip = VideoClip(
-                frame_function=lambda t: compositor.frame(min(frames - 1, round(t * FPS))),
+                frame_function=frame_at,
                 # Half a frame over: moviepy makes int(duration * fps) frames, and
                 # frames / FPS * FPS can fall just short of an integer in floating point.
                 duration=(frames + 0.5) / FPS,

@@ -19,7 +19,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -257,9 +257,11 @@ def write_overview_video(
     forecast_init: dt.datetime,
     avatar: str | Path = "procedural",
     templates_dir: str | Path | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
 ) -> VideoStats:
     """Write ``folder/overview.mp4`` (atomically) from the overview's speech result (its
-    ``speech.wav`` and ``timings.json`` in ``folder``), with the presenter ``avatar``."""
+    ``speech.wav`` and ``timings.json`` in ``folder``), with the presenter ``avatar``;
+    ``on_frames`` as :func:`bulletin.video.compose.write_bulletin_video` calls it."""
     from avatar.render import render_presenter
 
     from .compose import presenter_size, write_bulletin_video
@@ -272,7 +274,9 @@ def write_overview_video(
         table, venues, lang, date, spoken, presenter, terrain=terrain,
         forecast_init=forecast_init, templates_dir=templates_dir,
     )  # fmt: skip
-    return write_bulletin_video(compositor, wav, spoken.duration_s, folder / OVERVIEW_VIDEO)
+    return write_bulletin_video(
+        compositor, wav, spoken.duration_s, folder / OVERVIEW_VIDEO, on_frames=on_frames
+    )
 
 
 def forecast_terrain(forecast: Sequence[str | Path], venues: Sequence[Venue]) -> Terrain | None:
