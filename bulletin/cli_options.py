@@ -22,7 +22,7 @@ import click
 from avatar import DEFAULT_AVATAR
 from avatar.cli import AVATAR_HELP, AVATAR_METAVAR
 
-from .errors import BulletinError
+from .errors import UsageError
 
 if TYPE_CHECKING:
     from .venues import Venue
@@ -40,10 +40,9 @@ LANG_CHOICES = (*LANGUAGES, ALL)
 STDOUT = "-"
 
 
-class CommandLineError(BulletinError):
-    """A value on the command line that no command accepts: a usage error, in one line."""
-
-    exit_code = 2
+class CommandLineError(UsageError):
+    """A value on the command line that no command accepts: a usage error (exit code 2), in
+    one line."""
 
 
 def languages_of(lang: str) -> tuple[str, ...]:

@@ -135,6 +135,18 @@ def test_script_of_all_venues_in_all_languages_writes_the_run_layout(tmp_path):
     assert result.stderr.count("reading ") == 1  # the forecast is read once for all four
 
 
+def test_venue_all_is_every_venue_on_indices_and_run(tmp_path):
+    table = run_cli("indices", *YULONG_ARGS, "--venue", "all", "-o", "-")
+    assert table.returncode == 0, table.stderr
+    ids = {line.split(",")[0] for line in table.stdout.splitlines()[1:]}
+    assert ids == set(YULONG_VENUES)
+    missing_twin = str(tmp_path / "no-twin.pt")
+    run = run_cli("run", *YULONG_ARGS, "--venue", "all", "--lang", "all",
+                  "--avatar", missing_twin, "-o", str(tmp_path / "out"))  # fmt: skip
+    assert run.returncode == 1 and "no-twin.pt" in run.stderr, run.stderr  # past the venues
+    assert "unknown venue" not in run.stderr and not (tmp_path / "out").exists()
+
+
 def test_overview_in_all_languages_goes_where_the_daily_run_puts_it(tmp_path):
     out = tmp_path / "overview"
     result = run_cli(
