@@ -88,7 +88,11 @@ def _copy_to_stdout(path: Path) -> None:
     help="The MP4 to write (atomically); '-' for stdout.",
 )
 def render_command(audio: Path, timings: Path | None, avatar: str, size: str, output: str) -> None:
-    """Render the presenter speaking AUDIO to an MP4 at 25 fps with the speech as sound."""
+    """Render the presenter speaking AUDIO to an MP4 at 25 fps with the speech as sound.
+
+    The presenter is the shipped GAN twin unless --avatar says otherwise, as in 'bulletin run'
+    and 'bulletin daily'.
+    """
     from avatar.render import resolve_avatar, write_presenter_video
     from avatar.video import parse_size
 
