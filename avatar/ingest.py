@@ -7,7 +7,12 @@ patterns for face recognition", ICB), run on every ``detect_every``-th frame. Pe
 the largest detection is kept; detections far from the median (outliers, e.g. a studio light)
 are dropped; the centre and size are interpolated to every frame and smoothed with a
 Savitzky-Golay filter (Savitzky & Golay 1964, Analytical Chemistry 36(8):1627-1639), our choice
-for a static studio camera.
+for a static studio camera. Crops are squares around the face (past the frame's edge: black), so
+the aspect ratio is kept.
+
+The face crops are also measured (:mod:`avatar.face_track`): the mouth opening seen in the pixels,
+which is the mouth track of footage without usable sound, and the motion and frontality from which
+the render template's stretch is chosen.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import numpy as np
 from PIL import Image
 from scipy.signal import savgol_filter
 
-from avatar.audio import Speech
+from avatar.audio import SAMPLE_RATE, Speech
 from avatar.errors import AvatarError
+from avatar.face_track import ANALYSIS_SIZE, FaceTrack, TemplateLoop, choose_template, track_face
 from avatar.geometry import crop_square
-from avatar.video import FPS, read_audio_track, read_video, video_info
+from avatar.video import FPS, has_audio_stream, read_audio_track, read_video, video_info
 
 CROP_SCALE = 1.45
 """Side of the square face crop over the width of the LBP detection. The cascade's box spans
@@ -35,14 +41,19 @@ MIN_SECONDS = 10.0
 room for the 5-frame sync windows plus off-sync negatives on both sides."""
 
 
+SILENT_PEAK = 1e-4
+"""A sound track whose peak stays below this (full scale 1) is silence: no usable sound."""
+
+
 class FootageError(AvatarError):
-    """Presenter footage that cannot be used: no face, too short, no sound."""
+    """Presenter footage that cannot be used: unreadable, no face, too short."""
 
 
 @dataclass
 class Footage:
     """Decoded footage: face crops (N, S, S, 3) uint8, square boxes (N, 4) in frame pixels, the
-    sound at 16 kHz, frame size (W, H) and the sha256 of the file."""
+    sound at 16 kHz (silence when ``sound`` is False: the file has none, or it is silent), frame
+    size (W, H), the sha256 of the file, the face measures and the chosen template stretch."""
 
     path: Path
     faces: np.ndarray
@@ -51,6 +62,9 @@ class Footage:
     frame_size: tuple[int, int]
     sha256: str
     fps: int = FPS
+    sound: bool = True
+    face: FaceTrack | None = None
+    template: TemplateLoop | None = None
 
     @property
     def duration(self) -> float:
@@ -127,6 +141,16 @@ def smooth_boxes(
     return np.stack([x0, y0, x0 + side, y0 + side], axis=1)
 
 
+def footage_sound(path: Path) -> Speech | None:
+    """The sound of the footage, or None when it has no sound track or a silent one."""
+    if not has_audio_stream(path):
+        return None
+    speech = read_audio_track(path)
+    if speech.samples.size == 0 or float(np.max(np.abs(speech.samples))) < SILENT_PEAK:
+        return None
+    return speech
+
+
 def ingest_footage(
     path: str | Path,
     size: int = 96,
@@ -135,17 +159,22 @@ def ingest_footage(
     fps: int = FPS,
 ) -> Footage:
     """Read presenter footage: face boxes, ``size`` x ``size`` crops of every frame at ``fps``,
-    and the sound. Raises :class:`FootageError` for footage without a detectable face (in at
-    least half of the sampled frames), shorter than ``min_seconds``, or without sound."""
+    the sound (silence, with ``sound=False``, when there is none), the face measures and the
+    template stretch. Raises :class:`FootageError` for a file that is no readable video,
+    footage without a detectable face (in at least half of the sampled frames) or shorter than
+    ``min_seconds``."""
     path = Path(path)
-    info = video_info(path)
+    if not path.is_file():
+        raise FootageError(f"footage file not found: {path}")
+    try:
+        info = video_info(path)
+    except AvatarError as error:
+        raise FootageError(str(error)) from None
     if info.duration and info.duration < min_seconds:
         raise FootageError(
             f"footage {path} lasts {info.duration:.1f} s; at least {min_seconds:.0f} s are needed"
         )
-    speech = read_audio_track(path)
-    if float(np.max(np.abs(speech.samples))) < 1e-4:
-        raise FootageError(f"the sound track of {path} is silent")
+    speech = footage_sound(path)
     cascade = face_cascade()
     samples: list[tuple[int, tuple[float, float, float]]] = []
     n_frames = 0
@@ -169,8 +198,28 @@ def ingest_footage(
         )
     boxes = smooth_boxes(samples, n_frames, fps)
     faces = np.empty((n_frames, size, size, 3), np.uint8)
+    grey = np.empty((n_frames, ANALYSIS_SIZE, ANALYSIS_SIZE), np.uint8)
     for index, image in enumerate(read_video(path, fps)):
         if index >= n_frames:
             break
-        faces[index] = crop_square(image, tuple(int(v) for v in boxes[index]), size)
-    return Footage(path, faces, boxes, speech, info.size, file_sha256(path), fps)
+        box = tuple(int(v) for v in boxes[index])
+        faces[index] = crop_square(image, box, size)
+        grey[index] = np.asarray(
+            Image.fromarray(crop_square(image, box, ANALYSIS_SIZE)).convert("L")
+        )
+    face = track_face(grey, fps)
+    sound = speech is not None
+    if speech is None:
+        speech = Speech(np.zeros(round(n_frames / fps * SAMPLE_RATE), np.float32), SAMPLE_RATE)
+    return Footage(
+        path,
+        faces,
+        boxes,
+        speech,
+        info.size,
+        file_sha256(path),
+        fps,
+        sound=sound,
+        face=face,
+        template=choose_template(face),
+    )

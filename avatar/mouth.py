@@ -94,6 +94,13 @@ class MouthTrack:
             raise AvatarError(f"unknown mouth parameter {name!r}; known: {MOUTH_PARAMETERS}")
         return self.values[:, MOUTH_PARAMETERS.index(name)]
 
+    def jaw_only(self) -> MouthTrack:
+        """The same jaw opening with lip spreading, rounding and teeth at rest: the track a
+        twin trained on the face's own pixels (which tell the opening only) was trained on."""
+        values = np.tile(MouthShape.rest().as_array(), (len(self), 1))
+        values[:, 0] = self.values[:, 0]
+        return MouthTrack(values, self.fps)
+
     @property
     def duration(self) -> float:
         """Seconds covered by the track."""

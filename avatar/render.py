@@ -111,7 +111,7 @@ def render_presenter(
     from avatar.neural import NeuralPresenter  # torch only when a twin is used
 
     neural = NeuralPresenter.from_checkpoint(choice, size)
-    if neural.mouth_source == "timings" and parsed is not None:
+    if neural.mouth_source in ("timings", "face") and parsed is not None:
         track = mouth_track(speech, parsed, fps)
     else:
         if neural.mouth_source == "timings":
@@ -120,6 +120,8 @@ def render_presenter(
                 choice,
             )
         track = mouth_track_from_audio(speech, fps)
+    if neural.mouth_source == "face":  # trained on the jaw the face showed: the rest at rest
+        track = track.jaw_only()
     return neural.frames(speech, track, cues)
 
 
