@@ -92,6 +92,10 @@ class UnitBars:
             TextColumn("eta"),
             TimeRemainingColumn(),
             console=self._console,
+            # Data on stdout stays there (bulletin daily prints the page's path); stray writes
+            # to stderr (a warning, another logger) are printed above the bars.
+            redirect_stdout=False,
+            redirect_stderr=True,
         )
         self._overall = self._progress.add_task(self._what, total=self._total, count="")
         self._route_logs()
