@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable)
 
 VENUES_FILE_HELP = "CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue."
-SPEECH_ENGINES = ("pyttsx3", "piper")
+SPEECH_ENGINES = ("pyttsx3", "piper", "fastspeech2")
 #: The languages of the bulletins (:data:`bulletin.wording.LANGUAGES`, spelled here so that
 #: the command line does not import the script stage to show its help), and ``all`` of them.
 LANGUAGES = ("zh", "en")

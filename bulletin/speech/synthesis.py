@@ -25,7 +25,7 @@ from bulletin.speech.timings import (
 )
 from bulletin.spoken import SpokenText, check_language, normalize
 
-ENGINES = ("pyttsx3", "piper")
+ENGINES = ("pyttsx3", "piper", "fastspeech2")
 ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"
 
 # espeak-ng voices per language. cmn-latn-pinyin, not cmn: Debian's 1.51 cmn voice reads
@@ -66,9 +66,10 @@ def synthesize(
     Writes ``speech.wav`` and ``timings.json`` atomically. ``engine`` is ``"pyttsx3"``
     (espeak-ng voices; ``rate`` in words per minute, 80-450) or ``"piper"`` (English only, the
     bundled ``en_US-joe-medium`` voice; ``rate`` in words per minute relative to the voice's
-    natural pace). The WAV is normalised to ``loudness_lufs`` (ITU-R BS.1770-4 integrated
-    loudness; default EBU R128's -23 LUFS, true peak at most -1 dBTP; ``None``: as the engine
-    made it) and the measured figures are the result's ``loudness``
+    natural pace) or ``"fastspeech2"`` (Chinese only, the optional ``zh_CN-baker-fastspeech2``
+    voice of ``make voices-zh``; ``rate`` in syllables per minute). The WAV is normalised to
+    ``loudness_lufs`` (ITU-R BS.1770-4 integrated loudness; default EBU R128's -23 LUFS, true
+    peak at most -1 dBTP; ``None``: as the engine made it) and the measured figures are the result's ``loudness``
     (:mod:`bulletin.speech.loudness`). Raises :class:`SpeechError` for empty text, an unknown
     engine, language or voice, a loudness target out of range, a missing espeak-ng, or an
     unwritable output folder.
@@ -79,6 +80,12 @@ def synthesize(
         from bulletin.speech import piper_engine  # onnxruntime is slow to import: only on use
 
         return piper_engine.synthesize_piper(
+            text, lang, Path(out_dir), voice=voice, rate=rate, loudness_lufs=loudness_lufs
+        )
+    if engine == "fastspeech2":
+        from bulletin.speech import fastspeech2_engine  # optional voice (make voices-zh)
+
+        return fastspeech2_engine.synthesize_fastspeech2(
             text, lang, Path(out_dir), voice=voice, rate=rate, loudness_lufs=loudness_lufs
         )
     spoken = normalize(text, lang)
@@ -135,6 +142,11 @@ def check_request(
         from bulletin.speech import piper_engine
 
         piper_engine.check_options(lang, voice, rate)
+        return voice, rate
+    if engine == "fastspeech2":
+        from bulletin.speech import fastspeech2_engine
+
+        fastspeech2_engine.check_options(lang, voice, rate)
         return voice, rate
     voice = resolve_espeak_voice(lang, voice)
     rate = espeak.check_rate(DEFAULT_RATE[lang] if rate is None else rate)
