@@ -8,6 +8,7 @@ The package knows nothing of weather and imports nothing of ``bulletin``. Its pa
 
 * :mod:`avatar.mouth` - the mouth parameters (:class:`MouthShape`) and per-frame tracks.
 * :mod:`avatar.procedural` - a procedural, stylised presenter drawn with numpy/PIL.
+* :mod:`avatar.cues` - cues (greet, close, point, alert) and the eased channels they drive.
 * :mod:`avatar.audio` - 16 kHz audio, log-mel windows per video frame, energy and voice activity.
 * :mod:`avatar.visemes` - phoneme timings or audio alone to a coarticulated mouth track.
 * :mod:`avatar.ground_truth` - the presenter speaking a given audio, frame by frame.

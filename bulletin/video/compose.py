@@ -212,9 +212,20 @@ def presenter_cues(
                 x0, y0, x1, y1 = card_box(card)
                 target = ((x0 + x1) / 2 - px0) / width, ((y0 + y1) / 2 - py0) / height
                 cues.append(Cue(start, end, "point", target))
-        elif text and any(text in warning for warning in warnings):
+        elif text and any(_is_part(text, warning) for warning in warnings):
             cues.append(Cue(start, end, "alert"))
     return cues
+
+
+def _is_part(sentence: str, text: str) -> bool:
+    """Whether ``sentence`` is one of the sentences ``text`` joins (with a space in English,
+    nothing in Chinese): it occurs there at the start or right after a sentence's end."""
+    at = text.find(sentence)
+    while at >= 0:
+        if at == 0 or text[at - 1] in "。！？；" or text[max(0, at - 2) : at] in (". ", "! ", "? "):
+            return True
+        at = text.find(sentence, at + 1)
+    return False
 
 
 def _at(times: Sequence[float], t: float) -> int:
