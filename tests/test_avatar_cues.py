@@ -194,3 +194,22 @@ def test_bulletin_cues_from_timed_sentences():
     assert cues[1].target[0] > 1  # the cards are right of the presenter
     sun = card_box("sunscreen")  # the UV category's card
     assert cues[2].target[1] == pytest.approx(((sun[1] + sun[3]) / 2 - py0) / (py1 - py0))
+
+
+def test_only_whole_warning_sentences_are_alerts():
+    sentences = [
+        TimedSentence("你好。", "你好。", None, 0.0, 1.0),
+        TimedSentence("寒潮蓝色预警。", "寒潮蓝色预警。", None, 1.2, 2.0),
+        TimedSentence("请注意保暖。", "请注意保暖。", None, 2.2, 3.0),
+        TimedSentence("注意防风。", "注意防风。", None, 3.2, 4.0),  # inside "请注意防风。" only
+        TimedSentence("Roads are icy.", "Roads are icy.", None, 4.2, 5.0),
+        TimedSentence("icy.", "icy.", None, 5.2, 5.5),  # a word of a warning, not a sentence
+        TimedSentence("再见。", "再见。", None, 6.2, 7.0),
+    ]
+    alerts = [
+        {"text": "寒潮蓝色预警。请注意保暖。"},
+        {"text": "大风预警，请注意防风。"},
+        {"text": "Snow tonight. Roads are icy."},
+    ]
+    kinds = [c.kind for c in presenter_cues(sentences, alerts)]
+    assert kinds == ["greet", "alert", "alert", "alert", "close"]
