@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from avatar.cues import NEUTRAL, Cue, Expression, cue_channels
+from avatar.cues import NEUTRAL, Channels, Cue, Expression, cue_channels
 from avatar.errors import AvatarError
 from avatar.geometry import Box
 from avatar.mouth import MouthShape, MouthTrack
@@ -1222,7 +1222,7 @@ class ProceduralPresenter:
                 [[0.03, -0.024], [0.1, -0.022], [0.114, -0.012], [0.116, 0.004], [0.104, 0.018],
                  [0.03, 0.024]]
             )  # fmt: skip
-            pen.polygon(fingers * [1.0, 1.12] + [0.0, 0.0], line)
+            pen.polygon(fingers * [1.0, 1.12], line)
             pen.polygon(fingers, skin)
             for y in (-0.012, 0.0, 0.011):
                 pen.line(np.array([[0.07, y], [0.108, y * 0.8]]), line, 0.0016)
@@ -1369,7 +1369,9 @@ class ProceduralPresenter:
             expression=cue,
         )
 
-    def channels(self, cues: Iterable[Cue], n_frames: int, fps: float, start_frame: int = 0):
+    def channels(
+        self, cues: Iterable[Cue], n_frames: int, fps: float, start_frame: int = 0
+    ) -> Channels:
         """The per-frame cue channels (:func:`avatar.cues.cue_channels`) of ``cues`` for this
         presenter's frame (head position and aspect)."""
         width, height = self.size
