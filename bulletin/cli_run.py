@@ -107,7 +107,13 @@ def run_command(
 
     # On a terminal: a bar of the units, and the stage and frames of the one being built.
     bars = click.get_current_context().with_resource(UnitBars(len(venues) * len(languages)))
+    from .facts import venue_day
+    from .video.overview import venue_level_fields
+
     for venue in venues:
+        # The conditions part maps the index field around the venue, as bulletin daily does.
+        day = venue_day(table, venue, parse_date(date)).date
+        index_field = venue_level_fields(forecast, [venue], table, day).get(venue.id)
         for language in languages:
             started = time.perf_counter()
             result = build_venue_bulletin(
@@ -122,6 +128,7 @@ def run_command(
                 date=date,
                 forecast_init=init,
                 templates_dir=templates_dir,
+                index_field=index_field,
                 **bars.callbacks(f"{venue.id}/{language}"),
             )
             bars.finished(f"{venue.id}/{language}", "ok")

@@ -20,7 +20,7 @@ from PIL import Image
 
 from bulletin.unit import UNIT_FILES
 from bulletin.video.cards import HIGHLIGHT_BORDER
-from bulletin.video.compose import HEIGHT, LABEL_ORIGIN, WIDTH, card_box
+from bulletin.video.compose import HEIGHT, LABEL_ORIGIN, PANEL_BOX, WIDTH, card_box
 
 from .clirun import REPO, run_cli
 
@@ -117,6 +117,23 @@ def test_spoken_card_is_highlighted_and_the_ai_label_is_on_screen(unit):
         x, y = LABEL_ORIGIN
         label = frame[y + 2 : y + 6, x + 2 : x + 6].reshape(-1, 3).mean(axis=0)
         assert np.all(np.abs(label - (200, 30, 45)) < 35), label
+
+
+def test_conditions_part_maps_the_index_field_around_the_venue(unit):
+    """As in bulletin daily, the first sentence of the conditions part (about no index, not
+    the greeting nor the sign-off) shows the map of the index field, not the chart the
+    conditions part shows after it (bulletin.video.compose.panel_segments)."""
+    sentences = json.loads((unit / "script.json").read_text(encoding="utf-8"))["sentences"]
+    conditions = [s for s in sentences[1:-1] if s["index"] is None]
+    assert len(conditions) >= 2, sentences
+    x0, y0, x1, y1 = PANEL_BOX
+    panels = [
+        _frame_at(unit / "bulletin.mp4", (s["start"] + s["end"]) / 2)[y0:y1, x0:x1].astype(int)
+        for s in conditions[:2]
+    ]
+    # The map and the chart are different pictures; two frames of the chart would agree to
+    # within the encoder's error.
+    assert np.abs(panels[0] - panels[1]).mean() > 20
 
 
 def test_cards_show_what_the_script_says(unit):
