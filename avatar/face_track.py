@@ -111,6 +111,16 @@ class FaceTrack:
         return near
 
 
+MEDIAN_FRAMES = 500
+"""The clip's median face is taken over at most this many evenly spaced frames (memory: a
+median over every frame of 15 min of footage would copy gigabytes)."""
+
+
+def _sample(grey: np.ndarray) -> np.ndarray:
+    picked = np.linspace(0, len(grey) - 1, min(len(grey), MEDIAN_FRAMES)).round().astype(int)
+    return grey[picked]
+
+
 def _window(side: int, fractions: tuple[float, float, float, float]) -> tuple[slice, slice]:
     r0, r1, c0, c1 = (round(f * side) for f in fractions)
     return slice(r0, r1), slice(c0, c1)
@@ -121,7 +131,7 @@ def register(grey: np.ndarray) -> np.ndarray:
     by phase correlation."""
     side = grey.shape[1]
     rows, cols = _window(side, UPPER_FACE)
-    reference = np.median(grey[:, rows, cols], axis=0)
+    reference = np.median(_sample(grey)[:, rows, cols], axis=0)
     taper = np.outer(np.hanning(reference.shape[0]), np.hanning(reference.shape[1]))
 
     def spectrum(patch: np.ndarray) -> np.ndarray:
@@ -197,11 +207,12 @@ def atypicality(grey: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     rows, cols = _window(side, MOUTH_WINDOW)
     outside = np.ones((side, side), bool)
     outside[rows, cols] = False
-    shifted = np.stack([_shifted(i, o) for i, o in zip(grey, offsets, strict=True)])
-    typical = np.median(shifted, axis=0).astype(np.float32)
+    picked = np.linspace(0, len(grey) - 1, min(len(grey), MEDIAN_FRAMES)).round().astype(int)
+    sample = np.stack([_shifted(grey[k], offsets[k]) for k in picked])
+    typical = np.median(sample, axis=0).astype(np.float32)
     out = np.empty(len(grey), np.float32)
-    for index, image in enumerate(shifted):
-        out[index] = np.abs(image.astype(np.float32) - typical)[outside].mean()
+    for index, (image, offset) in enumerate(zip(grey, offsets, strict=True)):
+        out[index] = np.abs(_shifted(image, offset).astype(np.float32) - typical)[outside].mean()
     return out
 
 
