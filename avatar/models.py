@@ -29,6 +29,7 @@ Everything else in :mod:`avatar` works without torch; this module imports it at 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -539,10 +540,27 @@ def generator_batch(
 # ---------------------------------------------------------------------------- training
 
 
+@contextlib.contextmanager
+def denormals_flushed():
+    """Flush denormal floats to zero inside the block (denormals made CPU training 5-15x
+    slower in our tests, ``benchmarks/README.md``), then put back the caller's setting: the
+    library holds no process-wide state. Usable as a decorator. The setting is read back from
+    the arithmetic itself (the smallest normal float32 halved is a denormal, which is zero
+    when flushing is on), since torch offers no getter for ``torch.set_flush_denormal``."""
+    tiny = torch.tensor([torch.finfo(torch.float32).tiny])
+    before = bool((tiny / 2).item() == 0.0)
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@denormals_flushed()
 def train_syncnet(
     model: SyncNet,
     clip: FaceClip,
@@ -552,7 +570,6 @@ def train_syncnet(
     seed: int = 0,
 ) -> list[float]:
     """Train the judge for ``steps`` Adam steps (Wav2Lip's lr 1e-4); returns the losses."""
-    torch.set_flush_denormal(True)  # denormals made CPU training 5-15x slower in our tests
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -593,6 +610,7 @@ def generator_sync_loss(
     return sync_loss(syncnet(video, batch["mel"]), torch.ones(len(index)))
 
 
+@denormals_flushed()
 def train_generator(
     generator: LipGenerator,
     clip: FaceClip,
@@ -609,7 +627,6 @@ def train_generator(
     Adam with lr 1e-4 and betas (0.5, 0.999) as Wav2Lip. The sync term needs a trained, frozen
     ``syncnet``; the adversarial and feature-matching terms need ``discriminator``. Returns the
     per-step losses."""
-    torch.set_flush_denormal(True)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))

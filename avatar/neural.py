@@ -30,7 +30,13 @@ from avatar.audio import Speech, mel_windows
 from avatar.cues import Cue
 from avatar.errors import AvatarError
 from avatar.geometry import FEATHER_FRACTION, Box, crop_square, paste_mask, square_box
-from avatar.models import SYNC_FRAMES, LipGenerator, load_checkpoint_bundle, mask_lower_half
+from avatar.models import (
+    SYNC_FRAMES,
+    LipGenerator,
+    denormals_flushed,
+    load_checkpoint_bundle,
+    mask_lower_half,
+)
 from avatar.mouth import MouthShape, MouthTrack
 from avatar.procedural import PresenterStyle, ProceduralPresenter, speaking_envelope
 
@@ -450,9 +456,9 @@ class NeuralPresenter:
         return str(self.manifest.get("mouth_source", "audio"))
 
     @torch.no_grad()
+    @denormals_flushed()
     def generate(self, faces: np.ndarray, mels: np.ndarray, mouths: np.ndarray) -> np.ndarray:
         """(B, S, S, 3) uint8 face crops -> (B, S, S, 3) uint8 generated faces."""
-        torch.set_flush_denormal(True)
         x = torch.from_numpy(np.ascontiguousarray(faces)).float().div_(255.0).permute(0, 3, 1, 2)
         mel = torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32))[:, None]
         mouth = torch.from_numpy(np.ascontiguousarray(mouths, dtype=np.float32))

@@ -207,3 +207,32 @@ def test_bad_checkpoints_raise_project_errors(tmp_path):
         models.load_checkpoint(other)
     with pytest.raises(AvatarError, match="cannot checkpoint"):
         models.save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2))
+
+
+def _denormals_flushed_now() -> bool:
+    tiny = torch.tensor([torch.finfo(torch.float32).tiny])
+    return bool((tiny / 2).item() == 0.0)
+
+
+@pytest.mark.parametrize("caller_setting", [False, True])
+def test_generating_leaves_the_callers_denormal_setting_as_it_was(caller_setting):
+    """The library holds no process-wide state: the shipped twin's inference flushes
+    denormals only while it runs."""
+    import numpy as np
+
+    from avatar.neural import NeuralPresenter
+    from avatar.render import DEFAULT_CHECKPOINT
+
+    presenter = NeuralPresenter.from_checkpoint(DEFAULT_CHECKPOINT, (160, 120))
+    size = presenter.generator.config.size
+    torch.set_flush_denormal(caller_setting)
+    try:
+        out = presenter.generate(
+            np.zeros((1, size, size, 3), np.uint8),
+            np.zeros((1, 80, 16), np.float32),
+            np.zeros((1, 4, 5), np.float32),  # avatar.neural.mouth_windows
+        )
+        assert out.shape == (1, size, size, 3)
+        assert _denormals_flushed_now() is caller_setting
+    finally:
+        torch.set_flush_denormal(False)
