@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .compute import compute_indices
-from .errors import BulletinError, VenueError
+from .errors import BulletinError, UsageError, VenueError
 from .interpolation import horizontal_dims
 from .output import atomic_folder, atomic_path
 
@@ -42,19 +42,23 @@ COORDINATE_ATTRS = {
 
 
 class GridOutputError(BulletinError):
-    """The gridded product cannot be written as asked (unknown file kind, no grid)."""
+    """The gridded product cannot be made from this forecast (it is not on a grid): bad
+    input, exit code 1."""
 
-    exit_code = 2
+
+class GridOutputUsageError(UsageError, GridOutputError):
+    """The gridded product cannot be written where asked (``-o -``, a file kind that is not
+    ``.nc``/``.zarr``): a usage error, exit code 2."""
 
 
 def grid_format(path: str | Path) -> str:
-    """``"netcdf"`` or ``"zarr"`` from the suffix of ``path``; :class:`GridOutputError`
+    """``"netcdf"`` or ``"zarr"`` from the suffix of ``path``; :class:`GridOutputUsageError`
     otherwise."""
     suffix = Path(path).suffix.lower()
     if str(path) == "-":
-        raise GridOutputError("--grid writes a file: give -o indices.nc or -o indices.zarr")
+        raise GridOutputUsageError("--grid writes a file: give -o indices.nc or -o indices.zarr")
     if suffix not in GRID_FORMATS:
-        raise GridOutputError(
+        raise GridOutputUsageError(
             f"cannot tell the grid output format of {path}: use a .nc or .zarr file name"
         )
     return GRID_FORMATS[suffix]

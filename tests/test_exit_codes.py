@@ -139,6 +139,7 @@ CASES: dict[int, dict[str, Callable[[Path], subprocess.CompletedProcess]]] = {
             write_config(tmp, tts="piper", languages=["zh"])
         ),
         "unknown option": lambda tmp: run_cli("venues", "--no-such-option"),
+        "--grid to stdout": lambda tmp: run_cli("indices", SAMPLE, "--grid", "-o", "-"),
     },
     3: {"some daily units fail": _some_units_fail},
     75: {

@@ -11,6 +11,7 @@ import zarr
 
 from bulletin import compute_indices, open_forecast
 from bulletin.compute import LEVEL_VARIABLES
+from bulletin.errors import UsageError
 from bulletin.grid_output import GridOutputError, grid_indices, write_grid_indices
 
 from .clirun import REPO, run_cli
@@ -64,19 +65,23 @@ def test_grid_product_is_lazy_until_written():
         assert len(product[name].chunksizes["time"]) == 1, name
 
 
-def test_unknown_suffix_or_stdout_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("name", ["indices.csv", "-"])
+def test_unknown_suffix_or_stdout_is_a_usage_error(tmp_path, name):
     forecast = open_forecast(SAMPLE_NC)
-    with pytest.raises(GridOutputError, match=r"\.nc or \.zarr"):
-        write_grid_indices(forecast, tmp_path / "indices.csv")
-    assert GridOutputError.exit_code == 2
+    target = name if name == "-" else tmp_path / name
+    with pytest.raises(GridOutputError, match=r"\.nc or (-o indices)?\.zarr") as caught:
+        write_grid_indices(forecast, target)
+    assert isinstance(caught.value, UsageError) and caught.value.exit_code == 2
     assert list(tmp_path.iterdir()) == []
 
 
 def test_points_are_not_a_grid():
+    # A forecast that is not on a grid is bad input (exit 1), not bad usage.
     forecast = open_forecast(SAMPLE_NC)
     points = forecast.isel(latitude=0, longitude=slice(0, 3)).rename(longitude="venue")
-    with pytest.raises(GridOutputError, match="latitude/longitude grid"):
+    with pytest.raises(GridOutputError, match="latitude/longitude grid") as caught:
         grid_indices(points)
+    assert not isinstance(caught.value, UsageError) and caught.value.exit_code == 1
 
 
 def test_cli_grid_writes_netcdf(tmp_path):
