@@ -21,6 +21,7 @@ ignores them with a warning.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 
 from avatar.audio import Speech, as_speech
 from avatar.cues import Cue, check_cues
-from avatar.errors import AvatarError
+from avatar.errors import AvatarError, AvatarUsageError
 from avatar.ground_truth import TimingsSource, mouth_track
 from avatar.procedural import PresenterStyle, ProceduralPresenter
 from avatar.video import FPS, check_frame_size, write_video
@@ -55,9 +56,16 @@ def check_speech(speech: Speech, name: str) -> Speech:
     return speech
 
 
+#: The presenters ``--avatar`` names; any other value is a checkpoint file.
+AVATAR_NAMES = ("default", "procedural")
+
+
 def resolve_avatar(avatar: str | Path) -> str | Path:
     """``"procedural"`` stays a name; ``"default"`` becomes the shipped checkpoint path (an
-    :class:`AvatarError` when it is absent); other values must be existing checkpoint files."""
+    :class:`AvatarError`, exit 1, when the installation lacks it); other values must be
+    existing checkpoint files. A value that is neither a name nor a file is bad usage
+    (:class:`AvatarUsageError`, exit 2): a misspelt name reads as a path, so both are told in
+    one message. A file that is there but damaged fails when it is loaded (exit 1)."""
     if isinstance(avatar, str) and avatar == "procedural":
         return "procedural"
     if isinstance(avatar, str) and avatar == "default":
@@ -69,8 +77,11 @@ def resolve_avatar(avatar: str | Path) -> str | Path:
         return DEFAULT_CHECKPOINT
     path = Path(avatar)
     if not path.is_file():
-        raise AvatarError(
-            f"avatar must be procedural, default or a checkpoint file; {path} not found"
+        close = difflib.get_close_matches(str(avatar), AVATAR_NAMES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise AvatarUsageError(
+            f"unknown avatar {str(avatar)!r}: no presenter of that name and no checkpoint "
+            f"file there{hint} (use {', '.join(AVATAR_NAMES)} or a twin checkpoint PATH)"
         )
     return path
 

@@ -104,9 +104,10 @@ def test_cli_render_and_its_one_line_errors(wav_5s, tmp_path, monkeypatch):
     assert ok.exit_code == 0, ok.output
     assert video_info(out).size == (96, 64)
 
-    def error_of(*args: str) -> str:
+    def error_of(*args: str, code: int = 1) -> str:
         result = runner.invoke(avatar_cli, ["render", *args, "-o", str(tmp_path / "x.mp4")])
-        assert result.exit_code != 0 and isinstance(result.exception, AvatarError)
+        assert isinstance(result.exception, AvatarError), result.output
+        assert result.exception.exit_code == code, result.exception
         return str(result.exception)
 
     assert "not found" in error_of("--audio", str(tmp_path / "missing.wav"))
@@ -114,7 +115,12 @@ def test_cli_render_and_its_one_line_errors(wav_5s, tmp_path, monkeypatch):
         "--audio", str(wav_5s), "--timings", str(tmp_path / "t.json")
     )
     assert "WIDTHxHEIGHT" in error_of("--audio", str(wav_5s), "--size", "big")
-    assert "checkpoint" in error_of("--audio", str(wav_5s), "--avatar", str(tmp_path / "no.pt"))
+    # An avatar that names no presenter and no file is bad usage; a damaged file bad input.
+    missing = str(tmp_path / "no.pt")
+    assert "checkpoint" in error_of("--audio", str(wav_5s), "--avatar", missing, code=2)
+    assert "did you mean 'procedural'" in error_of(
+        "--audio", str(wav_5s), "--avatar", "procedual", code=2
+    )
     monkeypatch.setattr(render_module, "DEFAULT_CHECKPOINT", tmp_path / "default_twin.pt")
     assert "not shipped yet" in error_of("--audio", str(wav_5s), "--avatar", "default")
     assert not (tmp_path / "x.mp4").exists()

@@ -140,6 +140,9 @@ CASES: dict[int, dict[str, Callable[[Path], subprocess.CompletedProcess]]] = {
         ),
         "unknown option": lambda tmp: run_cli("venues", "--no-such-option"),
         "--grid to stdout": lambda tmp: run_cli("indices", SAMPLE, "--grid", "-o", "-"),
+        "unknown --avatar": lambda tmp: run_cli(
+            "run", SAMPLE, "--venue", VENUE, "--avatar", "procedual", "-o", str(tmp / "out")
+        ),
     },
     3: {"some daily units fail": _some_units_fail},
     75: {
