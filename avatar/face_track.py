@@ -63,10 +63,12 @@ so in at least a tenth of the frames: pauses, bilabials)."""
 
 TEMPLATE_SECONDS = (3.0, 2.0, 1.0)
 """Lengths tried for the template stretch, longest first (played forwards then backwards: a
-cycle of twice that). A talking presenter rarely keeps the mouth shut for 3 s; in 20 s of
-``franck.mp4`` the best 3 s still had the mouth open half the time, the best 2 s a fifth."""
+cycle of twice that). A talking presenter rarely keeps the mouth shut and the head still for
+3 s: 20 s of ``franck.mp4`` have no such 3 s but 2 s (our choice, avatar/README.md)."""
 CLOSED_JAW = 0.15
-"""A stretch whose mean jaw opening is at most this counts as mouth closed (our choice)."""
+OPEN_JAW = 0.5
+"""A stretch whose mean jaw opening is at most ``CLOSED_JAW``, and none above ``OPEN_JAW``,
+counts as mouth closed (our choice)."""
 
 
 @dataclass(frozen=True)
@@ -274,45 +276,47 @@ def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def frame_scores(track: FaceTrack) -> np.ndarray:
-    """Per-frame unsuitability as a template: mouth opening (twice: a closed, neutral mouth
-    matters most), smile, motion (a 5-frame mean: a single frame's difference is mostly coding
-    noise), asymmetry and atypicality, each as its rank within the clip (our weights)."""
+    """Per-frame unsuitability as a template besides the jaw: motion (twice; a 5-frame mean, a
+    single frame's difference is mostly coding noise), smile, asymmetry and atypicality, each as
+    its rank within the clip (our weights)."""
     return (
-        2 * _ranks(track.jaw)
+        2 * _ranks(_running_mean(track.motion, 5))
         + _ranks(track.smile)
-        + _ranks(_running_mean(track.motion, 5))
         + _ranks(track.asymmetry)
         + _ranks(track.atypicality)
     )
 
 
-def _best_stretch(track: FaceTrack, scores: np.ndarray, length: int) -> tuple[int, float]:
-    """(start, cost) of the best stretch of ``length`` frames: the lowest mean of ``scores``
-    plus twice its worst jaw opening (one open mouth in the loop shows)."""
-    sums = np.concatenate([[0.0], np.cumsum(scores)])
-    mean = (sums[length:] - sums[:-length]) / length
-    worst_jaw = np.lib.stride_tricks.sliding_window_view(track.jaw, length).max(axis=1)
-    cost = mean + 2 * worst_jaw
-    start = int(np.argmin(cost))
-    return start, float(cost[start])
-
-
 def choose_template(
     track: FaceTrack, seconds: tuple[float, ...] = TEMPLATE_SECONDS
 ) -> TemplateLoop:
-    """The contiguous stretch whose frames score best (:func:`frame_scores`): the longest of
-    ``seconds`` (at most a quarter of the clip) whose best stretch has the mouth closed
-    (mean jaw at most :data:`CLOSED_JAW`), else the shortest length's best stretch."""
+    """The contiguous stretch of the longest of ``seconds`` (at most a quarter of the clip)
+    that has the mouth closed (mean jaw at most :data:`CLOSED_JAW`, none above
+    :data:`OPEN_JAW`) and is still (mean motion at most the clip's median); among those the
+    lowest mean of :func:`frame_scores` plus twice the mean jaw. When no length has such a
+    stretch: the shortest length's stretch of the lowest cost plus twice its worst jaw."""
     n = len(track)
     lengths = [int(min(round(s * track.fps), n // 4)) for s in seconds]
     lengths = [length for length in dict.fromkeys(lengths) if length >= 3]
     if not lengths:
         raise AvatarError(f"{n} frames are too few to choose a template from")
+    motion = _running_mean(track.motion, 5)
+    still = float(np.median(motion))
     scores = frame_scores(track)
+    windows = np.lib.stride_tricks.sliding_window_view
     for length in lengths:
-        start, _cost = _best_stretch(track, scores, length)
-        if float(track.jaw[start : start + length].mean()) <= CLOSED_JAW:
-            break
+        jaw = windows(track.jaw, length)
+        cost = windows(scores, length).mean(axis=1) + 2 * jaw.mean(axis=1)
+        usable = (
+            (jaw.mean(axis=1) <= CLOSED_JAW)
+            & (jaw.max(axis=1) <= OPEN_JAW)
+            & (windows(motion, length).mean(axis=1) <= still)
+        )
+        if usable.any():
+            candidates = np.flatnonzero(usable)
+            start = int(candidates[np.argmin(cost[usable])])
+            return TemplateLoop(start, start + length)
+    start = int(np.argmin(cost + 2 * jaw.max(axis=1)))
     return TemplateLoop(start, start + length)
 
 
