@@ -293,7 +293,7 @@ def _build_overview(
         stats = write_overview_video(
             task.table, task.venues, task.lang, task.date, spoken, tmp, terrain=task.terrain,
             forecast_init=task.init, avatar=task.avatar, templates_dir=task.templates,
-            on_frames=on_frames,
+            on_frames=on_frames, alerts=script.alerts,
         )  # fmt: skip
     return {
         "speech_seconds": spoken.duration_s,

@@ -183,15 +183,30 @@ class SpokenSentence(TimedSentence, Protocol):
     def display(self) -> str: ...
 
 
+def card_target(sentence: SpokenSentence) -> tuple[float, float] | None:
+    """Where the venue bulletin's presenter points while ``sentence`` is spoken: the centre of
+    the card of the index it is about (:func:`card_box`, video pixels), or None."""
+    index = sentence.index
+    card = "spectator" if index == "spectator" else CARD_OF_INDEX.get(index or "")
+    if card is None:
+        return None
+    x0, y0, x1, y1 = card_box(card)
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
 def presenter_cues(
-    sentences: Sequence[SpokenSentence], alerts: Sequence[Mapping[str, str]] = ()
+    sentences: Sequence[SpokenSentence],
+    alerts: Sequence[Mapping[str, str]] = (),
+    target: Callable[[SpokenSentence], tuple[float, float] | None] = card_target,
 ) -> list[Cue]:
     """What the presenter does while each sentence is spoken (:mod:`avatar.cues`): it smiles
     at the greeting (the first sentence) and the sign-off (the last), looks serious for a
     warning (a sentence about no index whose text is that of one of the script's ``alerts``,
-    :attr:`bulletin.script.Script.alerts`), and turns and gestures toward the card of the
-    index a sentence is about (the card's centre, :func:`card_box`, in fractions of the
-    presenter frame, :data:`PRESENTER_BOX`). The conditions part gets no cue."""
+    :attr:`bulletin.script.Script.alerts`), and turns and gestures toward what a sentence is
+    about: ``target(sentence)``, a point of the video frame in pixels or None (by default the
+    card of its index, :func:`card_target`; the overview's venue on the map), given to the
+    avatar in fractions of the presenter frame, :data:`PRESENTER_BOX`. A warning about a
+    target gets both cues (they blend). The conditions part gets no cue."""
     from avatar.cues import Cue
 
     px0, py0, px1, py1 = PRESENTER_BOX
@@ -205,14 +220,11 @@ def presenter_cues(
         text = " ".join(str(sentence.display).split())
         if position in (0, last):
             cues.append(Cue(start, end, "greet" if position == 0 else "close"))
-        elif sentence.index is not None:
-            index = sentence.index
-            card = "spectator" if index == "spectator" else CARD_OF_INDEX.get(index)
-            if card is not None:
-                x0, y0, x1, y1 = card_box(card)
-                target = ((x0 + x1) / 2 - px0) / width, ((y0 + y1) / 2 - py0) / height
-                cues.append(Cue(start, end, "point", target))
-        elif text and any(_is_part(text, warning) for warning in warnings):
+            continue
+        aim = target(sentence)
+        if aim is not None:
+            cues.append(Cue(start, end, "point", ((aim[0] - px0) / width, (aim[1] - py0) / height)))
+        if sentence.index is None and text and any(_is_part(text, w) for w in warnings):
             cues.append(Cue(start, end, "alert"))
     return cues
 

@@ -19,7 +19,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -133,6 +133,44 @@ def highlight_timeline(
     return timeline
 
 
+def venue_target(
+    venue_map: VenueMap, venues: Sequence[Venue], lang: str
+) -> Callable[[object], tuple[float, float] | None]:
+    """The presenter's target for an overview sentence (the ``target`` of
+    :func:`bulletin.video.compose.presenter_cues`): the venues it names
+    (:func:`named_venues`) at the centre of their markers on the map, in video pixels (the
+    map fills :data:`PANEL_BOX`); None for a sentence that names none, or every one of
+    several venues (nothing on the map to turn to)."""
+    px, py = PANEL_BOX[:2]
+
+    def target(sentence) -> tuple[float, float] | None:
+        named = named_venues(sentence.display, venues, lang)
+        spots = [venue_map.positions[vid] for vid in named if vid in venue_map.positions]
+        if not spots or (len(venues) > 1 and len(named) == len(venues)):
+            return None
+        return (
+            px + sum(x for x, _ in spots) / len(spots),
+            py + sum(y for _, y in spots) / len(spots),
+        )
+
+    return target
+
+
+def overview_map(
+    table: pd.DataFrame,
+    venues: Sequence[Venue],
+    lang: str,
+    date: dt.date,
+    *,
+    terrain: Terrain | None,
+    templates_dir: str | Path | None = None,
+) -> VenueMap:
+    """The overview's map of ``venues`` (:func:`map_venues`) at the panel's size."""
+    x0, y0, x1, y1 = PANEL_BOX
+    shown = map_venues(table, venues, lang, date, templates_dir)
+    return render_venue_map(terrain, shown, (x1 - x0, y1 - y0))
+
+
 def _title_facts(lang: str, date: dt.date, venues: Sequence[MapVenue], book) -> DayFacts:
     """The title bar's facts: the overview's title and date; its rule is in the colour of
     the worst spectator level of the day."""
@@ -231,18 +269,37 @@ def overview_compositor(
     terrain: Terrain | None,
     forecast_init: dt.datetime,
     templates_dir: str | Path | None = None,
+    venue_map: VenueMap | None = None,
 ) -> OverviewCompositor:
-    """The compositor of the overview of ``venues`` on ``date`` from the speech result."""
+    """The compositor of the overview of ``venues`` on ``date`` from the speech result;
+    ``venue_map`` is :func:`overview_map`'s, drawn here when not given."""
     from ..script import phrasebook
 
-    shown = map_venues(table, venues, lang, date, templates_dir)
-    x0, y0, x1, y1 = PANEL_BOX
-    venue_map = render_venue_map(terrain, shown, (x1 - x0, y1 - y0))
+    if venue_map is None:
+        venue_map = overview_map(
+            table, venues, lang, date, terrain=terrain, templates_dir=templates_dir
+        )
+    shown = venue_map.venues
     title = _title_facts(lang, date, shown, phrasebook(templates_dir, lang))
     timeline = highlight_timeline(spoken.sentences, venues, lang)
     return OverviewCompositor(
         title, lang, forecast_init, venue_map, timeline, spoken.cues, presenter
     )
+
+
+def overview_cues(
+    sentences: Sequence,
+    venues: Sequence[Venue],
+    lang: str,
+    venue_map: VenueMap,
+    alerts: Sequence[Mapping[str, str]] = (),
+) -> list:
+    """The presenter's cues in the overview: :func:`bulletin.video.compose.presenter_cues`
+    (greeting and closing smile, warnings serious) turning toward the venues a sentence
+    names on the map (:func:`venue_target`) instead of the cards."""
+    from .compose import presenter_cues
+
+    return presenter_cues(sentences, alerts, target=venue_target(venue_map, venues, lang))
 
 
 def write_overview_video(
@@ -258,10 +315,13 @@ def write_overview_video(
     avatar: str | Path = "procedural",
     templates_dir: str | Path | None = None,
     on_frames: Callable[[int, int], None] | None = None,
+    alerts: Sequence[Mapping[str, str]] = (),
 ) -> VideoStats:
     """Write ``folder/overview.mp4`` (atomically) from the overview's speech result (its
     ``speech.wav`` and ``timings.json`` in ``folder``), with the presenter ``avatar``;
-    ``on_frames`` as :func:`bulletin.video.compose.write_bulletin_video` calls it."""
+    ``on_frames`` as :func:`bulletin.video.compose.write_bulletin_video` calls it. The
+    presenter's cues are the venue bulletin's (:func:`overview_cues`; ``alerts`` are the
+    script's, :attr:`bulletin.script.Script.alerts`)."""
     from avatar.render import render_presenter
 
     from .compose import presenter_size, write_bulletin_video
@@ -269,10 +329,14 @@ def write_overview_video(
     folder = Path(folder)
     wav = spoken.files.get("wav", folder / "speech.wav")
     timings = spoken.files.get("timings")  # None: the mouth follows the sound alone
-    presenter = render_presenter(wav, timings, avatar=avatar, size=presenter_size())
+    venue_map = overview_map(
+        table, venues, lang, date, terrain=terrain, templates_dir=templates_dir
+    )
+    cues = overview_cues(spoken.sentences, venues, lang, venue_map, alerts)
+    presenter = render_presenter(wav, timings, avatar=avatar, size=presenter_size(), cues=cues)
     compositor = overview_compositor(
         table, venues, lang, date, spoken, presenter, terrain=terrain,
-        forecast_init=forecast_init, templates_dir=templates_dir,
+        forecast_init=forecast_init, templates_dir=templates_dir, venue_map=venue_map,
     )  # fmt: skip
     return write_bulletin_video(
         compositor, wav, spoken.duration_s, folder / OVERVIEW_VIDEO, on_frames=on_frames
