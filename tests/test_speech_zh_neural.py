@@ -34,7 +34,7 @@ needs_voice = pytest.mark.skipif(
 
 def test_syllable_spans_keep_word_breaks_and_run_on_into_pauses_until_quiet():
     # sil x iao3 #0 x ve3 #3 q i4 sil eos
-    item = Utterance(("sil", "x", "iao3", "#0", "x", "ve3", "#3", "q", "i4", "sil"), (1, 4, 7), 0)
+    item = Utterance(("sil", "x", "iao3", "#0", "x", "ve3", "#3", "q", "i4", "sil"), (1, 4, 7))
     durations = np.array([4, 3, 7, 8, 5, 9, 20, 4, 6, 10, 12])
     quiet = np.zeros(durations.sum(), dtype=bool)
     quiet[:4] = True  # leading sil
@@ -67,6 +67,20 @@ def test_place_phonemes_gives_the_initial_its_span_and_shares_the_final():
         ("j", 2100, 2300, 1),  # no initial: the whole syllable is shared
         ("iou", 2300, 2900, 1),
     ]
+
+
+def test_long_sentences_are_cut_after_a_clause_break_and_odd_syllables_refused():
+    group = [(k, "#3" if k == 49 else "#0") for k in range(90)]
+    pieces = engine._split_long(group)
+    assert [len(piece) for piece in pieces] == [50, 40]
+    assert pieces[0][-1] == (49, "#3")
+    baker = {"xue": ("x", "ve"), "en": ("^", "en")}
+    assert engine.parse_syllables("xue3， n2", baker) == [
+        Syllable(0, 4, "x", "ve3"),
+        Syllable(6, 8, "^", "en2"),  # 嗯 n2 is spelled en in the corpus
+    ]
+    with pytest.raises(SpeechError, match="cannot say the pinyin syllable 'km'"):
+        engine.parse_syllables("xue3 km", baker)
 
 
 def test_rate_voice_and_language_checks():

