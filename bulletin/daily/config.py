@@ -66,7 +66,7 @@ from ..readers.opendata import (
 
 #: Languages a bulletin can be written in (bulletin.wording.LANGUAGES).
 LANGUAGES = ("zh", "en")
-ENGINES = ("pyttsx3", "piper")
+ENGINES = ("pyttsx3", "piper", "fastspeech2")
 #: The placeholders a forecast pattern may hold: the bulletin day and the day before it.
 PLACEHOLDERS = ("date", "yesterday")
 
