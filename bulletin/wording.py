@@ -176,6 +176,38 @@ def venue_name(venue: Venue, lang: str) -> str:
     return name
 
 
+#: Names of time zones as a broadcast says them, by IANA zone (our choice; China's standard
+#: time, UTC+8, is called 北京时间 by the National Time Service Center, NTSC, which keeps it).
+#: Other zones are named by their abbreviation in the tz database (``tzname``).
+ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "PRC": "北京时间"}
+ZONE_NAMES_EN = {"Asia/Shanghai": "Beijing time", "Asia/Chongqing": "Beijing time",
+                 "PRC": "Beijing time"}  # fmt: skip
+_ZONE_NAMES = {"zh": ZONE_NAMES_ZH, "en": ZONE_NAMES_EN}
+
+
+def local_time_text(moment: dt.datetime, zone: dt.tzinfo, lang: str) -> str:
+    """``moment`` in ``zone`` as ``YYYY-MM-DD HH:MM <zone name> (UTC+H[:MM])``, the offset
+    that of the tz database for that moment, the name a broadcast's (:data:`ZONE_NAMES_ZH`,
+    :data:`ZONE_NAMES_EN`) or else the tz database's abbreviation; ``... UTC`` in UTC. A naive
+    ``moment`` is taken as UTC (as forecast times are). The daily page and the video's title
+    bar show times so."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(zone)
+    offset = local.utcoffset() or dt.timedelta(0)
+    stamp = local.strftime("%Y-%m-%d %H:%M")
+    key = getattr(zone, "key", None)
+    if not offset and key in (None, "UTC", "Etc/UTC"):
+        return f"{stamp} UTC"
+    minutes = round(offset.total_seconds() / 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    offset_text = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    # A language without its own zone names gets the English ones, as the page's labels.
+    name = _ZONE_NAMES.get(lang, ZONE_NAMES_EN).get(key or "") or local.tzname() or offset_text
+    return f"{stamp} {name} ({offset_text})" if name != offset_text else f"{stamp} {name}"
+
+
 def zone_name(venue: Venue, lang: str) -> str:
     """The venue's zone in ``lang``, "" when it has none in that language."""
     zone = venue.zone if lang == "en" else venue.zone_zh

@@ -1,7 +1,12 @@
-"""The overview presenter's cues: it turns toward the venue a sentence names, on the map."""
+"""The overview presenter's cues (it turns toward the venue a sentence names, on the map) and
+the video title bar's forecast time (local, its zone named, as on the daily page)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
 import pytest
 
 from bulletin.pipeline import TimedSentence
@@ -9,8 +14,12 @@ from bulletin.venues import load_catalogue
 from bulletin.video.compose import PANEL_BOX, PRESENTER_BOX
 from bulletin.video.maps import MapVenue, render_venue_map
 from bulletin.video.overview import overview_cues
+from bulletin.wording import local_time_text
+
+from .clirun import REPO
 
 WEST, EAST = "genting-snow-park", "big-air-shougang"  # Zhangjiakou (north-west), Beijing
+DAY = dt.date(2022, 2, 4)
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +72,47 @@ def test_a_sentence_naming_a_zone_points_at_its_venues(overview_map):
     cues = overview_cues(sentences, venues, "en", drawn)
     assert [c.kind for c in cues] == ["greet", "point", "close"]
     assert cues[1].target == pytest.approx(_in_presenter_frame(*drawn.positions[WEST]))
+
+
+# -- the video's title bar: the forecast time in the venue's zone, as the daily page shows it ---
+INIT = dt.datetime(2022, 2, 4, 12, tzinfo=dt.UTC)
+
+
+def test_the_title_bar_shows_the_forecast_time_in_the_venues_zone(overview_map):
+    from PIL import Image
+
+    from bulletin.video.cards import CardFacts, DayFacts
+    from bulletin.video.compose import TITLE_BAR, WIDTH, draw_title_bar
+
+    assert local_time_text(INIT, ZoneInfo("Asia/Shanghai"), "en") == (
+        "2022-02-04 20:00 Beijing time (UTC+8)"
+    )
+    overall = CardFacts("spectator", "Spectator", 2, "Moderate", "#f1c40f", "")
+
+    def bar(zone):
+        facts = DayFacts("Venue", DAY, "Friday, February 4th", (), overall, "", zone)
+        image = Image.new("RGB", (WIDTH, TITLE_BAR[3]))
+        draw_title_bar(image, facts, "en", INIT)
+        return np.asarray(image).astype(int)
+
+    local, utc = bar(ZoneInfo("Asia/Shanghai")), bar(dt.UTC)
+    # Only the forecast time, right of the date, differs: it is drawn in the facts' zone.
+    assert np.array_equal(local[:, :860], utc[:, :860])
+    assert np.abs(local[:, 860:] - utc[:, 860:]).max() > 100
+
+
+def test_venue_and_overview_title_facts_carry_the_venues_zone(overview_map):
+    from bulletin.pipeline import read_forecast
+    from bulletin.video.cards import day_facts
+    from bulletin.video.overview import overview_compositor
+
+    venues, drawn = overview_map
+    venue = venues[0]
+    assert venue.timezone == "Asia/Shanghai"
+    table = read_forecast([REPO / "samples" / "forecast_cf.nc"], [venue]).table
+    assert day_facts(table, venue, "zh").zone == ZoneInfo("Asia/Shanghai")
+    spoken = type("Spoken", (), {"sentences": (), "cues": ()})()
+    compositor = overview_compositor(
+        table, venues, "en", DAY, spoken, [], terrain=None, forecast_init=INIT, venue_map=drawn
+    )
+    assert compositor.facts.zone == ZoneInfo("Asia/Shanghai")

@@ -49,6 +49,7 @@ import jinja2
 
 from ..errors import BulletinError
 from ..output import atomic_path, storage_error
+from ..wording import local_time_text
 from .manifest import read_manifest
 
 PAGE_NAME = "index.html"
@@ -91,7 +92,6 @@ class _Labels:
     open_run: str
     no_runs: str
     share_description: str
-    zone_names: Mapping[str, str]
     ai_notice: str
     overview: str
     no_overview: str
@@ -109,13 +109,6 @@ class _Labels:
     audio: str
     alerts: str
 
-
-#: Names of time zones as a broadcast says them, by IANA zone (our choice; China's standard
-#: time, UTC+8, is called 北京时间 by the National Time Service Center, NTSC, which keeps it).
-#: Other zones are named by their abbreviation in the tz database (``tzname``).
-ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "PRC": "北京时间"}
-ZONE_NAMES_EN = {"Asia/Shanghai": "Beijing time", "Asia/Chongqing": "Beijing time",
-                 "PRC": "Beijing time"}  # fmt: skip
 
 #: The Open Graph locale (language_TERRITORY, https://ogp.me/#optional) of each language.
 OG_LOCALES = {"zh": "zh_CN", "en": "en_US"}
@@ -135,7 +128,6 @@ LABELS = {
         open_run="查看",
         no_runs="尚无发布。",
         share_description="{date}{venues}观赛气象视频播报",
-        zone_names=ZONE_NAMES_ZH,
         ai_notice="视频中的主播由人工智能生成（AI生成主播）。",
         overview="各场馆总览",
         no_overview="本次运行没有总览。",
@@ -167,7 +159,6 @@ LABELS = {
         open_run="Open",
         no_runs="Nothing published yet.",
         share_description="Spectator weather video bulletins for {venues}, {date}",
-        zone_names=ZONE_NAMES_EN,
         ai_notice="The presenter in the videos is AI-generated.",
         overview="Overview of all venues",
         no_overview="This run has no overview.",
@@ -772,24 +763,6 @@ def _local_text(manifest: Mapping[str, Any], key: str, page: Mapping[str, Any], 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return local_time_text(moment, page["zone"], lang)
-
-
-def local_time_text(moment: dt.datetime, zone: dt.tzinfo, lang: str) -> str:
-    """``moment`` in ``zone`` as ``YYYY-MM-DD HH:MM <zone name> (UTC+H[:MM])``, the offset
-    that of the tz database for that moment, the name a broadcast's (:data:`ZONE_NAMES_ZH`,
-    :data:`ZONE_NAMES_EN`) or else the tz database's abbreviation; ``... UTC`` in UTC."""
-    local = moment.astimezone(zone)
-    offset = local.utcoffset() or dt.timedelta(0)
-    stamp = local.strftime("%Y-%m-%d %H:%M")
-    key = getattr(zone, "key", None)
-    if not offset and key in (None, "UTC", "Etc/UTC"):
-        return f"{stamp} UTC"
-    minutes = round(offset.total_seconds() / 60)
-    sign = "+" if minutes >= 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    offset_text = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-    name = _labels(lang).zone_names.get(key or "") or local.tzname() or offset_text
-    return f"{stamp} {name} ({offset_text})" if name != offset_text else f"{stamp} {name}"
 
 
 def _anchor(text: str) -> str:

@@ -68,6 +68,7 @@ class DayFacts:
     cards: tuple[CardFacts, ...]
     overall: CardFacts
     weather: str  # "-10～8℃" / "-10 to 8°C" of the spectator hours
+    zone: dt.tzinfo = dt.UTC  # the zone its times are shown in: the venue's
 
 
 #: Characters the first font of :mod:`bulletin.video.fonts` (WenQuanYi Micro Hei) has no glyph
@@ -165,6 +166,7 @@ def day_facts(
         cards=tuple(card(index) for index in CARD_INDICES),
         overall=card("spectator"),
         weather=book.temp_range(day.weather.t_min, day.weather.t_max),
+        zone=venue.tz,
     )
 
 

@@ -249,7 +249,11 @@ def _at(times: Sequence[float], t: float) -> int:
 
 # -- static layers ------------------------------------------------------------------------------
 def draw_title_bar(image: Image.Image, facts: DayFacts, lang: str, forecast_init: dt.datetime):
-    """Venue, local date and the forecast (init) time along the top."""
+    """Venue, local date and the forecast (init) time along the top: the time in the venue's
+    zone, named as on the daily page (:func:`bulletin.wording.local_time_text`), under its
+    label, right of the date."""
+    from ..wording import local_time_text
+
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = TITLE_BAR
     draw.rectangle(TITLE_BAR, fill=(10, 60, 110))
@@ -257,14 +261,17 @@ def draw_title_bar(image: Image.Image, facts: DayFacts, lang: str, forecast_init
     middle = (y0 + y1 - 4) / 2
     name_font = fit_text(draw, facts.venue_name, 34, 480, bold=True)
     draw.text((24, middle), facts.venue_name, font=name_font, fill=TEXT, anchor="lm")
-    draw.text((WIDTH / 2 + 40, middle), facts.date_text, font=font(28), fill=TEXT, anchor="mm")
-    if forecast_init.tzinfo is None:  # a naive init time is taken as UTC, as forecasts are
-        forecast_init = forecast_init.replace(tzinfo=dt.UTC)
-    init = forecast_init.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    draw.text(
-        (WIDTH - 24, middle), f"{_FORECAST_WORD[lang]} {init}", font=font(22), fill=MUTED,
-        anchor="rm",
-    )  # fmt: skip
+    date_font = font(28)
+    draw.text((WIDTH / 2 + 40, middle), facts.date_text, font=date_font, fill=TEXT, anchor="mm")
+    # Two lines: "Forecast 2022-02-04 20:00 Beijing time (UTC+8)" on one is wider than the
+    # room a long date leaves.
+    date_end = WIDTH / 2 + 40 + draw.textlength(facts.date_text, font=date_font) / 2
+    room = int(WIDTH - 24 - date_end - 20)
+    init = local_time_text(forecast_init, facts.zone, lang)
+    draw.text((WIDTH - 24, middle - 2), _FORECAST_WORD[lang], font=font(20), fill=MUTED,
+              anchor="rb")  # fmt: skip
+    draw.text((WIDTH - 24, middle + 2), init, font=fit_text(draw, init, 22, room), fill=MUTED,
+              anchor="rt")  # fmt: skip
 
 
 def draw_overall(image: Image.Image, overall: CardFacts, weather: str, highlighted: bool):

@@ -171,16 +171,19 @@ def overview_map(
     return render_venue_map(terrain, shown, (x1 - x0, y1 - y0))
 
 
-def _title_facts(lang: str, date: dt.date, venues: Sequence[MapVenue], book) -> DayFacts:
-    """The title bar's facts: the overview's title and date; its rule is in the colour of
-    the worst spectator level of the day."""
+def _title_facts(
+    lang: str, date: dt.date, venues: Sequence[MapVenue], book, zone: dt.tzinfo
+) -> DayFacts:
+    """The title bar's facts: the overview's title and date, its times in ``zone`` (the first
+    venue's, as on the daily page); its rule is in the colour of the worst spectator level
+    of the day."""
     from ..indices import LEVEL_NAMES
 
     scale = LEVEL_NAMES["spectator"]
     colours = {venue.colour for venue in venues}
     worst = max((level for level in scale if scale[level].colour in colours), default=min(scale))
     overall = CardFacts("spectator", book.title("spectator"), worst, "", scale[worst].colour, "")
-    return DayFacts(OVERVIEW_TITLE[lang], date, book.date(date), (), overall, "")
+    return DayFacts(OVERVIEW_TITLE[lang], date, book.date(date), (), overall, "", zone)
 
 
 class OverviewCompositor:
@@ -280,7 +283,8 @@ def overview_compositor(
             table, venues, lang, date, terrain=terrain, templates_dir=templates_dir
         )
     shown = venue_map.venues
-    title = _title_facts(lang, date, shown, phrasebook(templates_dir, lang))
+    zone = venues[0].tz if venues else dt.UTC
+    title = _title_facts(lang, date, shown, phrasebook(templates_dir, lang), zone)
     timeline = highlight_timeline(spoken.sentences, venues, lang)
     return OverviewCompositor(
         title, lang, forecast_init, venue_map, timeline, spoken.cues, presenter
