@@ -7,8 +7,8 @@ import pytest
 import soundfile
 
 from bulletin.errors import SpeechError, SpeechUsageError
+from bulletin.speech import SpeechRequest, measure_wav, synthesize, synthesize_many
 from bulletin.speech import fastspeech2_engine as engine
-from bulletin.speech import measure_wav, synthesize
 from bulletin.speech.fastspeech2_engine import (
     Syllable,
     Utterance,
@@ -152,3 +152,16 @@ def test_fastspeech2_is_repeatable_and_rate_changes_the_pace(tmp_path):
     slow = synthesize("今天晴。", "zh", tmp_path / "slow", engine="fastspeech2", rate=170)
     fast = synthesize("今天晴。", "zh", tmp_path / "fast", engine="fastspeech2", rate=340)
     assert slow.duration_s > 1.5 * fast.duration_s
+
+
+@pytest.mark.media
+@needs_voice
+def test_a_batch_mixes_fastspeech2_and_espeak_items_in_order(tmp_path):
+    results = synthesize_many(
+        [
+            SpeechRequest("今天晴。", "zh", tmp_path / "neural", engine="fastspeech2"),
+            SpeechRequest("今天晴。", "zh", tmp_path / "espeak"),
+        ]
+    )
+    assert [r.engine for r in results] == ["fastspeech2", "pyttsx3-espeak-ng"]
+    assert [w.text for w in results[0].words] == [w.text for w in results[1].words]

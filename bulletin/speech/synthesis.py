@@ -27,6 +27,8 @@ from bulletin.spoken import SpokenText, check_language, normalize
 
 ENGINES = ("pyttsx3", "piper", "fastspeech2")
 ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"
+# Engines whose model runs in this process: their batch items run one after another.
+_IN_PROCESS = ("piper", "fastspeech2")
 
 # espeak-ng voices per language. cmn-latn-pinyin, not cmn: Debian's 1.51 cmn voice reads
 # pinyin as English letters (https://github.com/espeak-ng/espeak-ng/issues/1236), and this
@@ -161,7 +163,8 @@ def synthesize_many(
 
     Every espeak-ng item runs its own child processes (one pyttsx3 engine per process, see
     ``_pyttsx3_worker.py``), ``jobs`` at a time (default: the number of CPU cores, at most 4);
-    piper items run one after another in this process with the voice loaded once.
+    piper and fastspeech2 items run one after another in this process with the voice loaded
+    once.
     """
     items = list(requests)
     folders = [Path(item.out_dir).resolve() for item in items]
@@ -189,11 +192,11 @@ def synthesize_many(
             message = f"speech item {index + 1} ({item.out_dir}): {error}"
             raise type(error)(message) from None
 
-    espeak_items = [i for i, item in enumerate(items) if item.engine != "piper"]
+    espeak_items = [i for i, item in enumerate(items) if item.engine not in _IN_PROCESS]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(run, index) for index in espeak_items]
         for index, item in enumerate(items):
-            if item.engine == "piper":
+            if item.engine in _IN_PROCESS:
                 run(index)
         for future in futures:
             future.result()
