@@ -17,7 +17,8 @@ own ``pinyin_dict``; the words are the script's jieba tokens. Each sentence is o
 
 Timings. FastSpeech2 predicts a duration in mel frames for every input symbol, and the decoder
 expands the symbols by exactly those durations; the vocoder turns each frame into 300 samples
-(24 kHz). So every initial and final has an exact span in the audio. ``timings.json`` names
+(24 kHz). So every symbol has an exact span of frames; the sound of a final runs on into the
+break symbol after it, which :func:`syllable_frames` allows for. ``timings.json`` names
 phonemes with espeak-ng mnemonics and needs word events, so the pinyin also goes through one
 libespeak-ng pass (voice ``cmn-latn-pinyin``, one word event per syllable). In each syllable
 the first espeak phoneme is the initial and takes the initial's span; the others share the
