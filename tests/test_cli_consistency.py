@@ -143,7 +143,7 @@ def test_venue_all_is_every_venue_on_indices_and_run(tmp_path):
     missing_twin = str(tmp_path / "no-twin.pt")
     run = run_cli("run", *YULONG_ARGS, "--venue", "all", "--lang", "all",
                   "--avatar", missing_twin, "-o", str(tmp_path / "out"))  # fmt: skip
-    assert run.returncode == 1 and "no-twin.pt" in run.stderr, run.stderr  # past the venues
+    assert run.returncode == 2 and "no-twin.pt" in run.stderr, run.stderr  # past the venues
     assert "unknown venue" not in run.stderr and not (tmp_path / "out").exists()
 
 
