@@ -156,6 +156,21 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     show_default=True,
     help="Generator steps (the two SyncNets get half as many each).",
 )
+@click.option(
+    "--refine-steps",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Steps of the refinement stage: the face at twice the crop size, sharp at the size "
+    "shown (procedural templates; 0: none).",
+)
+@click.option(
+    "--base-twin",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Keep this twin's generator, template and settings; train only the evaluator and "
+    "the refinement stage.",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option(
     "--template",
@@ -185,6 +200,8 @@ def train_command(
     crop_size: str,
     legacy_size: str | None,
     steps: int,
+    refine_steps: int,
+    base_twin: Path | None,
     device: str,
     template: str,
     metrics_path: Path | None,
@@ -203,6 +220,8 @@ def train_command(
         )
         crop_size = legacy_size
     _existing_file(footage, "footage file")
+    if base_twin is not None:
+        _existing_file(base_twin, "base twin")
     if timings is not None:
         _existing_file(timings, "timings file")
     synthesize = click.get_current_context().meta.get(SYNTHESIZE_KEY)
@@ -223,11 +242,12 @@ def train_command(
         output,
         timings=timings,
         transcript=transcript,
-        settings=TrainSettings(size=int(crop_size), steps=steps),
+        settings=TrainSettings(size=int(crop_size), steps=steps, refine_steps=refine_steps),
         device=device,
         template=template,
         metrics_path=metrics_path,
         synthesize=synthesize,
+        base=base_twin,
     )
     from avatar.metrics import format_gate, gate_report
 

@@ -708,22 +708,33 @@ _KINDS: dict[str, type[nn.Module]] = {
 }
 
 
+def _half_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {
+        name: value.detach().half() if value.is_floating_point() else value.detach()
+        for name, value in model.state_dict().items()
+    }
+
+
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
     metrics: Mapping | None = None,
     manifest: Mapping | None = None,
+    refiner: nn.Module | None = None,
 ) -> None:
     """Write ``model`` as an fp16 state dict with a manifest (kind, config, parameter count,
     metrics, and any JSON-like ``manifest`` entries such as the render template, data hash and
-    training steps), atomically: a temporary file in the same folder, then ``os.replace``."""
+    training steps), atomically: a temporary file in the same folder, then ``os.replace``.
+
+    A generator twin's ``refiner`` (:class:`avatar.refine.Refiner`) travels in the same file, under
+    ``"refiner"``: its config, parameter count and fp16 state dict (tensors and plain values
+    only, so the file still loads with ``weights_only=True``)."""
     kind = next((k for k, cls in _KINDS.items() if type(model) is cls), None)
     if kind is None:
         raise AvatarError(f"cannot checkpoint a {type(model).__name__}; use one of {list(_KINDS)}")
-    state = {
-        name: value.detach().half() if value.is_floating_point() else value.detach()
-        for name, value in model.state_dict().items()
-    }
+    if refiner is not None and kind != "generator":
+        raise AvatarError(f"only a generator twin carries a refiner, not a {kind}")
+    state = _half_state(model)
     payload = {
         "version": CHECKPOINT_VERSION,
         "kind": kind,
@@ -733,6 +744,12 @@ def save_checkpoint(
         "manifest": dict(manifest or {}),
         "state_dict": state,
     }
+    if refiner is not None:
+        payload["refiner"] = {
+            "config": dataclasses.asdict(refiner.config),
+            "parameters": count_parameters(refiner),
+            "state_dict": _half_state(refiner),
+        }
     path = Path(path)
     temporary = temporary_beside(path)
     try:
@@ -791,6 +808,13 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
 def load_checkpoint_bundle(path: str | Path) -> tuple[nn.Module, dict, dict]:
     """Like :func:`load_checkpoint`, also returning the manifest entries (``weights_only``
     loading: only tensors and plain containers are accepted, never pickled code)."""
+    model, metrics, manifest, _ = read_checkpoint(path)
+    return model, metrics, manifest
+
+
+def read_checkpoint(path: str | Path) -> tuple[nn.Module, dict, dict, dict]:
+    """(model, metrics, manifest, the whole payload) of a checkpoint, for the entries that
+    travel beside the model (:func:`avatar.refine.load_twin`)."""
     path = Path(path)
     if not path.is_file():
         raise AvatarError(f"checkpoint not found: {path}")
@@ -820,4 +844,5 @@ def load_checkpoint_bundle(path: str | Path) -> tuple[nn.Module, dict, dict]:
         raise AvatarError(
             f"{path}: weights do not fit a {kind}: {str(exc).splitlines()[0]}"
         ) from None
-    return model.eval(), dict(payload.get("metrics", {})), dict(payload.get("manifest", {}))
+    metrics, manifest = dict(payload.get("metrics", {})), dict(payload.get("manifest", {}))
+    return model.eval(), metrics, manifest, payload

@@ -34,11 +34,11 @@ from avatar.models import (
     SYNC_FRAMES,
     LipGenerator,
     denormals_flushed,
-    load_checkpoint_bundle,
     mask_lower_half,
 )
 from avatar.mouth import MouthShape, MouthTrack
 from avatar.procedural import PresenterStyle, ProceduralPresenter, speaking_envelope
+from avatar.refine import Refiner, load_twin, refine_faces
 
 MOUTH_ELLIPSE = (0.48, 0.685, 0.23, 0.18)
 """Centre (x, y) and semi-axes of the render paste region, in fractions of the face crop's side
@@ -404,6 +404,8 @@ def retrain_command(footage: Path, checkpoint: str, manifest: dict) -> str:
     steps = manifest.get("training_steps", settings.get("steps"))
     if steps is not None:
         words += ["--steps", str(steps)]
+    if settings.get("refine_steps"):
+        words += ["--refine-steps", str(settings["refine_steps"])]
     words += ["-o", checkpoint or "twin.pt"]
     return shlex.join(words)
 
@@ -412,9 +414,17 @@ class NeuralPresenter:
     """A trained generator plus its template: ``frames(speech, track)`` streams output frames."""
 
     def __init__(
-        self, generator: LipGenerator, manifest: dict, size: tuple[int, int], source: str = ""
+        self,
+        generator: LipGenerator,
+        manifest: dict,
+        size: tuple[int, int],
+        source: str = "",
+        refiner: Refiner | None = None,
     ) -> None:
         self.generator = generator.eval()
+        # The refinement stage (avatar.refine): the generator's face at twice its side,
+        # guided by the template crop at that size, before the paste.
+        self.refiner = refiner.eval() if refiner is not None else None
         self.manifest = manifest
         self.source = source
         self.size = size
@@ -444,11 +454,12 @@ class NeuralPresenter:
             raise AvatarError(f"{source}: paste must be mouth or jaw, got {self.paste!r}")
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, size: tuple[int, int]) -> NeuralPresenter:
-        model, _metrics, manifest = load_checkpoint_bundle(path)
-        if not isinstance(model, LipGenerator):
-            raise AvatarError(f"{path} holds a {type(model).__name__}, not a generator twin")
-        return cls(model, manifest, size, str(path))
+    def from_checkpoint(
+        cls, path: str | Path, size: tuple[int, int], refine: bool = True
+    ) -> NeuralPresenter:
+        """The twin in ``path``, with its refinement stage when it holds one (and ``refine``)."""
+        twin = load_twin(path)
+        return cls(twin.generator, twin.manifest, size, str(path), twin.refiner if refine else None)
 
     @property
     def mouth_source(self) -> str:
@@ -466,6 +477,14 @@ class NeuralPresenter:
             out = self.generator(x, mask_lower_half(x), mel, mouth)
         out = out.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8)
         return out.permute(0, 2, 3, 1).numpy()
+
+    @denormals_flushed()
+    def refine(self, generated: np.ndarray, guides: np.ndarray) -> np.ndarray:
+        """(B, S, S, 3) generated faces and (B, sS, sS, 3) template crops -> (B, sS, sS, 3)
+        refined faces (uint8), under bf16 autocast where the CPU has native bf16."""
+        if self.refiner is None:
+            raise AvatarError(f"{self.source or 'this twin'} has no refinement stage")
+        return refine_faces(self.refiner, generated, guides, self.bf16)
 
     def frames(
         self, speech: Speech, track: MouthTrack, cues: Iterable[Cue] = ()
@@ -512,6 +531,10 @@ class NeuralPresenter:
         faces = np.stack([crop_square(t.image, t.box, size) for t in pending])
         stop = start + len(pending)
         generated = self.generate(faces, mels[start:stop], mouths[start:stop])
+        if self.refiner is not None:
+            big = size * self.refiner.config.scale
+            faces = np.stack([crop_square(t.image, t.box, big) for t in pending])
+            generated = self.refine(generated, faces)
         for template, face, base in zip(pending, generated, faces, strict=True):
             if self.paste == "mouth":
                 yield paste_back(template.image, face, template.box, mask="mouth")

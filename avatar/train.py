@@ -64,6 +64,15 @@ from avatar.models import (
 )
 from avatar.neural import paste_back
 from avatar.procedural import PresenterStyle
+from avatar.refine import (
+    REFINE_ARCHITECTURE,
+    RefineConfig,
+    Refiner,
+    RefineSettings,
+    load_twin,
+    refine_pairs,
+    train_refiner,
+)
 from avatar.synthesis import Synthesize
 from avatar.visemes import mouth_track_from_audio, viseme_track
 
@@ -101,6 +110,10 @@ class TrainSettings:
     # the 512x504 panel it kept 0.39 of the edges' gradient against 0.53 for the whole-face
     # generator (avatar/README.md, "Sharpness at the size shown").
     residual: bool = False
+    # Steps of the refinement stage (avatar.refine): the generator's face at twice its side,
+    # learnt from the procedural presenter drawn at the size shown; 0: none.
+    refine_steps: int = 0
+    refine_frames: int = 600  # training frames drawn at the size shown for its pairs
 
     def __post_init__(self) -> None:
         if self.size not in (64, 96, 128):
@@ -109,6 +122,8 @@ class TrainSettings:
             raise AvatarError(f"steps must be at least 10, got {self.steps}")
         if self.batch < 2:
             raise AvatarError(f"batch must be at least 2, got {self.batch}")
+        if self.refine_steps and self.refine_steps < 10:
+            raise AvatarError(f"refine steps must be 0 or at least 10, got {self.refine_steps}")
         if self.reference not in ("rest", "random"):
             raise AvatarError(f"reference must be rest or random, got {self.reference!r}")
 
@@ -355,6 +370,7 @@ class Trainer:
         data_key: str = "",
         resume_path: Path | None = None,
         save_every: int = 200,
+        stages: tuple[str, ...] | None = None,
     ) -> None:
         if device == "cuda" and not torch.cuda.is_available():
             raise AvatarError("--device cuda was asked for but torch sees no CUDA GPU")
@@ -388,6 +404,9 @@ class Trainer:
         self.rest_reference = settings.reference == "rest" and len(self.rest) >= MIN_REST_FRAMES
         self.done = 0
         self.history: list[dict] = []
+        # The stages :meth:`run` trains (None: all); the others count as done, e.g. only the
+        # evaluator when the generator comes from a trained twin (``train_twin(base=...)``).
+        self.stages = stages
 
     # ---------------------------------------------------------------- state
 
@@ -526,6 +545,10 @@ class Trainer:
         for phase, length in phases:
             if phase in ("pixel", "sync", "gan"):
                 self.judge.requires_grad_(False)
+            if self.stages is not None and phase not in self.stages:
+                self.done = max(self.done, start + length)
+                start += length
+                continue
             for local in range(length):
                 if start + local < self.done:
                     continue
@@ -610,6 +633,7 @@ def train_twin(
     min_seconds: float = MIN_SECONDS,
     progress: bool | None = None,
     synthesize: Synthesize | None = None,
+    base: str | Path | None = None,
 ) -> TwinResult:
     """Train a twin on ``footage`` and write the checkpoint ``out`` plus ``metrics.json``.
 
@@ -619,11 +643,30 @@ def train_twin(
     footage) give an exact mouth track; a ``transcript`` gives one through an espeak-ng
     resynthesis by ``synthesize`` aligned to the footage (:mod:`avatar.align`; a transcript
     without a synthesizer is an error); with neither, the mouth track comes from the audio.
-    ``progress`` shows a bar on stderr (default: only when stderr is a terminal)."""
+    ``progress`` shows a bar on stderr (default: only when stderr is a terminal).
+
+    ``settings.refine_steps`` adds the refinement stage (:mod:`avatar.refine`, procedural
+    templates only). ``base``, a trained generator twin, keeps that twin's generator, render
+    template and training settings (``settings`` gives only ``refine_steps``): of the staged
+    recipe only the evaluator SyncNet is trained again, for the held-out metrics, then the
+    refinement stage."""
     out = Path(out)
     if template not in ("footage", "procedural", "procedural-alternate"):
         raise AvatarError(
             f"template must be footage, procedural or procedural-alternate, got {template!r}"
+        )
+    base_twin = None
+    if base is not None:
+        base_twin = load_twin(base)
+        settings = settings_of_twin(
+            base_twin.manifest, base, settings.refine_steps, settings.refine_frames
+        )
+        kind = (base_twin.manifest.get("template") or {}).get("kind")
+        template = "procedural" if kind == "procedural" else "footage"
+    if settings.refine_steps and template == "footage":
+        raise AvatarError(
+            "--refine-steps needs a procedural template: the refinement stage learns from the "
+            "procedural presenter drawn at the size shown, which footage does not hold"
         )
     if timings is None and transcript is not None and synthesize is None:
         raise AvatarError("aligning a transcript needs a speech synthesizer; none was given")
@@ -640,13 +683,23 @@ def train_twin(
 
         timings = transcript_timings(transcript, data.speech, synthesize, data.fps)
         key += file_sha256(transcript)
+    if base is not None:
+        key += "base" + file_sha256(base)
     clip, mouth_source = footage_clip(data, timings)
     train, val = split_by_time(clip)
     out.parent.mkdir(parents=True, exist_ok=True)
     resume = out.with_name(out.name + ".resume")
     trainer = Trainer(
-        train, settings, device, key, resume, save_every=max(50, settings.steps // 10)
+        train,
+        settings,
+        device,
+        key,
+        resume,
+        save_every=max(50, settings.steps // 10),
+        stages=("evaluator",) if base_twin is not None else None,
     )
+    if base_twin is not None:
+        trainer.generator.load_state_dict(base_twin.generator.state_dict())
     resumed = trainer.load_state()
     if progress is None:
         progress = sys.stderr.isatty()
@@ -689,7 +742,9 @@ def train_twin(
         device=device,
         losses=loss_summary(history),
     )
-    if template == "footage":
+    if base_twin is not None:
+        render_template = base_twin.manifest["template"]
+    elif template == "footage":
         # The stretch chosen at ingestion (mouth closed, face still), if ingestion chose one.
         loop = getattr(data, "template", None)
         render_template = footage_template(footage, data.boxes, data.fps, loop)
@@ -708,30 +763,147 @@ def train_twin(
         "data_sha256": key,
         "training_steps": settings.steps,
         "settings": dataclasses.asdict(settings),
-        # A residual generator keeps the template where nothing moves: the jaw-following,
-        # detail-preserving paste (avatar.neural.jaw_mask); else the mouth ellipse.
-        "paste": "jaw" if settings.residual else "mouth",
+        # A residual generator keeps the template where nothing moves, and a refined face is
+        # sharp at the size shown: the jaw-following, detail-preserving paste
+        # (avatar.neural.jaw_mask); else the mouth ellipse.
+        "paste": "jaw" if settings.residual or settings.refine_steps else "mouth",
     }
+    if base is not None:
+        manifest["base_twin"] = {"path": str(base), "sha256": file_sha256(base)}
+    refiner = None
     if render_template["kind"] == "procedural":
         from avatar.audio import Speech
         from avatar.metrics import gates
         from avatar.mouth import MouthTrack
         from avatar.neural import NeuralPresenter, display_measures
 
-        # The held-out part rendered at the panel's size against the procedural presenter.
         presenter = NeuralPresenter(trainer.generator.cpu().eval(), manifest, DISPLAY_SIZE)
+        if settings.refine_steps:
+            refiner, record = train_refinement(
+                presenter, train, settings, on_step=_refine_bar(progress, settings.refine_steps)
+            )
+            manifest["refine"] = record
+            metrics["losses"]["refine"] = record.pop("losses")
+        # The held-out part rendered at the panel's size against the procedural presenter.
         held_out = Speech(
             data.speech.samples[round(cut / data.fps * data.speech.sample_rate) :],
             data.speech.sample_rate,
         )
-        metrics["display"] = display_measures(
-            presenter, held_out, MouthTrack(val.mouth, float(data.fps))
-        )
+        val_track = MouthTrack(val.mouth, float(data.fps))
+        metrics["display"] = display_measures(presenter, held_out, val_track)
+        if refiner is not None:
+            presenter.refiner = None
+            metrics["display_without_refiner"] = display_measures(presenter, held_out, val_track)
         metrics["gates"] = gates(metrics)
     save_checkpoint(
-        out, trainer.generator.cpu(), {k: v for k, v in metrics.items() if k != "losses"}, manifest
+        out,
+        trainer.generator.cpu(),
+        {k: v for k, v in metrics.items() if k != "losses"},
+        manifest,
+        refiner=refiner,
     )
     metrics_file = Path(metrics_path) if metrics_path is not None else out.parent / "metrics.json"
     write_json_atomic(metrics_file, metrics)
     resume.unlink(missing_ok=True)
     return TwinResult(out, metrics_file, metrics)
+
+
+def settings_of_twin(
+    manifest: dict, source: str | Path, refine_steps: int, refine_frames: int = 600
+) -> TrainSettings:
+    """The :class:`TrainSettings` a twin was trained with (its manifest's ``settings``), with
+    ``refine_steps`` and ``refine_frames`` for the refinement stage; entries that this version
+    does not know are left out."""
+    recorded = manifest.get("settings")
+    if not isinstance(recorded, dict):
+        raise AvatarError(f"{source}: the twin's manifest records no training settings")
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    fields = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in recorded.items()
+        if key in known
+    }
+    try:
+        refine = {"refine_steps": refine_steps, "refine_frames": refine_frames}
+        return TrainSettings(**(fields | refine))  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise AvatarError(f"{source}: bad training settings in the manifest: {exc}") from None
+
+
+def _refine_bar(progress: bool, total: int) -> Callable[[int], None] | None:
+    """A progress callback drawing a "refining" bar on stderr while the stage runs."""
+    if not progress:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("refining"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task("refining", total=total)
+
+    def step(done: int) -> None:
+        if done == 1:
+            bar.start()
+        bar.update(task, completed=done)
+        if done >= total:
+            bar.stop()
+
+    return step
+
+
+def train_refinement(
+    presenter,
+    train: FaceClip,
+    settings: TrainSettings,
+    refine: RefineSettings | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> tuple[Refiner, dict]:
+    """The refinement stage of a procedural-template twin: pairs from ``refine.frames`` frames
+    spread evenly over the training split, drawn at :data:`DISPLAY_SIZE` (``presenter``, a
+    :class:`avatar.neural.NeuralPresenter` at that size), then ``settings.refine_steps`` steps
+    (:func:`avatar.refine.train_refiner`). Returns the refiner and its manifest record."""
+    from avatar.mouth import MouthTrack
+    from avatar.neural import mouth_windows
+    from avatar.procedural import ProceduralPresenter
+
+    refine = refine or RefineSettings(
+        steps=settings.refine_steps, frames=settings.refine_frames, seed=settings.seed
+    )
+    template = presenter.template
+    size = presenter.generator.config.size
+    windows = mouth_windows(MouthTrack(train.mouth, 25.0))
+
+    def generate(faces: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return presenter.generate(faces, train.mels[index], windows[index])
+
+    reference = ProceduralPresenter(
+        template.presenter.style, presenter.size, template.presenter.seed
+    )
+    count = min(refine.frames, len(train))
+    frames = np.linspace(0, len(train) - 1, count).round().astype(int)
+    pairs = refine_pairs(generate, template, reference, train.mouth, frames, size)
+    torch.manual_seed(refine.seed)
+    refiner = Refiner(RefineConfig())
+    history = train_refiner(refiner, pairs, refine, on_step)
+    k = max(1, len(history) // 10)
+    record = {
+        "architecture": REFINE_ARCHITECTURE,
+        "config": dataclasses.asdict(refiner.config),
+        "settings": dataclasses.asdict(refine),
+        "input_size": size,
+        "output_size": size * refiner.config.scale,
+        "pairs": len(pairs),
+        "losses": {
+            key: {
+                "first": float(np.mean([r[key] for r in history[:k]])),
+                "last": float(np.mean([r[key] for r in history[-k:]])),
+            }
+            for key in ("l1", "gradient", "total")
+        },
+    }
+    presenter.refiner = refiner
+    return refiner, record

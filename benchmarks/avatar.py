@@ -5,6 +5,10 @@
 * **generator**: frames per second of the LipGenerator alone at 128^2 (the tiny U-Net +
   FiLM, 16-128 channels, the shipped twin's architecture), batch 8, fp32 and under bf16
   autocast when the CPU has native bf16. Target (our choice): >= 40 fps on 2 cores.
+* **generator + refiner**: frames per second of the shipped twin's path at the size shown:
+  the 96^2 generator, then the refinement stage to 192^2 (:mod:`avatar.refine`), batch 8,
+  uint8 in and out, fp32 and bf16; also the refiner alone. Target (our choice): >= 25 fps on
+  2 cores.
 * **procedural**: frames per second of the procedural presenter at ``--size``.
 * **render RTF**: wall seconds of :func:`avatar.render.render_presenter` over audio seconds,
   frames consumed but not encoded, for the procedural presenter and for a twin (``--twin``, or
@@ -86,6 +90,51 @@ def generator_fps(repeat: int, batch: int = 8, size: int = 128) -> dict:
     return result
 
 
+def refined_generator_fps(repeat: int, batch: int = 8, size: int = 96) -> dict:
+    """Frames per second of the shipped twin's path at the size shown: the generator at
+    ``size``^2 (mouth-conditioned, as the default twin) then the refinement stage to twice the
+    side (:func:`avatar.refine.refine_faces`, lower half, uint8 in and out), and the refiner
+    alone; fp32 and bf16 autocast where the CPU has native bf16."""
+    import torch
+
+    from avatar.models import LipGenerator, ModelConfig, mask_lower_half
+    from avatar.neural import bf16_supported
+    from avatar.refine import Refiner, refine_faces
+
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    generator = LipGenerator(ModelConfig(size=size, condition="mouth")).eval()
+    refiner = Refiner().eval()
+    for parameter in refiner.tail.parameters():  # an untrained refiner's tail is zero
+        torch.nn.init.normal_(parameter, std=0.01)
+    faces = torch.rand(batch, 3, size, size)
+    mouth = torch.rand(batch, 4, 5)
+    masked = mask_lower_half(faces)
+    rng = np.random.default_rng(0)
+    guides = rng.integers(0, 256, (batch, 2 * size, 2 * size, 3), dtype=np.uint8)
+    result = {}
+
+    def generate(enabled: bool) -> np.ndarray:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
+            out = generator(faces, masked, None, mouth)
+        return out.float().mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+    generated = generate(False)
+    for name, enabled in (("fp32", False), ("bf16", True)):
+        if enabled and not bf16_supported():
+            continue
+
+        def both(enabled=enabled) -> None:
+            refine_faces(refiner, generate(enabled), guides, enabled)
+
+        def alone(enabled=enabled) -> None:
+            refine_faces(refiner, generated, guides, enabled)
+
+        result[name] = batch / timed(both, repeat)
+        result[f"{name}_refiner_alone"] = batch / timed(alone, repeat)
+    return result
+
+
 def procedural_fps(size: tuple[int, int], repeat: int, n: int = 50) -> float:
     presenter = ProceduralPresenter(size=size)
 
@@ -127,11 +176,18 @@ def untrained_twin(folder: Path) -> Path:
 
 def with_jaw_paste(twin: Path, folder: Path) -> Path:
     """A copy of ``twin`` whose manifest asks for the jaw-following, detail-preserving paste."""
-    from avatar.models import load_checkpoint_bundle, save_checkpoint
+    from avatar.models import save_checkpoint
+    from avatar.refine import load_twin
 
-    model, metrics, manifest = load_checkpoint_bundle(twin)
+    twin_checkpoint = load_twin(twin)
     path = folder / "twin_jaw_paste.pt"
-    save_checkpoint(path, model, metrics, manifest | {"paste": "jaw"})
+    save_checkpoint(
+        path,
+        twin_checkpoint.generator,
+        twin_checkpoint.metrics,
+        twin_checkpoint.manifest | {"paste": "jaw"},
+        refiner=twin_checkpoint.refiner,
+    )
     return path
 
 
@@ -157,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, size: tuple[int, int]) -> int:
     report: dict = {"threads": args.threads, "size": list(size), "audio_seconds": args.seconds}
     report["generator_fps_128"] = generator_fps(args.repeat)
+    report["generator_96_plus_refiner_to_192_fps"] = refined_generator_fps(args.repeat)
     report["procedural_fps"] = procedural_fps(size, args.repeat)
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "speech.wav"

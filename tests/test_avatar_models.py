@@ -236,3 +236,64 @@ def test_generating_leaves_the_callers_denormal_setting_as_it_was(caller_setting
         assert _denormals_flushed_now() is caller_setting
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_a_twin_with_its_refiner_round_trips_in_one_weights_only_file(tmp_path):
+    from avatar.refine import RefineConfig, Refiner, load_twin
+
+    torch.manual_seed(4)
+    generator = models.LipGenerator(SMALL).eval()
+    refiner = Refiner(RefineConfig(width=8, blocks=1))
+    torch.nn.init.normal_(refiner.tail.weight, std=0.05)  # not the zero start
+    path = tmp_path / "twin.pt"
+    models.save_checkpoint(path, generator, {"ssim": 0.95}, {"paste": "jaw"}, refiner=refiner)
+    payload = torch.load(path, weights_only=True)  # tensors and plain values only
+    assert payload["refiner"]["config"] == {"scale": 2, "width": 8, "blocks": 1, "guide": True}
+    twin = load_twin(path)
+    assert twin.metrics == {"ssim": 0.95} and twin.manifest == {"paste": "jaw"}
+    assert twin.refiner is not None and twin.refiner.config == refiner.config
+    for name, value in refiner.state_dict().items():
+        assert torch.allclose(value, twin.refiner.state_dict()[name], rtol=1e-3, atol=1e-4), name
+    face, guide = torch.rand(1, 3, SIZE, SIZE), torch.rand(1, 3, 2 * SIZE, 2 * SIZE)
+    with torch.no_grad():
+        assert torch.allclose(refiner(face, guide), twin.refiner(face, guide), atol=2e-3)
+    # Without a refiner: none comes back; the old reader still reads the generator alone.
+    plain = tmp_path / "plain.pt"
+    models.save_checkpoint(plain, generator)
+    assert load_twin(plain).refiner is None
+    assert isinstance(models.load_checkpoint_bundle(path)[0], models.LipGenerator)
+    payload["refiner"]["config"]["width"] = 16
+    tampered = tmp_path / "tampered.pt"
+    torch.save(payload, tampered)
+    with pytest.raises(AvatarError, match="refiner weights do not fit"):
+        load_twin(tampered)
+    payload["refiner"]["config"] = {"scale": 5}
+    torch.save(payload, tampered)
+    with pytest.raises(AvatarError, match="bad refiner configuration"):
+        load_twin(tampered)
+    with pytest.raises(AvatarError, match="only a generator twin"):
+        models.save_checkpoint(tmp_path / "s.pt", models.SyncNet(SMALL), refiner=refiner)
+
+
+def test_refining_the_lower_half_equals_refining_the_whole_crop():
+    from avatar.refine import Refiner, bicubic_up, refine_faces
+
+    torch.manual_seed(5)
+    refiner = Refiner()  # the default network: its receptive field is within the margin
+    for module in refiner.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.normal_(module.weight, std=0.1)
+    rng = np.random.default_rng(5)
+    faces = rng.integers(0, 256, (2, 48, 48, 3), dtype=np.uint8)
+    guides = rng.integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)
+    out = refine_faces(refiner, faces, guides)
+    with torch.no_grad():
+        whole = refiner(
+            torch.from_numpy(faces).float().div(255).permute(0, 3, 1, 2),
+            torch.from_numpy(guides).float().div(255).permute(0, 3, 1, 2),
+        )
+    whole = whole.mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    assert out.shape == (2, 96, 96, 3)
+    assert np.abs(out[:, 48:].astype(int) - whole[:, 48:]).max() <= 1  # float rounding only
+    assert np.array_equal(out[:, :48], guides[:, :48])  # no paste mask reaches up there
+    assert not np.array_equal(out[:, 48:], bicubic_up(faces, 2)[:, 48:])

@@ -144,3 +144,147 @@ def test_a_residual_generator_starts_as_the_reference_and_learns_a_change():
         loss.backward()
         optimiser.step()
     assert loss.item() < 0.7 * first
+
+
+# ---------------------------------------------------------------------------- refinement stage
+
+
+def _mouth_track(n: int, seed: int) -> MouthTrack:
+    """Random visemes held for 3 frames: open, rounded and spread mouths."""
+    rng = np.random.default_rng(seed)
+    values = np.repeat(rng.random((n // 3 + 1, 4)), 3, axis=0)[:n]
+    values[:, 0] *= 0.9
+    return MouthTrack(values.astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def refined():
+    """A refiner trained for a few seconds on procedural renders (the targets downscaled are
+    its inputs), and a held-out render: other mouths, other times, another seed's track."""
+    from avatar.neural import ProceduralTemplate
+    from avatar.procedural import ProceduralPresenter
+    from avatar.refine import RefineConfig, Refiner, RefineSettings, refine_pairs, train_refiner
+
+    torch.set_num_threads(1)
+    size, frame = 48, (256, 252)
+    template = ProceduralTemplate(PresenterStyle(), frame, 0)
+    reference = ProceduralPresenter(PresenterStyle(), frame, 0)
+    train = _mouth_track(60, seed=0)
+    pairs = refine_pairs(lambda faces, index: faces, template, reference, train.values,
+                         range(60), size)  # fmt: skip
+    held_out = _mouth_track(240, seed=1)
+    test = refine_pairs(lambda faces, index: faces, template, reference, held_out.values,
+                        range(200, 240, 4), size)  # fmt: skip
+    torch.manual_seed(0)
+    refiner = Refiner(RefineConfig(width=16, blocks=2))
+    untrained = Refiner(RefineConfig(width=16, blocks=2))
+    settings = RefineSettings(steps=250, batch=8, patch=16, lr=2e-3, degrade_fraction=1.0)
+    history = train_refiner(refiner, pairs, settings)
+    return refiner, untrained, test, history
+
+
+def _refine_lower(refiner, pairs) -> np.ndarray:
+    face = torch.from_numpy(pairs.small).float().div(255).permute(0, 3, 1, 2)
+    guide = torch.from_numpy(pairs.guides).float().div(255).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        out = refiner(face, guide)
+    return out.mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def test_the_refinement_keeps_edges_better_than_bicubic_on_a_held_out_render(refined):
+    from avatar.refine import bicubic_up
+
+    refiner, untrained, test, history = refined
+    assert np.mean([h["total"] for h in history[-25:]]) < 0.8 * history[0]["total"]
+    side = test.targets.shape[2]
+    alpha = jaw_mask(side)[test.top * test.scale :]  # the redrawn region, lower face
+    bicubic = bicubic_up(test.small, test.scale)
+    refined_faces = _refine_lower(refiner, test)
+    as_bicubic = _refine_lower(untrained, test)
+    plain = edge_strength_ratio(bicubic, test.targets, alpha)
+    sharp = edge_strength_ratio(refined_faces, test.targets, alpha)
+    # An untrained refiner is the bicubic upscale exactly, and fails the bar that the trained
+    # one passes: the edges of the procedural drawing come back, not only smoothed.
+    assert np.array_equal(as_bicubic, bicubic)
+    print(f"held-out edge strength: bicubic {plain:.3f}, refined {sharp:.3f}")
+    assert plain < 0.75 and sharp > plain + 0.1, (plain, sharp)
+    inside = np.broadcast_to(alpha > 0.5, test.targets.shape[:3])
+    error = np.abs(refined_faces.astype(np.float32) - test.targets)[inside].mean()
+    assert error < np.abs(bicubic.astype(np.float32) - test.targets)[inside].mean()
+
+
+def _procedural_footage(path, n: int = 150) -> None:
+    """6 s of the default procedural presenter speaking a random track, with a voice whose
+    loudness follows the jaw."""
+    import soundfile
+
+    from avatar.procedural import ProceduralPresenter
+    from avatar.video import write_video
+
+    track = _mouth_track(n, seed=7)
+    frames = (f.image for f in ProceduralPresenter(size=(160, 120), seed=0).frames(track))
+    t = np.arange(round(n / 25 * SAMPLE_RATE)) / SAMPLE_RATE
+    envelope = np.interp(t, (np.arange(n) + 0.5) / 25, track.values[:, 0])
+    voice = 0.1 * envelope * np.sin(2 * np.pi * 150 * t)
+    soundfile.write(path.with_suffix(".wav"), voice.astype(np.float32), SAMPLE_RATE)
+    write_video(frames, path, (160, 120), audio_path=path.with_suffix(".wav"))
+
+
+REFINED = dict(
+    size=64, steps=10, batch=4, sync_batch=8, widths=(8, 16, 32, 64), sync_widths=(8, 16),
+    sync_dim=16, sync_steps=20, refine_steps=12, refine_frames=6,
+)  # fmt: skip
+"""A twin with a refinement stage in seconds, not a good one."""
+
+
+def test_train_with_a_refinement_stage_ships_it_in_the_twin_and_gates_the_display(tmp_path):
+    from avatar.metrics import GATES, format_gate, gate_report
+    from avatar.refine import load_twin
+    from avatar.render import render_presenter
+    from avatar.train import TrainSettings, train_twin
+
+    torch.set_num_threads(1)
+    footage = tmp_path / "footage.mp4"
+    _procedural_footage(footage)
+    settings = TrainSettings(**REFINED)
+    result = train_twin(
+        footage, tmp_path / "twin.pt", settings=settings, template="procedural",
+        min_seconds=5, progress=False,
+    )  # fmt: skip
+    metrics = result.metrics
+    assert {"edge_strength_ratio", "seam_ratio", "band_colour_diff"} <= set(metrics["display"])
+    assert metrics["display_without_refiner"]["frames"] == metrics["display"]["frames"]
+    assert [row["name"] for row in gate_report(metrics)] == [g[0] for g in GATES]
+    assert all(format_gate(row).endswith((" pass", " FAIL")) for row in gate_report(metrics))
+    assert set(metrics["losses"]["refine"]) == {"l1", "gradient", "total"}
+    twin = load_twin(result.checkpoint)
+    assert twin.refiner is not None and twin.manifest["paste"] == "jaw"
+    record = twin.manifest["refine"]
+    assert record["input_size"] == 64 and record["output_size"] == 128 and record["pairs"] == 6
+    assert twin.manifest["settings"]["refine_steps"] == 12
+    frames = list(render_presenter(footage.with_suffix(".wav"), avatar=result.checkpoint,
+                                   size=(256, 252)))  # fmt: skip
+    assert len(frames) == 150 and frames[0].shape == (252, 256, 3)
+    # Over a trained twin: its generator is kept, only the evaluator and the refiner train.
+    again = train_twin(
+        footage, tmp_path / "again" / "twin.pt", settings=TrainSettings(refine_steps=10,
+        refine_frames=4), min_seconds=5, progress=False, base=result.checkpoint,
+    )  # fmt: skip
+    kept = load_twin(again.checkpoint)
+    for name, value in twin.generator.state_dict().items():
+        assert torch.equal(value, kept.generator.state_dict()[name]), name
+    assert kept.manifest["base_twin"]["path"] == str(result.checkpoint)
+    assert kept.manifest["settings"]["refine_steps"] == 10 and kept.manifest["refine"]["pairs"] == 4
+    assert not [p for p in again.checkpoint.parent.iterdir() if p.suffix == ".resume"]
+
+
+def test_refinement_over_a_footage_template_is_a_one_line_error(tmp_path):
+    from tests.clirun import run_cli
+
+    footage = tmp_path / "clip.mp4"
+    footage.write_bytes(b"not read: the settings are checked first")
+    done = run_cli("avatar", "train", "--footage", str(footage), "--refine-steps", "20",
+                   "-o", str(tmp_path / "twin.pt"))  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "--refine-steps needs a procedural template" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
