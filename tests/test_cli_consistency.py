@@ -167,7 +167,7 @@ def _avatar_help(*command: str) -> str:
     result = run_cli(*command, "--help")
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    start = text.index("--avatar")
+    start = text.index("--avatar", text.index("Options:"))  # the option, not the description
     return text[start : text.index("--", start + 2)]
 
 
