@@ -133,7 +133,27 @@ def render_presenter(
         track = mouth_track_from_audio(speech, fps)
     if neural.mouth_source == "face":  # trained on the jaw the face showed: the rest at rest
         track = track.jaw_only()
-    return neural.frames(speech, track, cues)
+    return one_torch_thread(neural.frames(speech, track, cues))
+
+
+def one_torch_thread(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """``frames`` made with one torch intra-op thread, the caller's setting put back after
+    each frame. The generator's convolutions are small: on 2 shared cores 2 threads took 3-5x
+    the CPU seconds of 1 for the same frames, and more wall time (the waiting thread spins),
+    and a bulletin's video encoder wants the other core."""
+    import torch
+
+    source = iter(frames)
+    while True:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            frame = next(source)
+        except StopIteration:
+            return
+        finally:
+            torch.set_num_threads(before)
+        yield frame
 
 
 def write_presenter_video(
