@@ -455,7 +455,7 @@ def _log_spoken(spoken: SpokenBulletin, kind: str) -> None:
 @_bulletin_options
 @tts_option(
     "engine",
-    help="Speech engine: pyttsx3 on espeak-ng (zh, en), piper (en) or fastspeech2 (zh, make voices-zh).",
+    help="Speech engine.",
 )
 @voice_option
 @click.option("--rate", type=int, default=None, metavar="WPM", help="Words per minute.")

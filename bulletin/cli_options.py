@@ -30,7 +30,17 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable)
 
 VENUES_FILE_HELP = "CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replacing the catalogue."
-SPEECH_ENGINES = ("pyttsx3", "piper", "fastspeech2")
+#: The speech engines (:data:`bulletin.speech.synthesis.ENGINES`, spelled here so that the
+#: command line does not import the speech stage to show its help) and the default one
+#: (:data:`bulletin.speech.synthesis.DEFAULT_ENGINE`).
+SPEECH_ENGINES = ("auto", "pyttsx3", "espeak", "piper", "fastspeech2")
+DEFAULT_SPEECH_ENGINE = "pyttsx3"
+#: What ``--tts`` says of the engines, after the command's own words.
+TTS_HELP = (
+    " auto: per language the natural voice that is installed (en: piper, zh: fastspeech2 of "
+    "make voices-zh), else espeak-ng; pyttsx3 or espeak: espeak-ng (zh, en); piper: English "
+    "only; fastspeech2: Chinese only."
+)
 #: The languages of the bulletins (:data:`bulletin.wording.LANGUAGES`, spelled here so that
 #: the command line does not import the script stage to show its help), and ``all`` of them.
 LANGUAGES = ("zh", "en")
@@ -151,14 +161,16 @@ def lang_option(choices: Sequence[str] = LANG_CHOICES, *, help: str) -> Callable
 
 
 def tts_option(dest: str, *, help: str) -> Callable[[F], F]:
-    """``--tts pyttsx3|piper`` (default pyttsx3), into the parameter ``dest``."""
+    """``--tts auto|pyttsx3|espeak|piper|fastspeech2`` (default
+    :data:`DEFAULT_SPEECH_ENGINE`), into the parameter ``dest``; ``help`` is followed by
+    :data:`TTS_HELP`."""
     return click.option(
         "--tts",
         dest,
         type=click.Choice(list(SPEECH_ENGINES)),
-        default="pyttsx3",
+        default=DEFAULT_SPEECH_ENGINE,
         show_default=True,
-        help=help,
+        help=help + TTS_HELP,
     )
 
 
@@ -174,10 +186,12 @@ def load_venues(venues_file: Path | None, ids: Sequence[str]) -> list[Venue]:
 __all__ = [
     "ALL",
     "DEFAULT_LOUDNESS_LUFS",
+    "DEFAULT_SPEECH_ENGINE",
     "LANGUAGES",
     "LANG_CHOICES",
     "SPEECH_ENGINES",
     "STDOUT",
+    "TTS_HELP",
     "VENUES_FILE_HELP",
     "CommandLineError",
     "avatar_option",

@@ -40,9 +40,7 @@ log = logging.getLogger("bulletin.run")
 @venue_option(required=True, help="Venue id; repeat it for several venues; all: every venue.")
 @lang_option(help="Language of the bulletins: zh, en or all (both).")
 @avatar_option
-@tts_option(
-    "tts", help="Speech engine: pyttsx3 on espeak-ng (zh, en), piper (en) or fastspeech2 (zh)."
-)
+@tts_option("tts", help="Speech engine.")
 @voice_option
 @loudness_option
 @date_option

@@ -206,9 +206,11 @@ def speak_script(
     ``speech.loudness`` records what was measured. Raises :class:`SpeechError` for a request the
     engine cannot serve, :class:`ScriptError` if speech and script disagree and
     :class:`bulletin.output.OutputError` when the disk has less than
-    :data:`bulletin.output.FREE_SPACE_MARGIN` bytes free."""
+    :data:`bulletin.output.FREE_SPACE_MARGIN` bytes free. ``engine`` is any name of
+    :data:`bulletin.speech.synthesis.ENGINES` (``auto``: per language, the best installed voice);
+    ``script.json``'s ``speech`` records the engine that spoke, its voice and their licence."""
     from .script import write_script
-    from .speech import normalize, synthesize, write_subtitles
+    from .speech import engine_licence, normalize, synthesize, write_subtitles
 
     folder = prepare_folder(folder)
     check_free_space(folder, what="the speech")  # a full disk is named before synthesis
@@ -254,6 +256,7 @@ def speak_script(
         "speech": {
             "engine": speech.engine,
             "voice": speech.voice,
+            "licence": engine_licence(speech.engine),
             "duration_s": speech.duration_s,
             "wav": speech.wav_path.name,
             "timings": speech.timings_path.name,

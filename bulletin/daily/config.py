@@ -9,7 +9,7 @@
     venues_file = "venues.csv"                        # optional: replaces the catalogue
     languages = ["zh", "en"]                          # default: both
     avatar = "procedural"                             # default | procedural | a twin checkpoint
-    tts = "pyttsx3"                                   # pyttsx3 | piper (English only)
+    tts = "pyttsx3"                                   # auto | pyttsx3 | espeak | piper | fastspeech2
     voice = "cmn"                                     # optional voice name
     loudness_lufs = -23                               # speech loudness (default: EBU R128's)
     date = 2022-02-05                                 # optional local day of the bulletins
@@ -17,6 +17,15 @@
     agency = "Beijing Meteorological Service"         # optional: the issuing agency, on the page
     logo = "logo.png"                                 # optional: its logo (PNG, JPEG or WebP)
     site_url = "https://example.org/bulletins/"       # optional: where the output root is served
+
+``tts`` names the speech engine of every language (default ``pyttsx3``, espeak-ng; ``auto``:
+per language the natural voice that is installed, else espeak-ng; ``piper`` speaks English
+only, ``fastspeech2`` Chinese only), or is a table of engines by language, ``auto`` for a
+language it leaves out::
+
+    [tts]
+    zh = "fastspeech2"
+    en = "piper"
 
 ``forecast = "ecmwf-opendata:ifs"`` (or ``ecmwf-opendata:aifs``, ``ecmwf-opendata:ens``)
 fetches the latest complete run of ECMWF open data instead (:mod:`bulletin.readers.opendata`),
@@ -66,7 +75,13 @@ from ..readers.opendata import (
 
 #: Languages a bulletin can be written in (bulletin.wording.LANGUAGES).
 LANGUAGES = ("zh", "en")
-ENGINES = ("pyttsx3", "piper", "fastspeech2")
+#: Speech engines (bulletin.speech.synthesis.ENGINES) and the default one
+#: (bulletin.speech.synthesis.DEFAULT_ENGINE), spelled here so that reading a configuration
+#: does not import the speech stage.
+ENGINES = ("auto", "pyttsx3", "espeak", "piper", "fastspeech2")
+DEFAULT_ENGINE = "pyttsx3"
+#: The engine of a language a ``[tts]`` table leaves out.
+TABLE_DEFAULT_ENGINE = "auto"
 #: The placeholders a forecast pattern may hold: the bulletin day and the day before it.
 PLACEHOLDERS = ("date", "yesterday")
 
@@ -88,7 +103,7 @@ class DailyConfig:
     venues_file: Path | None = None
     languages: tuple[str, ...] = LANGUAGES
     avatar: str = DEFAULT_AVATAR
-    tts: str = "pyttsx3"
+    tts: str | dict[str, str] = DEFAULT_ENGINE  # one engine, or engines by language
     voice: str | None = None
     loudness_lufs: float = -23.0
     date: dt.date | None = None
@@ -104,6 +119,13 @@ class DailyConfig:
         the bulletin ``day``."""
         values = {"date": day, "yesterday": day - dt.timedelta(days=1)}
         return [pattern.format_map(values) for pattern in self.forecast]
+
+    def engine_for(self, lang: str) -> str:
+        """The speech engine of ``lang``: ``tts``, or its entry in the ``[tts]`` table
+        (:data:`TABLE_DEFAULT_ENGINE` when the table leaves it out)."""
+        if isinstance(self.tts, str):
+            return self.tts
+        return self.tts.get(lang, TABLE_DEFAULT_ENGINE)
 
     def to_manifest(self) -> dict[str, Any]:
         """The configuration as given (JSON-ready), with the file it came from."""
@@ -221,9 +243,7 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
     avatar = _string("avatar", data.get("avatar", DEFAULT_AVATAR))
     if avatar not in ("default", "procedural"):
         avatar = str(_resolve(folder, avatar))
-    tts = _string("tts", data.get("tts", "pyttsx3"))
-    if tts not in ENGINES:
-        raise ConfigError("config key 'tts': " + unknown_name("unknown engine", tts, ENGINES))
+    tts = _tts(data.get("tts", DEFAULT_ENGINE))
     voice = data.get("voice")
     if voice is not None:
         voice = _string("voice", voice)
@@ -276,6 +296,32 @@ def parse_config(data: dict[str, Any], source: Path) -> DailyConfig:
         site_url=site_url,
         raw=dict(data),
     )
+
+
+def _tts(value: Any) -> str | dict[str, str]:
+    """``tts``: an engine name, or a table of engine names by language."""
+    if not isinstance(value, dict):
+        return _engine("tts", value)
+    if not value:
+        raise ConfigError("config table [tts] is empty: name an engine per language, or drop it")
+    engines = {}
+    for lang, name in value.items():
+        if lang not in LANGUAGES:
+            known = [f"tts.{code}" for code in LANGUAGES]
+            raise ConfigError(unknown_name("unknown config key", f"tts.{lang}", known, "languages"))
+        engines[lang] = _engine(f"tts.{lang}", name)
+    return engines
+
+
+def _engine(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"config key {key!r} must be an engine name ({', '.join(ENGINES)}) or, for 'tts', a "
+            f"table of them by language, not {value!r}"
+        )
+    if value not in ENGINES:
+        raise ConfigError(f"config key {key!r}: " + unknown_name("unknown engine", value, ENGINES))
+    return value
 
 
 #: The keys of the ``[opendata]`` table and their TOML types.

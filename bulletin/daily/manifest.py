@@ -11,9 +11,10 @@ Schema (``bulletin.daily.page`` reads it; keys are stable)::
                 "status": "ok" | "failed" | "skipped", "error": str | null,
                 "folder": "<venue>/<lang>", "outputs": {"<file>": {"sha256", "bytes"}},
                 "speech_seconds": float | null, "stage_seconds": {...},
-                "loudness": {"integrated_lufs", "true_peak_dbtp", "target_lufs", ...} | null}],
+                "loudness": {"integrated_lufs", "true_peak_dbtp", "target_lufs", ...} | null,
+                "speech": {"engine", "voice", "licence"} | null}],
      "overview": [{"lang", "status", "error", "folder": "_overview/<lang>", "outputs": {...},
-                   "loudness": {...} | null}],
+                   "loudness": {...} | null, "speech": {...} | null}],
      "page": {"agency": str | null, "logo": "logo.png" | null, "timezone": IANA zone | null,
               "site_url": str | null},
      "opendata": {"source": "ecmwf-opendata:<model>", "server": str, "init_utc": iso,
@@ -94,13 +95,26 @@ def folder_outputs(folder: Path) -> dict[str, dict[str, Any]]:
 def speech_loudness(folder: Path) -> dict[str, Any] | None:
     """The loudness measured on the unit's ``speech.wav`` as its ``script.json`` records it
     (``speech.loudness``, :meth:`bulletin.speech.Loudness.to_json`), or None."""
+    speech = _script_speech(folder)
+    loudness = speech.get("loudness") if isinstance(speech, dict) else None
+    return loudness if isinstance(loudness, dict) else None
+
+
+def speech_voice(folder: Path) -> dict[str, Any] | None:
+    """The engine that spoke the unit, its voice and their licence as its ``script.json``
+    records them (:func:`bulletin.pipeline.speak_script`), or None."""
+    speech = _script_speech(folder)
+    if not isinstance(speech, dict) or "engine" not in speech:
+        return None
+    return {key: speech.get(key) for key in ("engine", "voice", "licence")}
+
+
+def _script_speech(folder: Path) -> Any:
     try:
         script = json.loads((Path(folder) / "script.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    speech = script.get("speech") if isinstance(script, dict) else None
-    loudness = speech.get("loudness") if isinstance(speech, dict) else None
-    return loudness if isinstance(loudness, dict) else None
+    return script.get("speech") if isinstance(script, dict) else None
 
 
 def write_manifest(run_folder: Path, manifest: dict[str, Any]) -> Path:
@@ -128,5 +142,6 @@ __all__ = [
     "opendata_record",
     "read_manifest",
     "speech_loudness",
+    "speech_voice",
     "write_manifest",
 ]

@@ -56,6 +56,7 @@ from .manifest import (
     opendata_record,
     read_manifest,
     speech_loudness,
+    speech_voice,
     write_manifest,
 )
 
@@ -183,15 +184,28 @@ def check_requests(config: DailyConfig) -> None:
     language and kind, the speech engine for every language, the presenter."""
     from avatar.render import resolve_avatar
 
+    from ..errors import SpeechUsageError
     from ..script import check_templates
     from ..speech import check_request
 
     for lang in config.languages:
         for kind in ("venue", "overview"):
             check_templates(config.templates, lang=lang, kind=kind)
-        check_request(
-            lang, engine=config.tts, voice=config.voice, loudness_lufs=config.loudness_lufs
-        )
+        try:
+            check_request(
+                lang,
+                engine=config.engine_for(lang),
+                voice=config.voice,
+                loudness_lufs=config.loudness_lufs,
+            )
+        except SpeechUsageError as error:
+            if not isinstance(config.tts, str) or len(config.languages) < 2:
+                raise
+            # One engine for both languages: say how to give each language its own.
+            raise SpeechUsageError(
+                f"config key 'tts' = {config.tts!r}: {error}; or name an engine per language "
+                'in a [tts] table (zh = "fastspeech2", en = "piper")'
+            ) from None
     resolve_avatar(config.avatar)
 
 
@@ -346,6 +360,7 @@ def run_unit(
             "speech_seconds": None,
             "stage_seconds": {},
             "loudness": None,
+            "speech": None,
         }
     return {
         "status": "ok",
@@ -354,6 +369,7 @@ def run_unit(
         "speech_seconds": round(float(built["speech_seconds"]), 3),
         "stage_seconds": {k: round(float(v), 3) for k, v in built["stage_seconds"].items()},
         "loudness": speech_loudness(task.folder),
+        "speech": speech_voice(task.folder),
     }
 
 
@@ -392,6 +408,7 @@ def _skipped(folder: Path) -> dict[str, Any]:
         "speech_seconds": speech_s,
         "stage_seconds": {},
         "loudness": speech_loudness(folder),
+        "speech": speech_voice(folder),
     }
 
 
@@ -733,7 +750,7 @@ def _run_units(
             date=day,
             init=init,
             avatar=config.avatar,
-            tts=config.tts,
+            tts=config.engine_for(lang),
             voice=config.voice,
             templates=config.templates,
             loudness_lufs=config.loudness_lufs,

