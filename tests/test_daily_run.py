@@ -157,6 +157,11 @@ def test_first_run_publishes_units_overviews_manifest_and_page(first_run):
         assert unit["error"] is None
         assert unit["speech_seconds"] > 1.0
         assert set(unit["stage_seconds"]) >= {"script", "speech", "avatar", "compose"}
+    # The engine that spoke each unit (the config names tts = "pyttsx3"), its voice and licence.
+    assert [u["speech"]["voice"] for u in manifest["units"]] == ["cmn-latn-pinyin", "en-us"]
+    for record in manifest["units"] + manifest["overview"]:
+        assert record["speech"]["engine"] == "pyttsx3-espeak-ng"
+        assert record["speech"]["licence"].startswith("GPL-3.0")
     assert manifest["stage_seconds"]["indices"] > 0
     check_outputs_listed(run_folder, manifest)
     assert hidden_entries(run_folder.parents[1]) == []

@@ -795,7 +795,10 @@ def _run_units(
         if kind == "unit":
             units.append({**base, **record})
         else:
-            keys = ("status", "error", "outputs", "speech_seconds", "stage_seconds", "loudness")
+            keys = (
+                "status", "error", "outputs", "speech_seconds", "stage_seconds", "loudness",
+                "speech",
+            )  # fmt: skip
             overview.append({**base, **{key: record[key] for key in keys}})
     return {"units": units, "overview": overview}
 
