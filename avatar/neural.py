@@ -8,7 +8,10 @@ For each output frame (Wav2Lip's inference recipe, Prajwal et al. 2020, ACM MM):
    and, with the lower half blanked, the masked target;
 3. the generator, conditioned by FiLM on the 0.2 s mel window and the 5-frame mouth window,
    draws the face; its lower half (in training and metrics) or the feathered ellipse around
-   the mouth and jaw inside it (when rendering, :func:`mouth_mask`) is pasted back.
+   the mouth and jaw inside it (when rendering, :func:`mouth_mask`) is pasted back;
+4. a twin with a refinement stage (:mod:`avatar.refine`) first takes the generated face to
+   twice its side, guided by the template's crop at that size; ``avatar train`` records the
+   jaw paste for it (:func:`jaw_mask`, the detail-preserving paste of :func:`paste_back`).
 
 Pixels where the mask is 0 are copied from the template unchanged (the composite is integer
 exact there). Inference runs under bf16 autocast when the CPU has native bf16 (``benchmarks/avatar.py``

@@ -297,7 +297,7 @@ class RefineSettings:
     lr: float = 1e-3
     gradient_weight: float = 1.0
     degrade_fraction: float = 0.25
-    frames: int = 600
+    frames: int = 800
     seed: int = 0
 
     def lr_at(self, step: int) -> float:

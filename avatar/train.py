@@ -113,7 +113,7 @@ class TrainSettings:
     # Steps of the refinement stage (avatar.refine): the generator's face at twice its side,
     # learnt from the procedural presenter drawn at the size shown; 0: none.
     refine_steps: int = 0
-    refine_frames: int = 600  # training frames drawn at the size shown for its pairs
+    refine_frames: int = 800  # training frames drawn at the size shown for its pairs
 
     def __post_init__(self) -> None:
         if self.size not in (64, 96, 128):
@@ -809,7 +809,7 @@ def train_twin(
 
 
 def settings_of_twin(
-    manifest: dict, source: str | Path, refine_steps: int, refine_frames: int = 600
+    manifest: dict, source: str | Path, refine_steps: int, refine_frames: int = 800
 ) -> TrainSettings:
     """The :class:`TrainSettings` a twin was trained with (its manifest's ``settings``), with
     ``refine_steps`` and ``refine_frames`` for the refinement stage; entries that this version

@@ -7,8 +7,8 @@
   autocast when the CPU has native bf16. Target (our choice): >= 40 fps on 2 cores.
 * **generator + refiner**: frames per second of the shipped twin's path at the size shown:
   the 96^2 generator, then the refinement stage to 192^2 (:mod:`avatar.refine`), batch 8,
-  uint8 in and out, fp32 and bf16; also the refiner alone. Target (our choice): >= 25 fps on
-  2 cores.
+  uint8 in and out, fp32 and bf16; also each alone. Target (our choice): >= 25 fps on 2
+  cores.
 * **procedural**: frames per second of the procedural presenter at ``--size``.
 * **render RTF**: wall seconds of :func:`avatar.render.render_presenter` over audio seconds,
   frames consumed but not encoded, for the procedural presenter and for a twin (``--twin``, or
@@ -131,6 +131,7 @@ def refined_generator_fps(repeat: int, batch: int = 8, size: int = 96) -> dict:
             refine_faces(refiner, generated, guides, enabled)
 
         result[name] = batch / timed(both, repeat)
+        result[f"{name}_generator_alone"] = batch / timed(lambda e=enabled: generate(e), repeat)
         result[f"{name}_refiner_alone"] = batch / timed(alone, repeat)
     return result
 
