@@ -168,3 +168,24 @@ def test_speak_auto_records_the_engine_voice_and_licence_of_each_language(tmp_pa
         }
         assert timings["engine"] == label
         assert f"{lang} speech: engine {engine} (auto), voice " in result.stderr
+
+
+def test_every_entry_point_spells_the_same_engines_and_default():
+    import inspect
+
+    from bulletin import cli_options
+    from bulletin.daily import config
+    from bulletin.pipeline import speak_script
+    from bulletin.speech import synthesis
+    from bulletin.unit import build_venue_bulletin
+
+    assert cli_options.SPEECH_ENGINES == config.ENGINES == synthesis.ENGINES
+    defaults = {
+        cli_options.DEFAULT_SPEECH_ENGINE,
+        config.DEFAULT_ENGINE,
+        config.DailyConfig.tts,
+        inspect.signature(speak_script).parameters["engine"].default,
+        inspect.signature(build_venue_bulletin).parameters["tts"].default,
+        inspect.signature(synthesis.synthesize).parameters["engine"].default,
+    }
+    assert defaults == {synthesis.DEFAULT_ENGINE}

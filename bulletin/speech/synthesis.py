@@ -74,7 +74,7 @@ class SpeechRequest:
     text: str
     lang: str
     out_dir: Path
-    engine: str = "pyttsx3"  # any name of ENGINES
+    engine: str = DEFAULT_ENGINE  # any name of ENGINES
     voice: str | None = None
     rate: int | None = None
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS
@@ -85,7 +85,7 @@ def synthesize(
     lang: str,
     out_dir: Path,
     *,
-    engine: str = "pyttsx3",
+    engine: str = DEFAULT_ENGINE,
     voice: str | None = None,
     rate: int | None = None,
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS,
@@ -160,7 +160,7 @@ def synthesize(
 def check_request(
     lang: str,
     *,
-    engine: str = "pyttsx3",
+    engine: str = DEFAULT_ENGINE,
     voice: str | None = None,
     rate: int | None = None,
     loudness_lufs: float | None = None,
