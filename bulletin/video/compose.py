@@ -1,4 +1,4 @@
-"""The 1280x720 bulletin video: frame compositor and streaming encoder (moviepy 2.x).
+"""The 1280x720 bulletin video: frame compositor and streaming encoder (ffmpeg, x264).
 
 Layout (pixels; our choice)::
 
@@ -13,12 +13,13 @@ Layout (pixels; our choice)::
     |                     burned-in subtitles (CJK-capable font)                   |
     +------------------------------------------------------------------------------+
 
-Frames stream: moviepy pulls one frame at a time and pipes it to the bundled ffmpeg, and the
-presenter iterator is advanced one frame per video frame. Nothing grows with the bulletin's
-length: the static picture of each *state* (which card is highlighted or the chart, which
-subtitle cue) is composed once and cached (a handful of 1280x720 pictures, bounded by the
-number of states, plus the one in use), and each frame is a copy of it with the presenter and
-the label pasted in.
+Frames stream: each is piped to the bundled ffmpeg as it is made (:mod:`.encode`), and the
+presenter iterator, made ahead in a thread, is advanced one frame per video frame. Nothing
+grows with the bulletin's length: the static picture of each *state* (which card is
+highlighted or the chart, which subtitle cue) is composed once and cached (a handful of
+1280x720 pictures, bounded by the number of states, plus the one in use); it is copied into
+one reused frame buffer when the state changes, and each frame only writes the presenter and
+the label into that buffer.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import datetime as dt
 import math
 import os
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,7 +324,80 @@ def subtitle_layer(text: str) -> Image.Image:
     return band
 
 
-class Compositor:
+class PresenterCompositor:
+    """What the bulletin's and the overview's compositors share: the presenter's frames, made
+    ahead in a thread (:class:`_Prefetch`), pasted with the AI label into the state picture of
+    each moment (``_state_at(t)``, a 1280x720 RGB array that subclasses compose and cache).
+
+    ``frame(i)`` must be asked in order (0, 1, 2, ...; the same one again is allowed); it pulls
+    one presenter frame per new ``i``. :meth:`frame_view` is the encoder's form of it: one frame
+    buffer is reused, the state picture copied into it only when the state changes, and only
+    the presenter box (with the label) is written each frame."""
+
+    def __init__(self, presenter: Iterable[np.ndarray], lang: str) -> None:
+        prefetch = _Prefetch(presenter)
+        # A compositor dropped before its last frame stops its thread (which holds the
+        # prefetcher, not the compositor).
+        weakref.finalize(self, prefetch.close)
+        self._presenter: Iterator[np.ndarray] = prefetch
+        self._presenter_frame: np.ndarray | None = None
+        self.presenter_seconds = 0.0  # time spent waiting for presenter frames
+        self.composite_seconds = 0.0  # time spent compositing frames (presenter excluded)
+        self._label = label_image(lang)
+        self._index = -1
+        self._buffer = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        self._buffer_state: np.ndarray | None = None  # the state picture the buffer holds
+        self._view = self._buffer.view()
+        self._view.flags.writeable = False
+
+    def _state_at(self, t: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def _advance(self, index: int) -> np.ndarray:
+        if index not in (self._index, self._index + 1):
+            raise VideoError(f"frames must be made in order: asked {index} after {self._index}")
+        if index == self._index + 1:
+            started = time.perf_counter()
+            try:
+                self._presenter_frame = next(self._presenter)
+            except StopIteration:
+                pass  # the picture may be one frame longer than the voice: hold the last one
+            self.presenter_seconds += time.perf_counter() - started
+            self._index = index
+        if self._presenter_frame is None:
+            raise VideoError("the presenter gave no frames")
+        return self._presenter_frame
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0, 1, 2, ... in order; asking the same one again is allowed), a
+        new array."""
+        presenter = self._advance(index)
+        started = time.perf_counter()
+        frame = overlay_presenter(self._state_at(index / FPS), presenter, self._label)
+        self.composite_seconds += time.perf_counter() - started
+        return frame
+
+    def frame_view(self, index: int) -> np.ndarray:
+        """Frame ``index`` as :meth:`frame` makes it, in a read-only buffer that the next call
+        overwrites (the encoder sends it before asking for the next)."""
+        presenter = self._advance(index)
+        started = time.perf_counter()
+        state = self._state_at(index / FPS)
+        if state is not self._buffer_state:
+            np.copyto(self._buffer, state)
+            self._buffer_state = state
+        paste_presenter(self._buffer, presenter, self._label)
+        self.composite_seconds += time.perf_counter() - started
+        return self._view
+
+    def close(self) -> None:
+        """Stop making presenter frames (the thread ends at its next frame)."""
+        presenter = self._presenter
+        if isinstance(presenter, _Prefetch):
+            presenter.close()
+
+
+class Compositor(PresenterCompositor):
     """Frames of the bulletin, one state picture per (panel segment, cue), pasted with the
     presenter. ``frame(i)`` must be asked in order; it pulls one presenter frame per call."""
 
@@ -350,19 +425,15 @@ class Compositor:
         self.segment_starts = [s.start for s in self.segments]
         self.cues = list(cues)
         self.cue_starts = [c.start for c in self.cues]
-        self._presenter: Iterator[np.ndarray] = _Prefetch(presenter)
-        self._presenter_frame: np.ndarray | None = None
-        self.presenter_seconds = 0.0  # time spent waiting for presenter frames
-        self.composite_seconds = 0.0  # time spent compositing frames (presenter excluded)
         base = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
         draw_title_bar(base, facts, lang, forecast_init)
         ImageDraw.Draw(base).rectangle(PRESENTER_BOX, fill=(28, 36, 46))
         self._base = base
-        self._label = label_image(lang)
         try:
             chart = Image.open(chart_png).convert("RGB")
         except OSError as exc:
             raise VideoError(f"cannot read chart {chart_png}: {exc}") from None
+        super().__init__(presenter, lang)  # the presenter's thread starts once the inputs are read
         x0, y0, x1, y1 = PANEL_BOX
         scale = min((x1 - x0) / chart.width, (y1 - y0) / chart.height)
         self._chart = chart.resize(
@@ -371,7 +442,6 @@ class Compositor:
         self._panels: dict[tuple[bool, str | None], Image.Image] = {}
         self._state: tuple | None = None
         self._state_image: np.ndarray | None = None
-        self._index = -1
 
     def _panel(self, chart: bool, highlight: str | None) -> Image.Image:
         key = (chart, highlight)
@@ -405,25 +475,6 @@ class Compositor:
             self._state, self._state_image = state, np.asarray(image)
         return self._state_image
 
-    def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` (0, 1, 2, ... in order; asking the same one again is allowed)."""
-        if index not in (self._index, self._index + 1):
-            raise VideoError(f"frames must be made in order: asked {index} after {self._index}")
-        if index == self._index + 1:
-            started = time.perf_counter()
-            try:
-                self._presenter_frame = next(self._presenter)
-            except StopIteration:
-                pass  # the picture may be one frame longer than the voice: hold the last one
-            self.presenter_seconds += time.perf_counter() - started
-            self._index = index
-        if self._presenter_frame is None:
-            raise VideoError("the presenter gave no frames")
-        started = time.perf_counter()
-        frame = overlay_presenter(self._state_at(index / FPS), self._presenter_frame, self._label)
-        self.composite_seconds += time.perf_counter() - started
-        return frame
-
 
 class _Prefetch:
     """The frames of ``frames`` made ahead in a thread, at most :attr:`AHEAD` of them
@@ -451,7 +502,8 @@ class _Prefetch:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.2)
-                return True
+                # Closed while waiting: make no more frames (a twin's batch costs ~0.1 s).
+                return not self._stop.is_set()
             except queue.Full:
                 continue
         return False
@@ -490,14 +542,20 @@ class _Prefetch:
 def overlay_presenter(background: np.ndarray, presenter: np.ndarray, label: np.ndarray):
     """A copy of the frame ``background`` with the ``presenter`` frame in
     :data:`PRESENTER_BOX` and the AI-presenter ``label`` at :data:`LABEL_ORIGIN`."""
+    frame = background.copy()
+    paste_presenter(frame, presenter, label)
+    return frame
+
+
+def paste_presenter(frame: np.ndarray, presenter: np.ndarray, label: np.ndarray) -> None:
+    """Write the ``presenter`` frame into :data:`PRESENTER_BOX` of ``frame`` and the label on
+    it at :data:`LABEL_ORIGIN`, in place."""
     x0, y0, x1, y1 = PRESENTER_BOX
     if presenter.shape != (y1 - y0, x1 - x0, 3):
         raise VideoError(f"presenter frame is {presenter.shape}, expected {(y1 - y0, x1 - x0, 3)}")
-    frame = background.copy()
     frame[y0:y1, x0:x1] = presenter
     lx, ly = LABEL_ORIGIN
     frame[ly : ly + label.shape[0], lx : lx + label.shape[1]] = label
-    return frame
 
 
 @dataclass(frozen=True)
@@ -520,61 +578,39 @@ def write_bulletin_video(
     on_frames: Callable[[int, int], None] | None = None,
 ) -> VideoStats:
     """Encode the compositor's frames with ``speech_wav`` as AAC into ``out_path`` (H.264,
-    1280x720, 25 fps), streaming: moviepy asks for one frame at a time. Written to a
+    1280x720, 25 fps), streaming: each frame is piped to ffmpeg as it is made
+    (:class:`bulletin.video.encode.H264Writer`). Written to a
     temporary file beside ``out_path`` and renamed into place; ``thumbnail.jpg`` is written
     beside it (:mod:`bulletin.video.thumbnail`). ``on_frames(done, total)`` is called with
     0 first, then after each new frame is made (done rising to total), in this thread."""
-    from moviepy import AudioFileClip, VideoClip
+    from .encode import H264Writer
 
     if not (duration_s > 0 and math.isfinite(duration_s)):
         raise VideoError(f"speech {speech_wav} has no duration ({duration_s!r} s)")
     frames = math.ceil(duration_s * FPS - 1e-6)
-    made = [0]  # frames made so far, for on_frames
-
-    def frame_at(t: float) -> np.ndarray:
-        index = min(frames - 1, round(t * FPS))
-        image = compositor.frame(index)
-        if on_frames is not None and index + 1 > made[0]:
-            made[0] = index + 1
-            on_frames(made[0], frames)
-        return image
-
+    # The encoder's form of a frame where the compositor has one (a reused buffer), else a
+    # new array per frame.
+    frame_at = getattr(compositor, "frame_view", compositor.frame)
     if on_frames is not None:
         on_frames(0, frames)
     started = time.perf_counter()
     out_path = Path(out_path)
-    audio = None
-    clip = None
     try:
-        with atomic_path(out_path, suffix=".tmp.mp4") as tmp:
-            audio = AudioFileClip(str(speech_wav))
-            clip = VideoClip(
-                frame_function=frame_at,
-                # Half a frame over: moviepy makes int(duration * fps) frames, and
-                # frames / FPS * FPS can fall just short of an integer in floating point.
-                duration=(frames + 0.5) / FPS,
-            ).with_audio(audio.with_duration(min(audio.duration, frames / FPS)))
-            clip.write_videofile(
-                str(tmp),
-                fps=FPS,
-                codec="libx264",
-                audio_codec="aac",
-                preset=PRESET,
-                threads=encoder_threads(),
-                ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
-                temp_audiofile_path=str(out_path.parent),
-                logger=None,
-            )
-    except (OSError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VideoError(f"cannot encode {out_path}: {first}") from None
+        with (
+            atomic_path(out_path, suffix=".tmp.mp4") as tmp,
+            H264Writer(
+                tmp, (WIDTH, HEIGHT), FPS, Path(speech_wav), frames / FPS,
+                preset=PRESET, crf=CRF, threads=encoder_threads(),
+            ) as writer,
+        ):  # fmt: skip
+            for index in range(frames):
+                writer.write(frame_at(index))
+                if on_frames is not None:
+                    on_frames(index + 1, frames)
     finally:
-        for item in (clip, audio):
-            if item is not None:
-                item.close()
-        presenter = getattr(compositor, "_presenter", None)
-        if isinstance(presenter, _Prefetch):
-            presenter.close()
+        close = getattr(compositor, "close", None)
+        if close is not None:
+            close()
     from .thumbnail import THUMBNAIL_NAME, write_thumbnail
 
     # The sharing picture beside the video: its last frame, named by the compositor's title

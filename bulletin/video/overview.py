@@ -9,8 +9,9 @@ by their zone: "延庆赛区" / "Yanqing zone"), those venues are ringed and lab
 sentence's start to the next one's (the speech result's sentence timings).
 
 The map is drawn once; each highlighted state (the venues one sentence names, and the
-subtitle cue) is composed once and cached while it lasts, and each frame is a copy with the
-presenter pasted in. The frames are encoded by :func:`bulletin.video.compose.write_bulletin_video`.
+subtitle cue) is composed once and cached while it lasts, and each frame has the presenter
+pasted in (:class:`bulletin.video.compose.PresenterCompositor`). The frames are encoded by
+:func:`bulletin.video.compose.write_bulletin_video`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,17 +29,15 @@ from PIL import Image, ImageDraw
 from .cards import CardFacts, DayFacts
 from .compose import (
     BACKGROUND,
-    FPS,
     HEIGHT,
     PANEL_BOX,
     PRESENTER_BOX,
     SUBTITLE_BOX,
     WIDTH,
+    PresenterCompositor,
     TimedCue,
     VideoStats,
     draw_title_bar,
-    label_image,
-    overlay_presenter,
     subtitle_layer,
 )
 from .fonts import VideoError
@@ -186,10 +184,11 @@ def _title_facts(
     return DayFacts(OVERVIEW_TITLE[lang], date, book.date(date), (), overall, "", zone)
 
 
-class OverviewCompositor:
+class OverviewCompositor(PresenterCompositor):
     """Frames of the overview, one state picture per (highlighted venues, cue), pasted with
-    the presenter. ``frame(i)`` must be asked in order; it pulls one presenter frame per call
-    (the interface :func:`bulletin.video.compose.write_bulletin_video` encodes)."""
+    the presenter (made ahead in a thread, as the venue bulletin's). ``frame(i)`` must be
+    asked in order; it pulls one presenter frame per call (the interface
+    :func:`bulletin.video.compose.write_bulletin_video` encodes)."""
 
     def __init__(
         self,
@@ -206,10 +205,6 @@ class OverviewCompositor:
         self._starts = [start for start, _ in self._timeline]
         self.cues = list(cues)
         self._cue_starts = [c.start for c in self.cues]
-        self._presenter: Iterator[np.ndarray] = iter(presenter)
-        self._presenter_frame: np.ndarray | None = None
-        self.presenter_seconds = 0.0
-        self.facts = title  # the title bar's facts: they name the thumbnail too
         base = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
         draw_title_bar(base, title, lang, forecast_init)
         ImageDraw.Draw(base).rectangle(PRESENTER_BOX, fill=(28, 36, 46))
@@ -218,11 +213,10 @@ class OverviewCompositor:
         x0, y0, x1, y1 = PANEL_BOX
         if venue_map.image.size != (x1 - x0, y1 - y0):
             raise VideoError(f"map is {venue_map.image.size}, the panel {(x1 - x0, y1 - y0)}")
-        self._label = label_image(lang)
         self._panels: dict[tuple[str, ...], Image.Image] = {}
         self._state: tuple | None = None
         self._state_image: np.ndarray | None = None
-        self._index = -1
+        super().__init__(presenter, lang)  # the presenter's thread starts once the map is checked
 
     def _panel(self, venue_ids: tuple[str, ...]) -> Image.Image:
         if venue_ids not in self._panels:
@@ -243,22 +237,6 @@ class OverviewCompositor:
             image.paste(subtitle_layer(self.cues[cue].text if cue >= 0 else ""), SUBTITLE_BOX[:2])
             self._state, self._state_image = state, np.asarray(image)
         return self._state_image
-
-    def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` (0, 1, 2, ... in order; asking the same one again is allowed)."""
-        if index not in (self._index, self._index + 1):
-            raise VideoError(f"frames must be made in order: asked {index} after {self._index}")
-        if index == self._index + 1:
-            started = time.perf_counter()
-            try:
-                self._presenter_frame = next(self._presenter)
-            except StopIteration:
-                pass  # the picture may be one frame longer than the voice: hold the last one
-            self.presenter_seconds += time.perf_counter() - started
-            self._index = index
-        if self._presenter_frame is None:
-            raise VideoError("the presenter gave no frames")
-        return overlay_presenter(self._state_at(index / FPS), self._presenter_frame, self._label)
 
 
 def overview_compositor(
