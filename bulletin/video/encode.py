@@ -14,6 +14,7 @@ re-encoded by two more ffmpeg processes and a Python copy of every frame.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -63,6 +64,8 @@ class H264Writer:
     ) -> None:
         self.path = Path(path)
         self.shape = (size[1], size[0], 3)
+        if not Path(audio).is_file():
+            raise VideoError(f"cannot encode {self.path}: speech {audio} not found")
         command = [
             ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", str(fps),
@@ -135,7 +138,8 @@ class H264Writer:
     def _failure(self, fallback: str) -> VideoError:
         self._log.seek(0)
         text = self._log.read().decode("utf-8", "replace").strip()
-        first = text.splitlines()[0] if text else fallback
+        # ffmpeg's first line, without the "[component @ 0x...]" it starts with.
+        first = re.sub(r"^\[[^\]]*\]\s*", "", text.splitlines()[0]) if text else fallback
         return VideoError(f"cannot encode {self.path}: {first}")
 
     def __enter__(self) -> H264Writer:
