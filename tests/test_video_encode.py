@@ -76,7 +76,9 @@ def test_missing_speech_is_a_one_line_error_naming_the_video(tmp_path):
 def test_unreadable_speech_is_ffmpegs_one_line_error(tmp_path):
     (tmp_path / "speech.wav").write_bytes(b"not a wav file")
     frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
-    with pytest.raises(VideoError, match=r"cannot encode .*out\.mp4: [^\[]") as caught:
+    with pytest.raises(
+        VideoError, match=r"cannot encode .*out\.mp4: speech .*speech\.wav: [^\[]"
+    ) as caught:
         with _writer(tmp_path / "out.mp4", tmp_path / "speech.wav", 1.0) as writer:
             for _ in range(FPS):
                 writer.write(frame)

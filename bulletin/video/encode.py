@@ -64,13 +64,14 @@ class H264Writer:
     ) -> None:
         self.path = Path(path)
         self.shape = (size[1], size[0], 3)
-        if not Path(audio).is_file():
+        self.audio = Path(audio)
+        if not self.audio.is_file():
             raise VideoError(f"cannot encode {self.path}: speech {audio} not found")
         command = [
             ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", str(fps),
             "-i", "pipe:0",
-            "-t", f"{audio_seconds:.6f}", "-i", _file(Path(audio)),
+            "-t", f"{audio_seconds:.6f}", "-i", _file(self.audio),
             "-map", "0:v:0", "-map", "1:a:0",
             "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
             "-threads", str(threads),
@@ -140,6 +141,8 @@ class H264Writer:
         text = self._log.read().decode("utf-8", "replace").strip()
         # ffmpeg's first line, without the "[component @ 0x...]" it starts with.
         first = re.sub(r"^\[[^\]]*\]\s*", "", text.splitlines()[0]) if text else fallback
+        if str(self.audio) in text:  # ffmpeg names the input it could not read further on
+            first = f"speech {self.audio}: {first}"
         return VideoError(f"cannot encode {self.path}: {first}")
 
     def __enter__(self) -> H264Writer:
