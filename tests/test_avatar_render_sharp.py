@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import soundfile
 from PIL import Image, ImageFilter
 
 torch = pytest.importorskip("torch")
@@ -122,6 +123,7 @@ def test_display_measures_compare_a_twin_with_the_procedural_presenter(tmp_path)
 def test_a_residual_generator_starts_as_the_reference_and_learns_a_change():
     from avatar.models import mask_lower_half, reconstruction_loss
 
+    torch.set_num_threads(1)  # two threads on a busy 2-core machine ran up to 5x slower
     torch.manual_seed(0)
     config = models.ModelConfig(
         size=32, widths=(8, 16), sync_widths=(8, 16), sync_dim=8, residual=True
@@ -213,11 +215,9 @@ def test_the_refinement_keeps_edges_better_than_bicubic_on_a_held_out_render(ref
     assert error < np.abs(bicubic.astype(np.float32) - test.targets)[inside].mean()
 
 
-def _procedural_footage(path, n: int = 150) -> None:
-    """6 s of the default procedural presenter speaking a random track, with a voice whose
-    loudness follows the jaw."""
-    import soundfile
-
+def _procedural_footage(path, n: int) -> None:
+    """``n`` frames of the default procedural presenter speaking a random track, with a voice
+    whose loudness follows the jaw."""
     from avatar.procedural import ProceduralPresenter
     from avatar.video import write_video
 
@@ -237,20 +237,29 @@ REFINED = dict(
 """A twin with a refinement stage in seconds, not a good one."""
 
 
-def test_train_with_a_refinement_stage_ships_it_in_the_twin_and_gates_the_display(tmp_path):
-    from avatar.metrics import GATES, format_gate, gate_report
-    from avatar.refine import load_twin
-    from avatar.render import render_presenter
+@pytest.fixture(scope="module")
+def refined_twin(tmp_path_factory):
+    """A twin with a refinement stage trained by ``train_twin`` on 5.2 s of procedural
+    footage, over the procedural template."""
     from avatar.train import TrainSettings, train_twin
 
     torch.set_num_threads(1)
-    footage = tmp_path / "footage.mp4"
-    _procedural_footage(footage)
-    settings = TrainSettings(**REFINED)
+    folder = tmp_path_factory.mktemp("refined")
+    footage = folder / "footage.mp4"
+    _procedural_footage(footage, n=130)
     result = train_twin(
-        footage, tmp_path / "twin.pt", settings=settings, template="procedural",
+        footage, folder / "twin.pt", settings=TrainSettings(**REFINED), template="procedural",
         min_seconds=5, progress=False,
     )  # fmt: skip
+    return footage, result
+
+
+def test_train_with_a_refinement_stage_ships_it_in_the_twin_and_gates_the_display(refined_twin):
+    from avatar.metrics import GATES, format_gate, gate_report
+    from avatar.refine import load_twin
+    from avatar.render import render_presenter
+
+    footage, result = refined_twin
     metrics = result.metrics
     assert {"edge_strength_ratio", "seam_ratio", "band_colour_diff"} <= set(metrics["display"])
     assert metrics["display_without_refiner"]["frames"] == metrics["display"]["frames"]
@@ -262,20 +271,30 @@ def test_train_with_a_refinement_stage_ships_it_in_the_twin_and_gates_the_displa
     record = twin.manifest["refine"]
     assert record["input_size"] == 64 and record["output_size"] == 128 and record["pairs"] == 6
     assert twin.manifest["settings"]["refine_steps"] == 12
-    frames = list(render_presenter(footage.with_suffix(".wav"), avatar=result.checkpoint,
-                                   size=(256, 252)))  # fmt: skip
-    assert len(frames) == 150 and frames[0].shape == (252, 256, 3)
-    # Over a trained twin: its generator is kept, only the evaluator and the refiner train.
+    wav = footage.parent / "two_seconds.wav"
+    speech, rate = soundfile.read(footage.with_suffix(".wav"), dtype="float32")
+    soundfile.write(wav, speech[: 2 * rate], rate)
+    frames = list(render_presenter(wav, avatar=result.checkpoint, size=(256, 252)))
+    assert len(frames) == 50 and frames[0].shape == (252, 256, 3)
+
+
+def test_train_over_a_base_twin_keeps_its_generator_and_adds_a_refiner(refined_twin, tmp_path):
+    from avatar.refine import load_twin
+    from avatar.train import TrainSettings, train_twin
+
+    footage, result = refined_twin
     again = train_twin(
-        footage, tmp_path / "again" / "twin.pt", settings=TrainSettings(refine_steps=10,
-        refine_frames=4), min_seconds=5, progress=False, base=result.checkpoint,
+        footage, tmp_path / "twin.pt", settings=TrainSettings(refine_steps=10, refine_frames=4),
+        min_seconds=5, progress=False, base=result.checkpoint,
     )  # fmt: skip
-    kept = load_twin(again.checkpoint)
+    twin, kept = load_twin(result.checkpoint), load_twin(again.checkpoint)
     for name, value in twin.generator.state_dict().items():
         assert torch.equal(value, kept.generator.state_dict()[name]), name
     assert kept.manifest["base_twin"]["path"] == str(result.checkpoint)
     assert kept.manifest["settings"]["refine_steps"] == 10 and kept.manifest["refine"]["pairs"] == 4
-    assert not [p for p in again.checkpoint.parent.iterdir() if p.suffix == ".resume"]
+    assert kept.manifest["template"] == twin.manifest["template"]
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".resume"] == []
+    assert again.metrics["losses"].keys() == {"evaluator", "refine"}  # nothing else trained
 
 
 def test_refinement_over_a_footage_template_is_a_one_line_error(tmp_path):
