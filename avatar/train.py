@@ -9,7 +9,12 @@ the Wild", ACM MM, for the recipe; the staging is our choice):
 4. ``sync``: + the frozen judge's sync loss (weight 0.03, Wav2Lip's ``syncnet_wt``);
 5. ``gan``: + the hinge adversarial loss (0.07, Wav2Lip's ``disc_wt``), discriminator feature
    matching (x10, pix2pixHD) and a temporal loss: L1 between generated and real frame
-   differences of consecutive frames (weight 0.5, our choice).
+   differences of consecutive frames (weight 0.5, our choice);
+6. ``refine`` (``refine_steps`` > 0, procedural templates): the refinement stage of
+   :mod:`avatar.refine`, the generator's face at twice its side, on pairs drawn at
+   :data:`DISPLAY_SIZE` (:func:`train_refinement`). It runs after the generator's stages and
+   starts afresh on a rerun (it is short); ``train_twin(base=...)`` runs only it and the
+   evaluator, over a trained twin's generator.
 
 Stage lengths for ``steps`` generator steps: 60 % pixel, 15 % sync, 25 % gan; each SyncNet gets
 ``steps // 10`` steps, at least 50 (our choices: on a CPU the pixel stage is what draws the
