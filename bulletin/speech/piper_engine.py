@@ -16,6 +16,9 @@ phonemiser, so they agree almost everywhere) with :class:`difflib.SequenceMatche
 espeak phoneme, with its mnemonic and word, takes the piper time of the symbols it matched.
 Phonemes with no match (rare: the two espeak-ng versions differ slightly) share the time
 between their matched neighbours evenly.
+
+piper reports each symbol's duration with the pad id after it; where a pause ends, that pad
+already holds the next phoneme's onset, so the pause ends before it (:func:`symbol_spans`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ ESPEAK_VOICE = "en-us"
 # Its rate does not matter (only names, order and words are used), any valid one will do.
 ESPEAK_RATE = 165
 _STRESS_MARKS = "ˈˌ"
+# A frame whose peak is under this fraction of its sentence's peak (-26 dB) is not yet speech:
+# the sync bar of tests/test_speech_synthesis.py takes sound to start at the same level.
+QUIET_PEAK = 0.05
 
 
 def synthesize_piper(
@@ -169,15 +175,14 @@ def load_voice() -> Any:
 def piper_audio(
     text: str, length_scale: float | None
 ) -> tuple[np.ndarray, list[tuple[str, int, int]], int]:
-    """piper's int16 audio, its phoneme symbols with sample spans, and the sample rate.
-
-    Stress marks lend their time to the symbol after them, word spaces to the symbol before
-    them; punctuation and the start/end markers are pauses and are left out.
-    """
+    """piper's int16 audio, its phoneme symbols with sample spans (:func:`symbol_spans`), and
+    the sample rate."""
     from piper import SynthesisConfig
+    from piper.const import EOS, PAD
 
     voice = load_voice()
     config = SynthesisConfig(length_scale=length_scale)
+    pad_count = len(voice.config.phoneme_id_map.get(PAD, []))
     pieces: list[np.ndarray] = []
     symbols: list[tuple[str, int, int]] = []
     offset = 0
@@ -185,36 +190,89 @@ def piper_audio(
     for chunk in voice.synthesize(text, syn_config=config, include_alignments=True):
         samples = chunk.audio_int16_array
         alignments = chunk.phoneme_alignments
-        if not alignments:
+        id_samples = chunk.phoneme_id_samples
+        if not alignments or id_samples is None:
             raise SpeechError(
                 "piper gave no phoneme alignments for this voice (its model has no duration "
                 "tensor to expose), so it cannot produce timings"
             )
-        counts = np.array([int(a.num_samples) for a in alignments], dtype=np.int64)
+        counts = np.asarray(id_samples, dtype=np.int64)
         if counts.sum() != len(samples) and counts.sum() > 0:
             counts = np.round(counts * (len(samples) / counts.sum())).astype(np.int64)
-        bounds = offset + np.concatenate(([0], np.cumsum(counts)))
-        stress_start: int | None = None
-        after_phoneme = False  # a space right after a phoneme joins it; after a comma, not
-        for index, alignment in enumerate(alignments):
-            symbol = alignment.phoneme
-            start, end = int(bounds[index]), int(bounds[index + 1])
-            if symbol in _STRESS_MARKS:
-                stress_start = start if stress_start is None else stress_start
-                continue
-            if symbol == " ":
-                if after_phoneme:
-                    name, first, _ = symbols[-1]
-                    symbols[-1] = (name, first, end)
-            elif not _is_pause_symbol(symbol):
-                symbols.append((symbol, start if stress_start is None else stress_start, end))
-            after_phoneme = not _is_pause_symbol(symbol)
-            stress_start = None
+        # Each alignment is a symbol's ids and then the pad ids after it (none after EOS).
+        units: list[tuple[str, int, int]] = []
+        index = 0
+        for alignment in alignments:
+            pads = 0 if alignment.phoneme == EOS else pad_count
+            own = len(alignment.phoneme_ids) - pads
+            units.append(
+                (
+                    alignment.phoneme,
+                    int(counts[index : index + own].sum()),
+                    int(counts[index + own : index + own + pads].sum()),
+                )
+            )
+            index += own + pads
+        spans = symbol_spans(units, samples, int(voice.config.hop_length))
+        symbols.extend((name, offset + start, offset + end) for name, start, end in spans)
         pieces.append(samples)
         offset += len(samples)
     if not pieces:
         raise SpeechError("piper produced no audio for this text")
     return np.concatenate(pieces).astype(np.int16), symbols, sample_rate
+
+
+def symbol_spans(
+    units: Sequence[tuple[str, int, int]], audio: np.ndarray, hop: int
+) -> list[tuple[str, int, int]]:
+    """Sample spans of piper's phoneme symbols in one sentence's ``audio``, from the model's
+    durations.
+
+    ``units`` are (symbol, samples of its own id, samples of the pad id after it), in order;
+    ``hop`` is the model's samples per frame. piper's model reads a pad id between every two
+    symbols (VITS's blanks), and piper credits each pad to the symbol before it. Measured on
+    the joe voice, a pad after a phoneme ends that phoneme's sound, but a pad after a pause
+    (punctuation, a word space after a pause, the sentence start) is already the onset of the
+    next phoneme: a sentence's first vowel sounds through most of the start marker's pad, so
+    timed pauses that ended at the phoneme's own id held speech. So a phoneme keeps the pad
+    after it and starts at the pad before it when that follows a pause; there, like the
+    fastspeech2 engine (:func:`bulletin.speech.fastspeech2_engine.syllable_frames`), it starts
+    at its first frame that is not quiet (peak under QUIET_PEAK of the sentence's peak; a
+    breathy ``h`` or a stop's closure after a pause measured 30-50 ms), keeping one frame at
+    least. Stress marks lend their time to the symbol after them, and a word space right
+    after a phoneme (running speech, no pause) joins that phoneme. Punctuation, spaces after
+    pauses and the start/end markers are pauses and are left out.
+    """
+    symbols: list[tuple[str, int, int]] = []
+    level = np.abs(audio.astype(np.float64))
+    quiet_level = QUIET_PEAK * (level.max() if len(level) else 0.0)
+    cursor = 0
+    next_start: int | None = None  # where the next phoneme starts, if not at its own id
+    after_phoneme = False  # the last symbol (stress marks aside) was a phoneme
+    after_pause = True  # ... was a pause (not a word space in running speech)
+    for symbol, own, pad in units:
+        start, own_end, end = cursor, cursor + own, cursor + own + pad
+        cursor = end
+        if symbol in _STRESS_MARKS:
+            next_start = start if next_start is None else next_start
+            continue
+        if not _is_pause_symbol(symbol):
+            start = start if next_start is None else next_start
+            if after_pause:
+                while start + hop < end and level[start : start + hop].max() <= quiet_level:
+                    start += hop
+            symbols.append((symbol, start, end))
+            next_start = None
+            after_phoneme, after_pause = True, False
+            continue
+        if symbol == " " and after_phoneme:
+            name, first, _ = symbols[-1]
+            symbols[-1] = (name, first, own_end)
+        else:
+            after_pause = True
+        next_start = own_end
+        after_phoneme = False
+    return symbols
 
 
 def _is_pause_symbol(symbol: str) -> bool:
