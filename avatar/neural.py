@@ -160,6 +160,7 @@ def paste_back(
     *,
     mask: str | np.ndarray = "lower_half",
     base: np.ndarray | None = None,
+    sharpen: float = SHARPEN,
 ) -> np.ndarray:
     """Composite ``face`` (SxSx3 uint8) into the square ``box`` of ``template`` through a
     feathered mask drawn at the box's own side (so the mid line stays sharp):
@@ -173,7 +174,9 @@ def paste_back(
     own resolution plus the upsampled change ``face - base``, and the template's fine detail
     (the template minus its S x S version, upsampled) fades only where the generator changes
     the picture (:data:`DETAIL_SCALE`). Lines the generator keeps, chin, jaw contour and the
-    resting lip line, stay as sharp as the template; what it redraws comes at its own size.
+    resting lip line, stay as sharp as the template; what it redraws comes at its own size,
+    its change upsampled with the unsharp gain ``sharpen`` (:data:`SHARPEN`; 0 for a refined
+    face, already drawn at about the box's side, where the gain only adds halos).
 
     The face is resized to the box side; parts outside the frame are cut off. Where the mask
     is 0 the template pixel is kept exactly."""
@@ -207,15 +210,17 @@ def paste_back(
         change_big = _resize_float(np.concatenate([change, fade], axis=-1), side)
         window = (slice(sy, sy + (y1 - y0)), slice(sx, sx + (x1 - x0)))
         colour = change_big[..., :3]
-        if SHARPEN:
+        if sharpen:
             from scipy.ndimage import gaussian_filter
 
             sigma = side / face.shape[0]
-            colour = colour + SHARPEN * (colour - gaussian_filter(colour, (sigma, sigma, 0)))
+            colour = colour + sharpen * (colour - gaussian_filter(colour, (sigma, sigma, 0)))
         low = base_big[window] + colour[window]
         detail = region - base_big[window]
         g = low + np.clip(change_big[window][..., 3:], 0, 1) * detail
-    blended = np.rint(region + a * (g - region)).astype(np.uint8)
+    # Clipped before the cast: the unsharp gain overshoots past 0 and 255 at strong edges
+    # (dark mouth interior), and a bare cast would wrap those to the other end of the range.
+    blended = np.rint(np.clip(region + a * (g - region), 0, 255)).astype(np.uint8)
     out[y0:y1, x0:x1] = np.where(a > 0, blended, out[y0:y1, x0:x1])
     return out
 
@@ -544,7 +549,10 @@ class NeuralPresenter:
                 continue
             side = template.box[2] - template.box[0]
             alpha = jaw_mask(side, getattr(self.template, "polygon", None))
-            yield paste_back(template.image, face, template.box, mask=alpha, base=base)
+            sharpen = 0.0 if self.refiner is not None else SHARPEN
+            yield paste_back(
+                template.image, face, template.box, mask=alpha, base=base, sharpen=sharpen
+            )
 
 
 def display_measures(presenter: NeuralPresenter, speech: Speech, track: MouthTrack) -> dict:

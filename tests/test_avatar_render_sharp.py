@@ -79,6 +79,20 @@ def test_the_detail_preserving_paste_keeps_the_template_where_nothing_is_redrawn
         paste_back(template, base, box, mask=alpha[:10], base=base)
 
 
+def test_the_detail_preserving_paste_clips_the_sharpened_change_instead_of_wrapping():
+    side, size = 200, 64
+    template = drawing(side)
+    base = np.asarray(Image.fromarray(template).resize((size, size), Image.Resampling.BOX))
+    face = base.copy()
+    face[40:48, 24:40] = 0  # a black mouth interior on skin: the unsharp gain undershoots 0
+    box, alpha = (0, 0, side, side), jaw_mask(side)
+    out = paste_back(template, face, box, mask=alpha, base=base)
+    inside = out[128:147, 80:122]
+    assert (inside == 0).any() and inside.max() < 100  # clipped to black, not wrapped to white
+    soft = paste_back(template, face, box, mask=alpha, base=base, sharpen=0)
+    assert soft[128:147, 80:122].max() < 100 and not np.array_equal(soft, out)
+
+
 def test_seam_measures_see_a_pasted_edge_and_a_colour_shift():
     side = 200
     reference = drawing(side)[None]
