@@ -34,7 +34,7 @@ VENUES_FILE_HELP = "CSV (id,name,lat,lon,elevation_m[,name_zh,timezone]) replaci
 #: command line does not import the speech stage to show its help) and the default one
 #: (:data:`bulletin.speech.synthesis.DEFAULT_ENGINE`).
 SPEECH_ENGINES = ("auto", "pyttsx3", "espeak", "piper", "fastspeech2")
-DEFAULT_SPEECH_ENGINE = "pyttsx3"
+DEFAULT_SPEECH_ENGINE = "auto"
 #: What ``--tts`` says of the engines, after the command's own words.
 TTS_HELP = (
     " auto: per language the natural voice that is installed (en: piper, zh: fastspeech2 of "

@@ -195,7 +195,7 @@ def speak_script(
     script: Script,
     folder: str | Path,
     *,
-    engine: str = "pyttsx3",
+    engine: str = "auto",
     voice: str | None = None,
     rate: int | None = None,
     loudness_lufs: float | None = -23.0,

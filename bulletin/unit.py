@@ -99,7 +99,7 @@ def build_venue_bulletin(
     folder: str | Path,
     *,
     avatar: str | Path = "default",
-    tts: str = "pyttsx3",
+    tts: str = "auto",
     voice: str | None = None,
     loudness_lufs: float | None = -23.0,
     date: str | dt.date | None = None,

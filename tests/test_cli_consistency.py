@@ -60,8 +60,8 @@ def _usage_error(result, *fragments: str) -> str:
 @pytest.mark.media
 def test_speak_dash_writes_the_wav_to_stdout_and_logs_to_stderr(tmp_path):
     result = run_cli(
-        "speak", *YULONG_ARGS, "--venue", "yulong-ganhaizi", "--lang", "en", "-o", "-",
-        cwd=tmp_path, text=False,
+        "speak", *YULONG_ARGS, "--venue", "yulong-ganhaizi", "--lang", "en", "--tts", "pyttsx3",
+        "-o", "-", cwd=tmp_path, text=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     with wave.open(io.BytesIO(result.stdout)) as audio:

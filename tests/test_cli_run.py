@@ -166,8 +166,8 @@ def test_failing_stage_leaves_no_unit_folder(tmp_path):
     checkpoint.write_bytes(b"not a checkpoint")
     out = tmp_path / "out"
     result = run_cli(
-        "run", FORECAST, "--venue", VENUE, "--lang", "en", "--avatar", str(checkpoint), "-o",
-        str(out),
+        "run", FORECAST, "--venue", VENUE, "--lang", "en", "--tts", "pyttsx3", "--avatar",
+        str(checkpoint), "-o", str(out),
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]

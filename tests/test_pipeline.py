@@ -50,7 +50,7 @@ def test_unit_folder_is_root_venue_lang(tmp_path):
 def test_speech_result_carries_the_timings_the_files_hold(yulong, tmp_path):
     read, venues = yulong
     script = make_script(read.table, venues[:1], lang="en")
-    spoken = speak_script(script, tmp_path)
+    spoken = speak_script(script, tmp_path, engine="pyttsx3")
     assert all(isinstance(s, TimedSentence) for s in spoken.sentences)
     assert [s.display for s in spoken.sentences] == [s.display for s in script.sentences]
     assert [s.index for s in spoken.sentences] == [s.index for s in script.sentences]

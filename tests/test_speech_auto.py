@@ -105,9 +105,9 @@ def test_a_tts_table_names_an_engine_per_language(tmp_path):
 
 
 def test_tts_is_one_engine_for_every_language(tmp_path):
-    assert load_config(write_config(tmp_path, tts=None)).engine_for("en") == "pyttsx3"
-    config = load_config(write_config(tmp_path, tts="auto"))
-    assert (config.engine_for("zh"), config.engine_for("en")) == ("auto", "auto")
+    assert load_config(write_config(tmp_path, tts=None)).engine_for("en") == "auto"
+    config = load_config(write_config(tmp_path, tts="pyttsx3"))
+    assert (config.engine_for("zh"), config.engine_for("en")) == ("pyttsx3", "pyttsx3")
 
 
 @pytest.mark.parametrize(
@@ -145,14 +145,15 @@ def test_one_engine_that_cannot_speak_a_configured_language_exits_2(tmp_path):
 
 # -- end to end: the engine a unit records --------------------------------------------------------
 @pytest.mark.media
-def test_speak_auto_records_the_engine_voice_and_licence_of_each_language(tmp_path):
+def test_speak_by_default_records_the_engine_voice_and_licence_of_each_language(tmp_path):
+    # No --tts: the default engine is auto.
     out = tmp_path / "out"
     result = run_cli(
         "speak", str(REPO / "samples" / "forecast_yulong_spring.nc"),
         "--venues-file", str(REPO / "samples" / "venues_yulong.csv"),
         "--venue", "yulong-ganhaizi", "--lang", "all",
         "--templates", str(REPO / "tests" / "daily_templates" / "short"),
-        "--tts", "auto", "-o", str(out),
+        "-o", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     expected = {"en": "piper", "zh": resolve_engine("zh", "auto")}
@@ -186,6 +187,12 @@ def test_every_entry_point_spells_the_same_engines_and_default():
         config.DailyConfig.tts,
         inspect.signature(speak_script).parameters["engine"].default,
         inspect.signature(build_venue_bulletin).parameters["tts"].default,
-        inspect.signature(synthesis.synthesize).parameters["engine"].default,
     }
-    assert defaults == {synthesis.DEFAULT_ENGINE}
+    assert defaults == {synthesis.DEFAULT_ENGINE} == {"auto"}
+    # The speech call itself defaults to espeak-ng (every install has it).
+    speech_defaults = {
+        synthesis.SpeechRequest.engine,
+        inspect.signature(synthesis.synthesize).parameters["engine"].default,
+        inspect.signature(synthesis.check_request).parameters["engine"].default,
+    }
+    assert speech_defaults == {synthesis.SYNTHESIZE_DEFAULT_ENGINE} == {"pyttsx3"}

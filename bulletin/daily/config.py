@@ -9,7 +9,7 @@
     venues_file = "venues.csv"                        # optional: replaces the catalogue
     languages = ["zh", "en"]                          # default: both
     avatar = "procedural"                             # default | procedural | a twin checkpoint
-    tts = "pyttsx3"                                   # auto | pyttsx3 | espeak | piper | fastspeech2
+    tts = "auto"                                      # auto | pyttsx3 | espeak | piper | fastspeech2
     voice = "cmn"                                     # optional voice name
     loudness_lufs = -23                               # speech loudness (default: EBU R128's)
     date = 2022-02-05                                 # optional local day of the bulletins
@@ -79,7 +79,7 @@ LANGUAGES = ("zh", "en")
 #: (bulletin.speech.synthesis.DEFAULT_ENGINE), spelled here so that reading a configuration
 #: does not import the speech stage.
 ENGINES = ("auto", "pyttsx3", "espeak", "piper", "fastspeech2")
-DEFAULT_ENGINE = "pyttsx3"
+DEFAULT_ENGINE = "auto"
 #: The engine of a language a ``[tts]`` table leaves out.
 TABLE_DEFAULT_ENGINE = "auto"
 #: The placeholders a forecast pattern may hold: the bulletin day and the day before it.

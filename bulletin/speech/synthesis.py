@@ -35,10 +35,14 @@ ENGINES = ("auto", "pyttsx3", "espeak", "piper", "fastspeech2")
 #: The engines that speak: what every name of :data:`ENGINES` resolves to.
 CONCRETE_ENGINES = ("pyttsx3", "piper", "fastspeech2")
 #: The engine of a bulletin when none is named (``speak``, ``run``, ``daily`` and the bulletin
-#: API: :func:`bulletin.pipeline.speak_script`, :func:`bulletin.unit.build_venue_bulletin`).
-#: ``pyttsx3``: piper's timings miss the sync bar of tests/test_speech_synthesis.py on the
-#: English sample bulletins (README, Speech); ``auto`` is asked for by name.
-DEFAULT_ENGINE = "pyttsx3"
+#: API: :func:`bulletin.pipeline.speak_script`, :func:`bulletin.unit.build_venue_bulletin`):
+#: ``auto``, the natural voice where one is installed (piper's timings hold the sync bar of
+#: tests/test_speech_synthesis.py on all 12 English sample bulletins; README, Speech).
+DEFAULT_ENGINE = "auto"
+#: The engine of :func:`synthesize`, :class:`SpeechRequest` and :func:`check_request` when none
+#: is named: espeak-ng, which every install has and which speaks a sentence in milliseconds
+#: (the presenter's transcript alignment uses it); bulletins name :data:`DEFAULT_ENGINE`.
+SYNTHESIZE_DEFAULT_ENGINE = "pyttsx3"
 AUTO = "auto"
 _ALIASES = {"espeak": "pyttsx3"}
 #: The natural voice ``auto`` takes for a language when it is installed.
@@ -74,7 +78,7 @@ class SpeechRequest:
     text: str
     lang: str
     out_dir: Path
-    engine: str = DEFAULT_ENGINE  # any name of ENGINES
+    engine: str = SYNTHESIZE_DEFAULT_ENGINE  # any name of ENGINES
     voice: str | None = None
     rate: int | None = None
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS
@@ -85,7 +89,7 @@ def synthesize(
     lang: str,
     out_dir: Path,
     *,
-    engine: str = DEFAULT_ENGINE,
+    engine: str = SYNTHESIZE_DEFAULT_ENGINE,
     voice: str | None = None,
     rate: int | None = None,
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS,
@@ -160,7 +164,7 @@ def synthesize(
 def check_request(
     lang: str,
     *,
-    engine: str = DEFAULT_ENGINE,
+    engine: str = SYNTHESIZE_DEFAULT_ENGINE,
     voice: str | None = None,
     rate: int | None = None,
     loudness_lufs: float | None = None,
