@@ -120,7 +120,8 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     "--footage",
     type=click.Path(path_type=Path),
     required=True,
-    help="Frontal presenter video, a few minutes long; with sound, or silent (the mouth track then comes from the face).",
+    help="Frontal presenter video, a few minutes long; with sound, or silent (the mouth track "
+    "then comes from the face).",
 )
 @click.option(
     "--timings",
