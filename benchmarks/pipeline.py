@@ -4,7 +4,7 @@
                                   [--date YYYY-MM-DD] [--skip-bulletin] [--skip-daily]
 
 * **one bulletin**: for one venue on ``samples/forecast_cf.nc`` (``--avatar``, by default the
-  shipped GAN twin; espeak-ng speech), the wall seconds of each stage: indices (reading the
+  shipped GAN twin; the default speech engine, auto), the wall seconds of each stage: indices (reading the
   forecast and the venue table with the indices at the venue:
   :func:`bulletin.pipeline.read_forecast`, timed here, cold and again warm), then script,
   speech, avatar (presenter frames) and compose (chart, poster, compositing and encoding) from
@@ -13,6 +13,9 @@
   ``bulletin daily`` build), "other" (the CSV, the atomic rename: the rest of the unit's wall
   time), and the real-time factor wall / audio seconds of the unit alone and with the warm
   indices stage. Target: <= 0.5 on 2 cores (TARGET_RTF). Both languages; ``--quick``: English only.
+  Beside the wall times, the unit's CPU seconds (children included) and their split: the
+  presenter's prefetch thread, ffmpeg, the rest; on a shared machine these move far less
+  with the load than the wall times do.
 * **daily run**: :func:`bulletin.daily.run_daily` over the units of ``make demo`` (2 venues x
   2 languages, plus the day's overview in each language, which a daily run always makes: 6
   tasks; ``--quick``: 1 venue in English and its overview, 2 tasks) on a real dask
@@ -68,22 +71,53 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+class _ThreadCpu:
+    """CPU seconds of the presenter's prefetch thread (:class:`bulletin.video.compose._Prefetch`)
+    while the unit runs: its ``_run`` is wrapped for the duration of a ``with`` block."""
+
+    def __init__(self, prefetch):
+        self.prefetch, self.seconds = prefetch, 0.0
+
+    def __enter__(self):
+        original = self.original = self.prefetch._run
+
+        def run(prefetch, frames):
+            clock = time.thread_time()
+            try:
+                original(prefetch, frames)
+            finally:
+                self.seconds += time.thread_time() - clock
+
+        self.prefetch._run = run
+        return self
+
+    def __exit__(self, *exc):
+        self.prefetch._run = self.original
+
+
+def _children_seconds() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
+
+
 class _Timed:
     """Wall seconds spent in one function of a module while the unit runs (the function is
     wrapped for the duration of a ``with`` block and restored after it)."""
 
     def __init__(self, module, name: str):
         self.module, self.name, self.seconds, self.results = module, name, 0.0, []
+        self.children = 0.0  # CPU seconds of the child processes that ended meanwhile
 
     def __enter__(self):
         original = self.original = getattr(self.module, self.name)
 
         def timed(*args, **kwargs):
-            clock = time.perf_counter()
+            clock, children = time.perf_counter(), _children_seconds()
             try:
                 result = original(*args, **kwargs)
             finally:
                 self.seconds += time.perf_counter() - clock
+                self.children += _children_seconds() - children
             self.results.append(result)
             return result
 
@@ -99,6 +133,10 @@ def bench_bulletin(
 ) -> list[dict]:
     """Build one venue's bulletin per language as ``bulletin daily`` builds it (the venue's
     index-field map in the conditions part, loudness-normalised speech); the stage times."""
+    # The engines that loudness-normalise their speech: espeak-ng's WAV, piper's and
+    # FastSpeech2's samples (the default engine, auto, picks per language).
+    import bulletin.speech.fastspeech2_engine as fastspeech2_engine
+    import bulletin.speech.piper_engine as piper_engine
     import bulletin.speech.synthesis as synthesis
     import bulletin.video.compose as compose
     from bulletin.pipeline import read_forecast
@@ -123,8 +161,11 @@ def bench_bulletin(
         cpu = _cpu_seconds()
         clock = time.perf_counter()
         with (
-            _Timed(synthesis, "normalize_wav") as loudness,
+            _Timed(synthesis, "normalize_wav") as loudness_wav,
+            _Timed(piper_engine, "normalize_pcm") as loudness_piper,
+            _Timed(fastspeech2_engine, "normalize_pcm") as loudness_fs2,
             _Timed(compose, "write_bulletin_video") as video,
+            _ThreadCpu(compose._Prefetch) as presenter,
         ):
             result = build_venue_bulletin(
                 forecast.table,
@@ -139,14 +180,18 @@ def bench_bulletin(
             )
         wall = time.perf_counter() - clock
         cpu = _cpu_seconds() - cpu
-        if not loudness.results:
-            raise SystemExit("the speech was not loudness-normalised (normalize_wav not called)")
+        loudness = [loudness_wav, loudness_piper, loudness_fs2]
+        if not any(timed.results for timed in loudness):
+            raise SystemExit(
+                "the speech was not loudness-normalised (normalize_wav/pcm not called)"
+            )
+        loudness_seconds = sum(timed.seconds for timed in loudness)
         stats = video.results[0]
         unit = result.stage_seconds
         stages = {
             "script": unit["script"],
-            "speech": unit["speech"] - loudness.seconds,
-            "loudness": loudness.seconds,
+            "speech": unit["speech"] - loudness_seconds,
+            "loudness": loudness_seconds,
             "avatar": unit["avatar"],
             # chart, poster, map, state pictures and the per-frame pasting
             "compose": unit["compose"] - stats.encode_seconds,
@@ -161,11 +206,27 @@ def bench_bulletin(
                 "other": wall - sum(stages.values()),
                 "unit": wall,
                 "audio": result.speech_seconds,
+                "engine": _speech_engine(unit_folder(out, venue.id, lang)),
                 "cpu": cpu,
                 "cores": cpu / wall,
+                # CPU seconds: the presenter's thread, ffmpeg (x264, AAC), and the rest (the
+                # main thread: script, speech, compositing, piping; espeak-ng, loudness)
+                "cpu avatar": presenter.seconds,
+                "cpu encode": video.children,
+                "cpu other": cpu - presenter.seconds - video.children,
             }
         )
     return rows
+
+
+def _speech_engine(folder: Path) -> str:
+    """The speech engine the unit's ``script.json`` records."""
+    import json
+
+    try:
+        return json.loads((folder / "script.json").read_text())["speech"]["engine"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return "?"
 
 
 def print_bulletin(rows: list[dict], venue_id: str, date: str, avatar: str) -> None:
@@ -181,6 +242,7 @@ def print_bulletin(rows: list[dict], venue_id: str, date: str, avatar: str) -> N
         rtf_all = (row["unit"] + row["indices"]) / row["audio"]
         cells = " | ".join(f"{row[c]:.2f}" for c in columns)
         print(f"| {row['lang']} | {cells} | {rtf_unit:.2f} | {rtf_all:.2f} |")
+    print("speech engine: " + ", ".join(f"{row['lang']} {row['engine']}" for row in rows))
     print(
         f"seconds of wall time (indices: the forecast read, the venue's indices and the mapped "
         f"index field; speech: synthesis and subtitles, loudness apart; avatar: presenter "
@@ -188,6 +250,19 @@ def print_bulletin(rows: list[dict], venue_id: str, date: str, avatar: str) -> N
         f"thumbnail, as far as not overlapped; audio: seconds of speech; cpu: CPU seconds of "
         f"the unit, children included; cores = cpu / unit); indices cold (first call: imports, "
         f"numba compilation) {rows[0]['indices_cold']:.2f} s, warm as shown"
+    )
+    print("\n| lang | cpu | cpu avatar | cpu encode | cpu other | CPU s per speech s |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        cells = " | ".join(
+            f"{row[c]:.2f}" for c in ("cpu", "cpu avatar", "cpu encode", "cpu other")
+        )
+        print(f"| {row['lang']} | {cells} | {row['cpu'] / row['audio']:.2f} |")
+    print(
+        "CPU seconds of the unit (children included): avatar, the presenter's thread (template, "
+        "generator, paste); encode, ffmpeg (rgb to yuv420p, x264, AAC); other, the rest (the "
+        "main thread's speech, chart, compositing and piping, espeak-ng). On 2 cores the "
+        "real-time factor cannot fall below max(cpu / 2, cpu avatar) / speech."
     )
     worst = max((r["unit"] + r["indices"]) / r["audio"] for r in rows)
     verdict = "met" if worst <= TARGET_RTF else "NOT met"
