@@ -20,6 +20,7 @@ times fp32 against bf16) and with flush-to-zero for denormals (5-15x stalls with
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -296,12 +297,18 @@ class ProceduralTemplate:
         return left, top, left + new_side, top + new_side
 
     def frames(self, track: MouthTrack, cues: Iterable[Cue] = ()) -> Iterator[TemplateFrame]:
-        """Template frames; ``cues`` turn the head, raise an arm and change the brows and eyes
-        (the face box follows the features, so the generator's crop stays centred on them)."""
+        """Template frames; ``cues`` raise an arm, move the eyes and change the brows (the face
+        box follows the features, so the generator's crop stays centred on them). The head
+        stays frontal: the generator learnt the mouth on the template at rest only, and on a
+        turned face it draws the lips off their place (seen at 512x504), so a twin looks
+        toward a card with its eyes and hand, not with a head turn."""
         speaking = speaking_envelope(track)
         rest = MouthShape.rest()
         cues = tuple(cues)
         channels = self.presenter.channels(cues, len(track), track.fps) if cues else None
+        if channels is not None:
+            still = np.zeros(len(channels))
+            channels = dataclasses.replace(channels, yaw=still, pitch=still)
         for i in range(len(track)):
             expression = channels[i] if channels is not None else None
             frame = self.presenter.render(i / track.fps, rest, float(speaking[i]), expression)
