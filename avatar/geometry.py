@@ -31,8 +31,19 @@ def square_box(box: Box) -> Box:
 def crop_square(image: np.ndarray, box: Box, size: int) -> np.ndarray:
     """``box`` (square, may extend past the frame: black there) of ``image`` resized to
     ``size`` x ``size``, as HxWx3 uint8."""
-    side = box[2] - box[0]
-    crop = Image.fromarray(image).crop(box)
+    x0, y0, x1, y1 = box
+    side = x1 - x0
+    height, width = image.shape[:2]
+    # The box's pixels alone go through PIL (not the whole frame); black past the frame's edge.
+    left, top = min(max(0, x0), width), min(max(0, y0), height)
+    inside = image[top : max(top, min(height, y1)), left : max(left, min(width, x1))]
+    if inside.shape[:2] != (y1 - y0, side):
+        padded = np.zeros((y1 - y0, side, *image.shape[2:]), dtype=image.dtype)
+        padded[top - y0 : top - y0 + inside.shape[0], left - x0 : left - x0 + inside.shape[1]] = (
+            inside
+        )
+        inside = padded
+    crop = Image.fromarray(np.ascontiguousarray(inside))
     method = Image.Resampling.BOX if side >= size else Image.Resampling.BICUBIC
     return np.asarray(crop.resize((size, size), method))
 

@@ -233,7 +233,13 @@ def paste_back(
     else:
         base_f = base.astype(np.float32)
         change = face.astype(np.float32) - base_f
-        fade = np.exp(-np.abs(change).max(axis=-1, keepdims=True) / DETAIL_SCALE)
+        # The largest channel change, as element-wise maxima (numpy's reduction over a last
+        # axis of 3 is some 30x slower).
+        size_of_change = np.abs(change)
+        largest = np.maximum(
+            np.maximum(size_of_change[..., 0], size_of_change[..., 1]), size_of_change[..., 2]
+        )
+        fade = np.exp(-largest[..., None] / DETAIL_SCALE)
         stacked = np.concatenate([base_f, change, fade], axis=-1)
         if sharpen:
             from scipy.ndimage import gaussian_filter
