@@ -262,6 +262,26 @@ def paste_back(
     return out
 
 
+def _read_window(
+    source: int, sides: Iterable[int], polygon: tuple[tuple[float, float], ...] | None
+) -> tuple[slice, slice] | None:
+    """The rows and columns of a ``source``-side face that the jaw paste into boxes of the
+    ``sides`` reads: the source pixels under the bicubic kernel of the mask's nonzero part
+    (:func:`_resize_matrix`), over all the sides."""
+    spans = []
+    for side in sides:
+        window = _nonzero_window(jaw_mask(side, polygon))
+        if window is None:
+            continue
+        matrix = _resize_matrix(source, side)
+        spans.append([np.flatnonzero(matrix[part].any(axis=0)) for part in window])
+    if not spans:
+        return None
+    rows = slice(min(int(r[0]) for r, _ in spans), max(int(r[-1]) for r, _ in spans) + 1)
+    cols = slice(min(int(c[0]) for _, c in spans), max(int(c[-1]) for _, c in spans) + 1)
+    return rows, cols
+
+
 def mouth_windows(track: MouthTrack) -> np.ndarray:
     """(N, 4, 5) mouth parameters of the 5 frames centred on each frame (edges repeated)."""
     values = track.values
@@ -530,12 +550,18 @@ class NeuralPresenter:
         return out.permute(0, 2, 3, 1).numpy()
 
     @denormals_flushed()
-    def refine(self, generated: np.ndarray, guides: np.ndarray) -> np.ndarray:
+    def refine(
+        self,
+        generated: np.ndarray,
+        guides: np.ndarray,
+        window: tuple[slice, slice] | None = None,
+    ) -> np.ndarray:
         """(B, S, S, 3) generated faces and (B, sS, sS, 3) template crops -> (B, sS, sS, 3)
-        refined faces (uint8), under bf16 autocast where the CPU has native bf16."""
+        refined faces (uint8), under bf16 autocast where the CPU has native bf16; ``window``:
+        the rows and columns the paste reads (:func:`avatar.refine.refine_faces`)."""
         if self.refiner is None:
             raise AvatarError(f"{self.source or 'this twin'} has no refinement stage")
-        return refine_faces(self.refiner, generated, guides, self.bf16)
+        return refine_faces(self.refiner, generated, guides, self.bf16, window)
 
     def frames(
         self, speech: Speech, track: MouthTrack, cues: Iterable[Cue] = ()
@@ -585,7 +611,11 @@ class NeuralPresenter:
         if self.refiner is not None:
             big = size * self.refiner.config.scale
             faces = np.stack([crop_square(t.image, t.box, big) for t in pending])
-            generated = self.refine(generated, faces)
+            window = None
+            if self.paste == "jaw":
+                polygon = getattr(self.template, "polygon", None)
+                window = _read_window(big, {t.box[2] - t.box[0] for t in pending}, polygon)
+            generated = self.refine(generated, faces, window)
         for template, face, base in zip(pending, generated, faces, strict=True):
             if self.paste == "mouth":
                 yield paste_back(template.image, face, template.box, mask="mouth")

@@ -128,28 +128,44 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def refine_faces(
-    refiner: Refiner, faces: np.ndarray, guides: np.ndarray | None, bf16: bool = False
+    refiner: Refiner,
+    faces: np.ndarray,
+    guides: np.ndarray | None,
+    bf16: bool = False,
+    window: tuple[slice, slice] | None = None,
 ) -> np.ndarray:
     """(B, S, S, 3) generated faces and (B, sS, sS, 3) template crops (uint8) -> (B, sS, sS, 3)
     uint8: the lower half refined (from :data:`MARGIN` rows above the mid line), the upper half,
-    which no paste mask uses, the guide's (or the bicubic upscale without a guide)."""
+    which no paste mask uses, the guide's (or the bicubic upscale without a guide).
+
+    ``window`` (rows, columns of the output) narrows the refined part to what a paste reads
+    (:mod:`avatar.neural` passes the jaw mask's): the network sees it with :data:`MARGIN`
+    input pixels of context on every side, so the result equals the lower-half output there."""
     s = refiner.config.scale
     size = faces.shape[1]
-    top = max(0, size // 2 - MARGIN)
-    face = _to_tensor(faces[:, top:])
+    rows, cols = window or (slice(size // 2 * s, size * s), slice(0, size * s))
+    top = max(0, rows.start // s - MARGIN)
+    bottom = min(size, -(-rows.stop // s) + MARGIN)
+    left = max(0, cols.start // s - MARGIN)
+    right = min(size, -(-cols.stop // s) + MARGIN)
+    face = _to_tensor(faces[:, top:bottom, left:right])
     guide = (
-        _to_tensor(guides[:, top * s :]) if refiner.config.guide and guides is not None else None
+        _to_tensor(guides[:, top * s : bottom * s, left * s : right * s])
+        if refiner.config.guide and guides is not None
+        else None
     )
     refiner.eval()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        lower = refiner(face, guide)
-    lower = lower.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1)
+        refined = refiner(face, guide)
+    refined = refined.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1)
     if refiner.config.guide and guides is not None:
         out = np.array(guides, dtype=np.uint8, copy=True)
     else:
         out = bicubic_up(faces, s)
-    cut = (size // 2 - top) * s  # output rows of the margin, recomputed there with context
-    out[:, (top * s) + cut :] = lower.numpy()[:, cut:]
+    # Only the window's rows and columns, recomputed there with the margin's context.
+    out[:, rows, cols] = refined.numpy()[
+        :, rows.start - top * s : rows.stop - top * s, cols.start - left * s : cols.stop - left * s
+    ]
     return out
 
 

@@ -78,3 +78,28 @@ def test_the_windowed_jaw_paste_matches_the_whole_box_composite(box, size, sharp
     assert difference.max() <= 1
     assert np.count_nonzero(difference) <= 0.001 * difference.size
     assert not np.array_equal(fast, template)  # the paste changed the frame
+
+
+def test_the_refiner_over_the_paste_window_equals_the_lower_half_there():
+    import torch
+
+    from avatar.neural import _read_window
+    from avatar.refine import Refiner, refine_faces
+
+    torch.manual_seed(0)
+    refiner = Refiner().eval()
+    for parameter in refiner.tail.parameters():  # an untrained refiner's tail is zero
+        torch.nn.init.normal_(parameter, std=0.05)
+    rng = np.random.default_rng(3)
+    faces = rng.integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)
+    guides = rng.integers(0, 256, (2, 192, 192, 3), dtype=np.uint8)
+    window = _read_window(192, {207, 180}, jaw_polygon())
+    assert window is not None
+    rows, cols = window
+    assert rows.start > 96 and cols.start > 0 and cols.stop < 192  # narrower than the half
+    whole = refine_faces(refiner, faces, guides)
+    narrow = refine_faces(refiner, faces, guides, window=window)
+    difference = np.abs(whole[:, rows, cols].astype(int) - narrow[:, rows, cols].astype(int))
+    assert difference.max() <= 1
+    assert not np.array_equal(whole[:, rows, cols], guides[:, rows, cols])  # it refined
+    assert np.array_equal(narrow[:, :, : cols.start], guides[:, :, : cols.start])
