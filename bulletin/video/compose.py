@@ -59,9 +59,9 @@ if TYPE_CHECKING:
 
 WIDTH, HEIGHT = 1280, 720
 FPS = 25
-#: x264 preset and quality. "superfast" is our choice: on a 2-core machine it keeps the
-#: whole unit (speech, presenter, compositing, encoding) under real time (wall/speech <= 1.0,
-#: measured by benchmarks/pipeline.py), and flat-shaded graphics stay clean at CRF 23
+#: x264 preset and quality. "superfast" is our choice: about 4 ms of CPU a 1280x720 frame
+#: (veryfast and the tunes cost as much or more; ultrafast 1 ms less for 2.6x the bytes and
+#: no deblocking: benchmarks/README.md), and flat-shaded graphics stay clean at CRF 23
 #: (x264's default quality).
 PRESET = "superfast"
 CRF = 23
