@@ -262,7 +262,7 @@ def paste_back(
     return out
 
 
-def _read_window(
+def jaw_paste_window(
     source: int, sides: Iterable[int], polygon: tuple[tuple[float, float], ...] | None
 ) -> tuple[slice, slice] | None:
     """The rows and columns of a ``source``-side face that the jaw paste into boxes of the
@@ -614,7 +614,7 @@ class NeuralPresenter:
             window = None
             if self.paste == "jaw":
                 polygon = getattr(self.template, "polygon", None)
-                window = _read_window(big, {t.box[2] - t.box[0] for t in pending}, polygon)
+                window = jaw_paste_window(big, {t.box[2] - t.box[0] for t in pending}, polygon)
             generated = self.refine(generated, faces, window)
         for template, face, base in zip(pending, generated, faces, strict=True):
             if self.paste == "mouth":

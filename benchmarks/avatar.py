@@ -93,12 +93,12 @@ def generator_fps(repeat: int, batch: int = 8, size: int = 128) -> dict:
 def refined_generator_fps(repeat: int, batch: int = 8, size: int = 96) -> dict:
     """Frames per second of the shipped twin's path at the size shown: the generator at
     ``size``^2 (mouth-conditioned, as the default twin) then the refinement stage to twice the
-    side (:func:`avatar.refine.refine_faces` over the jaw paste's window, uint8 in and out), and the refiner
-    alone; fp32 and bf16 autocast where the CPU has native bf16."""
+    side (:func:`avatar.refine.refine_faces` over the jaw paste's window, uint8 in and out),
+    and the refiner alone; fp32 and bf16 autocast where the CPU has native bf16."""
     import torch
 
     from avatar.models import LipGenerator, ModelConfig, mask_lower_half
-    from avatar.neural import _read_window, bf16_supported, jaw_polygon
+    from avatar.neural import bf16_supported, jaw_paste_window, jaw_polygon
     from avatar.refine import Refiner, refine_faces
 
     torch.set_flush_denormal(True)
@@ -113,7 +113,7 @@ def refined_generator_fps(repeat: int, batch: int = 8, size: int = 96) -> dict:
     rng = np.random.default_rng(0)
     guides = rng.integers(0, 256, (batch, 2 * size, 2 * size, 3), dtype=np.uint8)
     # The part the jaw paste reads at the 512x504 panel (a 207 px face box), as rendered.
-    window = _read_window(2 * size, {207}, jaw_polygon())
+    window = jaw_paste_window(2 * size, {207}, jaw_polygon())
     result = {}
 
     def generate(enabled: bool) -> np.ndarray:

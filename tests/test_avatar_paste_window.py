@@ -83,7 +83,7 @@ def test_the_windowed_jaw_paste_matches_the_whole_box_composite(box, size, sharp
 def test_the_refiner_over_the_paste_window_equals_the_lower_half_there():
     import torch
 
-    from avatar.neural import _read_window
+    from avatar.neural import jaw_paste_window
     from avatar.refine import Refiner, refine_faces
 
     torch.manual_seed(0)
@@ -93,7 +93,7 @@ def test_the_refiner_over_the_paste_window_equals_the_lower_half_there():
     rng = np.random.default_rng(3)
     faces = rng.integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)
     guides = rng.integers(0, 256, (2, 192, 192, 3), dtype=np.uint8)
-    window = _read_window(192, {207, 180}, jaw_polygon())
+    window = jaw_paste_window(192, {207, 180}, jaw_polygon())
     assert window is not None
     rows, cols = window
     assert rows.start > 96 and cols.start > 0 and cols.stop < 192  # narrower than the half
