@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from avatar.ahead import MadeAhead
 from avatar.audio import Speech, mel_windows
 from avatar.cues import Cue
 from avatar.errors import AvatarError
@@ -588,14 +589,17 @@ class NeuralPresenter:
                     len(cues),
                 )
             templates = self.template.frames(track)
-        for template in templates:
-            pending.append(template)
-            if len(pending) == BATCH:
+        # The template is drawn (PIL and numpy, which release the GIL) in its own thread, one
+        # batch ahead, while the generator runs on the batch before: on a second core.
+        with MadeAhead(templates, 2 * BATCH, name="twin-template") as ahead:
+            for template in ahead:
+                pending.append(template)
+                if len(pending) == BATCH:
+                    yield from self._flush(pending, mels, mouths, start, size)
+                    start += len(pending)
+                    pending = []
+            if pending:
                 yield from self._flush(pending, mels, mouths, start, size)
-                start += len(pending)
-                pending = []
-        if pending:
-            yield from self._flush(pending, mels, mouths, start, size)
 
     def _flush(
         self,

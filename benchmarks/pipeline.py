@@ -72,8 +72,9 @@ def _cpu_seconds() -> float:
 
 
 class _ThreadCpu:
-    """CPU seconds of the presenter's prefetch thread (:class:`bulletin.video.compose._Prefetch`)
-    while the unit runs: its ``_run`` is wrapped for the duration of a ``with`` block."""
+    """CPU seconds of the presenter's threads (every :class:`avatar.ahead.MadeAhead`: the frames
+    made ahead of the compositor, and a twin's template drawn ahead of its generator) while the
+    unit runs: ``_run`` is wrapped for the duration of a ``with`` block."""
 
     def __init__(self, prefetch):
         self.prefetch, self.seconds = prefetch, 0.0
@@ -139,6 +140,7 @@ def bench_bulletin(
     import bulletin.speech.piper_engine as piper_engine
     import bulletin.speech.synthesis as synthesis
     import bulletin.video.compose as compose
+    from avatar.ahead import MadeAhead
     from bulletin.pipeline import read_forecast
     from bulletin.unit import build_venue_bulletin, unit_folder
     from bulletin.venues import load_catalogue, select_venues
@@ -165,7 +167,7 @@ def bench_bulletin(
             _Timed(piper_engine, "normalize_pcm") as loudness_piper,
             _Timed(fastspeech2_engine, "normalize_pcm") as loudness_fs2,
             _Timed(compose, "write_bulletin_video") as video,
-            _ThreadCpu(compose._Prefetch) as presenter,
+            _ThreadCpu(MadeAhead) as presenter,
         ):
             result = build_venue_bulletin(
                 forecast.table,

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from PIL import Image, ImageDraw
 
+from avatar.ahead import MadeAhead
+
 from ..output import atomic_path
 from .cards import (
     CARD_INDICES,
@@ -326,7 +328,7 @@ def subtitle_layer(text: str) -> Image.Image:
 
 class PresenterCompositor:
     """What the bulletin's and the overview's compositors share: the presenter's frames, made
-    ahead in a thread (:class:`_Prefetch`), pasted with the AI label into the state picture of
+    ahead in a thread (:class:`avatar.ahead.MadeAhead`), pasted with the AI label into the state picture of
     each moment (``_state_at(t)``, a 1280x720 RGB array that subclasses compose and cache).
 
     ``frame(i)`` must be asked in order (0, 1, 2, ...; the same one again is allowed); it pulls
@@ -335,7 +337,7 @@ class PresenterCompositor:
     the presenter box (with the label) is written each frame."""
 
     def __init__(self, presenter: Iterable[np.ndarray], lang: str) -> None:
-        prefetch = _Prefetch(presenter)
+        prefetch = MadeAhead(presenter, PRESENTER_AHEAD, name="presenter-frames")
         # A compositor dropped before its last frame stops its thread (which holds the
         # prefetcher, not the compositor).
         weakref.finalize(self, prefetch.close)
@@ -393,7 +395,7 @@ class PresenterCompositor:
     def close(self) -> None:
         """Stop making presenter frames (the thread ends at its next frame)."""
         presenter = self._presenter
-        if isinstance(presenter, _Prefetch):
+        if isinstance(presenter, MadeAhead):
             presenter.close()
 
 
@@ -476,67 +478,9 @@ class Compositor(PresenterCompositor):
         return self._state_image
 
 
-class _Prefetch:
-    """The frames of ``frames`` made ahead in a thread, at most :attr:`AHEAD` of them
-    waiting, so the presenter's inference (torch and numpy release the GIL) runs while the
-    frames before are composited and encoded. Iterated like ``frames``; an exception in the
-    thread is raised at the frame it happened at; :meth:`close` stops the thread."""
-
-    AHEAD = 32  # frames waiting (about 1.3 s of video, 32 x 512 x 504 x 3 bytes = 25 MB)
-
-    def __init__(self, frames: Iterable[np.ndarray]) -> None:
-        import queue
-        import threading
-
-        self._queue: queue.Queue = queue.Queue(self.AHEAD)
-        self._stop = threading.Event()
-        self._done = False
-        self._thread = threading.Thread(
-            target=self._run, args=(iter(frames),), name="presenter-frames", daemon=True
-        )
-        self._thread.start()
-
-    def _put(self, item) -> bool:
-        import queue
-
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.2)
-                # Closed while waiting: make no more frames (a twin's batch costs ~0.1 s).
-                return not self._stop.is_set()
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, frames: Iterator[np.ndarray]) -> None:
-        try:
-            for frame in frames:
-                if not self._put(("frame", frame)):
-                    return
-        except BaseException as exc:  # raised again in the consuming thread
-            self._put(("error", exc))
-            return
-        self._put(("end", None))
-
-    def __iter__(self) -> _Prefetch:
-        return self
-
-    def __next__(self) -> np.ndarray:
-        if self._done:
-            raise StopIteration
-        kind, value = self._queue.get()
-        if kind == "frame":
-            return value
-        self._done = True
-        self._thread.join()
-        if kind == "error":
-            raise value
-        raise StopIteration
-
-    def close(self) -> None:
-        """Stop making frames (the thread ends at its next frame)."""
-        self._stop.set()
-        self._done = True
+PRESENTER_AHEAD = 32
+"""Presenter frames made ahead of the compositor (about 1.3 s of video, 32 x 512 x 504 x 3
+bytes = 25 MB)."""
 
 
 def overlay_presenter(background: np.ndarray, presenter: np.ndarray, label: np.ndarray):
