@@ -86,6 +86,10 @@ def _interrupted(tmp_path: Path) -> subprocess.CompletedProcess:
             text=True,
             cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # A shell without job control starts background jobs with SIGINT ignored, and
+            # Python then installs no KeyboardInterrupt handler: give the child the default
+            # disposition, as a terminal's Ctrl-C finds it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         seen = []
         with selectors.DefaultSelector() as selector:
