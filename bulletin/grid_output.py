@@ -13,6 +13,7 @@ Metadata follows the CF conventions 1.8 (https://cfconventions.org): ``units`` a
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import xarray as xr
 from .compute import compute_indices
 from .errors import BulletinError, UsageError, VenueError
 from .interpolation import horizontal_dims
-from .output import atomic_folder, atomic_path
+from .output import atomic_folder, atomic_path, reserve_space
 
 #: Output file kinds by suffix.
 GRID_FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
@@ -125,6 +126,36 @@ def _encoding(product: xr.Dataset) -> dict[str, dict]:
     return encoding
 
 
+#: Room beyond the variables' own bytes for the HDF5 metadata of a product file (our choice:
+#: measured at under 64 KiB for the gridded product; the margin is generous).
+NETCDF_METADATA_BYTES = 4 << 20
+
+
+def netcdf_size_bound(product: xr.Dataset) -> int:
+    """An upper bound of the size of ``product`` written uncompressed to NetCDF-4: its
+    variables' bytes (data and coordinates, contiguous) and :data:`NETCDF_METADATA_BYTES`."""
+    return sum(int(v.nbytes) for v in product.variables.values()) + NETCDF_METADATA_BYTES
+
+
+def _write_netcdf(
+    product: xr.Dataset, tmp: Path, encoding: dict[str, dict], *, target: Path
+) -> None:
+    """Write ``product`` to ``tmp`` (the temporary of ``target``, which the messages name)
+    with h5netcdf, into disk space reserved beforehand.
+
+    After a write that failed for space, h5netcdf 1.8 closes the file a second time when it
+    is collected, and h5py then crashes the process (SIGSEGV; tests/test_reliability.py): so
+    the bytes are reserved before HDF5 writes one, and a full disk is the one-line error of
+    :func:`bulletin.output.reserve_space` before the write starts. The file is handed to
+    h5py as a Python file object so that HDF5 does not truncate (and so release) the
+    reservation when it creates the file."""
+    with open(tmp, "r+b") as stream:
+        reserve_space(stream.fileno(), netcdf_size_bound(product), path=target)
+        product.to_netcdf(stream, engine="h5netcdf", encoding=encoding)
+        stream.flush()
+        os.ftruncate(stream.fileno(), os.fstat(stream.fileno()).st_size)  # unused reservation
+
+
 def write_grid_indices(
     forecast: xr.Dataset, path: str | Path, *, timezone: str | None = None
 ) -> Path:
@@ -136,10 +167,7 @@ def write_grid_indices(
     encoding = _encoding(product)
     if kind == "netcdf":
         with atomic_path(path, suffix=".tmp.nc") as tmp:
-            # netCDF4, the engine the files are read with: an h5netcdf write that fails (a full
-            # disk) crashes the process when xarray closes the file again
-            # (tests/test_reliability.py).
-            product.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+            _write_netcdf(product, tmp, encoding, target=Path(path))
     else:
         with atomic_folder(path) as tmp:
             product.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2, consolidated=True)

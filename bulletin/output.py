@@ -32,6 +32,7 @@ would silently replace it by a regular file).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import io
 import os
@@ -98,6 +99,29 @@ def check_free_space(
             f"the disk is nearly full: {folder} has {free / 2**20:.1f} MiB free, "
             f"{what} needs at least {needed / 2**20:.0f} MiB (ENOSPC)"
         )
+
+
+# fallocate(2): FALLOC_FL_KEEP_SIZE reserves the blocks without changing the file's size.
+_FALLOC_FL_KEEP_SIZE = 0x01
+
+
+def reserve_space(fd: int, nbytes: int, *, path: str | Path) -> None:
+    """Reserve ``nbytes`` of disk for the open file ``fd`` (at ``path``, for the message)
+    before a writer that cannot survive a full disk fills it: fallocate(2) with
+    ``FALLOC_FL_KEEP_SIZE``, so the file still looks empty to the writer and later writes
+    up to ``nbytes`` cannot fail for space. Where the file system or the platform has no
+    fallocate, the free space is checked instead (which another writer can still race).
+    A shortfall is the one-line "the disk is full" :class:`OutputError`; release what the
+    writer did not use with ``os.ftruncate(fd, size)`` afterwards."""
+    fallocate = getattr(ctypes.CDLL(None, use_errno=True), "fallocate", None)
+    if fallocate is not None:
+        fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+        if fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, nbytes) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise storage_error(OSError(code, os.strerror(code)), path)
+    check_free_space(Path(path).parent, nbytes, what=f"writing {Path(path).name}")
 
 
 _SPECIAL_KINDS = (
@@ -397,6 +421,7 @@ __all__ = [
     "folder_target",
     "provisional_folder",
     "remove_stale_temporaries",
+    "reserve_space",
     "storage_error",
     "write_bytes",
     "write_fully",

@@ -15,6 +15,7 @@ import pytest
 import xarray as xr
 from dask.callbacks import Callback
 
+from bulletin.errors import ForecastError
 from bulletin.forecast import DEFAULT_SNOW_DENSITY_KG_M3, open_forecast
 from bulletin.readers.cf import open_cf
 from bulletin.readers.detect import Format, detect_format
@@ -433,6 +434,8 @@ def _check_cf(ds: xr.Dataset, truth: dict) -> None:
         ("netcdf4", "NETCDF4", Format.NETCDF4),
         ("h5netcdf", "NETCDF4", Format.NETCDF4),
         ("netcdf4", "NETCDF3_64BIT", Format.NETCDF3),
+        ("netcdf4", "NETCDF3_CLASSIC", Format.NETCDF3),
+        ("scipy", "NETCDF3_64BIT", Format.NETCDF3),
     ],
 )
 def test_cf_netcdf(tmp_path, engine, fmt, expected):
@@ -442,6 +445,28 @@ def test_cf_netcdf(tmp_path, engine, fmt, expected):
     _cf_dataset(truth, steps).to_netcdf(path, engine=engine, format=fmt)
     assert detect_format(path) is expected
     _check_cf(open_forecast(path), truth)
+
+
+@pytest.mark.parametrize("compression", ["zstd", "bzip2", "zlib"])
+def test_cf_netcdf4_compressed_by_netcdf_c(tmp_path, compression):
+    # netCDF-C 4.9+ writes these filters (HDF5 registered filters 32015 and 307; zlib is
+    # HDF5's deflate); they read through hdf5plugin's filters for h5py.
+    steps = np.arange(0, 4)
+    truth = _truth(steps)
+    ds = _cf_dataset(truth, steps)
+    encoding = {name: {"compression": compression, "complevel": 4} for name in ds.data_vars}
+    path = tmp_path / f"{compression}.nc"
+    ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
+    _check_cf(open_forecast(path), truth)
+
+
+def test_cdf5_is_a_one_line_error_naming_the_format(tmp_path):
+    steps = np.arange(0, 3)
+    path = tmp_path / "cdf5.nc"
+    _cf_dataset(_truth(steps), steps).to_netcdf(path, engine="netcdf4", format="NETCDF3_64BIT_DATA")
+    with pytest.raises(ForecastError, match=r"CDF-5 .* nccopy -k netCDF-4") as info:
+        open_forecast(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
 
 
 def test_h5netcdf_engine_reads_netcdf4(tmp_path):

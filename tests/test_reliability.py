@@ -425,9 +425,10 @@ def test_full_disk_stops_bulletin_daily_before_its_units(full_disk, tmp_path):
 
 
 def test_gridded_indices_onto_a_disk_that_fills_up_is_a_one_line_error(tmp_path):
-    # Past the up-front check (a 72 MiB disk), the product (about 120 MB) fills it. Written
-    # through h5netcdf, the failed write crashed the process (SIGSEGV) when xarray closed the
-    # file again; netCDF4 reports "NetCDF: HDF error", named here as the full disk it is.
+    # Past the up-front check (a 72 MiB disk), the product (about 120 MB) does not fit. Its
+    # bytes are reserved with fallocate before HDF5 writes (bulletin/grid_output.py), so the
+    # full disk is named before h5netcdf starts: a failed h5netcdf write crashed the process
+    # (SIGSEGV) when it closed the file again.
     where = tmp_path / "small"
     _mount_tmpfs(where, "size=72m")
     try:

@@ -6,7 +6,7 @@
   of every statistically processed message);
 * :mod:`bulletin.readers.grib_grids` - GRIB grid geometry in the canonical layouts and
   grid-relative winds turned to east and north;
-* :mod:`bulletin.readers.cf` - CF NetCDF (netCDF4 / h5netcdf engines) and Zarr stores;
+* :mod:`bulletin.readers.cf` - CF NetCDF (h5netcdf and scipy engines) and Zarr stores;
 * :mod:`bulletin.readers.wrf` - WRF ``wrfout`` files to CF variables (relative humidity from
   ``Q2``, earth-relative 10 m winds, precipitation from ``RAINC + RAINNC``);
 * :mod:`bulletin.readers.winds` - grid-relative wind components to earth-relative;
