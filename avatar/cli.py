@@ -96,7 +96,10 @@ def render_command(audio: Path, timings: Path | None, avatar: str, size: str, ou
     from avatar.render import resolve_avatar, write_presenter_video
     from avatar.video import parse_size
 
-    frame_size = parse_size(size)
+    try:
+        frame_size = parse_size(size)
+    except AvatarError as exc:  # a bad option value is a usage error (exit 2)
+        raise AvatarUsageError(f"--size: {exc}") from None
     _existing_file(audio, "audio file")
     if timings is not None:
         _existing_file(timings, "timings file")

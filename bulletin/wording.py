@@ -185,27 +185,35 @@ ZONE_NAMES_EN = {"Asia/Shanghai": "Beijing time", "Asia/Chongqing": "Beijing tim
 _ZONE_NAMES = {"zh": ZONE_NAMES_ZH, "en": ZONE_NAMES_EN}
 
 
-def local_time_text(moment: dt.datetime, zone: dt.tzinfo, lang: str) -> str:
-    """``moment`` in ``zone`` as ``YYYY-MM-DD HH:MM <zone name> (UTC+H[:MM])``, the offset
-    that of the tz database for that moment, the name a broadcast's (:data:`ZONE_NAMES_ZH`,
-    :data:`ZONE_NAMES_EN`) or else the tz database's abbreviation; ``... UTC`` in UTC. A naive
-    ``moment`` is taken as UTC (as forecast times are). The daily page and the video's title
-    bar show times so."""
+def zone_label(moment: dt.datetime, zone: dt.tzinfo, lang: str) -> str:
+    """The name of ``zone`` at ``moment`` as a broadcast says it, with its offset:
+    ``北京时间 (UTC+8)``, ``Beijing time (UTC+8)``, ``CET (UTC+1)``, ``UTC``. The name is a
+    broadcast's (:data:`ZONE_NAMES_ZH`, :data:`ZONE_NAMES_EN`) or else the tz database's
+    abbreviation, the offset that of the tz database for that moment; a naive ``moment`` is
+    taken as UTC (as forecast times are)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     local = moment.astimezone(zone)
     offset = local.utcoffset() or dt.timedelta(0)
-    stamp = local.strftime("%Y-%m-%d %H:%M")
     key = getattr(zone, "key", None)
     if not offset and key in (None, "UTC", "Etc/UTC"):
-        return f"{stamp} UTC"
+        return "UTC"
     minutes = round(offset.total_seconds() / 60)
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     offset_text = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
     # A language without its own zone names gets the English ones, as the page's labels.
     name = _ZONE_NAMES.get(lang, ZONE_NAMES_EN).get(key or "") or local.tzname() or offset_text
-    return f"{stamp} {name} ({offset_text})" if name != offset_text else f"{stamp} {name}"
+    return f"{name} ({offset_text})" if name != offset_text else name
+
+
+def local_time_text(moment: dt.datetime, zone: dt.tzinfo, lang: str) -> str:
+    """``moment`` in ``zone`` as ``YYYY-MM-DD HH:MM <zone label>`` (:func:`zone_label`), e.g.
+    ``2022-02-04 20:00 北京时间 (UTC+8)``; ``... UTC`` in UTC. A naive ``moment`` is taken as
+    UTC. The daily page and the video's title bar show times so."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone_label(moment, zone, lang)}"
 
 
 def zone_name(venue: Venue, lang: str) -> str:
@@ -666,6 +674,8 @@ __all__ = [
     "beaufort_force",
     "check_wording",
     "load_wording",
+    "local_time_text",
     "round_half_away",
     "sky_key",
+    "zone_label",
 ]

@@ -23,27 +23,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import imageio_ffmpeg
-import numpy as np
 from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bulletin.video.compose import HEIGHT, PRESENTER_BOX, WIDTH  # noqa: E402
+from bulletin.video.encode import read_frame  # noqa: E402
 from bulletin.video.fonts import font  # noqa: E402
-
-
-def frame_at(video: Path, seconds: float) -> np.ndarray:
-    done = subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.3f}", "-i",
-            str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
-        ],
-        capture_output=True,
-        check=True,
-    )  # fmt: skip
-    return np.frombuffer(done.stdout, dtype=np.uint8).reshape(HEIGHT, WIDTH, 3)
 
 
 def moments(sentences: list[dict], alerts: list[str]) -> list[tuple[str, float]]:
@@ -81,7 +68,8 @@ def main() -> int:
         x0, y0, x1, y1 = PRESENTER_BOX
         panels = []
         for caption, seconds in moments(script["sentences"], alerts):
-            panel = Image.fromarray(frame_at(unit / "bulletin.mp4", seconds)[y0:y1, x0:x1])
+            frame = read_frame(unit / "bulletin.mp4", seconds, (WIDTH, HEIGHT))
+            panel = Image.fromarray(frame[y0:y1, x0:x1])
             width = round(panel.width * args.height / panel.height)
             panels.append((caption, panel.resize((width, args.height), Image.LANCZOS)))
     caption_h = 28

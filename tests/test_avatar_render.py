@@ -114,7 +114,10 @@ def test_cli_render_and_its_one_line_errors(wav_5s, tmp_path, monkeypatch):
     assert "timings file not found" in error_of(
         "--audio", str(wav_5s), "--timings", str(tmp_path / "t.json")
     )
-    assert "WIDTHxHEIGHT" in error_of("--audio", str(wav_5s), "--size", "big")
+    # A bad --size is bad usage (exit 2), as click's own option checks are.
+    assert "WIDTHxHEIGHT" in error_of("--audio", str(wav_5s), "--size", "big", code=2)
+    assert "even numbers" in error_of("--audio", str(wav_5s), "--size", "641x360", code=2)
+    assert "64-4096" in error_of("--audio", str(wav_5s), "--size", "32x32", code=2)
     # An avatar that names no presenter and no file is bad usage; a damaged file bad input.
     missing = str(tmp_path / "no.pt")
     assert "checkpoint" in error_of("--audio", str(wav_5s), "--avatar", missing, code=2)

@@ -21,6 +21,7 @@ from PIL import Image
 from bulletin.unit import UNIT_FILES
 from bulletin.video.cards import HIGHLIGHT_BORDER
 from bulletin.video.compose import HEIGHT, LABEL_ORIGIN, PANEL_BOX, WIDTH, card_box
+from bulletin.video.encode import read_frame
 
 from .clirun import REPO, run_cli
 
@@ -55,15 +56,7 @@ def _ffmpeg_info(path: Path) -> str:
 
 
 def _frame_at(path: Path, seconds: float) -> np.ndarray:
-    done = subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.3f}", "-i",
-            str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
-        ],
-        capture_output=True,
-        check=True,
-    )  # fmt: skip
-    return np.frombuffer(done.stdout, dtype=np.uint8).reshape(HEIGHT, WIDTH, 3)
+    return read_frame(path, seconds, (WIDTH, HEIGHT))
 
 
 def _wav_seconds(path: Path) -> float:

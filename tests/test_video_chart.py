@@ -140,3 +140,18 @@ def test_poster_shows_each_text_once(sample_days, tmp_path, venue_id, lang):
     colour = tuple(int(facts.overall.colour[i : i + 2], 16) for i in (1, 3, 5))
     x0, y0, x1, y1 = PRESENTER_BOX
     assert np.all(pixels[y0:y1, x0:x1] == colour, axis=-1).mean() > 0.6
+
+
+@pytest.mark.parametrize(("lang", "zone"), [("zh", "北京时间 (UTC+8)"), ("en", "Beijing time (UTC+8)")])
+def test_the_time_axis_names_its_zone_under_the_hours(sample_days, lang, zone):
+    days, _ = sample_days
+    venue, day = days["big-air-shougang"]
+    fig = chart_figure(day, venue, DAY, lang, title="Title")
+    texts = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    (label,) = [t for t in texts if t.get_text() == zone]
+    hours = [t for t in texts if t.get_text() in ("00:00", "12:00", "24:00")]
+    assert len(hours) == 3
+    below = label.get_window_extent(renderer)
+    for hour in hours:  # under the tick labels, not over them
+        assert below.y1 <= hour.get_window_extent(renderer).y0 + 1, hour.get_text()

@@ -154,8 +154,10 @@ def test_level_field_map_around_a_venue(catalogue):
         assert near < 30, (level, rgb)
 
 
-def test_venue_fields_map_the_wind_chill_at_the_coldest_hour(catalogue):
+def test_venue_fields_map_the_wind_chill_at_the_coldest_hour(catalogue, monkeypatch):
     import datetime as dt
+
+    from bulletin.video import maps
 
     from bulletin.facts import venue_day
     from bulletin.pipeline import read_forecast
@@ -169,5 +171,15 @@ def test_venue_fields_map_the_wind_chill_at_the_coldest_hour(catalogue):
     coldest = venue_day(table, venue, day).wind_chill_min.time  # local HH:MM
     local = dt.datetime.fromisoformat(field.when.removesuffix(" UTC")).replace(tzinfo=dt.UTC)
     assert (field.index, local.astimezone(venue.tz).strftime("%H:%M")) == (FIELD_INDEX, coldest)
+    titles = []  # the map's title line, as the real renderer draws it
+
+    def drawn(*args, title="", **kwargs):
+        titles.append(title)
+        return render_level_field(*args, title=title, **kwargs)
+
+    render_level_field = maps.render_level_field
+    monkeypatch.setattr(maps, "render_level_field", drawn)
     picture = conditions_map(field, venue, "zh")
     assert picture.size == SIZE
+    # The valid time is local and names its zone.
+    assert titles[0].endswith(f"{coldest} 北京时间 (UTC+8)"), titles

@@ -45,19 +45,17 @@ import numpy as np
 
 from bulletin.errors import SpeechError, SpeechUsageError
 from bulletin.speech import espeak
-from bulletin.speech._io import prepare_output_dir, speech_file
-from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS, normalize_pcm, write_wav
+from bulletin.speech._io import prepare_output_dir
+from bulletin.speech.loudness import DEFAULT_LOUDNESS_LUFS
 from bulletin.speech.pinyin import to_pinyin
-from bulletin.speech.result import TIMINGS_NAME, WAV_NAME, SpeechResult, speech_result
+from bulletin.speech.result import SpeechResult, finish_speech
 from bulletin.speech.timings import (
     RawPhoneme,
     RawWord,
     Timings,
     assemble,
-    check_timings,
     is_pause,
     phonemes_from_events,
-    write_timings,
 )
 from bulletin.spoken import SpokenText, normalize
 
@@ -163,14 +161,7 @@ def synthesize_fastspeech2(
         words=words,
         sentences=sentences,
     )
-    check_timings(timings)
-    wav_path = out_dir / WAV_NAME
-    timings_path = out_dir / TIMINGS_NAME
-    pcm, loudness = normalize_pcm(audio, OUTPUT_SAMPLE_RATE, loudness_lufs)
-    with speech_file(wav_path) as temporary:
-        write_wav(temporary, pcm, OUTPUT_SAMPLE_RATE)
-        write_timings(timings_path, timings)
-    return speech_result(timings, wav_path, timings_path, loudness)
+    return finish_speech(out_dir, audio, timings, loudness_lufs)
 
 
 def check_options(lang: str, voice: str | None, rate: int | None) -> float:

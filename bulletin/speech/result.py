@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulletin.speech.loudness import Loudness
-from bulletin.speech.timings import Phoneme, Sentence, Timings, Word
+import numpy as np
+
+from bulletin.speech._io import speech_file
+from bulletin.speech.loudness import Loudness, normalize_pcm, write_wav
+from bulletin.speech.timings import Phoneme, Sentence, Timings, Word, check_timings, write_timings
 
 WAV_NAME = "speech.wav"
 TIMINGS_NAME = "timings.json"
@@ -52,4 +55,21 @@ def speech_result(
     )
 
 
-__all__ = ["TIMINGS_NAME", "WAV_NAME", "SpeechResult", "speech_result"]
+def finish_speech(
+    out_dir: Path, audio: np.ndarray, timings: Timings, loudness_lufs: float | None
+) -> SpeechResult:
+    """Check ``timings``, normalise the engine's ``audio`` (float or int16 samples at
+    ``timings.sample_rate``) to ``loudness_lufs`` and write ``speech.wav`` and
+    ``timings.json`` into ``out_dir``: the wav appears only once both are written. The end of
+    every engine that makes its samples in memory (piper, FastSpeech2)."""
+    check_timings(timings)
+    wav_path = out_dir / WAV_NAME
+    timings_path = out_dir / TIMINGS_NAME
+    pcm, loudness = normalize_pcm(audio, timings.sample_rate, loudness_lufs)
+    with speech_file(wav_path) as temporary:
+        write_wav(temporary, pcm, timings.sample_rate)
+        write_timings(timings_path, timings)
+    return speech_result(timings, wav_path, timings_path, loudness)
+
+
+__all__ = ["TIMINGS_NAME", "WAV_NAME", "SpeechResult", "finish_speech", "speech_result"]

@@ -50,7 +50,7 @@ _LEFT, _RIGHT = 62, 692  # plot area, leaving room for the y ticks and the last 
 _LEGEND_LINE = 22  # height of one legend line of MIN_FONT_PX text
 _STRIP = 10  # height of one level strip
 _STRIP_GAP = 3
-_BOTTOM = 28  # the time ticks under the strips
+_BOTTOM = 28 + 24  # the time ticks under the strips, and under them the time zone
 _MIN_TOP_PLOT = 80
 
 
@@ -135,6 +135,7 @@ def chart_figure(
     from ..facts.table import day_hours
     from ..indices import LEVEL_NAMES
     from ..script import phrasebook
+    from ..wording import zone_label
 
     rows = table.hours if isinstance(table, VenueDay) else day_hours(table, venue, date)
     if not len(rows):
@@ -236,6 +237,10 @@ def chart_figure(
         y += _STRIP + _STRIP_GAP
     strips.set_xticks(range(0, 25, 3))
     strips.set_xticklabels([f"{h:02d}:00" for h in range(0, 25, 3)], fontproperties=prop)
+    # The hours are the venue's local time: the axis names its zone, as at midday that day.
+    midday = dt.datetime.combine(date, dt.time(12), venue.tz)
+    fig.text(fx((_LEFT + _RIGHT) / 2), fy(height - 4), zone_label(midday, venue.tz, lang),
+             color=_MUTED, fontproperties=prop, ha="center", va="bottom")  # fmt: skip
     return fig
 
 

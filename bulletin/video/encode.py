@@ -153,3 +153,23 @@ class H264Writer:
             self.close()
         else:
             self.abort()
+
+
+def read_frame(path: Path, seconds: float, size: tuple[int, int]) -> np.ndarray:
+    """The frame of the video ``path`` (``size`` W, H) shown at ``seconds``, as HxWx3 uint8:
+    one ffmpeg call (input seeking), for checks and still images of a written video."""
+    done = subprocess.run(
+        [
+            ffmpeg_exe(), "-nostdin", "-v", "error", "-ss", f"{seconds:.3f}", "-i", _file(path),
+            "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+        ],
+        capture_output=True,
+    )  # fmt: skip
+    expected = size[0] * size[1] * 3
+    if done.returncode != 0 or len(done.stdout) != expected:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise VideoError(
+            f"cannot read the frame at {seconds:.3f} s of {path}: "
+            + (reason[0] if reason else f"{len(done.stdout)} bytes, expected {expected}")
+        )
+    return np.frombuffer(done.stdout, dtype=np.uint8).reshape(size[1], size[0], 3)

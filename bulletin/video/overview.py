@@ -399,7 +399,7 @@ def conditions_map(
     and the local time in the title line, the levels named in ``lang``."""
     from ..indices import LEVEL_NAMES
     from ..script import phrasebook
-    from ..wording import venue_name
+    from ..wording import venue_name, zone_label
     from .maps import render_level_field
 
     book = phrasebook(templates_dir, lang)
@@ -408,7 +408,7 @@ def conditions_map(
         for level, name in LEVEL_NAMES[field.index].items()
     }
     utc = dt.datetime.fromisoformat(field.when.removesuffix(" UTC")).replace(tzinfo=dt.UTC)
-    local = utc.astimezone(venue.tz).strftime("%H:%M")
+    local = f"{utc.astimezone(venue.tz):%H:%M} {zone_label(utc, venue.tz, lang)}"
     spot = MapVenue(venue.id, venue_name(venue, lang), venue.lat, venue.lon, "", "#000000")
     x0, y0, x1, y1 = PANEL_BOX
     title = f"{book.title(field.index)}  {local}"
