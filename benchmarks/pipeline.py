@@ -134,10 +134,10 @@ def bench_bulletin(
 ) -> list[dict]:
     """Build one venue's bulletin per language as ``bulletin daily`` builds it (the venue's
     index-field map in the conditions part, loudness-normalised speech); the stage times."""
-    # The engines that loudness-normalise their speech: espeak-ng's WAV, piper's and
-    # FastSpeech2's samples (the default engine, auto, picks per language).
-    import bulletin.speech.fastspeech2_engine as fastspeech2_engine
-    import bulletin.speech.piper_engine as piper_engine
+    # Where the engines loudness-normalise their speech: espeak-ng's WAV (synthesis), piper's
+    # and FastSpeech2's samples (result.finish_speech; the default engine, auto, picks per
+    # language).
+    import bulletin.speech.result as speech_result
     import bulletin.speech.synthesis as synthesis
     import bulletin.video.compose as compose
     from avatar.ahead import MadeAhead
@@ -164,8 +164,7 @@ def bench_bulletin(
         clock = time.perf_counter()
         with (
             _Timed(synthesis, "normalize_wav") as loudness_wav,
-            _Timed(piper_engine, "normalize_pcm") as loudness_piper,
-            _Timed(fastspeech2_engine, "normalize_pcm") as loudness_fs2,
+            _Timed(speech_result, "normalize_pcm") as loudness_pcm,
             _Timed(compose, "write_bulletin_video") as video,
             _ThreadCpu(MadeAhead) as presenter,
         ):
@@ -182,7 +181,7 @@ def bench_bulletin(
             )
         wall = time.perf_counter() - clock
         cpu = _cpu_seconds() - cpu
-        loudness = [loudness_wav, loudness_piper, loudness_fs2]
+        loudness = [loudness_wav, loudness_pcm]
         if not any(timed.results for timed in loudness):
             raise SystemExit(
                 "the speech was not loudness-normalised (normalize_wav/pcm not called)"

@@ -210,3 +210,48 @@ def test_everything_but_models_works_without_torch():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("roll_deg", [0.0, 2.5, -7.0])
+def test_warp_of_the_opaque_part_gives_the_whole_sprites_pixels(roll_deg):
+    """_warp warps only the sprite's opaque part and a margin: the frame is the one the whole
+    sprite's bilinear warp gives, up to the rounding of the shifted origin (a sample's weights
+    differ in the 14th digit, which can turn a rounding of PIL's: at most 2 levels where the
+    random sprite's alpha then differs by one)."""
+    from PIL import Image
+
+    from avatar.procedural import PresenterStyle, ProceduralPresenter, _composite_at
+
+    presenter = ProceduralPresenter(PresenterStyle(), (512, 504), 0)
+    rng = np.random.default_rng(1)
+    sprite = np.zeros((361, 276, 4), dtype=np.uint8)
+    sprite[40:230, 60:210] = rng.integers(0, 256, (190, 150, 4), dtype=np.uint8)
+    sprite[40:230, 60:210, 3] = rng.integers(1, 256, (190, 150), dtype=np.uint8)
+    sprite = Image.fromarray(sprite)
+    angle = np.radians(roll_deg)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    offset = np.array([117.3, 41.6])
+    background = rng.integers(0, 256, (504, 512, 4), dtype=np.uint8)
+    background[..., 3] = 255  # an opaque frame, as the presenter's
+    background = Image.fromarray(background)
+
+    warped = background.copy()
+    presenter._warp(warped, sprite, rot, offset)
+
+    whole = background.copy()  # the whole sprite through the same map
+    corners = np.array([[0, 0], [276, 0], [0, 361], [276, 361]], dtype=np.float64) @ rot.T + offset
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    shift = rot.T @ (np.array([x0, y0], dtype=np.float64) - offset)
+    data = (rot[0, 0], rot[1, 0], shift[0], rot[0, 1], rot[1, 1], shift[1])
+    patch = sprite.transform(
+        (int(x1 - x0), int(y1 - y0)), Image.Transform.AFFINE, data, Image.Resampling.BILINEAR
+    )
+    _composite_at(whole, patch, int(x0), int(y0))
+    difference = np.abs(np.asarray(warped, dtype=int) - np.asarray(whole, dtype=int)).max(axis=2)
+    assert difference.max() <= 2
+    assert (difference > 0).sum() < 0.03 * 190 * 150
+    changed = np.asarray(warped) != np.asarray(background)
+    assert np.array_equal(
+        changed.any(axis=2), (np.asarray(whole) != np.asarray(background)).any(axis=2)
+    )

@@ -142,7 +142,9 @@ def test_poster_shows_each_text_once(sample_days, tmp_path, venue_id, lang):
     assert np.all(pixels[y0:y1, x0:x1] == colour, axis=-1).mean() > 0.6
 
 
-@pytest.mark.parametrize(("lang", "zone"), [("zh", "北京时间 (UTC+8)"), ("en", "Beijing time (UTC+8)")])
+@pytest.mark.parametrize(
+    ("lang", "zone"), [("zh", "北京时间 (UTC+8)"), ("en", "Beijing time (UTC+8)")]
+)
 def test_the_time_axis_names_its_zone_under_the_hours(sample_days, lang, zone):
     days, _ = sample_days
     venue, day = days["big-air-shougang"]

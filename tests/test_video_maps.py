@@ -157,10 +157,9 @@ def test_level_field_map_around_a_venue(catalogue):
 def test_venue_fields_map_the_wind_chill_at_the_coldest_hour(catalogue, monkeypatch):
     import datetime as dt
 
-    from bulletin.video import maps
-
     from bulletin.facts import venue_day
     from bulletin.pipeline import read_forecast
+    from bulletin.video import maps
     from bulletin.video.overview import FIELD_INDEX, conditions_map, venue_level_fields
 
     venue = catalogue["genting-snow-park"]
