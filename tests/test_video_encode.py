@@ -93,3 +93,36 @@ def test_a_frame_of_the_wrong_size_is_refused(tmp_path):
     ):
         with _writer(tmp_path / "out.mp4", speech, 0.2) as writer:
             writer.write(np.zeros((48, 60, 3), np.uint8))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_the_encoder_runs_below_the_presenters_priority(tmp_path):
+    """ffmpeg runs at ENCODER_NICENESS above this process's niceness (every thread of it):
+    the presenter's threads keep the cores when both want them."""
+    import os
+    import shutil
+    import time
+
+    from bulletin.video.encode import ENCODER_NICENESS
+
+    if shutil.which("nice") is None:
+        pytest.skip("nice(1) is not installed: the encoder runs at the same priority")
+    speech = _speech(tmp_path / "speech.wav")
+    with _writer(tmp_path / "out.mp4", speech, 3 / FPS) as writer:
+        writer.write(np.zeros((SIZE[1], SIZE[0], 3), np.uint8))
+        pid = writer.pid
+        for _ in range(500):  # nice(1) sets the niceness, then becomes ffmpeg (exec)
+            if Path(f"/proc/{pid}/exe").resolve() == Path(ffmpeg_exe()).resolve():
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the encoder's process never became ffmpeg")
+        time.sleep(0.2)  # its threads start
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        assert len(tasks) > 1
+        for task in tasks:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            assert int(fields[16]) == os.getpriority(os.PRIO_PROCESS, 0) + ENCODER_NICENESS
+        for _ in range(2):
+            writer.write(np.zeros((SIZE[1], SIZE[0], 3), np.uint8))
+    assert (tmp_path / "out.mp4").stat().st_size > 0
