@@ -33,8 +33,9 @@ PIPE_BYTES = 1 << 20
 #: Niceness of the encoder process (nice(1); our choice, ``benchmarks/README.md``). The
 #: presenter's threads are the bulletin's critical path and x264 has slack: it waits on each
 #: frame and catches up whenever the presenter blocks. At the same priority the scheduler
-#: shares the cores evenly and the presenter's thread waits; at 10 the unit on 2 cores was
-#: 35.3 s against 37.5 s, the same bytes.
+#: shares the cores evenly and the presenter's thread waits. Measured on 2 cores in
+#: alternating rounds: the unit took 36.6 and 34.7 s at 10 against 36.4 and 38.3 s at 0 (the
+#: same bytes), a gain of about 5 % that the machine's noise nearly hides.
 ENCODER_NICENESS = 10
 
 
