@@ -52,6 +52,18 @@ def readme_exit_codes() -> dict[int, str]:
 
 
 # -- one command per case: (args, folder) -> CompletedProcess ---------------------------------
+def _silent_wav(folder: Path) -> Path:
+    import wave
+
+    path = folder / "silence.wav"
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16000)
+        writer.writeframes(bytes(2 * 16000))
+    return path
+
+
 def _daily(config: Path, *args: str) -> subprocess.CompletedProcess:
     return run_cli("daily", "--config", str(config), *args, timeout=300)
 
@@ -146,6 +158,16 @@ CASES: dict[int, dict[str, Callable[[Path], subprocess.CompletedProcess]]] = {
         "--grid to stdout": lambda tmp: run_cli("indices", SAMPLE, "--grid", "-o", "-"),
         "unknown --avatar": lambda tmp: run_cli(
             "run", SAMPLE, "--venue", VENUE, "--avatar", "procedual", "-o", str(tmp / "out")
+        ),
+        "odd avatar render --size": lambda tmp: run_cli(
+            "avatar",
+            "render",
+            "--audio",
+            str(_silent_wav(tmp)),
+            "--size",
+            "641x360",
+            "-o",
+            str(tmp / "x.mp4"),
         ),
     },
     3: {"some daily units fail": _some_units_fail},
