@@ -66,7 +66,7 @@ upper lip (``avatar.procedural.MOUTH_BOX`` starts at 0.063)."""
 FOOTAGE_CROP = (0.013, 0.084, 0.99)
 """Crop framing (centre shift in face-box sides, side scale) assumed for the jaw region of
 twins without procedural geometry: the LBP crop of the default presenter, measured by
-:meth:`ProceduralTemplate._calibrate` (our choice; the detector frames real faces alike)."""
+:func:`crop_calibration` (our choice; the detector frames real faces alike)."""
 DETAIL_SCALE = 24.0
 """Levels of generator change at which the template's fine detail is faded to 1/e in the
 detail-preserving paste (our choice: the lips' own change on an opening is 40-120 levels, the
@@ -300,6 +300,55 @@ class TemplateFrame:
     box: Box
 
 
+#: Times (s) of the rest frames :func:`crop_calibration` measures.
+CALIBRATION_TIMES = (0.0, 0.7, 1.9, 3.1, 4.3)
+
+
+_CALIBRATIONS_KEPT = 8
+_calibrations: dict[tuple, tuple[float, float, float]] = {}
+
+
+def crop_calibration(presenter: ProceduralPresenter) -> tuple[float, float, float]:
+    """The face detector's crop on ``presenter`` relative to its exact face box, as (centre
+    shift x, y in box sides, side scale): the median over its rest frames at
+    :data:`CALIBRATION_TIMES`. Remembered per (style, size, seed), the same every time: about
+    0.5 s to measure, once per process instead of once per render (a daily worker renders many
+    units)."""
+    key = (presenter.style, tuple(presenter.size), presenter.seed)
+    found = _calibrations.get(key)
+    if found is None:
+        found = _measure_crop(presenter)
+        if len(_calibrations) >= _CALIBRATIONS_KEPT:
+            _calibrations.pop(next(iter(_calibrations)), None)
+        _calibrations[key] = found
+    return found
+
+
+def _measure_crop(presenter: ProceduralPresenter) -> tuple[float, float, float]:
+    from avatar.ingest import CROP_SCALE, detect_face, face_cascade
+
+    cascade = face_cascade()
+    rows = []
+    for t in CALIBRATION_TIMES:
+        frame = presenter.render(t)
+        found = detect_face(cascade, frame.image)
+        if found is None:
+            continue
+        x0, y0, x1, y1 = square_box(frame.face_box)
+        side = x1 - x0
+        rows.append(
+            (
+                (found[0] - (x0 + x1) / 2) / side,
+                (found[1] - (y0 + y1) / 2) / side,
+                found[2] * CROP_SCALE / side,
+            )
+        )
+    if not rows:
+        raise AvatarError("the face detector finds no face on this procedural presenter")
+    dx, dy, scale = np.median(np.array(rows), axis=0)
+    return float(dx), float(dy), float(scale)
+
+
 class ProceduralTemplate:
     """The procedural presenter with its mouth at rest, head motion livened by speech.
 
@@ -308,40 +357,14 @@ class ProceduralTemplate:
     exact face box over a few rest frames is measured once, then applied to every frame's exact
     face box, so the crop follows the head without running the detector per frame."""
 
-    CALIBRATION_TIMES = (0.0, 0.7, 1.9, 3.1, 4.3)
-
     def __init__(
         self, style: PresenterStyle, size: tuple[int, int], seed: int = 0, lbp_boxes: bool = False
     ) -> None:
         self.presenter = ProceduralPresenter(style, size, seed)
         self.adjust = (0.0, 0.0, 1.0)  # centre shift (x, y) in face-box sides, side scale
         if lbp_boxes:
-            self.adjust = self._calibrate()
+            self.adjust = crop_calibration(self.presenter)
         self.polygon = jaw_polygon(self.adjust)
-
-    def _calibrate(self) -> tuple[float, float, float]:
-        from avatar.ingest import CROP_SCALE, detect_face, face_cascade
-
-        cascade = face_cascade()
-        rows = []
-        for t in self.CALIBRATION_TIMES:
-            frame = self.presenter.render(t)
-            found = detect_face(cascade, frame.image)
-            if found is None:
-                continue
-            x0, y0, x1, y1 = square_box(frame.face_box)
-            side = x1 - x0
-            rows.append(
-                (
-                    (found[0] - (x0 + x1) / 2) / side,
-                    (found[1] - (y0 + y1) / 2) / side,
-                    found[2] * CROP_SCALE / side,
-                )
-            )
-        if not rows:
-            raise AvatarError("the face detector finds no face on this procedural presenter")
-        dx, dy, scale = np.median(np.array(rows), axis=0)
-        return float(dx), float(dy), float(scale)
 
     def box(self, face_box: Box) -> Box:
         x0, y0, x1, y1 = square_box(face_box)

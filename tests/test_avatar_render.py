@@ -185,3 +185,27 @@ def test_procedural_render_and_the_command_line_work_without_torch(wav_5s, tmp_p
     )
     assert result.returncode == 0, result.stderr
     assert video_info(tmp_path / "p.mp4").size == (96, 64)
+
+
+def test_the_crop_calibration_is_measured_once_per_presenter(monkeypatch):
+    """The detector runs on the rest frames of a (style, size, seed) once per process; another
+    seed is measured for itself, and the result is the measurement's."""
+    import avatar.ingest as ingest
+    from avatar.neural import CALIBRATION_TIMES, ProceduralTemplate
+    from avatar.procedural import PresenterStyle
+
+    calls = []
+    detect = ingest.detect_face
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return detect(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "detect_face", counted)
+    first = ProceduralTemplate(PresenterStyle(), (320, 316), 11, lbp_boxes=True)
+    assert len(calls) == len(CALIBRATION_TIMES)
+    again = ProceduralTemplate(PresenterStyle(), (320, 316), 11, lbp_boxes=True)
+    assert len(calls) == len(CALIBRATION_TIMES) and again.adjust == first.adjust
+    ProceduralTemplate(PresenterStyle(), (320, 316), 12, lbp_boxes=True)
+    assert len(calls) == 2 * len(CALIBRATION_TIMES)
+    assert first.adjust != (0.0, 0.0, 1.0)
