@@ -352,16 +352,23 @@ def wav_pcm(path: Path) -> tuple[int, bytes]:
         raise SpeechError(f"cannot read WAV {path}: {error}") from None
 
 
+#: Writes of one WAV by pyttsx3 before a mismatch with the timing pass is reported.
+PYTTSX3_ATTEMPTS = 4
+
+
 def _pyttsx3_wav_matching(
     text: str, voice: str, rate: int, temporary: Path, timing: espeak.EspeakPass
 ) -> None:
     """Write the WAV with pyttsx3 into ``temporary`` so that its PCM equals the timing pass's.
 
-    A mismatch (which would make the timings wrong) is retried once in a fresh process, then
-    reported.
+    A mismatch (which would make the timings wrong) is retried in a fresh process, up to
+    :data:`PYTTSX3_ATTEMPTS` writes in all, then reported. pyttsx3's espeak driver has races
+    (``bulletin/speech/_pyttsx3_worker.py``); on a loaded machine two writes in a row of one
+    Chinese text came out 13 % longer than the timing pass (251,602 samples against 222,721,
+    in a fresh-clone CI run of this project; the same text matched on every later try).
     """
     problem = ""
-    for _attempt in range(2):
+    for _attempt in range(PYTTSX3_ATTEMPTS):
         try:
             espeak.pyttsx3_save(text, voice, rate, temporary)
             sample_rate, pcm = wav_pcm(temporary)
