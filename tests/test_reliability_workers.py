@@ -94,6 +94,18 @@ def survivors(pids: set[int], within_s: float) -> set[int]:
         time.sleep(0.05)
 
 
+def described(pids: set[int]) -> list[str]:
+    """``pid: command line`` of each of ``pids``, for a failure's message."""
+    lines = []
+    for pid in sorted(pids):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            command = "?"
+        lines.append(f"{pid}: {command[:200]}")
+    return lines
+
+
 def kill_all(pids: set[int]) -> None:
     for pid in pids:
         try:
@@ -125,7 +137,7 @@ def test_kill_9_of_the_parent_ends_workers_that_hold_the_interpreter_lock():
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
         left = survivors(family, GRACE_S)
-        assert not left, f"still alive {GRACE_S} s after the parent's SIGKILL: {sorted(left)}"
+        assert not left, f"still alive {GRACE_S} s after the parent's SIGKILL: {described(left)}"
     finally:
         parent.kill()
         parent.wait()
@@ -160,8 +172,47 @@ def test_kill_9_of_bulletin_daily_ends_its_workers_and_their_children(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         left = survivors(family, GRACE_S)
-        assert not left, f"still alive {GRACE_S} s after the parent's SIGKILL: {sorted(left)}"
+        assert not left, f"still alive {GRACE_S} s after the parent's SIGKILL: {described(left)}"
     finally:
         process.kill()
         process.wait()
         kill_all(family)
+
+
+SPEAK_A_LONG_TEXT = """
+import sys
+from pathlib import Path
+from bulletin.speech import espeak
+text = "The wind chill stays below minus twenty degrees all day at the venue. " * 60
+espeak.pyttsx3_save(text, "en-us", 165, Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.media
+def test_kill_9_of_a_speaking_process_ends_its_speech_child(tmp_path):
+    """The espeak-ng and pyttsx3 workers ask the kernel to end them with the process that
+    started them (a dask worker killed mid-synthesis leaves none behind)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", SPEAK_A_LONG_TEXT, str(tmp_path / "long.wav")],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while not children:
+            assert parent.poll() is None, "the speaking process ended before its child started"
+            assert time.monotonic() < deadline, "no speech child started"
+            children = descendants(parent.pid)
+            time.sleep(0.02)
+        time.sleep(0.5)  # the child is synthesising (the text takes several seconds)
+        assert all(alive(pid) for pid in children), described(children)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        left = survivors(children, 2.0)
+        assert not left, f"still alive 2 s after the parent's SIGKILL: {described(left)}"
+    finally:
+        parent.kill()
+        parent.wait()
+        kill_all(children)

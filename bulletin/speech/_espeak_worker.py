@@ -27,6 +27,7 @@ The ctypes binding follows espeak-ng's ``speak_lib.h`` (1.51): ``espeak_Initiali
 import ctypes
 import hashlib
 import json
+import os
 import sys
 from ctypes import CFUNCTYPE, POINTER, Structure, Union, c_char, c_char_p, c_int, c_short, c_uint
 
@@ -65,8 +66,20 @@ def _fail(kind: str, detail: str) -> None:
     sys.exit(3)
 
 
+def die_with_parent(parent_pid) -> None:
+    """Ask Linux to SIGKILL this process when the process that started it dies (prctl(2)
+    PR_SET_PDEATHSIG = 1), and exit at once if that process is already gone: a worker killed
+    mid-synthesis (kill -9 of a bulletin daily run) leaves no speech child behind."""
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def main() -> None:
     job = json.load(sys.stdin)
+    die_with_parent(job.get("parent_pid"))
     try:
         lib = ctypes.CDLL(job["library"])
     except OSError as error:

@@ -17,14 +17,27 @@ per ``runAndWait``, then waiting for the ``finished-utterance`` event, which the
 only after it has closed the WAV file.
 """
 
+import importlib.util
 import json
 import os
 import sys
 import threading
+from pathlib import Path
+
+
+def die_with_parent(parent_pid) -> None:
+    """The espeak-ng worker's :func:`die_with_parent` (a sibling file: this script runs
+    isolated, without the package on its path)."""
+    path = Path(__file__).with_name("_espeak_worker.py")
+    spec = importlib.util.spec_from_file_location("_espeak_worker", path)
+    sibling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sibling)
+    sibling.die_with_parent(parent_pid)
 
 
 def main() -> None:
     job = json.load(sys.stdin)
+    die_with_parent(job.get("parent_pid"))
     # pyttsx3 prints "Audio saved to ..." on stdout; keep stdout quiet for the caller.
     sys.stdout = sys.stderr
     import pyttsx3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -143,7 +144,8 @@ def _run_child(
     try:
         return subprocess.run(
             command,
-            input=json.dumps(job),
+            # The child dies with this process (the workers' die_with_parent).
+            input=json.dumps({**job, "parent_pid": os.getpid()}),
             capture_output=True,
             text=True,
             encoding="utf-8",
