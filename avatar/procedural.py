@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,6 +52,10 @@ BREATH_PHASES = 16
 BREATH_CACHE_BYTES = 128 << 20
 """Static layers and per-frame features are drawn at this multiple of the output size and
 box-downsampled: 4x4 samples per pixel give 16 coverage levels, smooth enough for edges."""
+#: Feature patches (an eye or the mouth, drawn and downsampled) a presenter keeps for reuse
+#: (:meth:`ProceduralPresenter._feature_patch`; our choice: a few seconds of distinct
+#: blink and mouth frames, well under a megabyte at 512x504).
+FEATURE_PATCHES_KEPT = 64
 
 # Head layout in head units (fractions of frame height), our choice for a stylised face with
 # slightly enlarged eyes; classic proportions put the eyes at mid-head and the mouth a third of
@@ -464,6 +469,7 @@ class ProceduralPresenter:
         self._background = self._draw_background()
         self._body, self._body_top = self._draw_body()
         self._body_phases: dict[int, Image.Image] = {0: self._body}
+        self._patches: OrderedDict[tuple, Image.Image] = OrderedDict()
         self._hair_back = self._draw_sprite(self._paint_hair_back)
         self._head = self._draw_sprite(self._paint_head)
         self._eye_crops = [self._crop_box(EYE_CROP, dx) for dx in (-self._eye_x, self._eye_x)]
@@ -869,6 +875,23 @@ class ProceduralPresenter:
                 origin[1] + shift[1] * self._unit * ss,
             )
         return _Pen(canvas, origin, self._unit * ss)
+
+    def _feature_patch(self, key: tuple, paint: Callable[[_Pen], None]) -> Image.Image:
+        """The RGBA patch ``paint`` draws on the feature canvas of ``key``'s crop and shift
+        (``key[1]``, ``key[2]``), downsampled; ``key`` holds every input of the drawing, so a
+        patch drawn before is reused as it is (the same pixels). The eyes hold still between
+        blinks and saccades, the mouth in every pause: most frames redraw nothing."""
+        patch = self._patches.get(key)
+        if patch is not None:
+            self._patches.move_to_end(key)
+            return patch
+        pen = self._feature_pen(key[1], key[2])
+        paint(pen)
+        patch = pen.image.reduce(SUPERSAMPLE)
+        self._patches[key] = patch
+        if len(self._patches) > FEATURE_PATCHES_KEPT:
+            self._patches.popitem(last=False)
+        return patch
 
     def _paint_eye(
         self, pen: _Pen, ex: float, blink: float, gaze: tuple[float, float], smile: float = 0.0
@@ -1342,12 +1365,16 @@ class ProceduralPresenter:
             mouth_crop = self._crop_box(MOUTH_BOX, shift[0], shift[1])
         eye_smile = max(cue.smile, 0.0)
         for crop, ex in zip(eye_crops, (-self._eye_x, self._eye_x), strict=True):
-            pen = self._feature_pen(crop, shift)
-            self._paint_eye(pen, ex, blink, gaze, eye_smile)
-            head.alpha_composite(pen.image.reduce(SUPERSAMPLE), dest=crop[:2])
-        pen = self._feature_pen(mouth_crop, shift)
-        self._paint_mouth(pen, mouth, cue.smile)
-        head.alpha_composite(pen.image.reduce(SUPERSAMPLE), dest=mouth_crop[:2])
+            patch = self._feature_patch(
+                ("eye", crop, shift, ex, blink, gaze, eye_smile),
+                lambda pen, ex=ex: self._paint_eye(pen, ex, blink, gaze, eye_smile),
+            )
+            head.alpha_composite(patch, dest=crop[:2])
+        patch = self._feature_patch(
+            ("mouth", mouth_crop, shift, mouth, cue.smile),
+            lambda pen: self._paint_mouth(pen, mouth, cue.smile),
+        )
+        head.alpha_composite(patch, dest=mouth_crop[:2])
 
         frame = self._background.copy()
         rot, offset = self._head_transform(pose)

@@ -25,6 +25,7 @@ import difflib
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,7 +35,10 @@ from avatar.errors import AvatarError, AvatarUsageError
 from avatar.ground_truth import TimingsSource, mouth_track
 from avatar.procedural import PresenterStyle, ProceduralPresenter
 from avatar.video import FPS, check_frame_size, write_video
-from avatar.visemes import load_timings, mouth_track_from_audio
+from avatar.visemes import Timings, load_timings, mouth_track_from_audio
+
+if TYPE_CHECKING:
+    from avatar.neural import NeuralPresenter
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ def resolve_avatar(avatar: str | Path) -> str | Path:
 def render_presenter(
     audio: Speech | str | Path,
     timings: TimingsSource | None = None,
-    avatar: str | Path = "procedural",
+    avatar: str | Path | Presenter = "procedural",
     size: tuple[int, int] = DEFAULT_SIZE,
     fps: int = FPS,
     style: PresenterStyle | None = None,
@@ -102,8 +106,19 @@ def render_presenter(
     audio, bad timings, a bad size, an unknown or missing avatar, cues that are not
     :class:`~avatar.cues.Cue` or start after the audio all raise :class:`AvatarError`.
     ``style`` and ``seed`` pick the look and the idle motion of the procedural presenter;
-    ``cues`` drive its head, arms and expression (:mod:`avatar.cues`)."""
+    ``cues`` drive its head, arms and expression (:mod:`avatar.cues`). ``avatar`` may be a
+    :class:`Presenter` already loaded (:func:`load_presenter`; ``size``, ``style`` and
+    ``seed`` are then its own)."""
+    if isinstance(avatar, Presenter):
+        return avatar.frames(audio, timings, fps, cues)
     size = check_frame_size(size)
+    inputs = _checked_inputs(audio, timings, fps, cues)
+    return load_presenter(avatar, size, style, seed).render_checked(*inputs)
+
+
+def _checked_inputs(
+    audio: Speech | str | Path, timings: TimingsSource | None, fps: int, cues: Iterable[Cue]
+) -> tuple[Speech, Timings | None, int, tuple[Cue, ...]]:
     if not (isinstance(fps, int) and 1 <= fps <= 120):
         raise AvatarError(f"fps must be an integer of 1-120, got {fps!r}")
     name = str(audio) if not isinstance(audio, Speech) else "samples"
@@ -113,27 +128,77 @@ def render_presenter(
         raise AvatarError(
             f"timings last {parsed.duration:.2f} s but the audio {name} only {speech.duration:.2f} s"
         )
-    cues = check_cues(cues, speech.duration)
+    return speech, parsed, fps, tuple(check_cues(cues, speech.duration))
+
+
+class Presenter:
+    """A presenter loaded at one frame size and ready to speak (:func:`load_presenter`): the
+    procedural one with its sprites drawn, or a twin with torch imported, its checkpoint read
+    and its template made. Loading the shipped twin took 2.8 s of one core on the 2-core
+    machines of ``benchmarks/README.md`` (torch's import 1.6 s, the checkpoint and template
+    1.2 s); a caller with other work meanwhile (a bulletin's speech synthesis) loads it in a
+    thread. One stream of :meth:`frames` at a time."""
+
+    def __init__(
+        self,
+        avatar: str | Path,
+        size: tuple[int, int],
+        procedural: ProceduralPresenter | None = None,
+        neural: NeuralPresenter | None = None,
+    ) -> None:
+        if (procedural is None) == (neural is None):
+            raise ValueError("a Presenter is either procedural or neural")
+        self.avatar, self.size = avatar, size
+        self._procedural, self._neural = procedural, neural
+
+    def frames(
+        self,
+        audio: Speech | str | Path,
+        timings: TimingsSource | None = None,
+        fps: int = FPS,
+        cues: Iterable[Cue] = (),
+    ) -> Iterator[np.ndarray]:
+        """Frames speaking ``audio``, checked as :func:`render_presenter` checks them."""
+        return self.render_checked(*_checked_inputs(audio, timings, fps, cues))
+
+    def render_checked(
+        self, speech: Speech, parsed: Timings | None, fps: int, cues: tuple[Cue, ...]
+    ) -> Iterator[np.ndarray]:
+        """Frames of inputs already checked (:meth:`frames`)."""
+        neural, procedural = self._neural, self._procedural
+        if procedural is not None:
+            track = mouth_track(speech, parsed, fps)
+            return (frame.image for frame in procedural.frames(track, cues=cues))
+        assert neural is not None  # one of the two, checked when made
+        if neural.mouth_source in ("timings", "face") and parsed is not None:
+            track = mouth_track(speech, parsed, fps)
+        else:
+            if neural.mouth_source == "timings":
+                log.warning(
+                    "%s was trained on phoneme timings; without them the mouth follows the audio",
+                    self.avatar,
+                )
+            track = mouth_track_from_audio(speech, fps)
+        if neural.mouth_source == "face":  # trained on the jaw the face showed: the rest at rest
+            track = track.jaw_only()
+        return one_torch_thread(neural.frames(speech, track, cues))
+
+
+def load_presenter(
+    avatar: str | Path = "procedural",
+    size: tuple[int, int] = DEFAULT_SIZE,
+    style: PresenterStyle | None = None,
+    seed: int = 0,
+) -> Presenter:
+    """The presenter ``avatar`` names (:func:`resolve_avatar`) loaded at ``size`` (W, H);
+    ``style`` and ``seed`` are the procedural presenter's (a twin's template has its own)."""
+    size = check_frame_size(size)
     choice = resolve_avatar(avatar)
     if choice == "procedural":
-        track = mouth_track(speech, parsed, fps)
-        presenter = ProceduralPresenter(style, size, seed)
-        return (frame.image for frame in presenter.frames(track, cues=cues))
+        return Presenter(choice, size, procedural=ProceduralPresenter(style, size, seed))
     from avatar.neural import NeuralPresenter  # torch only when a twin is used
 
-    neural = NeuralPresenter.from_checkpoint(choice, size)
-    if neural.mouth_source in ("timings", "face") and parsed is not None:
-        track = mouth_track(speech, parsed, fps)
-    else:
-        if neural.mouth_source == "timings":
-            log.warning(
-                "%s was trained on phoneme timings; without them the mouth follows the audio",
-                choice,
-            )
-        track = mouth_track_from_audio(speech, fps)
-    if neural.mouth_source == "face":  # trained on the jaw the face showed: the rest at rest
-        track = track.jaw_only()
-    return one_torch_thread(neural.frames(speech, track, cues))
+    return Presenter(choice, size, neural=NeuralPresenter.from_checkpoint(choice, size))
 
 
 def one_torch_thread(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:

@@ -18,7 +18,10 @@ crash (or ``kill -9``) never leaves a partial unit folder. Before the speech
 :data:`bulletin.output.FREE_SPACE_MARGIN` bytes free, so a full disk is named as such at once. Where a unit goes under an output
 root is :func:`unit_folder` (``ROOT/<venue_id>/<lang>``), for ``bulletin run`` and
 ``bulletin daily`` alike. The video is composed from the speech step's result (its timed
-sentences and subtitle cues), not from the files written before it.
+sentences and subtitle cues), not from the files written before it. What the video needs that
+does not depend on the speech (the cards' facts, the chart, the poster, the conditions map and
+the loaded presenter, :func:`avatar.render.load_presenter`) is made in a thread while the speech
+is synthesised; that thread has ended before the folder is renamed or removed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,7 +125,7 @@ def build_venue_bulletin(
     each of :data:`PROGRESS_STAGES` starts, ``on_frames(done, total)`` as the video's frames
     are made (:func:`bulletin.video.compose.write_bulletin_video`). Errors are
     :class:`~bulletin.errors.BulletinError` subclasses with one-line messages."""
-    from avatar.render import render_presenter, resolve_avatar
+    from avatar.render import load_presenter, render_presenter, resolve_avatar
 
     from .facts import venue_day, venue_rows
     from .output import write_table
@@ -139,7 +143,8 @@ def build_venue_bulletin(
     folder = Path(folder)
     stage: dict[str, float] = dict.fromkeys(STAGES, 0.0)
     report = on_stage or (lambda _: None)
-    with atomic_folder(folder) as tmp:
+    # The pool's thread is joined before the temporary folder is renamed or removed.
+    with atomic_folder(folder) as tmp, ThreadPoolExecutor(1, "unit-pictures") as pictures:
         report("script")
         started = time.perf_counter()
         rows = venue_rows(table, venue)
@@ -148,6 +153,26 @@ def build_venue_bulletin(
         day = venue_day(rows, venue, parse_date(date))
         script = make_script(day, [venue], lang=lang, templates_dir=templates_dir)
         stage["script"] = time.perf_counter() - started
+        # Without an init time, the first valid time is shown (bulletin daily's rule for files
+        # without a reference time).
+        init = forecast_init or rows.utc.min().to_pydatetime()
+
+        def draw_pictures():
+            """What the video needs that does not depend on the speech, made while it is
+            synthesised: on 2 cores the synthesis leaves about one idle (benchmarks/README.md)."""
+            facts = day_facts(day, venue, lang, templates_dir=templates_dir)
+            chart = write_chart(
+                day, venue, day.date, lang, tmp / "chart.png",
+                title=f"{facts.venue_name}  {facts.date_text}", templates_dir=templates_dir,
+            )  # fmt: skip
+            write_poster(facts, lang, init, chart, tmp / "poster.png")
+            # The map of an index around the venue in the conditions part (bulletin.video.overview).
+            mapped = None if index_field is None else conditions_map(
+                index_field, venue, lang, templates_dir
+            )  # fmt: skip
+            return facts, chart, mapped, load_presenter(avatar, presenter_size())
+
+        drawn = pictures.submit(draw_pictures)
 
         report("speech")
         started = time.perf_counter()
@@ -156,32 +181,16 @@ def build_venue_bulletin(
 
         report("video")
         started = time.perf_counter()
-        # Without an init time, the first valid time is shown (bulletin daily's rule for files
-        # without a reference time).
-        init = forecast_init or rows.utc.min().to_pydatetime()
-        facts = day_facts(day, venue, lang, templates_dir=templates_dir)
         check_free_space(tmp, what=f"the video of {venue.id}/{lang}")
-        chart = write_chart(
-            day, venue, day.date, lang, tmp / "chart.png",
-            title=f"{facts.venue_name}  {facts.date_text}", templates_dir=templates_dir,
-        )  # fmt: skip
-        write_poster(facts, lang, init, chart, tmp / "poster.png")
+        facts, chart, mapped, loaded = drawn.result()
         # The presenter smiles, warns and gestures toward the cards with the sentences.
         presenter = render_presenter(
-            tmp / "speech.wav", tmp / "timings.json", avatar=avatar, size=presenter_size(),
+            tmp / "speech.wav", tmp / "timings.json", avatar=loaded,
             cues=presenter_cues(spoken.sentences, script.alerts),
         )  # fmt: skip
         compositor = Compositor(
-            facts,
-            lang,
-            init,
-            chart,
-            spoken.sentences,
-            spoken.cues,
-            presenter,
-            # The map of an index around the venue in the conditions part (bulletin.video.overview).
-            conditions_map=None if index_field is None
-            else conditions_map(index_field, venue, lang, templates_dir),
+            facts, lang, init, chart, spoken.sentences, spoken.cues, presenter,
+            conditions_map=mapped,
         )  # fmt: skip
         stats = write_bulletin_video(
             compositor, tmp / "speech.wav", spoken.duration_s, tmp / "bulletin.mp4",

@@ -255,3 +255,40 @@ def test_warp_of_the_opaque_part_gives_the_whole_sprites_pixels(roll_deg):
     assert np.array_equal(
         changed.any(axis=2), (np.asarray(whole) != np.asarray(background)).any(axis=2)
     )
+
+
+def test_reused_feature_patches_give_the_pixels_drawn_afresh(monkeypatch):
+    """The eyes and the mouth are drawn once per distinct input and reused (most frames hold
+    the eyes still, every pause the mouth); a presenter that keeps no patch draws every frame
+    anew, and the frames are the same to the pixel, through blinks, saccades, speech and
+    cues that smile, frown and look aside."""
+    import avatar.procedural as procedural
+    from avatar.cues import Cue
+    from avatar.mouth import MouthTrack
+
+    n = 150
+    t = np.arange(n) / 25
+    jaw = np.clip(np.sin(2 * np.pi * 3 * t), 0, None) * (t % 2 < 1.2)
+    values = np.stack([jaw, 0.4 + 0.2 * jaw, 0.3 * (t > 3), 0.5 * jaw], axis=1)
+    track = MouthTrack(values.astype(np.float32), 25)
+    cues = [Cue(0.0, 1.5, "greet"), Cue(2.0, 4.0, "point", (1.3, 0.4)), Cue(4.2, 5.8, "alert")]
+    from PIL import ImageDraw
+
+    canvases = []
+    draw = ImageDraw.Draw
+
+    def counted(image, *args, **kwargs):
+        canvases.append(1)
+        return draw(image, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw, "Draw", counted)
+    cached = ProceduralPresenter(size=(200, 196), seed=3)
+    canvases.clear()  # the sprites drawn when the presenter is made
+    frames = [f.image for f in cached.frames(track, cues=cues)]
+    reused = len(canvases)
+    monkeypatch.setattr(procedural, "FEATURE_PATCHES_KEPT", 0)
+    fresh = ProceduralPresenter(size=(200, 196), seed=3)
+    canvases.clear()
+    again = [f.image for f in fresh.frames(track, cues=cues)]
+    assert reused < len(canvases) * 0.7  # most eyes and pauses were not drawn again
+    assert all(np.array_equal(a, b) for a, b in zip(frames, again, strict=True))

@@ -209,3 +209,20 @@ def test_the_crop_calibration_is_measured_once_per_presenter(monkeypatch):
     ProceduralTemplate(PresenterStyle(), (320, 316), 12, lbp_boxes=True)
     assert len(calls) == 2 * len(CALIBRATION_TIMES)
     assert first.adjust != (0.0, 0.0, 1.0)
+
+
+def test_a_loaded_presenter_renders_what_render_presenter_renders(wav_5s):
+    """load_presenter does the loading once (bulletin.unit does it while the speech is made);
+    its frames are render_presenter's, on every render of the same loaded presenter."""
+    by_name = list(render_module.render_presenter(wav_5s, avatar="procedural", size=SIZE))
+    loaded = render_module.load_presenter("procedural", SIZE)
+    assert loaded.size == SIZE
+    for _ in range(2):
+        frames = list(render_module.render_presenter(wav_5s, avatar=loaded))
+        assert len(frames) == len(by_name)
+        assert all(np.array_equal(a, b) for a, b in zip(frames, by_name, strict=True))
+    # The loaded presenter checks its inputs as render_presenter does.
+    with pytest.raises(AvatarError, match="fps must be"):
+        loaded.frames(wav_5s, fps=0)
+    with pytest.raises(AvatarError, match="unknown avatar"):
+        render_module.load_presenter("procedurall", SIZE)

@@ -313,6 +313,8 @@ class Voice:
                     )
             options = onnxruntime.SessionOptions()
             options.log_severity_level = 3
+            # No spinning while the intra-op threads wait (as piper_engine.load_voice).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             providers = ["CPUExecutionProvider"]
             self.acoustic = onnxruntime.InferenceSession(
                 str(folder / "acoustic.onnx"), options, providers=providers

