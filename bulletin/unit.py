@@ -159,7 +159,8 @@ def build_venue_bulletin(
 
         def draw_pictures():
             """What the video needs that does not depend on the speech, made while it is
-            synthesised: on 2 cores the synthesis leaves about one idle (benchmarks/README.md)."""
+            synthesised: it uses a core where the speech leaves one idle (loading the voice,
+            the loudness pass; benchmarks/README.md)."""
             facts = day_facts(day, venue, lang, templates_dir=templates_dir)
             chart = write_chart(
                 day, venue, day.date, lang, tmp / "chart.png",
