@@ -22,8 +22,9 @@ from avatar.files import temporary_beside
 
 FPS = 25
 #: ffmpeg output options: RGB to yuv420p by the HDTV matrix (ITU-R BT.709-6) in limited range,
-#: and the stream tagged so. ffmpeg's default converts by BT.601 and tags nothing, which
-#: browsers show as BT.709: saturated colours off by up to 17 levels (bulletin/video/encode.py).
+#: and the stream tagged so, with ``setparams`` (ffmpeg 9 takes the description from the frames,
+#: not from -colorspace and the like). ffmpeg's default converts by BT.601 and tags nothing,
+#: which browsers show as BT.709: level colours up to 22 levels off (bulletin/video/encode.py).
 BT709 = (
     "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
     "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",

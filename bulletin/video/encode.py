@@ -10,7 +10,7 @@ The streams: H.264 High in yuv420p at the given preset and CRF, AAC-LC at 44.1 k
 ``+faststart`` (moviepy 2's, :func:`moviepy.VideoClip.write_videofile` with
 ``audio_codec="aac"``, which got there through a temporary AAC file and a Python copy of every
 frame). The picture is converted with the ITU-R BT.709 matrix in limited range and tagged so
-(:data:`BT709`), the HDTV colour system (ITU-R BT.709-6, 2015). ffmpeg's default
+(:data:`avatar.video.BT709`), the HDTV colour system (ITU-R BT.709-6, 2015). ffmpeg's default
 conversion uses BT.601's matrix and tags nothing; browsers show an untagged HD stream as
 BT.709, and in headless Chromium a green drawn 46,160,67 was shown 36,144,67 and a red
 210,40,40 as 224,57,41; the 21 level colours' red and green came out up to 19 and 22 levels
@@ -27,15 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar.video import BT709
+
 from .fonts import VideoError
 
-#: ffmpeg output options: RGB to yuv420p by the BT.709 matrix in limited ("tv") range, and the
-#: stream's colour description (matrix, primaries, transfer, range) saying so (``setparams``:
-#: ffmpeg 9 takes the description from the frames, not from -colorspace and the like).
-BT709 = (
-    "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-    "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
-)  # fmt: skip
 #: Audio of the MP4 (moviepy's defaults).
 AUDIO_RATE = 44100
 AUDIO_CHANNELS = 2
